@@ -1,0 +1,5 @@
+import type { Command } from '../command.js';
+import { demo } from './demo.js';
+
+/** Every subcommand, in the order `lgefed --help` lists them. */
+export const commands: readonly Command[] = [demo];

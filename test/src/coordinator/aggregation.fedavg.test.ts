@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { fedAvg, inMemoryUpdate, StreamingWeightedMean } from '@lgefed/coordinator/aggregation/index';
+
+describe('coordinator: FedAvg aggregation', () => {
+  it('weights each site by its training cases', async () => {
+    const a = inMemoryUpdate('a', 30, Float32Array.from([1, 10, -2]));
+    const b = inMemoryUpdate('b', 10, Float32Array.from([5, 2, 2]));
+    const out = await fedAvg().aggregate([a, b]);
+    assert.deepEqual([...out], [(30 * 1 + 10 * 5) / 40, (30 * 10 + 10 * 2) / 40, (30 * -2 + 10 * 2) / 40]);
+  });
+
+  it('gives the same answer whatever the chunk size and site order', async () => {
+    const rng = mulberry32(7);
+    const updates = Array.from({ length: 5 }, (_, s) =>
+      inMemoryUpdate(`s${s}`, 1 + s * 3, Float32Array.from({ length: 1000 }, () => rng() * 2 - 1)),
+    );
+    const whole = await fedAvg().aggregate(updates);
+    const chunked = await fedAvg({ chunk: 7 }).aggregate([...updates].reverse());
+    for (let i = 0; i < whole.length; i++) assert.ok(Math.abs(whole[i]! - chunked[i]!) < 1e-6);
+  });
+
+  it('streams: adding one update at a time needs no other site in memory', async () => {
+    const mean = new StreamingWeightedMean(2);
+    await mean.add(inMemoryUpdate('a', 1, Float32Array.from([0, 4])));
+    await mean.add(inMemoryUpdate('b', 3, Float32Array.from([4, 0])));
+    assert.equal(mean.count, 2);
+    assert.deepEqual([...mean.result()], [3, 1]);
+  });
+
+  it('carries FedProx μ in the training configuration only when set', () => {
+    assert.deepEqual(fedAvg().configure({ epochs: 2 }), { epochs: 2 });
+    const prox = fedAvg({ proximalMu: 0.01 });
+    assert.equal(prox.name, 'fedprox');
+    assert.deepEqual(prox.configure({ epochs: 2 }), { epochs: 2, proximalMu: 0.01 });
+    assert.throws(() => fedAvg({ proximalMu: -1 }), { code: 'invalid_argument' });
+  });
+
+  it('rejects mismatched models, zero case counts and non-finite values with typed errors', async () => {
+    const ok = inMemoryUpdate('a', 1, Float32Array.from([1, 2]));
+    await assert.rejects(fedAvg().aggregate([ok, inMemoryUpdate('b', 1, Float32Array.from([1]))]), { code: 'aggregation_failed', message: /site b sent 1 parameters/ });
+    await assert.rejects(fedAvg().aggregate([ok, inMemoryUpdate('b', 0, Float32Array.from([1, 2]))]), { code: 'aggregation_failed', message: /training cases/ });
+    await assert.rejects(fedAvg().aggregate([ok, inMemoryUpdate('b', 1, Float32Array.from([1, NaN]))]), { code: 'aggregation_failed', message: /parameter 1/ });
+    await assert.rejects(fedAvg().aggregate([]), { code: 'aggregation_failed' });
+  });
+});
+
+function mulberry32(seed: number): () => number {
+  let t = seed >>> 0;
+  return () => {
+    t = (t + 0x6d2b79f5) >>> 0;
+    let r = Math.imul(t ^ (t >>> 15), 1 | t);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { AugmentationError, BatchAssembler, createPrefetchingBatchProvider, type SpacedSlice } from '@lgefed/shared/augment/index';
+import { loadEmidecSlice } from './emidec-fixture.js';
+
+describe('augmentation: prefetching batch provider', () => {
+  const samples: SpacedSlice[] = ['Case_N006_slice002', 'Case_N006_slice003', 'Case_N006_slice004'].map((name) => loadEmidecSlice(name));
+  const options = { preset: 'paper', seed: 21, batchSize: 2, outputWidth: 96, outputHeight: 96 } as const;
+
+  it('delivers, from a worker thread, the same batches as the in-thread assembler', async () => {
+    const provider = createPrefetchingBatchProvider(samples, { ...options, depth: 2 });
+    const reference = new BatchAssembler(samples, options);
+    try {
+      assert.equal(provider.batchesPerEpoch, 2);
+      for (let b = 0; b < 4; b++) {
+        const batch = await provider.nextBatch();
+        const expected = reference.next();
+        assert.deepEqual([batch.n, batch.h, batch.w], [2, 96, 96]);
+        assert.equal(batch.images.length, 2 * 96 * 96);
+        assert.deepEqual(batch.images, expected.images);
+        assert.deepEqual(batch.labels, expected.labels);
+      }
+    } finally {
+      await provider.close();
+    }
+    await assert.rejects(provider.nextBatch(), /closed/);
+  });
+
+  it('visits every sample once per epoch', () => {
+    // Un-augmented, centred: each batch slot is recognisable by its image.
+    const assembler = new BatchAssembler(samples, { ...options, preset: 'none', batchSize: 1, outputWidth: 256, outputHeight: 256 });
+    const seen = Array.from({ length: 3 }, () => {
+      const { images } = assembler.next();
+      return samples.findIndex((s) => s.image.every((v, i) => v === images[i]));
+    });
+    assert.deepEqual([...seen].sort(), [0, 1, 2]);
+  });
+
+  it('rejects empty sample sets and bad batch sizes before starting a thread', () => {
+    assert.throws(() => createPrefetchingBatchProvider([], options), AugmentationError);
+    assert.throws(() => createPrefetchingBatchProvider(samples, { ...options, batchSize: 0 }), /batch size/);
+    assert.throws(() => createPrefetchingBatchProvider(samples, { ...options, preset: 'heavy' }), /unknown augmentation preset/);
+  });
+});

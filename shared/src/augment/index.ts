@@ -8,3 +8,4 @@ export * from './augmenter.js';
 export * from './batch.js';
 export * from './prefetch.js';
 export * from './gallery.js';
+export * from './trainer-adapter.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { AugmentationError, BatchAssembler, createPrefetchingBatchProvider, type SpacedSlice } from '@lgefed/shared/augment/index';
+import { asTrainerBatchProvider, AugmentationError, BatchAssembler, createPrefetchingBatchProvider, type SpacedSlice } from '@lgefed/shared/augment/index';
 import { loadEmidecSlice } from './emidec-fixture.js';
 
 describe('augmentation: prefetching batch provider', () => {
@@ -39,5 +39,22 @@ describe('augmentation: prefetching batch provider', () => {
     assert.throws(() => createPrefetchingBatchProvider([], options), AugmentationError);
     assert.throws(() => createPrefetchingBatchProvider(samples, { ...options, batchSize: 0 }), /batch size/);
     assert.throws(() => createPrefetchingBatchProvider(samples, { ...options, preset: 'heavy' }), /unknown augmentation preset/);
+  });
+});
+
+describe('augmentation: trainer adapter', () => {
+  it('feeds the trainer interface in iteration order and refuses skipped iterations', async () => {
+    const samples = [loadEmidecSlice()];
+    const provider = createPrefetchingBatchProvider(samples, { preset: 'spatial', seed: 4, batchSize: 3, outputWidth: 64, outputHeight: 64 });
+    try {
+      const trainerView = asTrainerBatchProvider(provider);
+      assert.equal(trainerView.iterationsPerEpoch, 1);
+      const first = await trainerView.batch(10);
+      assert.deepEqual([first.count, first.size, first.images.length], [3, 64, 3 * 64 * 64]);
+      await trainerView.batch(11);
+      await assert.rejects(Promise.resolve(trainerView.batch(13)), /asked for iteration 13, next is 12/);
+    } finally {
+      await provider.close();
+    }
   });
 });

@@ -43,6 +43,11 @@ export class ModelStore {
 
   async init(): Promise<void> {
     await mkdir(this.objects, { recursive: true });
+    await mkdir(this.temp, { recursive: true });
+  }
+
+  /** Drops partial writes a crash left behind; only the running coordinator calls this, at start. */
+  async removeLeftovers(): Promise<void> {
     await rm(this.temp, { recursive: true, force: true });
     await mkdir(this.temp, { recursive: true });
   }

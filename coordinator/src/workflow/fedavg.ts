@@ -1,0 +1,166 @@
+import { STRUCTURES } from '@lgefed/shared/types';
+import { createStrategy, storedUpdate, type AggregationSpec } from '../aggregation/index.js';
+import { CoordinatorError } from '../errors.js';
+import type { Json, RoundRecord, TaskPlan } from '../store/jobs.js';
+import { crossSiteMatrix, evaluationTasks, type ModelRef } from './evaluate.js';
+import { acceptResultModel, openAll, storeAggregate } from './models.js';
+import { asObject, int, modelHash, siteList, str, taskLimits, trainingConfig, type TaskLimits } from './spec.js';
+import type { FinishedRound, NextStep, Workflow, WorkflowContext } from './workflow.js';
+
+export interface FedAvgSpec {
+  readonly siteIds: readonly string[];
+  readonly rounds: number;
+  readonly localEpochs: number;
+  readonly architecture: string;
+  readonly initialModel: string | null;
+  readonly config: Record<string, string | number | boolean>;
+  readonly aggregation: AggregationSpec;
+  readonly minSites: number;
+  /** Fig. 11: start with the first `initialSites` listed and add `addPerRound` each round. */
+  readonly progressive: { readonly initialSites: number; readonly addPerRound: number } | null;
+  /** Train each site alone first (same epoch budget) and end with the single- vs multi-centre comparison. */
+  readonly compareWithLocal: boolean;
+  readonly limits: TaskLimits;
+}
+
+type Phase = { type: 'local' } | { type: 'federated'; round: number } | { type: 'evaluate' };
+
+function phases(spec: FedAvgSpec): Phase[] {
+  const federated = Array.from({ length: spec.rounds }, (_, i): Phase => ({ type: 'federated', round: i + 1 }));
+  return spec.compareWithLocal ? [{ type: 'local' }, ...federated, { type: 'evaluate' }] : federated;
+}
+
+export function activeSites(spec: FedAvgSpec, round: number): readonly string[] {
+  if (!spec.progressive) return spec.siteIds;
+  const count = Math.min(spec.siteIds.length, spec.progressive.initialSites + (round - 1) * spec.progressive.addPerRound);
+  return spec.siteIds.slice(0, count);
+}
+
+function parseAggregation(value: unknown): AggregationSpec {
+  const spec = asObject(value ?? { strategy: 'fedavg' }, 'aggregation');
+  const strategy = str(spec, 'strategy');
+  const parsed = { ...spec, strategy } as AggregationSpec;
+  createStrategy(parsed); // validates the options now rather than at round end
+  return parsed;
+}
+
+const outcomeOf = (r: RoundRecord) => r.outcome as { [k: string]: Json };
+
+export const fedAvgWorkflow: Workflow<FedAvgSpec> = {
+  kind: 'fedavg',
+  parse(raw: unknown, ctx: WorkflowContext): FedAvgSpec {
+    const spec = asObject(raw, 'fedavg job spec');
+    const siteIds = siteList(spec, 'sites', ctx);
+    const minSites = int(spec, 'minSites', 1, siteIds.length);
+    let progressive: FedAvgSpec['progressive'] = null;
+    if (spec['progressive'] !== undefined) {
+      const p = asObject(spec['progressive'], 'progressive');
+      progressive = { initialSites: int(p, 'initialSites', 1), addPerRound: int(p, 'addPerRound', 0) };
+    }
+    const smallestRound = progressive ? Math.min(siteIds.length, progressive.initialSites) : siteIds.length;
+    if (minSites > smallestRound) throw new CoordinatorError('invalid_argument', `minSites ${minSites} exceeds the ${smallestRound} site(s) in the smallest round`);
+    return {
+      siteIds,
+      rounds: int(spec, 'rounds', 1),
+      localEpochs: int(spec, 'localEpochs', 1, 1),
+      architecture: str(spec, 'architecture'),
+      initialModel: spec['initialModel'] === undefined || spec['initialModel'] === null ? null : modelHash(spec['initialModel'], 'initialModel'),
+      config: trainingConfig(spec['config']),
+      aggregation: parseAggregation(spec['aggregation']),
+      minSites,
+      progressive,
+      compareWithLocal: spec['compareWithLocal'] === undefined ? true : spec['compareWithLocal'] === true,
+      limits: taskLimits(spec),
+    };
+  },
+
+  next(spec: FedAvgSpec, finished: readonly RoundRecord[]): NextStep {
+    const plan = phases(spec);
+    const phase = plan[finished.length];
+    const federatedRounds = finished.filter((r) => r.name.startsWith('federated-'));
+    const globalModel = federatedRounds.length > 0 ? (outcomeOf(federatedRounds.at(-1)!)['model'] as string) : spec.initialModel;
+    if (!phase) return { type: 'done', summary: summary(spec, finished, globalModel) };
+    const train = (siteIds: readonly string[], initialModel: string | null, config: Record<string, string | number | boolean>): TaskPlan[] =>
+      siteIds.map((siteId) => ({ siteId, kind: 'train', payload: { architecture: spec.architecture, initialModel, config }, ...spec.limits }));
+    switch (phase.type) {
+      case 'local':
+        // Same epoch budget as the whole federation, from the same starting weights, no proximal term.
+        return { type: 'round', name: 'local-baselines', minSites: spec.minSites, tasks: train(spec.siteIds, spec.initialModel, { ...spec.config, epochs: spec.rounds * spec.localEpochs }) };
+      case 'federated':
+        return { type: 'round', name: `federated-${phase.round}`, minSites: spec.minSites, tasks: train(activeSites(spec, phase.round), globalModel, createStrategy(spec.aggregation).configure({ ...spec.config, epochs: spec.localEpochs, round: phase.round })) };
+      case 'evaluate':
+        return { type: 'round', name: 'evaluate', minSites: spec.minSites, tasks: evaluationTasks(comparedModels(finished, globalModel), spec.siteIds, spec.limits) };
+    }
+  },
+
+  async completeRound(spec: FedAvgSpec, finished: FinishedRound, ctx: WorkflowContext): Promise<Json> {
+    const { round, results, tasks } = finished;
+    const siteName = (id: string) => ctx.site(id)?.name ?? id;
+    const excluded = tasks.filter((t) => t.status === 'excluded').map((t) => ({ site: siteName(t.siteId), reason: t.excludedReason }));
+    if (round.name === 'evaluate') {
+      const models = comparedModels(ctx.jobRounds(round.jobId).filter((r) => r.status === 'completed'), null);
+      return crossSiteMatrix(models, finished, siteName);
+    }
+    const origin = `fedavg:${round.jobId}:${round.name}`;
+    const hashes: string[] = [];
+    for (const r of results) hashes.push(await acceptResultModel(r, spec.architecture, origin, ctx));
+    if (round.name === 'local-baselines') {
+      return { models: results.map((r, i) => ({ label: `local:${siteName(r.siteId)}`, hash: hashes[i]! })), excluded };
+    }
+    const readers = await openAll(hashes, ctx);
+    try {
+      const updates = results.map((r, i) => storedUpdate(siteName(r.siteId), r.numExamples, readers[i]!));
+      const aggregate = await createStrategy(spec.aggregation).aggregate(updates);
+      const model = await storeAggregate(readers[0]!.header, aggregate, origin, ctx);
+      return {
+        model,
+        strategy: spec.aggregation.strategy,
+        participants: results.map((r) => ({ site: siteName(r.siteId), numExamples: r.numExamples, metrics: r.metrics })),
+        excluded,
+      };
+    } finally {
+      await Promise.all(readers.map((r) => r.close()));
+    }
+  },
+};
+
+/** The federated model (latest aggregate) and every single-centre baseline. */
+function comparedModels(finished: readonly RoundRecord[], globalModel: string | null): ModelRef[] {
+  const federated = finished.filter((r) => r.name.startsWith('federated-'));
+  const latest = globalModel ?? (outcomeOf(federated.at(-1)!)['model'] as string);
+  const local = finished.find((r) => r.name === 'local-baselines');
+  const locals = local ? (outcomeOf(local)['models'] as unknown as ModelRef[]) : [];
+  return [{ label: 'federated', hash: latest }, ...locals];
+}
+
+interface MatrixRow {
+  model: string;
+  sites: Record<string, Record<string, { mean: number }>>;
+  pooled: Record<string, { n: number; mean: number; sd: number; ci95: [number, number] }>;
+}
+
+function summary(spec: FedAvgSpec, finished: readonly RoundRecord[], finalModel: string | null): Json {
+  const rounds = finished
+    .filter((r) => r.name.startsWith('federated-'))
+    .map((r) => ({ round: r.name, model: outcomeOf(r)['model']!, participants: outcomeOf(r)['participants']!, excluded: outcomeOf(r)['excluded']! }));
+  const evaluation = finished.find((r) => r.name === 'evaluate');
+  if (!evaluation) return { finalModel, strategy: spec.aggregation.strategy, rounds };
+  const matrix = evaluation.outcome as unknown as { rows: MatrixRow[] };
+  const federated = matrix.rows.find((r) => r.model === 'federated')!;
+  // Single- vs multi-centre: each site's own model at home and over all sites, against the federated model.
+  const comparison = Object.fromEntries(
+    STRUCTURES.map((s) => [
+      s,
+      {
+        federatedPooled: federated.pooled[s]!,
+        singleCentre: matrix.rows
+          .filter((r) => r.model.startsWith('local:'))
+          .map((r) => {
+            const home = r.model.slice('local:'.length);
+            return { model: r.model, pooled: r.pooled[s]!, atHome: r.sites[home]?.[s]?.mean ?? null, federatedAtHome: federated.sites[home]?.[s]?.mean ?? null };
+          }),
+      },
+    ]),
+  );
+  return { finalModel, strategy: spec.aggregation.strategy, rounds, matrix: evaluation.outcome, comparison } as unknown as Json;
+}

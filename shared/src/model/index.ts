@@ -7,3 +7,5 @@ export * from './unet.js';
 export * from './loss.js';
 export * from './trainer.js';
 export { registerTrainingGradients } from './gradients.js';
+export * from './io.js';
+export * from './train.js';

@@ -1,0 +1,42 @@
+/** Messages between `trainModel` and its worker thread: plain data, typed arrays transferred. */
+import type { Batch } from './batches.js';
+import type { FreezeOptions } from './freeze.js';
+import type { UNetSpec } from './spec.js';
+import type { NamedTensor } from './weights.js';
+
+export interface TrainingProgress {
+  /** Iterations completed so far (1-based count). */
+  readonly iteration: number;
+  readonly iterations: number;
+  /** Loss of the batch just trained on. */
+  readonly loss: number;
+  readonly slicesPerSecond: number;
+  readonly etaSeconds: number;
+}
+
+export interface WorkerTrainOptions {
+  readonly spec: UNetSpec;
+  /** Starting weights; absent means fresh He initialisation from `seed`. */
+  readonly initialWeights?: NamedTensor[];
+  readonly iterations: number;
+  readonly learningRate: number;
+  readonly seed: number;
+  readonly freeze?: FreezeOptions;
+  readonly checkpointEvery?: number;
+  readonly checkpointDir?: string;
+  /** tfjs backend name to train on. */
+  readonly backend: string;
+}
+
+export type ToWorker =
+  | { readonly type: 'start'; readonly options: WorkerTrainOptions }
+  | { readonly type: 'batch'; readonly iteration: number; readonly batch: Batch }
+  | { readonly type: 'batch-failed'; readonly iteration: number; readonly message: string }
+  | { readonly type: 'cancel' };
+
+export type FromWorker =
+  | { readonly type: 'need-batch'; readonly iteration: number }
+  | { readonly type: 'progress'; readonly progress: TrainingProgress }
+  | { readonly type: 'checkpoint'; readonly iteration: number; readonly directory: string; readonly modelId: string }
+  | { readonly type: 'done'; readonly weights: NamedTensor[]; readonly losses: number[]; readonly backend: string; readonly cancelledAt?: number }
+  | { readonly type: 'error'; readonly name: string; readonly message: string };

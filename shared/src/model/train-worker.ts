@@ -1,0 +1,131 @@
+/**
+ * Worker-thread side of `trainModel`: builds the network on the requested backend, asks the
+ * caller for batches one iteration ahead, trains, reports progress and writes checkpoints.
+ */
+import { parentPort } from 'node:worker_threads';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Batch } from './batches.js';
+import { saveModel } from './io.js';
+import type { FromWorker, ToWorker, WorkerTrainOptions } from './train-protocol.js';
+import { UNetTrainer } from './trainer.js';
+import { UNet } from './unet.js';
+import { initialWeights, type NamedTensor } from './weights.js';
+
+if (!parentPort) throw new Error('train-worker must run as a worker thread');
+const port = parentPort;
+
+function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer);
+}
+
+class TrainingCancelled extends Error {
+  override readonly name = 'TrainingCancelled';
+}
+
+const pendingBatches = new Map<number, { resolve: (b: Batch) => void; reject: (e: Error) => void }>();
+const arrivedBatches = new Map<number, Batch | Error>();
+let cancelled = false;
+
+function requestBatch(iteration: number): void {
+  post({ type: 'need-batch', iteration });
+}
+
+function awaitBatch(iteration: number): Promise<Batch> {
+  const arrived = arrivedBatches.get(iteration);
+  if (arrived !== undefined) {
+    arrivedBatches.delete(iteration);
+    return arrived instanceof Error ? Promise.reject(arrived) : Promise.resolve(arrived);
+  }
+  return new Promise((resolve, reject) => pendingBatches.set(iteration, { resolve, reject }));
+}
+
+function deliver(iteration: number, value: Batch | Error): void {
+  const waiter = pendingBatches.get(iteration);
+  if (!waiter) {
+    arrivedBatches.set(iteration, value);
+    return;
+  }
+  pendingBatches.delete(iteration);
+  if (value instanceof Error) waiter.reject(value);
+  else waiter.resolve(value);
+}
+
+async function useBackend(name: string): Promise<void> {
+  if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  else if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
+  if (!(await tf.setBackend(name))) throw new Error(`tfjs backend ${name} is not available`);
+}
+
+function transferList(weights: readonly NamedTensor[]): ArrayBuffer[] {
+  return weights.map((t) => t.data.buffer as ArrayBuffer);
+}
+
+async function train(options: WorkerTrainOptions): Promise<void> {
+  await useBackend(options.backend);
+  const model = new UNet(options.spec, options.initialWeights ?? initialWeights(options.spec, options.seed));
+  const trainer = new UNetTrainer(model, { learningRate: options.learningRate, freeze: options.freeze });
+  const losses: number[] = [];
+  let slices = 0;
+  const started = performance.now();
+  try {
+    requestBatch(0);
+    for (let iteration = 0; iteration < options.iterations && !cancelled; iteration++) {
+      let batch: Batch;
+      try {
+        batch = await awaitBatch(iteration);
+      } catch (error) {
+        if (error instanceof TrainingCancelled) break;
+        throw error;
+      }
+      // Ask for the next batch before training, so the caller prepares it while we compute.
+      if (iteration + 1 < options.iterations) requestBatch(iteration + 1);
+      losses.push(await trainer.step(batch));
+      slices += batch.count;
+      const elapsed = (performance.now() - started) / 1000;
+      const done = iteration + 1;
+      post({
+        type: 'progress',
+        progress: {
+          iteration: done,
+          iterations: options.iterations,
+          loss: losses[iteration]!,
+          slicesPerSecond: slices / elapsed,
+          etaSeconds: (elapsed / done) * (options.iterations - done),
+        },
+      });
+      if (options.checkpointDir && options.checkpointEvery && done % options.checkpointEvery === 0 && done < options.iterations) {
+        const directory = join(options.checkpointDir, 'latest');
+        const modelId = await saveModel(directory, options.spec, await model.exportWeights());
+        post({ type: 'checkpoint', iteration: done, directory, modelId });
+      }
+    }
+    const weights = await model.exportWeights();
+    post(
+      { type: 'done', weights, losses, backend: tf.getBackend(), ...(cancelled ? { cancelledAt: losses.length } : {}) },
+      transferList(weights),
+    );
+  } finally {
+    trainer.dispose();
+    model.dispose();
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  switch (message.type) {
+    case 'start':
+      train(message.options).catch((error: Error) => post({ type: 'error', name: error.name, message: error.message }));
+      break;
+    case 'batch':
+      deliver(message.iteration, message.batch);
+      break;
+    case 'batch-failed':
+      deliver(message.iteration, new Error(`batch ${message.iteration}: ${message.message}`));
+      break;
+    case 'cancel':
+      cancelled = true;
+      // A step waiting for a batch that will never come must still end.
+      for (const [iteration] of pendingBatches) deliver(iteration, new TrainingCancelled());
+      break;
+  }
+});

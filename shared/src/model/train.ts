@@ -1,0 +1,187 @@
+/**
+ * `trainModel`: trains a U-Net in a worker thread so the caller's event loop stays free. Batches
+ * come from the caller's side (slices, or any BatchProvider such as an augmenting one), one
+ * iteration ahead; progress, checkpoints and cancellation travel as messages.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Slice } from '../types.js';
+import { sliceBatches, type Batch, type BatchProvider } from './batches.js';
+import type { FreezeOptions } from './freeze.js';
+import { modelId } from './io.js';
+import type { UNetSpec } from './spec.js';
+import type { FromWorker, ToWorker, TrainingProgress } from './train-protocol.js';
+import { checkWeights, cloneWeights, type NamedTensor } from './weights.js';
+
+export type { TrainingProgress } from './train-protocol.js';
+
+export interface TrainModelOptions {
+  readonly spec: UNetSpec;
+  /** Weights to start from (fine-tuning); absent means He initialisation from `seed`. */
+  readonly initialWeights?: readonly NamedTensor[];
+  /** Preprocessed slices of the model's input size, or a provider of ready batches. */
+  readonly data: readonly Slice[] | BatchProvider;
+  /** Slices per batch when `data` is slices (default 8). */
+  readonly batchSize?: number;
+  /** Give exactly one of epochs (needs data with a notion of epoch) and iterations. */
+  readonly epochs?: number;
+  readonly iterations?: number;
+  /** Adam learning rate (default 1e-3, as in the study). */
+  readonly learningRate?: number;
+  /** Seeds initialisation and slice shuffling (default 0). */
+  readonly seed?: number;
+  readonly freeze?: FreezeOptions;
+  readonly onProgress?: (progress: TrainingProgress) => void;
+  readonly onCheckpoint?: (checkpoint: { iteration: number; directory: string; modelId: string }) => void;
+  readonly signal?: AbortSignal;
+  /** Write `<checkpointDir>/latest` every this many iterations. */
+  readonly checkpointEvery?: number;
+  readonly checkpointDir?: string;
+  /** tfjs backend for the worker (default `cpu`). */
+  readonly backend?: string;
+}
+
+export interface TrainModelResult {
+  readonly weights: NamedTensor[];
+  readonly modelId: string;
+  /** Loss per iteration. */
+  readonly losses: number[];
+  readonly iterations: number;
+  readonly seconds: number;
+  readonly backend: string;
+}
+
+export class TrainingOptionsError extends Error {
+  override readonly name = 'TrainingOptionsError';
+}
+
+/** Rejection of a cancelled run; it still carries the weights reached, which callers may keep. */
+export class TrainingCancelledError extends Error {
+  override readonly name = 'TrainingCancelledError';
+  constructor(
+    readonly iteration: number,
+    readonly weights: NamedTensor[],
+  ) {
+    super(`training cancelled after ${iteration} iteration(s)`);
+  }
+}
+
+/** A training failure reported from the worker, with the worker's error name. */
+export class TrainingError extends Error {
+  constructor(
+    override readonly name: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function positiveInteger(value: number | undefined, field: string): number | undefined {
+  if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new TrainingOptionsError(`${field} must be a positive integer, got ${value}`);
+  return value;
+}
+
+function iterationCount(options: TrainModelOptions, provider: BatchProvider): number {
+  const epochs = positiveInteger(options.epochs, 'epochs');
+  const iterations = positiveInteger(options.iterations, 'iterations');
+  if ((epochs === undefined) === (iterations === undefined)) throw new TrainingOptionsError('give exactly one of epochs and iterations');
+  if (iterations !== undefined) return iterations;
+  if (provider.iterationsPerEpoch === undefined) throw new TrainingOptionsError('this batch provider has no epochs; give iterations');
+  return epochs! * provider.iterationsPerEpoch;
+}
+
+/** The array itself when it owns its whole buffer (safe to transfer), else a copy. */
+function ownedArray<T extends Float32Array | Uint8Array>(array: T): T {
+  return array.byteOffset === 0 && array.byteLength === array.buffer.byteLength ? array : (array.slice() as T);
+}
+
+export async function trainModel(options: TrainModelOptions): Promise<TrainModelResult> {
+  const seed = options.seed ?? 0;
+  const learningRate = options.learningRate ?? 1e-3;
+  if (!(learningRate > 0) || !Number.isFinite(learningRate)) throw new TrainingOptionsError(`learningRate must be positive, got ${learningRate}`);
+  positiveInteger(options.checkpointEvery, 'checkpointEvery');
+  if ((options.checkpointEvery === undefined) !== (options.checkpointDir === undefined)) {
+    throw new TrainingOptionsError('checkpointEvery and checkpointDir go together');
+  }
+  const provider = Array.isArray(options.data)
+    ? sliceBatches(options.data as readonly Slice[], positiveInteger(options.batchSize, 'batchSize') ?? 8, seed)
+    : (options.data as BatchProvider);
+  const iterations = iterationCount(options, provider);
+  // Copies: the worker owns what it is sent, and the caller's arrays stay valid.
+  const initialWeights = options.initialWeights && cloneWeights(checkWeights(options.spec, options.initialWeights));
+  options.signal?.throwIfAborted();
+
+  const worker = new Worker(new URL('./train-worker.js', import.meta.url));
+  const send = (message: ToWorker, transfer: ArrayBuffer[] = []): void => worker.postMessage(message, transfer);
+  const started = performance.now();
+  try {
+    return await new Promise<TrainModelResult>((resolve, reject) => {
+      const onAbort = (): void => send({ type: 'cancel' });
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const finish = (settle: () => void): void => {
+        options.signal?.removeEventListener('abort', onAbort);
+        settle();
+      };
+      const supply = async (iteration: number): Promise<void> => {
+        let batch: Batch;
+        try {
+          batch = await provider.batch(iteration);
+        } catch (error) {
+          send({ type: 'batch-failed', iteration, message: (error as Error).message });
+          return;
+        }
+        const owned = { ...batch, images: ownedArray(batch.images), labels: ownedArray(batch.labels) };
+        send({ type: 'batch', iteration, batch: owned }, [owned.images.buffer as ArrayBuffer, owned.labels.buffer as ArrayBuffer]);
+      };
+      worker.on('message', (message: FromWorker) => {
+        switch (message.type) {
+          case 'need-batch':
+            void supply(message.iteration);
+            break;
+          case 'progress':
+            options.onProgress?.(message.progress);
+            break;
+          case 'checkpoint':
+            options.onCheckpoint?.({ iteration: message.iteration, directory: message.directory, modelId: message.modelId });
+            break;
+          case 'done':
+            finish(() => {
+              if (message.cancelledAt !== undefined) reject(new TrainingCancelledError(message.cancelledAt, message.weights));
+              else
+                resolve({
+                  weights: message.weights,
+                  modelId: modelId(options.spec, message.weights),
+                  losses: message.losses,
+                  iterations: message.losses.length,
+                  seconds: (performance.now() - started) / 1000,
+                  backend: message.backend,
+                });
+            });
+            break;
+          case 'error':
+            finish(() => reject(new TrainingError(message.name, message.message)));
+            break;
+        }
+      });
+      worker.on('error', (error) => finish(() => reject(error)));
+      worker.on('exit', (code) => finish(() => reject(new TrainingError('TrainingError', `training worker exited with code ${code}`))));
+      send(
+        {
+          type: 'start',
+          options: {
+            spec: options.spec,
+            ...(initialWeights ? { initialWeights } : {}),
+            iterations,
+            learningRate,
+            seed,
+            ...(options.freeze ? { freeze: options.freeze } : {}),
+            ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery, checkpointDir: options.checkpointDir! } : {}),
+            backend: options.backend ?? 'cpu',
+          },
+        },
+        initialWeights?.map((t) => t.data.buffer as ArrayBuffer),
+      );
+    });
+  } finally {
+    await worker.terminate();
+  }
+}

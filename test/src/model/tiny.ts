@@ -15,7 +15,7 @@ export const tinySpec: UNetSpec = validateSpec({
 });
 
 /** A synthetic short-axis slice: bright blood pool disc inside a darker myocardium ring. */
-export function ringSlice(size = 16, centre = [8, 7] as const, inner = 3, outer = 6): Slice {
+export function ringSlice(size = 16, centre: readonly [number, number] = [8, 7], inner = 3, outer = 6): Slice {
   const image = new Float32Array(size * size);
   const label = new Uint8Array(size * size);
   for (let y = 0; y < size; y++) {

@@ -1,0 +1,59 @@
+import { Label, type LabelValue } from '../types.js';
+import { DataError } from './errors.js';
+
+/** From a site's label values to ours; values not in the map are unknown (reported, then set to background). */
+export type LabelMap = ReadonlyMap<number, LabelValue>;
+
+const map = (entries: [number, LabelValue][]): LabelMap => new Map(entries);
+const { background, bloodpool, myocardium } = Label;
+
+/** EMIDEC: 1 cavity, 2 myocardium, 3 infarct, 4 no-reflow — infarct and no-reflow are myocardium for LV anatomy. */
+export const EMIDEC_LABELS = map([[0, background], [1, bloodpool], [2, myocardium], [3, myocardium], [4, myocardium]]);
+/** MS-CMRSeg: 500 LV blood pool, 200 LV myocardium, 600 right ventricle (not ours: background). */
+export const MSCMR_LABELS = map([[0, background], [500, bloodpool], [200, myocardium], [600, background]]);
+/** Already our convention (e.g. Sunnybrook-derived NIfTI). */
+export const OUR_LABELS = map([[0, background], [1, bloodpool], [2, myocardium]]);
+
+/**
+ * Parses a per-site override such as `500=1,200=2,600=0` (site value = our value). Our values must be
+ * 0, 1 or 2; the override replaces the layout default entirely so nothing is mapped by accident,
+ * except that 0 stays background unless the site maps it.
+ */
+export function parseLabelMap(text: string, source = '--labels'): LabelMap {
+  const out = new Map<number, LabelValue>();
+  for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(-?\d+(?:\.\d+)?)\s*[=:]\s*([012])$/.exec(pair);
+    if (!m) throw new DataError('bad-label-map', source, `'${pair}' is not SITE=OURS with OURS in 0 (background), 1 (blood pool), 2 (myocardium)`);
+    out.set(Number(m[1]), Number(m[2]) as LabelValue);
+  }
+  if (out.size === 0) throw new DataError('bad-label-map', source, 'empty label map');
+  if (!out.has(0)) out.set(0, background);
+  return out;
+}
+
+export interface MappedLabels {
+  readonly data: Uint8Array;
+  /** Distinct values found in the file, ascending. */
+  readonly values: number[];
+  /** Values with no mapping, ascending; their voxels became background. */
+  readonly unknown: number[];
+}
+
+export function applyLabelMap(raw: Float32Array, labelMap: LabelMap): MappedLabels {
+  const data = new Uint8Array(raw.length);
+  const seen = new Set<number>();
+  let last = NaN;
+  let lastMapped: number = background;
+  for (let i = 0; i < raw.length; i++) {
+    const v = raw[i]!;
+    // Labels come in long runs; caching the previous lookup keeps this a tight loop.
+    if (v !== last) {
+      last = v;
+      seen.add(v);
+      lastMapped = labelMap.get(v) ?? background;
+    }
+    data[i] = lastMapped;
+  }
+  const values = [...seen].sort((a, b) => a - b);
+  return { data, values, unknown: values.filter((v) => !labelMap.has(v)) };
+}

@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
+import { coordinatorCommands } from './coordinator.js';
 import { demo } from './demo.js';
 
 /** Every subcommand, in the order `lgefed --help` lists them. */
-export const commands: readonly Command[] = [demo];
+export const commands: readonly Command[] = [demo, ...coordinatorCommands];

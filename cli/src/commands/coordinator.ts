@@ -1,0 +1,119 @@
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { issueAdminToken, type AdminRole } from '@lgefed/coordinator/auth/admin-tokens';
+import { startCoordinator } from '@lgefed/coordinator/server';
+import { buildStartupKit } from '@lgefed/coordinator/startup-kit';
+import { openCoordinatorState } from '@lgefed/coordinator/state';
+import type { TaskTransport } from '@lgefed/coordinator/workflow/transport';
+import { UsageError, type Command } from '../command.js';
+
+function options<T extends Record<string, { type: 'string' | 'boolean' }>>(args: string[], spec: T) {
+  try {
+    return parseArgs({ args, options: spec, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+const required = (value: string | boolean | undefined, flag: string): string => {
+  if (typeof value !== 'string' || value.length === 0) throw new UsageError(`${flag} is required`);
+  return value;
+};
+
+/** Until the signed site channel (socket.io) lands, no site can be connected: every task stays owed. */
+const noSiteChannel: TaskTransport = { send: () => false };
+
+export const coordinatorStart: Command = {
+  name: 'coordinator start',
+  summary: 'run the coordinator (REST admin API; state in SQLite)',
+  usage: `Usage: lgefed coordinator start --state DIR [--port 8443] [--host 127.0.0.1] [--public-url URL]
+                               [--tls-cert cert.pem --tls-key key.pem]
+
+Serves the admin REST API (HTTPS when given a certificate) and resumes unfinished jobs.
+Note: the site channel is not built yet, so sites cannot connect and tasks stay pending.`,
+  async run(args) {
+    const o = options(args, { state: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'public-url': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' } });
+    if (Boolean(o['tls-cert']) !== Boolean(o['tls-key'])) throw new UsageError('--tls-cert and --tls-key go together');
+    const port = Number(o.port ?? 8443);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0-65535');
+    const running = await startCoordinator({
+      stateDir: required(o.state, '--state'),
+      port,
+      ...(o.host ? { host: o.host } : {}),
+      ...(o['public-url'] ? { publicUrl: o['public-url'] } : {}),
+      ...(o['tls-cert'] ? { tlsCert: o['tls-cert'], tlsKey: o['tls-key']! } : {}),
+      transport: noSiteChannel,
+    });
+    console.log(`coordinator listening on ${running.url} (state ${o.state})`);
+    await new Promise<void>((resolve) => {
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+    });
+    await running.close();
+    return 0;
+  },
+};
+
+export const coordinatorEnroll: Command = {
+  name: 'coordinator enroll',
+  summary: 'create a site and write its startup kit (one-time enrolment token)',
+  usage: `Usage: lgefed coordinator enroll --state DIR --site NAME [--url URL] [--ttl-hours 72] [--out kit.json]
+
+Writes the startup kit (coordinator URL and public key, site id, one-time token with expiry).
+The URL defaults to the one the coordinator last announced.`,
+  async run(args) {
+    const o = options(args, { state: { type: 'string' }, site: { type: 'string' }, url: { type: 'string' }, 'ttl-hours': { type: 'string' }, out: { type: 'string' } });
+    const ttlHours = Number(o['ttl-hours'] ?? 72);
+    if (!(ttlHours > 0)) throw new UsageError('--ttl-hours must be positive');
+    const state = await openCoordinatorState(required(o.state, '--state'));
+    try {
+      const url = o.url ?? state.setting('public_url');
+      if (!url) throw new UsageError('no coordinator URL known yet: pass --url');
+      const enrolment = state.sites.createEnrolment(required(o.site, '--site'), ttlHours * 3600_000, 'cli');
+      const kit = JSON.stringify(buildStartupKit(url, state.key.publicJwk, enrolment), null, 2);
+      if (o.out) {
+        await writeFile(o.out, kit + '\n', { mode: 0o600 });
+        console.log(`startup kit for ${enrolment.site.name} written to ${o.out} (token expires ${new Date(enrolment.expiresAt).toISOString()})`);
+      } else console.log(kit);
+      return 0;
+    } finally {
+      state.close();
+    }
+  },
+};
+
+export const coordinatorRevoke: Command = {
+  name: 'coordinator revoke',
+  summary: 'revoke a site: its key is no longer trusted and it gets no more tasks',
+  usage: 'Usage: lgefed coordinator revoke --state DIR --site NAME [--reason TEXT]',
+  async run(args) {
+    const o = options(args, { state: { type: 'string' }, site: { type: 'string' }, reason: { type: 'string' } });
+    const state = await openCoordinatorState(required(o.state, '--state'));
+    try {
+      const site = state.sites.revoke(required(o.site, '--site'), o.reason ?? 'revoked from the CLI', 'cli');
+      console.log(`site ${site.name} (${site.id}) revoked`);
+      return 0;
+    } finally {
+      state.close();
+    }
+  },
+};
+
+export const coordinatorToken: Command = {
+  name: 'coordinator token',
+  summary: 'issue an admin API token (JWT, role admin or viewer)',
+  usage: 'Usage: lgefed coordinator token --state DIR --subject NAME [--role admin|viewer] [--ttl-hours 12]',
+  async run(args) {
+    const o = options(args, { state: { type: 'string' }, subject: { type: 'string' }, role: { type: 'string' }, 'ttl-hours': { type: 'string' } });
+    const role = (o.role ?? 'viewer') as AdminRole;
+    if (role !== 'admin' && role !== 'viewer') throw new UsageError('--role must be admin or viewer');
+    const state = await openCoordinatorState(required(o.state, '--state'));
+    try {
+      console.log(await issueAdminToken(state.key, { subject: required(o.subject, '--subject'), role }, Number(o['ttl-hours'] ?? 12) * 3600));
+      return 0;
+    } finally {
+      state.close();
+    }
+  },
+};
+
+export const coordinatorCommands: readonly Command[] = [coordinatorStart, coordinatorEnroll, coordinatorRevoke, coordinatorToken];

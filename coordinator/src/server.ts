@@ -1,0 +1,64 @@
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { adminApi } from './http/admin-api.js';
+import { openCoordinatorState, type CoordinatorState } from './state.js';
+import { JobEngine } from './workflow/engine.js';
+import { WORKFLOWS } from './workflow/index.js';
+import type { TaskTransport } from './workflow/transport.js';
+
+export interface CoordinatorOptions {
+  readonly stateDir: string;
+  readonly port: number;
+  readonly host?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  /** The URL sites use; defaults to the listening address. Written into startup kits. */
+  readonly publicUrl?: string;
+  readonly transport: TaskTransport;
+  readonly deadlineCheckMs?: number;
+}
+
+export interface RunningCoordinator {
+  readonly state: CoordinatorState;
+  readonly engine: JobEngine;
+  readonly url: string;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+/** Opens the state, resumes unfinished jobs and serves the REST API (HTTPS when given a certificate). */
+export async function startCoordinator(options: CoordinatorOptions): Promise<RunningCoordinator> {
+  const state = await openCoordinatorState(options.stateDir);
+  await state.models.removeLeftovers();
+  const engine = new JobEngine({ ...state, transport: options.transport, workflows: WORKFLOWS });
+  let url = '';
+  const app = adminApi(state, engine, () => url);
+  const server =
+    options.tlsCert && options.tlsKey
+      ? createHttpsServer({ cert: await readFile(options.tlsCert), key: await readFile(options.tlsKey) }, app)
+      : createHttpServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', resolve);
+  });
+  const address = server.address() as AddressInfo;
+  url = options.publicUrl ?? `${options.tlsCert ? 'https' : 'http'}://${address.address}:${address.port}`;
+  state.setSetting('public_url', url);
+  state.audit.append({ actor: 'coordinator', type: 'coordinator.started', details: { url } });
+  await engine.resume();
+  const ticker = setInterval(() => void engine.checkDeadlines().catch((err: Error) => console.error(`deadline check failed: ${err.message}`)), options.deadlineCheckMs ?? 1000);
+  ticker.unref();
+  return {
+    state,
+    engine,
+    url,
+    server,
+    async close() {
+      clearInterval(ticker);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      state.close();
+    },
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * Conv2DBackpropInput for the wasm backend on XNNPACK instead of the backend's scalar loops. It is
+ * both the input gradient of every convolution and the forward pass of conv2dTranspose.
+ * - kernel == stride, no padding (the U-Net's 2x2/2 up-convolution): each input pixel writes its
+ *   own s x s output block, so dx = depthToSpace(dy x W^T) with one GEMM.
+ * - otherwise: zero-insert dy between rows/columns when strided, then a stride-1 convolution with
+ *   the spatially flipped, in/out-swapped filter and the complementary padding.
+ * NCHW goes to the backend's own kernel.
+ */
+import { backend_util, type Conv2DBackpropInputAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { EngineError } from '../errors.js';
+import { WasmHeap } from './wasm-heap.js';
+
+type Geometry = backend_util.Conv2DInfo;
+
+/** dy [B,OH,OW,CO] -> [B,OH,OW,s*s*CI] by one GEMM, then depth-to-space. */
+function blockTransposedConv(dy: TensorInfo, filter: TensorInfo, g: Geometry, wasm: WasmHeap): TensorInfo {
+  const { batchSize: B, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: K, inChannels: CI } = g;
+  const columns = K * K * CI;
+  // W viewed as [K*K*CI, CO], transposed to [CO, K*K*CI]; a fresh tensor, as XNNPACK caches by id.
+  const filter2d = wasm.reshape(filter, [columns, CO]);
+  const weights = wasm.run('Transpose', { x: filter2d }, { perm: [1, 0] });
+  const rows = wasm.reshape(dy, [1, B * OH * OW, CO]);
+  const weights3d = wasm.reshape(weights, [1, CO, columns]);
+  const blocks = wasm.run('BatchMatMul', { a: rows, b: weights3d }, { transposeA: false, transposeB: false });
+  const blocks4d = wasm.reshape(blocks, [B, OH, OW, columns]);
+  const dx = wasm.run('DepthToSpace', { x: blocks4d }, { blockSize: K, dataFormat: 'NHWC' });
+  wasm.dispose(filter2d, rows, weights, weights3d, blocks, blocks4d);
+  return dx;
+}
+
+/** dy with (s-1) zeros inserted between rows and columns: [B, (OH-1)*sh+1, (OW-1)*sw+1, CO]. */
+function zeroInsert(dy: TensorInfo, g: Geometry, wasm: WasmHeap): TensorInfo {
+  const { batchSize: B, outHeight: OH, outWidth: OW, outChannels: CO, strideHeight: sh, strideWidth: sw } = g;
+  const height = (OH - 1) * sh + 1;
+  const width = (OW - 1) * sw + 1;
+  const out = wasm.allocate([B, height, width, CO]);
+  const { heap, offsets } = wasm.view(dy, out);
+  const [src, dst] = offsets as [number, number];
+  heap.fill(0, dst, dst + B * height * width * CO);
+  for (let b = 0; b < B; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const from = src + ((b * OH + oh) * OW + ow) * CO;
+        heap.copyWithin(dst + ((b * height + oh * sh) * width + ow * sw) * CO, from, from + CO);
+      }
+    }
+  }
+  return out;
+}
+
+/** [KH,KW,CI,CO] -> [KH,KW,CO,CI], flipped in both spatial axes. */
+function flippedSwappedFilter(filter: TensorInfo, wasm: WasmHeap): TensorInfo {
+  const [KH, KW, CI, CO] = filter.shape as [number, number, number, number];
+  const out = wasm.allocate([KH, KW, CO, CI]);
+  const { heap, offsets } = wasm.view(filter, out);
+  const [src, dst] = offsets as [number, number];
+  for (let kh = 0; kh < KH; kh++) {
+    for (let kw = 0; kw < KW; kw++) {
+      const from = src + ((KH - 1 - kh) * KW + (KW - 1 - kw)) * CI * CO;
+      const to = dst + (kh * KW + kw) * CO * CI;
+      for (let ci = 0; ci < CI; ci++) {
+        for (let co = 0; co < CO; co++) heap[to + co * CI + ci] = heap[from + ci * CO + co]!;
+      }
+    }
+  }
+  return out;
+}
+
+function viaFlippedConvolution(dy: TensorInfo, filter: TensorInfo, g: Geometry, wasm: WasmHeap): TensorInfo {
+  const { inHeight: H, inWidth: W, filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = g;
+  const strided = sh > 1 || sw > 1;
+  const spread = strided ? zeroInsert(dy, g, wasm) : dy;
+  const [, height, width] = spread.shape as [number, number, number, number];
+  const top = KH - 1 - g.padInfo.top;
+  const left = KW - 1 - g.padInfo.left;
+  const bottom = H - height - top + KH - 1;
+  const right = W - width - left + KW - 1;
+  if (top < 0 || left < 0 || bottom < 0 || right < 0) {
+    throw new EngineError(`Conv2DBackpropInput: padding ${JSON.stringify(g.padInfo)} exceeds the filter`);
+  }
+  const flipped = flippedSwappedFilter(filter, wasm);
+  const dx = wasm.run(
+    'Conv2D',
+    { x: spread, filter: flipped },
+    { strides: [1, 1], pad: [[0, 0], [top, bottom], [left, right], [0, 0]], dataFormat: 'NHWC', dilations: [1, 1] },
+  );
+  wasm.dispose(flipped);
+  if (strided) wasm.dispose(spread);
+  return dx;
+}
+
+export function conv2dBackpropInput(dy: TensorInfo, filter: TensorInfo, attrs: Conv2DBackpropInputAttrs, wasm: WasmHeap): TensorInfo {
+  const { strides, pad, dimRoundingMode, inputShape } = attrs;
+  const g = backend_util.computeConv2DInfo(
+    [...inputShape] as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const expected = [g.batchSize, g.outHeight, g.outWidth, g.outChannels];
+  if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== expected[i])) {
+    throw new EngineError(`Conv2DBackpropInput: dy is [${dy.shape}], expected [${expected}]`);
+  }
+  const { top, bottom, left, right } = g.padInfo;
+  const blockwise =
+    g.filterHeight === g.strideHeight &&
+    g.filterWidth === g.strideWidth &&
+    g.filterHeight === g.filterWidth &&
+    top + bottom + left + right === 0 &&
+    g.outHeight * g.strideHeight === g.inHeight &&
+    g.outWidth * g.strideWidth === g.inWidth;
+  return blockwise ? blockTransposedConv(dy, filter, g, wasm) : viaFlippedConvolution(dy, filter, g, wasm);
+}
+
+/** Our kernel for NHWC; `original` (the backend's own, set up as before) for other layouts. */
+export function conv2dBackpropInputConfig(original: KernelConfig | undefined): KernelConfig {
+  const fallback: KernelFunc | undefined = original?.kernelFunc;
+  return {
+    kernelName: 'Conv2DBackpropInput',
+    backendName: 'wasm',
+    ...(original?.setupFunc ? { setupFunc: original.setupFunc } : {}),
+    kernelFunc: (args) => {
+      const attrs = args.attrs as unknown as Conv2DBackpropInputAttrs;
+      if (backend_util.convertConv2DDataFormat(attrs.dataFormat) !== 'channelsLast') {
+        if (!fallback) throw new EngineError(`Conv2DBackpropInput on wasm: no kernel for ${attrs.dataFormat}`);
+        return fallback(args);
+      }
+      return conv2dBackpropInput(args.inputs['dy']!, args.inputs['filter']!, attrs, new WasmHeap(args.backend as BackendWasm));
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs-core';
+import { EngineError, initEngine, parseBackendRequest, type EngineInfo } from '@lgefed/shared/engine/index';
+
+const absent = async (name: string): Promise<unknown> => {
+  throw new Error(`Cannot find package '${name}'`);
+};
+
+describe('engine: backend selection', function () {
+  this.timeout(60_000);
+  const savedEnv = process.env['LGEFED_BACKEND'];
+  afterEach(() => {
+    if (savedEnv === undefined) delete process.env['LGEFED_BACKEND'];
+    else process.env['LGEFED_BACKEND'] = savedEnv;
+  });
+  after(async () => {
+    await initEngine({ backend: 'wasm', log: () => {} });
+  });
+
+  it('falls back to wasm when neither native package is installed, and says why', async () => {
+    const lines: string[] = [];
+    const info = await initEngine({ backend: 'auto', importNative: absent, log: (l) => lines.push(l) });
+    assert.equal(info.backend, 'wasm');
+    assert.equal(tf.getBackend(), 'wasm');
+    assert.equal(info.gpu, false);
+    assert.match(info.reason, /skipped tfjs-node-gpu: Cannot find package/);
+    assert.match(info.reason, /tfjs-node: Cannot find package/);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /lgefed engine: wasm/);
+  });
+
+  it('falls back the same way with the real module loader here (native packages absent)', async () => {
+    const info = await initEngine({ backend: 'auto', threads: 1, log: () => {} });
+    assert.equal(info.backend, 'wasm');
+    assert.match(info.reason, /skipped tfjs-node-gpu/);
+  });
+
+  it('runs XNNPACK on several threads when asked', async () => {
+    const info = await initEngine({ backend: 'wasm', threads: 2, log: () => {} });
+    assert.equal(info.threads, 2, info.reason);
+  });
+
+  it('LGEFED_BACKEND forces a backend', async () => {
+    process.env['LGEFED_BACKEND'] = 'cpu';
+    const info = await initEngine({ importNative: absent, log: () => {} });
+    assert.equal(info.backend, 'cpu');
+    assert.equal(tf.getBackend(), 'cpu');
+  });
+
+  it('a forced backend that cannot load is an error, not a silent fallback', async () => {
+    await assert.rejects(initEngine({ backend: 'tensorflow', importNative: absent, log: () => {} }), (error: Error) => {
+      assert.ok(error instanceof EngineError);
+      assert.match(error.message, /backend tensorflow was forced but cannot start/);
+      return true;
+    });
+  });
+
+  it('rejects unknown backend names and thread counts with typed errors', async () => {
+    assert.throws(() => parseBackendRequest('tpu'), EngineError);
+    process.env['LGEFED_BACKEND'] = 'webgl';
+    assert.throws(() => initEngine({ log: () => {} }), /unknown backend "webgl"/);
+    assert.throws(() => initEngine({ backend: 'wasm', threads: 0, log: () => {} }), EngineError);
+  });
+
+  it('starts inside a worker thread and trains a kernel there', async () => {
+    const worker = new Worker(new URL('./fixtures/engine-worker.js', import.meta.url), { workerData: { threads: 2 } });
+    const result = await new Promise<{ info: EngineInfo; dW: number[] }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    assert.equal(result.info.backend, 'wasm');
+    // All-ones input and gradient, same padding: each tap sums the 4x4 positions it overlaps.
+    assert.deepEqual(result.dW, [9, 12, 9, 12, 16, 12, 9, 12, 9]);
+  });
+});

@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { initEngine } from '@lgefed/shared/engine/index';
+import { registerTrainingGradients } from '@lgefed/shared/model/index';
+import { conv2dBackpropFilter } from '@lgefed/shared/engine/kernels/conv2d-backprop-filter';
+import { WasmHeap } from '@lgefed/shared/engine/kernels/wasm-heap';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+/** Deterministic uniform values in [-1, 1). */
+function values(count: number, seed: number): Float32Array {
+  let state = seed >>> 0 || 1;
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    out[i] = (state >>> 0) / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+interface Case {
+  batch: number;
+  height: number;
+  width: number;
+  inChannels: number;
+  outChannels: number;
+  kernel: number;
+  stride: number;
+  pad: 'same' | 'valid';
+}
+
+const handPicked: Case[] = [
+  { batch: 1, height: 7, width: 9, inChannels: 3, outChannels: 4, kernel: 3, stride: 1, pad: 'same' },
+  { batch: 2, height: 8, width: 8, inChannels: 5, outChannels: 3, kernel: 3, stride: 2, pad: 'same' },
+  { batch: 3, height: 9, width: 7, inChannels: 2, outChannels: 5, kernel: 2, stride: 2, pad: 'valid' },
+  { batch: 2, height: 6, width: 10, inChannels: 4, outChannels: 3, kernel: 2, stride: 2, pad: 'same' },
+  { batch: 1, height: 5, width: 5, inChannels: 3, outChannels: 2, kernel: 1, stride: 1, pad: 'valid' },
+  { batch: 2, height: 11, width: 10, inChannels: 3, outChannels: 4, kernel: 3, stride: 2, pad: 'valid' },
+  { batch: 1, height: 9, width: 9, inChannels: 2, outChannels: 3, kernel: 1, stride: 2, pad: 'same' },
+  { batch: 2, height: 13, width: 12, inChannels: 4, outChannels: 6, kernel: 3, stride: 1, pad: 'valid' },
+];
+
+/** Seeded random shapes over the same axes. */
+function randomCases(count: number): Case[] {
+  const r = values(count * 8, 77);
+  const pick = (x: number, options: number[]) => options[Math.floor(((x + 1) / 2) * options.length)]!;
+  return Array.from({ length: count }, (_, i) => {
+    const u = r.subarray(i * 8, i * 8 + 8);
+    return {
+      batch: pick(u[0]!, [1, 2, 3]),
+      height: pick(u[1]!, [5, 6, 7, 8, 9, 12, 15]),
+      width: pick(u[2]!, [5, 6, 7, 8, 9, 12, 15]),
+      inChannels: pick(u[3]!, [1, 2, 3, 8, 16]),
+      outChannels: pick(u[4]!, [1, 2, 4, 8, 16]),
+      kernel: pick(u[5]!, [1, 2, 3]),
+      stride: pick(u[6]!, [1, 2]),
+      pad: pick(u[7]!, [0, 1]) === 0 ? 'same' : 'valid',
+    };
+  });
+}
+
+function describeCase(c: Case): string {
+  return `x ${c.batch}x${c.height}x${c.width}x${c.inChannels}, k${c.kernel} s${c.stride} ${c.pad}, ${c.outChannels} out`;
+}
+
+function outSize(size: number, c: Case): number {
+  return c.pad === 'same' ? Math.ceil(size / c.stride) : Math.ceil((size - c.kernel + 1) / c.stride);
+}
+
+/** max|a - b| / max|b|: error relative to the reference's scale. */
+function relativeError(actual: Float32Array, expected: Float32Array): number {
+  assert.equal(actual.length, expected.length);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
+    scale = Math.max(scale, Math.abs(expected[i]!));
+  }
+  return diff / Math.max(scale, 1e-30);
+}
+
+async function onBackend(name: string, f: () => tf.Tensor): Promise<Float32Array> {
+  await tf.setBackend(name);
+  const result = f();
+  const data = (await result.data()) as Float32Array;
+  result.dispose();
+  return data;
+}
+
+/** Runs a kernel on `backend` and checks it leaves no tensor or backend buffer behind. */
+async function runKernel(backend: string, kernel: string, inputs: Record<string, Float32Array>, shapes: Record<string, number[]>, attrs: tf.NamedAttrMap) {
+  await tf.setBackend(backend);
+  const tensors = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, tf.tensor(v, shapes[k])]));
+  const before = { tensors: tf.memory().numTensors, buffers: tf.backend().numDataIds() };
+  const out = await onBackend(backend, () => tf.engine().runKernel(kernel, tensors, attrs) as tf.Tensor);
+  assert.deepEqual({ tensors: tf.memory().numTensors, buffers: tf.backend().numDataIds() }, before, `${kernel} on ${backend} leaked`);
+  Object.values(tensors).forEach((t) => t.dispose());
+  return out;
+}
+
+describe('engine: wasm training kernels match the cpu backend', function () {
+  this.timeout(120_000);
+  const cases = [...handPicked, ...randomCases(12)];
+
+  before(async () => {
+    await initEngine({ backend: 'wasm', log: () => {} });
+  });
+  after(async () => {
+    await tf.setBackend('wasm');
+  });
+
+  for (const c of cases) {
+    const oh = outSize(c.height, c);
+    const ow = outSize(c.width, c);
+    const xShape = [c.batch, c.height, c.width, c.inChannels];
+    const dyShape = [c.batch, oh, ow, c.outChannels];
+    const filterShape = [c.kernel, c.kernel, c.inChannels, c.outChannels];
+    const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+    const seed = c.batch * 1000 + c.height * 100 + c.width * 10 + c.kernel;
+
+    it(`Conv2DBackpropFilter: ${describeCase(c)}`, async () => {
+      const inputs = { x: values(size(xShape), seed), dy: values(size(dyShape), seed + 1) };
+      const attrs = { strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape } as unknown as tf.NamedAttrMap;
+      const shapes = { x: xShape, dy: dyShape };
+      const expected = await runKernel('cpu', 'Conv2DBackpropFilter', inputs, shapes, attrs);
+      const actual = await runKernel('wasm', 'Conv2DBackpropFilter', inputs, shapes, attrs);
+      assert.ok(relativeError(actual, expected) < 1e-4, `relative error ${relativeError(actual, expected)}`);
+    });
+
+    it(`Conv2DBackpropInput: ${describeCase(c)}`, async () => {
+      const inputs = { dy: values(size(dyShape), seed + 2), filter: values(size(filterShape), seed + 3) };
+      const attrs = { strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: xShape } as unknown as tf.NamedAttrMap;
+      const shapes = { dy: dyShape, filter: filterShape };
+      const expected = await runKernel('cpu', 'Conv2DBackpropInput', inputs, shapes, attrs);
+      const actual = await runKernel('wasm', 'Conv2DBackpropInput', inputs, shapes, attrs);
+      assert.ok(relativeError(actual, expected) < 1e-4, `relative error ${relativeError(actual, expected)}`);
+    });
+  }
+
+  it('splits the filter gradient over batch chunks without changing it', async () => {
+    const c = handPicked[1]!;
+    const xShape = [c.batch, c.height, c.width, c.inChannels];
+    const dyShape = [c.batch, outSize(c.height, c), outSize(c.width, c), c.outChannels];
+    const attrs = { strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', filterShape: [3, 3, c.inChannels, c.outChannels] } as unknown as tf.Conv2DBackpropFilterAttrs;
+    await tf.setBackend('wasm');
+    const x = tf.tensor(values(xShape.reduce((a, b) => a * b), 5), xShape);
+    const dy = tf.tensor(values(dyShape.reduce((a, b) => a * b), 6), dyShape);
+    const heap = new WasmHeap(tf.backend() as BackendWasm);
+    const whole = tf.engine().makeTensorFromTensorInfo(conv2dBackpropFilter(x, dy, attrs, heap));
+    // A budget of one sample's patches forces one chunk per sample.
+    const perSample = 9 * c.inChannels * dyShape[1]! * dyShape[2]!;
+    const chunked = tf.engine().makeTensorFromTensorInfo(conv2dBackpropFilter(x, dy, attrs, heap, perSample));
+    assert.ok(relativeError((await chunked.data()) as Float32Array, (await whole.data()) as Float32Array) < 1e-6);
+    tf.dispose([x, dy, whole, chunked]);
+  });
+
+  it('trains through tf.grad on wasm: conv weights gradient equals cpu', async () => {
+    registerTrainingGradients();
+    const xs = values(2 * 12 * 12 * 3, 11);
+    const ws = values(3 * 3 * 3 * 4, 12);
+    const gradient = async (backend: string) =>
+      onBackend(backend, () => {
+        const x = tf.tensor4d(xs, [2, 12, 12, 3]);
+        const g = tf.grad((w: tf.Tensor) => tf.tidy(() => { const y = tf.conv2d(x, w as tf.Tensor4D, 2, 'same'); return tf.sum(tf.mul(y, y)); }))(tf.tensor4d(ws, [3, 3, 3, 4]));
+        return g;
+      });
+    const expected = await gradient('cpu');
+    const actual = await gradient('wasm');
+    assert.ok(relativeError(actual, expected) < 1e-4);
+  });
+
+  it('rejects a dy whose shape does not match the convolution', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.zeros([1, 8, 8, 2]);
+    const dy = tf.zeros([1, 5, 5, 3]);
+    assert.throws(
+      () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 2, 3] } as unknown as tf.NamedAttrMap),
+      (error: Error) => error.name === 'EngineError' && /expected \[1,8,8,3\]/.test(error.message),
+    );
+    tf.dispose([x, dy]);
+  });
+});

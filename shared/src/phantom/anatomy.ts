@@ -1,0 +1,182 @@
+import type { Random } from './random.js';
+
+/** Tissue classes the phantom paints; intensities and every site's labels derive from them. */
+export const Tissue = {
+  air: 0,
+  softTissue: 1,
+  subcutaneousFat: 2,
+  muscle: 3,
+  lung: 4,
+  liver: 5,
+  vessel: 6, // aorta, atria: bright blood that is not LV
+  spine: 7,
+  epicardialFat: 8,
+  rvWall: 9,
+  rvBlood: 10,
+  lvMyocardium: 11,
+  lvBlood: 12,
+  scar: 13,
+  noReflow: 14,
+} as const;
+export const TISSUE_COUNT = 15;
+
+type Territory = 'LAD' | 'LCx' | 'RCA';
+
+/** One patient's anatomy, in mm, image axes (+x right = patient left, +y down = posterior). */
+export interface Anatomy {
+  /** LV long-axis centre in the field of view, mm from its top-left corner. */
+  readonly lvCentre: readonly [number, number];
+  /** Heart rotation in the image plane (rad); the RV lies toward angle π + rotation. */
+  readonly rotation: number;
+  readonly ellipticity: number;
+  /** Basal endocardial radius and wall thickness, mm. */
+  readonly endoRadius: number;
+  readonly wall: number;
+  /** Low-order shape harmonics of the endocardium (relative amplitude, phase). */
+  readonly harmonics: readonly (readonly [number, number])[];
+  /** LV length base→apex, mm. */
+  readonly length: number;
+  readonly rv: { readonly width: number; readonly height: number; readonly wall: number };
+  readonly epicardialFat: { readonly thickness: number; readonly angle: number };
+  readonly body: { readonly centre: readonly [number, number]; readonly a: number; readonly b: number; readonly fat: number; readonly muscle: number };
+  readonly aortaRadius: number;
+  readonly infarct?: {
+    readonly territory: Territory;
+    readonly angle: number;
+    readonly halfWidth: number;
+    /** Fraction of the wall from the endocardium at the sector centre: <0.5 sub-endocardial, 1 transmural. */
+    readonly transmurality: number;
+    readonly from: number;
+    readonly to: number;
+    readonly noReflow: boolean;
+  };
+}
+
+// Territory centres in heart coordinates (RV at angle π): LAD anterior/anteroseptal, LCx lateral, RCA inferior.
+const TERRITORY_ANGLE: Record<Territory, number> = { LAD: -2.0, LCx: 0.1, RCA: 2.0 };
+
+export function sampleAnatomy(rng: Random, fov: readonly [number, number], infarctRate: number, noReflowRate: number): Anatomy {
+  const endoRadius = rng.uniform(18, 28);
+  const wall = rng.uniform(7, 12);
+  const lvCentre: [number, number] = [fov[0] / 2 + rng.uniform(-10, 30), fov[1] / 2 + rng.uniform(-25, 15)];
+  const a = rng.uniform(140, 175);
+  const b = rng.uniform(95, 125);
+  const infarcted = rng.chance(infarctRate);
+  const territory = rng.pick<Territory>(['LAD', 'LAD', 'LCx', 'RCA']);
+  const span = territory === 'LAD' ? [rng.uniform(0.2, 0.5), rng.uniform(0.85, 1)] : [rng.uniform(0, 0.2), rng.uniform(0.5, 0.8)];
+  return {
+    lvCentre,
+    rotation: 0.35 + 0.25 * rng.gaussian(),
+    ellipticity: rng.uniform(0.88, 1.12),
+    endoRadius,
+    wall,
+    harmonics: [1, 2, 3].map((n) => [rng.uniform(0, 0.06 / n), rng.uniform(0, 2 * Math.PI)] as const),
+    length: rng.uniform(75, 98),
+    rv: { width: rng.uniform(0.7, 0.95) * (endoRadius + wall), height: rng.uniform(1.25, 1.55) * (endoRadius + wall), wall: rng.uniform(2.5, 4) },
+    epicardialFat: { thickness: rng.uniform(1, 6), angle: rng.uniform(0, 2 * Math.PI) },
+    body: { centre: [lvCentre[0] - rng.uniform(20, 45), lvCentre[1] + rng.uniform(15, 40)], a, b, fat: rng.uniform(6, 20), muscle: rng.uniform(6, 12) },
+    aortaRadius: rng.uniform(10, 14),
+    ...(infarcted
+      ? {
+          infarct: {
+            territory,
+            angle: TERRITORY_ANGLE[territory] + rng.uniform(-0.4, 0.4),
+            halfWidth: rng.uniform(0.35, 1.0),
+            transmurality: rng.uniform(0.25, 1),
+            from: span[0]!,
+            to: span[1]!,
+            noReflow: rng.chance(noReflowRate),
+          },
+        }
+      : {}),
+  };
+}
+
+/** sqrt(1 - s³) for s in [0, 1], 0 beyond: how LV radii shrink toward the apex. */
+const taper = (s: number) => (s >= 1 ? 0 : s <= 0 ? 1 : Math.sqrt(1 - s * s * s));
+
+const insideEllipse = (x: number, y: number, cx: number, cy: number, a: number, b: number) => ((x - cx) / a) ** 2 + ((y - cy) / b) ** 2 <= 1;
+
+/**
+ * Paints the tissue class of every pixel of a `width`×`height` slice with pixel spacing `pixel` (mm) at
+ * long-axis position `t` (0 base, 1 apex; below 0 the atria and outflow tract, above 1 below the apex).
+ */
+export function paintSlice(anatomy: Anatomy, t: number, width: number, height: number, pixel: readonly [number, number]): Uint8Array {
+  const out = new Uint8Array(width * height);
+  const { body, lvCentre, rotation, ellipticity, infarct } = anatomy;
+  const cosR = Math.cos(rotation);
+  const sinR = Math.sin(rotation);
+  const rEndo = anatomy.endoRadius * taper(t / 0.9);
+  const rEpi = (anatomy.endoRadius + anatomy.wall) * taper(t);
+  const rvScale = taper(t / 0.85);
+  const rvW = anatomy.rv.width * rvScale;
+  const rvH = anatomy.rv.height * rvScale;
+  const rvCx = -(rEpi + rvW * 0.45);
+  const showLv = t >= 0 && rEpi > 1;
+  const scarHere = infarct && t >= infarct.from && t <= infarct.to;
+  const liverScale = Math.min(1, Math.max(0, (t - 0.35) / 0.6));
+  const minDim = Math.min(body.a, body.b);
+  for (let j = 0; j < height; j++) {
+    const y = (j + 0.5) * pixel[1];
+    for (let i = 0; i < width; i++) {
+      const x = (i + 0.5) * pixel[0];
+      let tissue: number = Tissue.air;
+      const bx = (x - body.centre[0]) / body.a;
+      const by = (y - body.centre[1]) / body.b;
+      const rb = Math.sqrt(bx * bx + by * by);
+      if (rb <= 1) {
+        const depth = (1 - rb) * minDim;
+        tissue = depth < body.fat ? Tissue.subcutaneousFat : depth < body.fat + body.muscle ? Tissue.muscle : Tissue.softTissue;
+        const cx = body.centre[0];
+        const cy = body.centre[1];
+        if (insideEllipse(x, y, cx - 0.5 * body.a, cy - 0.05 * body.b, 0.34 * body.a, 0.6 * body.b)) tissue = Tissue.lung;
+        if (insideEllipse(x, y, cx + 0.52 * body.a, cy + 0.05 * body.b, 0.3 * body.a, 0.55 * body.b)) tissue = Tissue.lung;
+        if (liverScale > 0 && insideEllipse(x, y, cx - 0.32 * body.a, cy + 0.3 * body.b, 0.5 * body.a * liverScale, 0.45 * body.b * liverScale)) tissue = Tissue.liver;
+        if (insideEllipse(x, y, cx, cy + 0.72 * body.b, 20, 17)) tissue = Tissue.spine;
+        if (insideEllipse(x, y, cx + 28, cy + 0.5 * body.b, anatomy.aortaRadius, anatomy.aortaRadius)) tissue = Tissue.vessel;
+      }
+      // Heart coordinates: u along the LV→lateral axis, v across; RV lies at negative u.
+      const dx = x - lvCentre[0];
+      const dy = y - lvCentre[1];
+      const u = (dx * cosR + dy * sinR) / ellipticity;
+      const v = (-dx * sinR + dy * cosR) * ellipticity;
+      const rho = Math.sqrt(u * u + v * v);
+      if (t < 0) {
+        // Above the base: left atrium and aortic root, bright blood that carries no LV label.
+        if (rho < anatomy.endoRadius * 1.1 * (1 + t)) tissue = Tissue.vessel;
+        out[j * width + i] = tissue;
+        continue;
+      }
+      if (rvScale > 0 && insideEllipse(u, v, rvCx, 0, rvW + anatomy.rv.wall, rvH + anatomy.rv.wall) && rho > rEpi) {
+        tissue = insideEllipse(u, v, rvCx, 0, rvW, rvH) && rho > rEpi + anatomy.rv.wall ? Tissue.rvBlood : Tissue.rvWall;
+      }
+      if (showLv && rho < rEpi + anatomy.epicardialFat.thickness) {
+        const phi = Math.atan2(v, u);
+        let shape = 1;
+        for (let n = 0; n < anatomy.harmonics.length; n++) shape += anatomy.harmonics[n]![0] * Math.cos((n + 1) * phi - anatomy.harmonics[n]![1]);
+        const endo = rEndo * shape;
+        const epi = rEpi * shape;
+        const fat = anatomy.epicardialFat.thickness * Math.max(0, Math.cos(phi - anatomy.epicardialFat.angle)) ** 2;
+        if (rho < endo) tissue = Tissue.lvBlood;
+        else if (rho < epi) {
+          tissue = Tissue.lvMyocardium;
+          if (scarHere) {
+            let dphi = Math.abs(phi - infarct.angle);
+            if (dphi > Math.PI) dphi = 2 * Math.PI - dphi;
+            if (dphi < infarct.halfWidth) {
+              // Wavefront: deepest at the sector centre, sub-endocardial at its edges.
+              const extent = infarct.transmurality * Math.cos((dphi / infarct.halfWidth) * (Math.PI / 2)) ** 0.5;
+              const depth = (rho - endo) / Math.max(epi - endo, 1e-6);
+              if (depth <= extent) {
+                const core = infarct.noReflow && dphi < 0.5 * infarct.halfWidth && depth < 0.45 * extent && t > infarct.from + 0.1 && t < infarct.to - 0.1;
+                tissue = core ? Tissue.noReflow : Tissue.scar;
+              }
+            }
+          }
+        } else if (rho < epi + fat && tissue !== Tissue.rvBlood) tissue = Tissue.epicardialFat;
+      }
+      out[j * width + i] = tissue;
+    }
+  }
+  return out;
+}

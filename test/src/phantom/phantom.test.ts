@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Label } from '@lgefed/shared';
+import { loadDataset } from '@lgefed/shared/imaging/index';
+import { generatePhantomCase, PROFILES, Tissue, writePhantomSite, writePhantomSiteInWorker } from '@lgefed/shared/phantom/index';
+
+function meanOf(image: Float32Array, tissues: Uint8Array, tissue: number): number {
+  let s = 0;
+  let n = 0;
+  for (let i = 0; i < image.length; i++) if (tissues[i] === tissue) (s += image[i]!), n++;
+  return n ? s / n : NaN;
+}
+
+describe('phantom: multi-vendor LGE generator', function () {
+  let dir: string;
+  before(async () => (dir = await mkdtemp(join(tmpdir(), 'lgefed-phantom-'))));
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('is deterministic for a seed and differs across seeds and cases', () => {
+    const a = generatePhantomCase(PROFILES.emidec!, 7, 0);
+    const b = generatePhantomCase(PROFILES.emidec!, 7, 0);
+    assert.deepEqual(a.image.data, b.image.data);
+    assert.deepEqual(a.label!.data, b.label!.data);
+    assert.notDeepEqual(generatePhantomCase(PROFILES.emidec!, 8, 0).image.data, a.image.data);
+    assert.notDeepEqual(generatePhantomCase(PROFILES.emidec!, 7, 1).anatomy, a.anatomy);
+  });
+
+  it('draws each profile with its Table 1 geometry', () => {
+    for (let i = 0; i < 4; i++) {
+      const e = generatePhantomCase(PROFILES.emidec!, 1, i).image;
+      assert.ok(e.spacing[0] >= 1.37 && e.spacing[0] <= 1.88 && e.spacing[2] >= 8 && e.spacing[2] <= 13 && e.dims[2] >= 4 && e.dims[2] <= 10);
+      const s = generatePhantomCase(PROFILES.stpau!, 1, i).image;
+      assert.ok(s.spacing[0] === 1.18 && s.spacing[2] === 5 && s.dims[2] >= 18 && s.dims[2] <= 24);
+    }
+  });
+
+  it('labels match the geometry: blood pool at the LV centre, enclosed by myocardium, radius as drawn', () => {
+    const c = generatePhantomCase(PROFILES.stpau!, 3, 2);
+    const [w, h, d] = c.image.dims;
+    const px = c.image.spacing[0];
+    const labels = c.label!.data;
+    // Every blood-pool pixel's 4-neighbours are blood pool or myocardium: the cavity is closed by the wall.
+    for (let k = 0; k < d; k++) {
+      for (let y = 1; y < h - 1; y++) {
+        for (let x = 1; x < w - 1; x++) {
+          const i = k * w * h + y * w + x;
+          if (labels[i] !== Label.bloodpool) continue;
+          for (const n of [i - 1, i + 1, i - w, i + w]) assert.ok(labels[n] === Label.bloodpool || labels[n] === Label.myocardium, `slice ${k} (${x},${y})`);
+        }
+      }
+    }
+    // The most basal slice with a cavity: its centroid is the drawn LV centre, its area near π·r².
+    const k = [...Array(d).keys()].find((z) => labels.subarray(z * w * h, (z + 1) * w * h).includes(Label.bloodpool))!;
+    let n = 0;
+    let sx = 0;
+    let sy = 0;
+    labels.subarray(k * w * h, (k + 1) * w * h).forEach((v, i) => {
+      if (v === Label.bloodpool) (n++, (sx += i % w), (sy += Math.floor(i / w)));
+    });
+    assert.ok(Math.hypot((sx / n + 0.5) * px - c.anatomy.lvCentre[0], (sy / n + 0.5) * px - c.anatomy.lvCentre[1]) < 3, 'centroid within 3 mm');
+    const areaMm2 = n * px * px;
+    assert.ok(areaMm2 < Math.PI * (c.anatomy.endoRadius * 1.15) ** 2, `area ${areaMm2.toFixed(0)} mm² not larger than the drawn cavity`);
+    assert.ok(areaMm2 > Math.PI * (c.anatomy.endoRadius * 0.6) ** 2, `area ${areaMm2.toFixed(0)} mm² not much smaller`);
+  });
+
+  it('looks like LGE: bright blood, nulled myocardium, scar brighter than blood, dark no-reflow core', () => {
+    let checkedScar = false;
+    for (let i = 0; i < 12 && !checkedScar; i++) {
+      const c = generatePhantomCase(PROFILES.emidec!, 11, i);
+      const blood = meanOf(c.image.data, c.tissues, Tissue.lvBlood);
+      const myo = meanOf(c.image.data, c.tissues, Tissue.lvMyocardium);
+      assert.ok(blood > 1.5 * myo, `case ${i}: blood ${blood.toFixed(3)} vs myocardium ${myo.toFixed(3)}`);
+      if (c.anatomy.infarct?.noReflow) {
+        const scar = meanOf(c.image.data, c.tissues, Tissue.scar);
+        const core = meanOf(c.image.data, c.tissues, Tissue.noReflow);
+        if (Number.isNaN(core)) continue;
+        assert.ok(scar > blood && core < scar / 2, `case ${i}: scar ${scar.toFixed(3)}, core ${core.toFixed(3)}`);
+        checkedScar = true;
+      }
+    }
+    assert.ok(checkedScar, 'some case has scar with a no-reflow core');
+  });
+
+  for (const profile of Object.keys(PROFILES)) {
+    it(`writes the ${profile} site in its own layout and label convention; loading maps it back to our labels exactly`, async () => {
+      const out = join(dir, profile);
+      const summary = await writePhantomSite({ profile, cases: 1, seed: 5, out, gallery: profile === 'emidec' });
+      const expected = generatePhantomCase(PROFILES[profile]!, 5, 0);
+      const ds = await loadDataset(out);
+      assert.equal(ds.layout, PROFILES[profile]!.layout);
+      assert.deepEqual(ds.problems, []);
+      const c = ds.cases[0]!;
+      assert.equal(c.id, summary.cases[0]!.id);
+      assert.deepEqual(c.image.dims, expected.image.dims);
+      c.image.spacing.forEach((s, i) => assert.ok(Math.abs(s - expected.image.spacing[i]!) < 1e-4));
+      assert.deepEqual(c.label!.data, expected.label!.data);
+      assert.deepEqual(c.unknownLabelValues, []);
+      // Stored intensities follow the generated image (quantised, scaled by the vendor's storage).
+      const ratio = meanOf(c.image.data, expected.tissues, Tissue.lvBlood) / meanOf(expected.image.data, expected.tissues, Tissue.lvBlood);
+      const ratioFat = meanOf(c.image.data, expected.tissues, Tissue.subcutaneousFat) / meanOf(expected.image.data, expected.tissues, Tissue.subcutaneousFat);
+      assert.ok(Math.abs(ratio / ratioFat - 1) < 0.05, `${profile}: stored contrast preserved (${ratio}, ${ratioFat})`);
+    });
+  }
+
+  it('writes a gallery PNG a person can look at', async () => {
+    const png = await readFile(join(dir, 'emidec', 'gallery-emidec.png'));
+    assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
+    // IHDR: one 160-pixel column per case (1 here), image over overlay, RGB.
+    assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20), png[25]], [160, 320, 2]);
+  });
+
+  it('generates in a worker thread and reports a bad profile as a typed error', async () => {
+    const summary = await writePhantomSiteInWorker({ profile: 'emidec', cases: 2, seed: 9, out: join(dir, 'worker') });
+    assert.equal(summary.cases.length, 2);
+    await assert.rejects(writePhantomSiteInWorker({ profile: 'nope', cases: 1, seed: 1, out: join(dir, 'x') }), (e: Error & { code?: string }) => e.code === 'bad-input' && /unknown phantom profile/.test(e.message));
+  });
+});

@@ -9,3 +9,4 @@ export * from './trainer.js';
 export { registerTrainingGradients } from './gradients.js';
 export * from './io.js';
 export * from './train.js';
+export * from './predict.js';

@@ -1,4 +1,5 @@
 /** Messages between `trainModel` and its worker thread: plain data, typed arrays transferred. */
+import type { BackendRequest, EngineBackend } from '../engine/index.js';
 import type { Batch } from './batches.js';
 import type { FreezeOptions } from './freeze.js';
 import type { UNetSpec } from './spec.js';
@@ -24,8 +25,10 @@ export interface WorkerTrainOptions {
   readonly freeze?: FreezeOptions;
   readonly checkpointEvery?: number;
   readonly checkpointDir?: string;
-  /** tfjs backend name to train on. */
-  readonly backend: string;
+  /** Forced engine backend; absent = LGEFED_BACKEND or automatic choice. */
+  readonly backend?: BackendRequest;
+  /** wasm compute threads; absent = the engine's default. */
+  readonly threads?: number;
 }
 
 export type ToWorker =
@@ -36,7 +39,8 @@ export type ToWorker =
 
 export type FromWorker =
   | { readonly type: 'need-batch'; readonly iteration: number }
+  | { readonly type: 'log'; readonly line: string }
   | { readonly type: 'progress'; readonly progress: TrainingProgress }
   | { readonly type: 'checkpoint'; readonly iteration: number; readonly directory: string; readonly modelId: string }
-  | { readonly type: 'done'; readonly weights: NamedTensor[]; readonly losses: number[]; readonly backend: string; readonly cancelledAt?: number }
+  | { readonly type: 'done'; readonly weights: NamedTensor[]; readonly losses: number[]; readonly backend: EngineBackend; readonly cancelledAt?: number }
   | { readonly type: 'error'; readonly name: string; readonly message: string };

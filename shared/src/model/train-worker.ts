@@ -4,7 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import { initEngine } from '../engine/index.js';
 import type { Batch } from './batches.js';
 import { saveModel } from './io.js';
 import type { FromWorker, ToWorker, WorkerTrainOptions } from './train-protocol.js';
@@ -51,18 +51,16 @@ function deliver(iteration: number, value: Batch | Error): void {
   else waiter.resolve(value);
 }
 
-async function useBackend(name: string): Promise<void> {
-  if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
-  else if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
-  if (!(await tf.setBackend(name))) throw new Error(`tfjs backend ${name} is not available`);
-}
-
 function transferList(weights: readonly NamedTensor[]): ArrayBuffer[] {
   return weights.map((t) => t.data.buffer as ArrayBuffer);
 }
 
 async function train(options: WorkerTrainOptions): Promise<void> {
-  await useBackend(options.backend);
+  const engine = await initEngine({
+    ...(options.backend ? { backend: options.backend } : {}),
+    ...(options.threads ? { threads: options.threads } : {}),
+    log: (line) => post({ type: 'log', line }),
+  });
   const model = new UNet(options.spec, options.initialWeights ?? initialWeights(options.spec, options.seed));
   const trainer = new UNetTrainer(model, { learningRate: options.learningRate, freeze: options.freeze });
   const losses: number[] = [];
@@ -102,7 +100,7 @@ async function train(options: WorkerTrainOptions): Promise<void> {
     }
     const weights = await model.exportWeights();
     post(
-      { type: 'done', weights, losses, backend: tf.getBackend(), ...(cancelled ? { cancelledAt: losses.length } : {}) },
+      { type: 'done', weights, losses, backend: engine.backend, ...(cancelled ? { cancelledAt: losses.length } : {}) },
       transferList(weights),
     );
   } finally {

@@ -4,6 +4,7 @@
  * iteration ahead; progress, checkpoints and cancellation travel as messages.
  */
 import { Worker } from 'node:worker_threads';
+import type { BackendRequest, EngineBackend } from '../engine/index.js';
 import type { Slice } from '../types.js';
 import { sliceBatches, type Batch, type BatchProvider } from './batches.js';
 import type { FreezeOptions } from './freeze.js';
@@ -36,8 +37,12 @@ export interface TrainModelOptions {
   /** Write `<checkpointDir>/latest` every this many iterations. */
   readonly checkpointEvery?: number;
   readonly checkpointDir?: string;
-  /** tfjs backend for the worker (default `cpu`). */
-  readonly backend?: string;
+  /** Engine backend for the worker; absent = LGEFED_BACKEND or the automatic choice (see initEngine). */
+  readonly backend?: BackendRequest;
+  /** wasm compute threads in the worker; absent = the engine's default. */
+  readonly threads?: number;
+  /** The engine's line saying which backend it chose and why; default stderr. */
+  readonly onLog?: (line: string) => void;
 }
 
 export interface TrainModelResult {
@@ -47,7 +52,7 @@ export interface TrainModelResult {
   readonly losses: number[];
   readonly iterations: number;
   readonly seconds: number;
-  readonly backend: string;
+  readonly backend: EngineBackend;
 }
 
 export class TrainingOptionsError extends Error {
@@ -137,6 +142,9 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
           case 'need-batch':
             void supply(message.iteration);
             break;
+          case 'log':
+            (options.onLog ?? ((line: string) => process.stderr.write(`${line}\n`)))(message.line);
+            break;
           case 'progress':
             options.onProgress?.(message.progress);
             break;
@@ -175,7 +183,8 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
             seed,
             ...(options.freeze ? { freeze: options.freeze } : {}),
             ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery, checkpointDir: options.checkpointDir! } : {}),
-            backend: options.backend ?? 'cpu',
+            ...(options.backend ? { backend: options.backend } : {}),
+            ...(options.threads ? { threads: options.threads } : {}),
           },
         },
         initialWeights?.map((t) => t.data.buffer as ArrayBuffer),

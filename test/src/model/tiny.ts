@@ -1,5 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+import { initEngine } from '@lgefed/shared/engine/index';
 import { validateSpec, type UNetSpec } from '@lgefed/shared/model/index';
 import type { Slice } from '@lgefed/shared';
 
@@ -7,8 +6,8 @@ import type { Slice } from '@lgefed/shared';
 export const tinySpec: UNetSpec = validateSpec({
   architecture: 'unet2d-instancenorm-leakyrelu',
   stages: 3,
-  baseFeatures: 4,
-  maxFeatures: 8,
+  baseFeatures: 8,
+  maxFeatures: 16,
   inputSize: 16,
   inChannels: 1,
   classes: 3,
@@ -29,6 +28,9 @@ export function ringSlice(size = 16, centre: readonly [number, number] = [8, 7],
   return { image, label, width: size, height: size };
 }
 
-export async function useCpu(): Promise<void> {
-  await tf.setBackend('cpu');
+/** Tests train on wasm with our training kernels, one thread (the test machine is shared). */
+export const engineOptions = { backend: 'wasm', threads: 1, onLog: () => {} } as const;
+
+export async function useWasm(): Promise<void> {
+  await initEngine({ backend: 'wasm', threads: 1, log: () => {} });
 }

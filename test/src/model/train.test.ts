@@ -12,7 +12,7 @@ import {
   type NamedTensor,
   type TrainingProgress,
 } from '@lgefed/shared/model/index';
-import { ringSlice, tinySpec } from './tiny.js';
+import { engineOptions, ringSlice, tinySpec } from './tiny.js';
 
 function sameBits(a: Float32Array, b: Float32Array): boolean {
   return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
@@ -26,7 +26,7 @@ describe('model: training in a worker thread', () => {
   const slice = ringSlice();
 
   it('is reproducible: same seed and data give bit-identical weights, another seed differs', async () => {
-    const run = (seed: number) => trainModel({ spec: tinySpec, data: [slice, ringSlice(16, [7, 8])], batchSize: 2, iterations: 3, seed, learningRate: 1e-2 });
+    const run = (seed: number) => trainModel({ ...engineOptions, spec: tinySpec, data: [slice, ringSlice(16, [7, 8])], batchSize: 2, iterations: 3, seed, learningRate: 1e-2 });
     const [a, b, c] = [await run(5), await run(5), await run(6)];
     assert.equal(a.modelId, b.modelId);
     assert.notEqual(a.modelId, c.modelId);
@@ -37,6 +37,7 @@ describe('model: training in a worker thread', () => {
   it('keeps frozen blocks bit-identical while the trainable ones change', async () => {
     const start = initialWeights(tinySpec, 3);
     const result = await trainModel({
+      ...engineOptions,
       spec: tinySpec,
       initialWeights: start,
       data: [slice],
@@ -63,6 +64,7 @@ describe('model: training in a worker thread', () => {
       const checkpoints: { iteration: number; directory: string; modelId: string }[] = [];
       const controller = new AbortController();
       const run = trainModel({
+        ...engineOptions,
         spec: tinySpec,
         data: [slice],
         batchSize: 1,
@@ -94,9 +96,9 @@ describe('model: training in a worker thread', () => {
   });
 
   it('rejects bad options and bad batches with typed errors', async () => {
-    await assert.rejects(trainModel({ spec: tinySpec, data: [slice], epochs: 1, iterations: 1 }), TrainingOptionsError);
-    await assert.rejects(trainModel({ spec: tinySpec, data: [ringSlice(32)], iterations: 1 }), TrainingError);
+    await assert.rejects(trainModel({ ...engineOptions, spec: tinySpec, data: [slice], epochs: 1, iterations: 1 }), TrainingOptionsError);
+    await assert.rejects(trainModel({ ...engineOptions, spec: tinySpec, data: [ringSlice(32)], iterations: 1 }), TrainingError);
     const badLabels = { ...slice, label: new Uint8Array(slice.label.length).fill(7) };
-    await assert.rejects(trainModel({ spec: tinySpec, data: [badLabels], iterations: 1 }), /label 7/);
+    await assert.rejects(trainModel({ ...engineOptions, spec: tinySpec, data: [badLabels], iterations: 1 }), /label 7/);
   });
 });

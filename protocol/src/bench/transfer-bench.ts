@@ -1,0 +1,185 @@
+/**
+ * `npm run bench:protocol`: encode + sign + verify + decode of the paper-size U-Net (about 31 M
+ * float32 parameters) through the signed manifest + chunk path, in float32 and float16, against the
+ * peer approach of sealing every chunk as its own JWS (Ed25519 + base64 over all bytes).
+ * Each configuration runs in a fresh child process so its peak RSS is its own.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ModelReassembler, packModel, type NamedTensor, type WireDType } from '../model-transfer.js';
+import { Signer, Verifier } from '../envelope.js';
+import { generateKeyPair, importPrivateJwk, importPublicJwk } from '../keys.js';
+import { ReplayCache } from '../replay-cache.js';
+import { decodeMessage } from '../schema.js';
+import type { ArchitectureSpec } from '../messages.generated.js';
+
+const MB = 1e6;
+const TARGET_MB_S = 300;
+const TARGET_RSS_RATIO = 2.5;
+type Mode = 'manifest' | 'jws-per-chunk';
+
+interface Figures {
+  readonly mode: Mode;
+  readonly dtype: WireDType;
+  readonly parameters: number;
+  readonly modelBytes: number;
+  readonly wireBytes: number;
+  readonly seconds: number;
+  /** CPU time of the process (main thread plus V8 helpers): the one-core figure on a shared machine. */
+  readonly cpuSeconds: number;
+  readonly mbPerS: number;
+  readonly mbPerCpuS: number;
+  readonly runtimeRssBytes: number;
+  readonly peakRssBytes: number;
+  readonly baselineRssBytes: number;
+}
+
+/** The 2D U-Net of Ronneberger et al. (64..1024 filters, 3x3 convolutions, 3 output classes): 31.0 M parameters. */
+function unetTensors(): NamedTensor[] {
+  const tensors: NamedTensor[] = [];
+  let seed = 12345;
+  const add = (name: string, shape: number[]): void => {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      data[i] = (seed / 2 ** 32 - 0.5) * 0.1;
+    }
+    tensors.push({ name, shape, data });
+  };
+  const conv = (name: string, k: number, cin: number, cout: number): void => {
+    add(`${name}/kernel`, [k, k, cin, cout]);
+    add(`${name}/bias`, [cout]);
+  };
+  const widths = [64, 128, 256, 512, 1024];
+  let cin = 1;
+  widths.forEach((w, level) => {
+    conv(`down${level}/conv1`, 3, cin, w);
+    conv(`down${level}/conv2`, 3, w, w);
+    cin = w;
+  });
+  for (let level = widths.length - 2; level >= 0; level--) {
+    const w = widths[level]!;
+    conv(`up${level}/upconv`, 2, cin, w);
+    conv(`up${level}/conv1`, 3, 2 * w, w);
+    conv(`up${level}/conv2`, 3, w, w);
+    cin = w;
+  }
+  conv('head', 1, cin, 3);
+  return tensors;
+}
+
+async function runOne(mode: Mode, dtype: WireDType): Promise<Figures> {
+  const runtimeRssBytes = process.memoryUsage().rss;
+  const pair = await generateKeyPair();
+  const signer = new Signer(await importPrivateJwk(pair.privateJwk));
+  const key = await importPublicJwk(pair.publicJwk);
+  const tensors = unetTensors();
+  const parameters = tensors.reduce((n, t) => n + t.data.length, 0);
+  const architecture: ArchitectureSpec = {
+    ...decodeMessage('ArchitectureSpec', new Uint8Array()),
+    name: 'unet2d',
+    inputChannels: 1,
+    outputClasses: 3,
+    baseFilters: 64,
+    depth: 4,
+    parameterCount: parameters,
+  };
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const baselineRssBytes = process.memoryUsage().rss;
+  const verifier = new Verifier({ senders: [{ id: 'site', key }], replayCache: new ReplayCache(), maxPayloadBytes: 2 * MB });
+  let wireBytes = 0;
+  const started = performance.now();
+  const cpuStarted = process.cpuUsage();
+  const pkg = packModel(tensors, { modelId: 'unet', architecture, dtype });
+  const manifestEnvelope = await signer.seal('ModelManifest', pkg.manifest);
+  const opened = await verifier.open(manifestEnvelope, 'ModelManifest');
+  wireBytes += manifestEnvelope.length;
+  const receiver = new ModelReassembler(opened.message);
+  for (let index = 0; index < pkg.chunkCount; index++) {
+    const frame = pkg.chunk(index);
+    if (mode === 'manifest') {
+      wireBytes += frame.byteLength;
+      receiver.accept(frame);
+    } else {
+      // Peer: the same frame, sealed and verified as a JWS of its own (base64 + Ed25519 over every byte).
+      const envelope = await signer.seal('TensorChunk', decodeMessage('TensorChunk', frame));
+      wireBytes += envelope.length;
+      const chunk = await verifier.open(envelope, 'TensorChunk');
+      receiver.accept(chunk.payload);
+    }
+  }
+  const result = receiver.result();
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  if (result.length !== tensors.length) throw new Error('reassembly lost tensors');
+  const modelBytes = parameters * 4;
+  return {
+    mode,
+    dtype,
+    parameters,
+    modelBytes,
+    wireBytes,
+    seconds,
+    cpuSeconds,
+    mbPerS: modelBytes / MB / seconds,
+    mbPerCpuS: modelBytes / MB / cpuSeconds,
+    runtimeRssBytes,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    baselineRssBytes,
+  };
+}
+
+async function main(): Promise<void> {
+  const [flag, mode, dtype] = process.argv.slice(2);
+  if (flag === '--child') {
+    process.stdout.write(JSON.stringify(await runOne(mode as Mode, dtype as WireDType)));
+    return;
+  }
+  const self = fileURLToPath(import.meta.url);
+  const configs: [Mode, WireDType][] = [
+    ['manifest', 'float32'],
+    ['manifest', 'float16'],
+    ['jws-per-chunk', 'float32'],
+    ['jws-per-chunk', 'float16'],
+  ];
+  const rows: Figures[] = configs.map(([m, d]) =>
+    JSON.parse(execFileSync(process.execPath, ['--expose-gc', self, '--child', m, d], { encoding: 'utf8', maxBuffer: 1 << 20 })) as Figures,
+  );
+  const peer = (dtypeOf: WireDType): Figures => rows.find((r) => r.mode === 'jws-per-chunk' && r.dtype === dtypeOf)!;
+  console.log(`model: ${rows[0]!.parameters.toLocaleString('en')} float32 parameters (${(rows[0]!.modelBytes / MB).toFixed(1)} MB)`);
+  console.log('path           dtype    wire MB  seconds   MB/s  vs peer  vs 300 MB/s  peak RSS MB  RSS/model');
+  for (const r of rows) {
+    console.log(
+      [
+        r.mode.padEnd(13),
+        r.dtype.padEnd(7),
+        (r.wireBytes / MB).toFixed(1).padStart(8),
+        r.seconds.toFixed(3).padStart(8),
+        r.mbPerS.toFixed(0).padStart(6),
+        `${(r.mbPerS / peer(r.dtype).mbPerS).toFixed(2)}x`.padStart(8),
+        `${(r.mbPerS / TARGET_MB_S).toFixed(2)}x`.padStart(12),
+        (r.peakRssBytes / MB).toFixed(0).padStart(12),
+        `${(r.peakRssBytes / r.modelBytes).toFixed(2)}x`.padStart(10),
+      ].join(' '),
+    );
+  }
+  console.log(`targets: >= ${TARGET_MB_S} MB/s end to end on one core, peak RSS <= ${TARGET_RSS_RATIO}x the float32 model size`);
+  const figures = Object.fromEntries(
+    rows.map((r) => [
+      `${r.mode}_${r.dtype}`,
+      {
+        mb_per_s: Number(r.mbPerS.toFixed(1)),
+        seconds: Number(r.seconds.toFixed(3)),
+        wire_mb: Number((r.wireBytes / MB).toFixed(1)),
+        peak_rss_mb: Number((r.peakRssBytes / MB).toFixed(1)),
+        rss_ratio: Number((r.peakRssBytes / r.modelBytes).toFixed(2)),
+        ratio_vs_peer: Number((r.mbPerS / peer(r.dtype).mbPerS).toFixed(2)),
+      },
+    ]),
+  );
+  console.log(JSON.stringify({ bench: 'protocol', parameters: rows[0]!.parameters, model_mb: Number((rows[0]!.modelBytes / MB).toFixed(1)), ...figures }));
+}
+
+await main();

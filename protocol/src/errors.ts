@@ -1,0 +1,48 @@
+/** Every way a protocol operation can refuse its input; callers switch on `code`. */
+export const PROTOCOL_ERROR_CODES = [
+  /** The signature does not verify under the sender's pinned key (tampered header, payload or signature). */
+  'BAD_SIGNATURE',
+  /** The JWS `alg` is not EdDSA (`none`, HMAC and RSA confusion attempts land here). */
+  'BAD_ALGORITHM',
+  /** The signing key's thumbprint is not pinned for any sender. */
+  'UNKNOWN_SENDER',
+  /** Outside its validity window (expired, issued in the future beyond the allowed skew, or too long-lived). */
+  'EXPIRED',
+  /** The message id was seen before, or its sequence number does not advance. */
+  'REPLAY',
+  /** A valid message of another type than the one expected. */
+  'WRONG_TYPE',
+  /** Bigger than the configured limit; refused before decoding or allocating. */
+  'TOO_LARGE',
+  /** Not a well-formed JWS, header or canonical protobuf encoding of the declared type. */
+  'MALFORMED',
+  /** A model chunk that is missing, duplicated, corrupt or foreign to its manifest. */
+  'CHUNK_MISMATCH',
+  /** A tensor holds NaN or infinity, or a value the wire dtype cannot represent. */
+  'NON_FINITE',
+  /** A key that is not an Ed25519 JWK of the expected kind. */
+  'INVALID_KEY',
+  /** A private key file readable by other users. */
+  'INSECURE_KEY_FILE',
+] as const;
+
+export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];
+
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+
+  constructor(
+    readonly code: ProtocolErrorCode,
+    message: string,
+    /** Machine-readable context, e.g. the chunk index to re-request. */
+    readonly details: Readonly<Record<string, unknown>> = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** Narrows an unknown caught value, optionally to one code. */
+export function isProtocolError(err: unknown, code?: ProtocolErrorCode): err is ProtocolError {
+  return err instanceof ProtocolError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,397 @@
+// Generated from lgefed.proto by `npm run gen -w @lgefed/protocol`. Do not edit.
+
+export type MlBackend =
+  | 'ML_BACKEND_UNSPECIFIED'
+  | 'ML_BACKEND_TFJS_NODE'
+  | 'ML_BACKEND_TFJS_NODE_GPU'
+  | 'ML_BACKEND_TFJS_WASM'
+  | 'ML_BACKEND_TFJS_CPU';
+
+export interface GpuInfo {
+  readonly name: string;
+  readonly memoryMib: number;
+  readonly computeCapability: string;
+}
+
+export interface Capabilities {
+  readonly mlBackend: MlBackend;
+  /** Empty when the site has no usable GPU. */
+  readonly gpus: readonly GpuInfo[];
+  readonly memoryMib: number;
+  readonly cpuCores: number;
+}
+
+/** What a site holds, as counts only: never case identifiers, images or labels. */
+export interface DatasetSummary {
+  readonly name: string;
+  readonly caseCount: number;
+  readonly labelledCaseCount: number;
+  readonly sliceCount: number;
+  readonly labelledSliceCount: number;
+}
+
+/** First message from an agent on every connection. */
+export interface SiteHello {
+  readonly siteId: string;
+  readonly agentVersion: string;
+  readonly protocolVersion: number;
+  readonly capabilities: Capabilities;
+  readonly datasets: readonly DatasetSummary[];
+}
+
+/** The coordinator's answer to SiteHello. */
+export interface Enrolment {
+  readonly siteId: string;
+  readonly accepted: boolean;
+  /** Why enrolment was refused; empty when accepted. */
+  readonly reason: string;
+  readonly coordinatorVersion: string;
+  readonly protocolVersion: number;
+  readonly heartbeatIntervalS: number;
+}
+
+export type TaskKind =
+  | 'TASK_KIND_UNSPECIFIED'
+  | 'TASK_KIND_TRAIN'
+  | 'TASK_KIND_FINE_TUNE'
+  | 'TASK_KIND_EVALUATE'
+  | 'TASK_KIND_HARMONISATION_CHECK';
+
+export interface ArchitectureSpec {
+  /** e.g. "unet2d". */
+  readonly name: string;
+  readonly inputChannels: number;
+  readonly outputClasses: number;
+  readonly baseFilters: number;
+  /** Number of down-sampling levels. */
+  readonly depth: number;
+  readonly inputHeight: number;
+  readonly inputWidth: number;
+  readonly parameterCount: number;
+  readonly dropout: number;
+}
+
+/**
+ * Names a model and pins its exact weights: sha256 is the digest of the model's ModelManifest
+ * payload bytes, which in turn pin every chunk of every tensor.
+ */
+export interface ModelRef {
+  readonly modelId: string;
+  readonly architecture: ArchitectureSpec;
+  readonly sha256: Uint8Array;
+}
+
+export interface Augmentation {
+  readonly flipProbability: number;
+  readonly maxRotationDeg: number;
+  readonly scaleMin: number;
+  readonly scaleMax: number;
+  readonly intensityJitter: number;
+  readonly gammaMin: number;
+  readonly gammaMax: number;
+  readonly elasticAlpha: number;
+  readonly elasticSigma: number;
+}
+
+export interface HyperParameters {
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly weightDecay: number;
+  /** e.g. "adam". */
+  readonly optimizer: string;
+  /** e.g. "dice+ce". */
+  readonly loss: string;
+  readonly augmentation: Augmentation;
+  /** Names of the blocks whose weights may change; empty means all (fine-tuning freezes the rest). */
+  readonly trainableBlocks: readonly string[];
+  /** Fraction of the site's labelled cases to use, in (0, 1]. */
+  readonly dataFraction: number;
+  readonly seed: number;
+}
+
+export interface TaskAssignment {
+  readonly jobId: string;
+  readonly taskId: string;
+  readonly round: number;
+  readonly kind: TaskKind;
+  readonly model: ModelRef;
+  readonly hyperParameters: HyperParameters;
+  /** Name of the site dataset to use (a DatasetSummary.name). */
+  readonly dataset: string;
+  readonly deadlineUnixMs: number;
+}
+
+export type DType =
+  | 'DTYPE_UNSPECIFIED'
+  | 'DTYPE_FLOAT32'
+  | 'DTYPE_FLOAT16';
+
+/** One tensor's place in the transfer's byte stream (little-endian elements, tensors in order). */
+export interface TensorSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly byteOffset: number;
+  readonly byteLength: number;
+}
+
+export interface ChunkDigest {
+  readonly index: number;
+  readonly byteOffset: number;
+  readonly byteLength: number;
+  readonly sha256: Uint8Array;
+}
+
+export interface ModelManifest {
+  /** Derived from the content, so a chunk can only belong to the manifest that lists it. */
+  readonly transferId: string;
+  readonly modelId: string;
+  readonly architecture: ArchitectureSpec;
+  readonly tensors: readonly TensorSpec[];
+  readonly chunks: readonly ChunkDigest[];
+  readonly totalBytes: number;
+  readonly chunkBytes: number;
+  readonly parameterCount: number;
+}
+
+/**
+ * Unsigned frame: authenticated by ChunkDigest.sha256 in the signed manifest. `data` must stay the
+ * last field so the frame can be assembled without copying the weights twice.
+ */
+export interface TensorChunk {
+  readonly transferId: string;
+  readonly index: number;
+  readonly byteOffset: number;
+  readonly data: Uint8Array;
+}
+
+/** Asks the sender to send these chunks (again): missing, corrupt or duplicated ones. */
+export interface ChunkRequest {
+  readonly transferId: string;
+  readonly indices: readonly number[];
+}
+
+export type WeightsKind =
+  | 'WEIGHTS_KIND_UNSPECIFIED'
+  | 'WEIGHTS_KIND_FULL'
+  | 'WEIGHTS_KIND_DELTA';
+
+export interface LossPoint {
+  readonly epoch: number;
+  readonly step: number;
+  readonly trainLoss: number;
+  /** Zero when the site held out no validation data. */
+  readonly validationLoss: number;
+}
+
+export interface Timings {
+  readonly queuedS: number;
+  readonly dataLoadS: number;
+  readonly computeS: number;
+  readonly uploadS: number;
+  readonly totalS: number;
+}
+
+export interface TrainResult {
+  readonly jobId: string;
+  readonly taskId: string;
+  readonly round: number;
+  readonly siteId: string;
+  readonly weightsKind: WeightsKind;
+  /** The ModelManifest the weights (or delta) travel under, and its digest as in ModelRef.sha256. */
+  readonly weightsTransferId: string;
+  readonly weightsManifestSha256: Uint8Array;
+  /** The model the weights were trained from. */
+  readonly baseModel: ModelRef;
+  readonly sampleCount: number;
+  readonly lossCurve: readonly LossPoint[];
+  readonly timings: Timings;
+}
+
+export type Structure =
+  | 'STRUCTURE_UNSPECIFIED'
+  | 'STRUCTURE_BLOODPOOL'
+  | 'STRUCTURE_MYOCARDIUM';
+
+export interface StructureMetrics {
+  readonly structure: Structure;
+  readonly dice: number;
+  readonly hd95Mm: number;
+  readonly predictedVolumeMl: number;
+  readonly referenceVolumeMl: number;
+}
+
+export interface CaseEvaluation {
+  /** A site-local pseudonym, never a patient identifier. */
+  readonly caseRef: string;
+  readonly structures: readonly StructureMetrics[];
+}
+
+export interface AggregateMetrics {
+  readonly structure: Structure;
+  readonly caseCount: number;
+  readonly meanDice: number;
+  readonly stdDice: number;
+  readonly medianDice: number;
+  readonly meanHd95Mm: number;
+  readonly medianHd95Mm: number;
+  readonly meanAbsVolumeErrorMl: number;
+}
+
+export interface EvaluationResult {
+  readonly jobId: string;
+  readonly taskId: string;
+  readonly round: number;
+  readonly siteId: string;
+  readonly model: ModelRef;
+  readonly cases: readonly CaseEvaluation[];
+  readonly aggregates: readonly AggregateMetrics[];
+  readonly timings: Timings;
+}
+
+export interface IntensityHistogram {
+  /** counts.length + 1 edges. */
+  readonly binEdges: readonly number[];
+  readonly counts: readonly number[];
+}
+
+export interface Quantile {
+  /** In [0, 1]. */
+  readonly p: number;
+  readonly value: number;
+}
+
+export interface HarmonisationReport {
+  readonly jobId: string;
+  readonly taskId: string;
+  readonly siteId: string;
+  readonly dataset: string;
+  readonly caseCount: number;
+  readonly histogram: IntensityHistogram;
+  readonly quantiles: readonly Quantile[];
+  /** The reference distribution compared against, and how. */
+  readonly referenceId: string;
+  readonly distanceMetric: string;
+  readonly distance: number;
+  readonly withinTolerance: boolean;
+}
+
+export interface Progress {
+  readonly jobId: string;
+  readonly taskId: string;
+  /** e.g. "loading", "training", "evaluating", "uploading". */
+  readonly stage: string;
+  /** In [0, 1]. */
+  readonly fraction: number;
+  readonly epoch: number;
+  readonly loss: number;
+  readonly message: string;
+}
+
+export interface Heartbeat {
+  readonly siteId: string;
+  readonly activeTaskIds: readonly string[];
+  readonly freeMemoryMib: number;
+  readonly gpuUtilisation: number;
+}
+
+export type ErrorCode =
+  | 'ERROR_CODE_UNSPECIFIED'
+  | 'ERROR_CODE_BAD_SIGNATURE'
+  | 'ERROR_CODE_BAD_ALGORITHM'
+  | 'ERROR_CODE_UNKNOWN_SENDER'
+  | 'ERROR_CODE_EXPIRED'
+  | 'ERROR_CODE_REPLAY'
+  | 'ERROR_CODE_WRONG_TYPE'
+  | 'ERROR_CODE_TOO_LARGE'
+  | 'ERROR_CODE_MALFORMED'
+  | 'ERROR_CODE_CHUNK_MISMATCH'
+  | 'ERROR_CODE_NON_FINITE'
+  | 'ERROR_CODE_UNSUPPORTED'
+  | 'ERROR_CODE_TASK_FAILED'
+  | 'ERROR_CODE_DEADLINE_EXCEEDED'
+  | 'ERROR_CODE_RESOURCE_EXHAUSTED'
+  | 'ERROR_CODE_INTERNAL';
+
+export interface ErrorReport {
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** The `jti` of the message that failed, when there was one. */
+  readonly relatedMessageId: string;
+  readonly jobId: string;
+  readonly taskId: string;
+  readonly retryable: boolean;
+}
+
+export interface Ack {
+  /** The `jti` of the acknowledged message. */
+  readonly messageId: string;
+}
+
+/** Every message type by name, for typed encode/decode/seal/open. */
+export interface MessageTypes {
+  GpuInfo: GpuInfo;
+  Capabilities: Capabilities;
+  DatasetSummary: DatasetSummary;
+  SiteHello: SiteHello;
+  Enrolment: Enrolment;
+  ArchitectureSpec: ArchitectureSpec;
+  ModelRef: ModelRef;
+  Augmentation: Augmentation;
+  HyperParameters: HyperParameters;
+  TaskAssignment: TaskAssignment;
+  TensorSpec: TensorSpec;
+  ChunkDigest: ChunkDigest;
+  ModelManifest: ModelManifest;
+  TensorChunk: TensorChunk;
+  ChunkRequest: ChunkRequest;
+  LossPoint: LossPoint;
+  Timings: Timings;
+  TrainResult: TrainResult;
+  StructureMetrics: StructureMetrics;
+  CaseEvaluation: CaseEvaluation;
+  AggregateMetrics: AggregateMetrics;
+  EvaluationResult: EvaluationResult;
+  IntensityHistogram: IntensityHistogram;
+  Quantile: Quantile;
+  HarmonisationReport: HarmonisationReport;
+  Progress: Progress;
+  Heartbeat: Heartbeat;
+  ErrorReport: ErrorReport;
+  Ack: Ack;
+}
+
+export type MessageTypeName = keyof MessageTypes;
+
+export const MESSAGE_TYPE_NAMES: readonly MessageTypeName[] = [
+  'GpuInfo',
+  'Capabilities',
+  'DatasetSummary',
+  'SiteHello',
+  'Enrolment',
+  'ArchitectureSpec',
+  'ModelRef',
+  'Augmentation',
+  'HyperParameters',
+  'TaskAssignment',
+  'TensorSpec',
+  'ChunkDigest',
+  'ModelManifest',
+  'TensorChunk',
+  'ChunkRequest',
+  'LossPoint',
+  'Timings',
+  'TrainResult',
+  'StructureMetrics',
+  'CaseEvaluation',
+  'AggregateMetrics',
+  'EvaluationResult',
+  'IntensityHistogram',
+  'Quantile',
+  'HarmonisationReport',
+  'Progress',
+  'Heartbeat',
+  'ErrorReport',
+  'Ack',
+];

@@ -1,0 +1,80 @@
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+import { ProtocolError } from './errors.js';
+import type { MessageTypeName, MessageTypes } from './messages.generated.js';
+
+/** The .proto shipped with this package; loaded by reflection, so nothing is generated at run time. */
+export const PROTO_FILE = fileURLToPath(new URL('../lgefed.proto', import.meta.url));
+export const PROTO_PACKAGE = 'lgefed.v1';
+
+let loaded: protobuf.Root | undefined;
+
+/** The parsed schema (loaded once, with the .proto comments kept for code generation). */
+export function schemaRoot(): protobuf.Root {
+  if (!loaded) {
+    loaded = new protobuf.Root().loadSync(PROTO_FILE, { keepCase: false, alternateCommentMode: true });
+    loaded.resolveAll();
+  }
+  return loaded;
+}
+
+export function messageType(name: MessageTypeName): protobuf.Type {
+  return schemaRoot().lookupType(`${PROTO_PACKAGE}.${name}`);
+}
+
+/** Protobuf bytes of a message; enum fields are given by name. */
+export function encodeMessage<K extends MessageTypeName>(name: K, value: MessageTypes[K]): Uint8Array {
+  const type = messageType(name);
+  const message = type.fromObject(value as unknown as Record<string, unknown>);
+  const problem = type.verify(message);
+  if (problem) throw new ProtocolError('MALFORMED', `cannot encode ${name}: ${problem}`);
+  return type.encode(message).finish();
+}
+
+/**
+ * Decodes bytes that must be exactly the canonical encoding of `name`: unknown fields, repeated
+ * scalars, unknown enum values, non-minimal varints and invalid UTF-8 are all refused, so one message
+ * has one byte form and nothing unsigned can hide in a signed payload.
+ */
+export function decodeMessage<K extends MessageTypeName>(name: K, bytes: Uint8Array): MessageTypes[K] {
+  const type = messageType(name);
+  let message: protobuf.Message;
+  try {
+    message = type.decode(bytes);
+  } catch (cause) {
+    throw new ProtocolError('MALFORMED', `not a valid ${name}: ${(cause as Error).message}`, {}, { cause });
+  }
+  const problem = type.verify(message);
+  if (problem) throw new ProtocolError('MALFORMED', `not a valid ${name}: ${problem}`);
+  if (!sameBytes(type.encode(message).finish(), bytes)) {
+    throw new ProtocolError('MALFORMED', `not the canonical encoding of ${name}`);
+  }
+  return toPlain(type, message) as unknown as MessageTypes[K];
+}
+
+/** A plain object with every field present: enums by name, absent sub-messages as their defaults. */
+function toPlain(type: protobuf.Type, message: protobuf.Message): Record<string, unknown> {
+  const source = message as unknown as Record<string, unknown>;
+  const plain: Record<string, unknown> = {};
+  for (const field of type.fieldsArray) {
+    const convert = (value: unknown): unknown => {
+      const resolved = field.resolvedType;
+      if (resolved instanceof protobuf.Type) {
+        return toPlain(resolved, (value as protobuf.Message | null) ?? resolved.create());
+      }
+      if (resolved instanceof protobuf.Enum) return resolved.valuesById[value as number];
+      // Bytes come back as Buffers (or, when absent, a plain array): hand out plain Uint8Array views.
+      if (field.type === 'bytes') {
+        return value instanceof Uint8Array ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength) : Uint8Array.from(value as number[]);
+      }
+      return value;
+    };
+    const value = source[field.name];
+    plain[field.name] = field.repeated ? ((value as unknown[] | undefined) ?? []).map(convert) : convert(value);
+  }
+  return plain;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import protobuf from 'protobufjs';
+import descriptorJson from 'protobufjs/google/protobuf/descriptor.json' with { type: 'json' };
+import { MESSAGE_TYPE_NAMES, PROTO_FILE, PROTO_PACKAGE, ProtocolError, decodeMessage, encodeMessage } from '@lgefed/protocol';
+import { renderTypeScript } from '@lgefed/protocol/codegen';
+import { messageType, schemaRoot } from '@lgefed/protocol/schema';
+import { sampleMessage } from './fixtures.js';
+
+const isMalformed = (err: unknown): boolean => err instanceof ProtocolError && err.code === 'MALFORMED';
+
+describe('protocol schema', () => {
+  it('compiles with protoc', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lgefed-protoc-'));
+    try {
+      const out = join(dir, 'lgefed.desc');
+      execFileSync('protoc', [`--proto_path=${dirname(PROTO_FILE)}`, `--descriptor_set_out=${out}`, basename(PROTO_FILE)]);
+      const descriptors = protobuf.Root.fromJSON(descriptorJson).lookupType('google.protobuf.FileDescriptorSet').decode(readFileSync(out));
+      const file = (descriptors.toJSON() as { file: { package: string; messageType: { name: string }[] }[] }).file[0]!;
+      assert.equal(file.package, PROTO_PACKAGE);
+      assert.deepEqual(file.messageType.map((m) => m.name), [...MESSAGE_TYPE_NAMES]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('has TypeScript declarations generated from the current .proto', () => {
+    const committed = readFileSync(new URL('../../../protocol/src/messages.generated.ts', import.meta.url), 'utf8');
+    const namespace = schemaRoot().lookup(PROTO_PACKAGE) as protobuf.Namespace;
+    assert.equal(committed, renderTypeScript(namespace, basename(PROTO_FILE)), 'run `npm run gen -w @lgefed/protocol`');
+  });
+
+  it('covers the whole federation', () => {
+    for (const name of ['SiteHello', 'Enrolment', 'TaskAssignment', 'ModelManifest', 'TensorChunk', 'ChunkRequest', 'TrainResult',
+      'EvaluationResult', 'HarmonisationReport', 'Progress', 'Heartbeat', 'ErrorReport', 'Ack'] as const) {
+      assert.ok(MESSAGE_TYPE_NAMES.includes(name), name);
+    }
+  });
+
+  it('carries no image voxels: bulk bytes only in TensorChunk.data, other bytes fields are SHA-256 digests', () => {
+    for (const name of MESSAGE_TYPE_NAMES) {
+      for (const field of messageType(name).fieldsArray) {
+        assert.doesNotMatch(field.name, /image|voxel|pixel|label(?!led)/i, `${name}.${field.name}`);
+        if (field.type === 'bytes') {
+          assert.ok((name === 'TensorChunk' && field.name === 'data') || /sha256$/i.test(field.name), `${name}.${field.name} is bytes`);
+        }
+      }
+    }
+  });
+
+  it('round-trips every message type with every field set', () => {
+    for (const name of MESSAGE_TYPE_NAMES) {
+      const message = sampleMessage(name);
+      assert.deepEqual(decodeMessage(name, encodeMessage(name, message)), message, name);
+    }
+  });
+
+  it('decodes absent fields as defaults, sub-messages included', () => {
+    const empty = decodeMessage('TaskAssignment', new Uint8Array());
+    assert.equal(empty.kind, 'TASK_KIND_UNSPECIFIED');
+    assert.equal(empty.model.architecture.depth, 0);
+    assert.ok(empty.model.sha256 instanceof Uint8Array && empty.model.sha256.length === 0);
+    assert.deepEqual(empty.hyperParameters.trainableBlocks, []);
+  });
+
+  describe('strict decoding', () => {
+    const bytes = encodeMessage('Heartbeat', sampleMessage('Heartbeat'));
+
+    // A cut between fields leaves a shorter valid message (protobuf has no outer length): the
+    // envelope signature catches those; decoding must catch cuts inside a field.
+    it('refuses bytes truncated inside a field', () => {
+      const lastField = 5; // gpuUtilisation: tag + 4-byte float, encoded last
+      for (let cut = bytes.length - lastField + 1; cut < bytes.length; cut++) {
+        assert.throws(() => decodeMessage('Heartbeat', bytes.subarray(0, cut)), isMalformed, `cut at ${cut}`);
+      }
+      const stringStart = 2; // siteId's first character, after its tag and length
+      assert.throws(() => decodeMessage('Heartbeat', bytes.subarray(0, stringStart + 1)), isMalformed);
+    });
+
+    it('refuses an unknown field', () => {
+      const unknown = Uint8Array.from([...bytes, (15 << 3) | 0, 1]);
+      assert.throws(() => decodeMessage('Heartbeat', unknown), isMalformed);
+    });
+
+    it('refuses a repeated scalar field and a non-minimal varint', () => {
+      const twice = Uint8Array.from([...bytes, (3 << 3) | 0, 7]);
+      assert.throws(() => decodeMessage('Heartbeat', twice), isMalformed);
+      const padded = Uint8Array.from([(3 << 3) | 0, 0x87, 0x00]);
+      assert.throws(() => decodeMessage('Heartbeat', padded), isMalformed);
+    });
+
+    it('refuses an unknown enum value and invalid UTF-8', () => {
+      assert.throws(() => decodeMessage('TaskAssignment', Uint8Array.from([(4 << 3) | 0, 99])), isMalformed);
+      assert.throws(() => decodeMessage('Ack', Uint8Array.from([(1 << 3) | 2, 2, 0xc3, 0x28])), isMalformed);
+    });
+
+    it('refuses bytes of another message type', () => {
+      assert.throws(() => decodeMessage('Ack', encodeMessage('Progress', sampleMessage('Progress'))), isMalformed);
+    });
+  });
+});

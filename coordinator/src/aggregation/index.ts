@@ -5,7 +5,8 @@ import type { AggregationStrategy } from './strategy.js';
 import { trimmedMean } from './trimmed-mean.js';
 
 export * from './strategy.js';
-export { fedAvg, StreamingWeightedMean } from './fedavg.js';
+export { fedAvg, type FedAvgOptions } from './fedavg.js';
+export { streamCoordinatewise, collectAggregate, type CoordinateCombiner } from './coordinatewise.js';
 export { coordinateMedian } from './median.js';
 export { trimmedMean } from './trimmed-mean.js';
 export { inMemoryUpdate, storedUpdate } from './updates.js';

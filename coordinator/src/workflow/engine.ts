@@ -4,17 +4,14 @@ import type { ModelStore } from '../model-store.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { JobRecord, JobStore, Json, ResultOutcome, TaskRecord } from '../store/jobs.js';
 import type { SiteRegistry } from '../store/sites.js';
+import { metricsFingerprint, parseSiteResult, resultProblem, type SiteResult } from './result-validation.js';
 import type { TaskTransport } from './transport.js';
 import type { Workflow, WorkflowContext } from './workflow.js';
 
-export interface SiteResult {
-  readonly resultId: string;
-  readonly taskId: string;
-  readonly metrics: Json;
-  /** Weights the site uploaded to the model store for this task, if any. */
-  readonly modelHash?: string;
-  readonly numExamples: number;
-}
+export type { SiteResult } from './result-validation.js';
+
+/** `rejected`: the result broke its task's contract; the site is excluded from the round with the reason. */
+export type HandledResult = ResultOutcome | 'rejected';
 
 /** A site's typed refusal (local policy) or failure, as the coordinator shows it. */
 export interface SiteError {
@@ -71,10 +68,19 @@ export class JobEngine {
     await this.checkDeadlines();
   }
 
-  async handleResult(siteId: string, result: SiteResult): Promise<ResultOutcome> {
-    if (result.modelHash !== undefined) await this.registerUpload(siteId, result.modelHash);
-    if (!Number.isInteger(result.numExamples) || result.numExamples < 0) {
-      throw new CoordinatorError('invalid_argument', 'numExamples must be a non-negative integer');
+  /**
+   * A site's result. A malformed delivery (bad ids, counts, non-JSON metrics) is a typed error and
+   * changes nothing; a well-formed one that breaks its task's contract (wrong metrics, wrong
+   * architecture, NaN weights) excludes that site from the round with the reason recorded, and the
+   * round goes on with the others. A result delivered twice counts once.
+   */
+  async handleResult(siteId: string, delivered: SiteResult): Promise<HandledResult> {
+    const result = parseSiteResult(delivered);
+    const task = this.ownedTask(siteId, result.taskId);
+    if (task.status === 'pending' || task.status === 'dispatched') {
+      const problem = await resultProblem(task, result, this.deps.models);
+      if (problem !== null) return this.rejectResult(siteId, task, result, problem);
+      if (result.modelHash !== undefined) await this.registerUpload(siteId, result.modelHash);
     }
     const outcome = this.deps.jobs.recordResult({
       id: result.resultId,
@@ -84,16 +90,23 @@ export class JobEngine {
       modelHash: result.modelHash ?? null,
       numExamples: result.numExamples,
     });
-    const task = this.deps.jobs.task(result.taskId)!;
     this.deps.audit.append({ actor: `site:${siteId}`, type: outcome === 'accepted' ? 'result.accepted' : 'result.duplicate', subject: task.jobId, details: { taskId: task.id, resultId: result.resultId } });
     if (outcome === 'accepted') await this.advance(task.jobId);
     return outcome;
   }
 
+  private async rejectResult(siteId: string, task: TaskRecord, result: SiteResult, problem: string): Promise<HandledResult> {
+    if (this.deps.jobs.exclude(task.id, `malformed result: ${problem}`)) {
+      const details = { taskId: task.id, resultId: result.resultId, reason: problem, metrics: metricsFingerprint(result.metrics) };
+      this.deps.audit.append({ actor: `site:${siteId}`, type: 'result.rejected', subject: task.jobId, details });
+      await this.advance(task.jobId);
+    }
+    return 'rejected';
+  }
+
   /** A result may only name weights the site uploaded completely; they become a model version. */
   private async registerUpload(siteId: string, hash: string): Promise<void> {
     if (this.deps.jobs.hasModel(hash)) return;
-    if (!(await this.deps.models.has(hash))) throw new CoordinatorError('not_found', `result refers to model ${hash}, which was not uploaded`);
     const reader = await this.deps.models.open(hash);
     try {
       this.deps.jobs.registerModel(hash, reader.header.architecture, reader.parameterCount, `upload:site:${siteId}`);

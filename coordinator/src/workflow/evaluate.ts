@@ -1,13 +1,20 @@
-import { STRUCTURES } from '@lgefed/shared/types';
+import { STRUCTURES, type Structure } from '@lgefed/shared/types';
 import { CoordinatorError } from '../errors.js';
 import type { Json, ResultRecord, RoundRecord, TaskPlan } from '../store/jobs.js';
-import { asObject, int, modelHash, siteList, str, taskLimits, type SpecObject, type TaskLimits } from './spec.js';
-import { pool, withInterval, type MetricSummary } from './statistics.js';
+import { centreComparison } from './comparison.js';
+import { asObject, int, modelHash, siteList, str, taskLimits, type TaskLimits } from './spec.js';
+import { pool, withInterval, type MetricSummary, type MetricWithInterval } from './statistics.js';
+import type { EvaluateResultMetrics, EvaluateTaskPayload } from './task-payloads.js';
 import type { FinishedRound, NextStep, Workflow, WorkflowContext } from './workflow.js';
 
 export interface ModelRef {
   readonly label: string;
   readonly hash: string;
+  /**
+   * Names of the centres whose data trained the model: one for a single-centre model, several for
+   * a multi-centre (federated or pooled) one. Unset: the model takes no part in the comparison.
+   */
+  readonly trainedAt?: readonly string[];
 }
 
 export interface EvaluateSpec {
@@ -17,65 +24,74 @@ export interface EvaluateSpec {
   readonly limits: TaskLimits;
 }
 
+export type StructureCells = Record<Structure, MetricWithInterval>;
+
+export interface MatrixRow {
+  readonly model: string;
+  readonly hash: string;
+  /** Site name → that site's test-split scores. */
+  readonly sites: Record<string, StructureCells>;
+  /** Over every case of every site that answered. */
+  readonly pooled: StructureCells;
+}
+
+export interface CrossSiteMatrix {
+  readonly structures: readonly Structure[];
+  readonly rows: readonly MatrixRow[];
+  readonly excluded: readonly { readonly site: string; readonly reason: string | null }[];
+}
+
 /**
  * The task each site runs: score every model on its own test split and send back, per model and
  * structure, only n / mean / sd of the per-case Dice.
  */
 export function evaluationTasks(models: readonly ModelRef[], siteIds: readonly string[], limits: TaskLimits): TaskPlan[] {
-  const payload: Json = { split: 'test', metric: 'dice', models: models.map((m) => ({ label: m.label, hash: m.hash })) };
-  return siteIds.map((siteId) => ({ siteId, kind: 'evaluate', payload, ...limits }));
+  const payload: EvaluateTaskPayload = { split: 'test', metric: 'dice', models: models.map((m) => ({ label: m.label, hash: m.hash })) };
+  return siteIds.map((siteId) => ({ siteId, kind: 'evaluate', payload: payload as unknown as Json, ...limits }));
 }
 
-/** Reads a site's evaluation metrics, refusing anything that is not n/mean/sd per model and structure. */
-function siteSummaries(result: ResultRecord, models: readonly ModelRef[]): Map<string, Record<string, MetricSummary>> {
-  const byModel = new Map<string, Record<string, MetricSummary>>();
-  const metrics = asObject(result.metrics, `metrics from site ${result.siteId}`);
-  for (const m of models) {
-    const perStructure = asObject(metrics[m.label], `metrics from site ${result.siteId} for model ${m.label}`);
-    const out: Record<string, MetricSummary> = {};
-    for (const s of STRUCTURES) {
-      const v = asObject(perStructure[s], `site ${result.siteId}, model ${m.label}, ${s}`) as SpecObject;
-      const n = v['n'], mean = v['mean'], sd = v['sd'];
-      if (!Number.isInteger(n) || (n as number) < 0 || typeof mean !== 'number' || typeof sd !== 'number' || !(sd >= 0)) {
-        throw new CoordinatorError('invalid_argument', `site ${result.siteId}, model ${m.label}, ${s}: expected {n, mean, sd}`);
-      }
-      out[s] = { n: n as number, mean, sd };
-    }
-    byModel.set(m.label, out);
-  }
-  return byModel;
+/** A site's evaluation metrics; their shape was checked when the result arrived (result-validation.ts). */
+function siteSummaries(result: ResultRecord): EvaluateResultMetrics {
+  return result.metrics as unknown as EvaluateResultMetrics;
 }
 
 /**
  * The cross-site matrix: every model × every site that answered, per structure mean ± sd with a
  * 95 % CI, plus each model pooled over all those sites' cases.
  */
-export function crossSiteMatrix(models: readonly ModelRef[], round: FinishedRound, siteName: (id: string) => string): Json {
-  const perSite = round.results.map((r) => ({ site: siteName(r.siteId), summaries: siteSummaries(r, models) }));
-  const cells = models.map((m) => ({
+export function crossSiteMatrix(models: readonly ModelRef[], round: FinishedRound, siteName: (id: string) => string): CrossSiteMatrix {
+  const perSite = round.results.map((r) => ({ site: siteName(r.siteId), summaries: siteSummaries(r) }));
+  const cells = (parts: (s: Structure) => MetricSummary) => Object.fromEntries(STRUCTURES.map((s) => [s, withInterval(parts(s))])) as StructureCells;
+  const rows = models.map((m) => ({
     model: m.label,
     hash: m.hash,
-    sites: Object.fromEntries(
-      perSite.map(({ site, summaries }) => [site, Object.fromEntries(STRUCTURES.map((s) => [s, withInterval(summaries.get(m.label)![s]!) as unknown as Json]))]),
-    ),
-    pooled: Object.fromEntries(
-      STRUCTURES.map((s) => [s, withInterval(pool(perSite.map(({ summaries }) => summaries.get(m.label)![s]!))) as unknown as Json]),
-    ),
+    sites: Object.fromEntries(perSite.map(({ site, summaries }) => [site, cells((s) => summaries[m.label]![s])])),
+    pooled: cells((s) => pool(perSite.map(({ summaries }) => summaries[m.label]![s]))),
   }));
   const excluded = round.tasks.filter((t) => t.status === 'excluded').map((t) => ({ site: siteName(t.siteId), reason: t.excludedReason }));
-  return { structures: [...STRUCTURES], rows: cells as unknown as Json, excluded };
+  return { structures: [...STRUCTURES], rows, excluded };
 }
 
 export function parseModels(value: unknown): ModelRef[] {
-  if (!Array.isArray(value) || value.length === 0) throw new CoordinatorError('invalid_argument', 'models must be a non-empty list of {label, hash}');
-  const models = value.map((m, i) => {
+  if (!Array.isArray(value) || value.length === 0) throw new CoordinatorError('invalid_argument', 'models must be a non-empty list of {label, hash, trainedAt?}');
+  const models = value.map((m, i): ModelRef => {
     const o = asObject(m, `models[${i}]`);
-    return { label: str(o, 'label'), hash: modelHash(o['hash'], `models[${i}].hash`) };
+    const ref = { label: str(o, 'label'), hash: modelHash(o['hash'], `models[${i}].hash`) };
+    const trainedAt = o['trainedAt'];
+    if (trainedAt === undefined) return ref;
+    if (!Array.isArray(trainedAt) || trainedAt.length === 0 || !trainedAt.every((c) => typeof c === 'string' && c.length > 0)) {
+      throw new CoordinatorError('invalid_argument', `models[${i}].trainedAt must be a non-empty list of centre names`);
+    }
+    return { ...ref, trainedAt: [...new Set(trainedAt as string[])] };
   });
   if (new Set(models.map((m) => m.label)).size !== models.length) throw new CoordinatorError('invalid_argument', 'model labels must be unique');
   return models;
 }
 
+/**
+ * `evaluate`: the cross-site matrix of the given models, ending with the single- vs multi-centre
+ * comparison for the models whose `trainedAt` is given.
+ */
 export const evaluateWorkflow: Workflow<EvaluateSpec> = {
   kind: 'evaluate',
   parse(raw: unknown, ctx: WorkflowContext): EvaluateSpec {
@@ -86,10 +102,13 @@ export const evaluateWorkflow: Workflow<EvaluateSpec> = {
     return { models: parseModels(spec['models']), siteIds, minSites, limits: taskLimits(spec) };
   },
   next(spec: EvaluateSpec, finished: readonly RoundRecord[]): NextStep {
-    if (finished.length > 0) return { type: 'done', summary: finished[0]!.outcome };
+    if (finished.length > 0) {
+      const matrix = finished[0]!.outcome as unknown as CrossSiteMatrix;
+      return { type: 'done', summary: { matrix, comparison: centreComparison(matrix, spec.models) } as unknown as Json };
+    }
     return { type: 'round', name: 'evaluate', minSites: spec.minSites, tasks: evaluationTasks(spec.models, spec.siteIds, spec.limits) };
   },
   async completeRound(spec: EvaluateSpec, round: FinishedRound, ctx: WorkflowContext): Promise<Json> {
-    return crossSiteMatrix(spec.models, round, (id) => ctx.site(id)?.name ?? id);
+    return crossSiteMatrix(spec.models, round, (id) => ctx.site(id)?.name ?? id) as unknown as Json;
   },
 };

@@ -1,8 +1,8 @@
-import { STRUCTURES } from '@lgefed/shared/types';
 import { createStrategy, storedUpdate, type AggregationSpec } from '../aggregation/index.js';
 import { CoordinatorError } from '../errors.js';
 import type { Json, RoundRecord, TaskPlan } from '../store/jobs.js';
-import { crossSiteMatrix, evaluationTasks, type ModelRef } from './evaluate.js';
+import { centreComparison } from './comparison.js';
+import { crossSiteMatrix, evaluationTasks, type CrossSiteMatrix, type ModelRef } from './evaluate.js';
 import { acceptResultModel, openAll, storeAggregate } from './models.js';
 import { asObject, int, modelHash, siteList, str, taskLimits, trainingConfig, type TaskLimits } from './spec.js';
 import type { FinishedRound, NextStep, Workflow, WorkflowContext } from './workflow.js';
@@ -39,7 +39,19 @@ export function activeSites(spec: FedAvgSpec, round: number): readonly string[] 
 function parseAggregation(value: unknown): AggregationSpec {
   const spec = asObject(value ?? { strategy: 'fedavg' }, 'aggregation');
   const strategy = str(spec, 'strategy');
-  const parsed = { ...spec, strategy } as AggregationSpec;
+  let parsed: AggregationSpec;
+  switch (strategy) {
+    case 'fedprox':
+      if (typeof spec['mu'] !== 'number') throw new CoordinatorError('invalid_argument', 'aggregation.mu (FedProx μ) must be a number');
+      parsed = { strategy, mu: spec['mu'] };
+      break;
+    case 'trimmed-mean':
+      if (typeof spec['trimFraction'] !== 'number') throw new CoordinatorError('invalid_argument', 'aggregation.trimFraction must be a number');
+      parsed = { strategy, trimFraction: spec['trimFraction'] };
+      break;
+    default:
+      parsed = { strategy } as AggregationSpec;
+  }
   createStrategy(parsed); // validates the options now rather than at round end
   return parsed;
 }
@@ -99,19 +111,21 @@ export const fedAvgWorkflow: Workflow<FedAvgSpec> = {
     const excluded = tasks.filter((t) => t.status === 'excluded').map((t) => ({ site: siteName(t.siteId), reason: t.excludedReason }));
     if (round.name === 'evaluate') {
       const models = comparedModels(ctx.jobRounds(round.jobId).filter((r) => r.status === 'completed'), null);
-      return crossSiteMatrix(models, finished, siteName);
+      return crossSiteMatrix(models, finished, siteName) as unknown as Json;
     }
     const origin = `fedavg:${round.jobId}:${round.name}`;
     const hashes: string[] = [];
     for (const r of results) hashes.push(await acceptResultModel(r, spec.architecture, origin, ctx));
     if (round.name === 'local-baselines') {
-      return { models: results.map((r, i) => ({ label: `local:${siteName(r.siteId)}`, hash: hashes[i]! })), excluded };
+      return { models: results.map((r, i) => ({ label: `local:${siteName(r.siteId)}`, hash: hashes[i]!, trainedAt: [siteName(r.siteId)] })), excluded };
     }
     const readers = await openAll(hashes, ctx);
     try {
+      const layout = JSON.stringify(readers[0]!.header.tensors);
+      const odd = readers.findIndex((r) => JSON.stringify(r.header.tensors) !== layout);
+      if (odd >= 0) throw new CoordinatorError('aggregation_failed', `site ${siteName(results[odd]!.siteId)} returned a tensor layout other than site ${siteName(results[0]!.siteId)}'s`);
       const updates = results.map((r, i) => storedUpdate(siteName(r.siteId), r.numExamples, readers[i]!));
-      const aggregate = await createStrategy(spec.aggregation).aggregate(updates);
-      const model = await storeAggregate(readers[0]!.header, aggregate, origin, ctx);
+      const model = await storeAggregate(readers[0]!.header, createStrategy(spec.aggregation), updates, origin, ctx);
       return {
         model,
         strategy: spec.aggregation.strategy,
@@ -124,19 +138,14 @@ export const fedAvgWorkflow: Workflow<FedAvgSpec> = {
   },
 };
 
-/** The federated model (latest aggregate) and every single-centre baseline. */
+/** The federated model (latest aggregate, trained at every site that took part in a round) and every single-centre baseline. */
 function comparedModels(finished: readonly RoundRecord[], globalModel: string | null): ModelRef[] {
   const federated = finished.filter((r) => r.name.startsWith('federated-'));
   const latest = globalModel ?? (outcomeOf(federated.at(-1)!)['model'] as string);
+  const trainedAt = [...new Set(federated.flatMap((r) => (outcomeOf(r)['participants'] as { site: string }[]).map((p) => p.site)))].sort();
   const local = finished.find((r) => r.name === 'local-baselines');
   const locals = local ? (outcomeOf(local)['models'] as unknown as ModelRef[]) : [];
-  return [{ label: 'federated', hash: latest }, ...locals];
-}
-
-interface MatrixRow {
-  model: string;
-  sites: Record<string, Record<string, { mean: number }>>;
-  pooled: Record<string, { n: number; mean: number; sd: number; ci95: [number, number] }>;
+  return [{ label: 'federated', hash: latest, trainedAt }, ...locals];
 }
 
 function summary(spec: FedAvgSpec, finished: readonly RoundRecord[], finalModel: string | null): Json {
@@ -145,22 +154,7 @@ function summary(spec: FedAvgSpec, finished: readonly RoundRecord[], finalModel:
     .map((r) => ({ round: r.name, model: outcomeOf(r)['model']!, participants: outcomeOf(r)['participants']!, excluded: outcomeOf(r)['excluded']! }));
   const evaluation = finished.find((r) => r.name === 'evaluate');
   if (!evaluation) return { finalModel, strategy: spec.aggregation.strategy, rounds };
-  const matrix = evaluation.outcome as unknown as { rows: MatrixRow[] };
-  const federated = matrix.rows.find((r) => r.model === 'federated')!;
-  // Single- vs multi-centre: each site's own model at home and over all sites, against the federated model.
-  const comparison = Object.fromEntries(
-    STRUCTURES.map((s) => [
-      s,
-      {
-        federatedPooled: federated.pooled[s]!,
-        singleCentre: matrix.rows
-          .filter((r) => r.model.startsWith('local:'))
-          .map((r) => {
-            const home = r.model.slice('local:'.length);
-            return { model: r.model, pooled: r.pooled[s]!, atHome: r.sites[home]?.[s]?.mean ?? null, federatedAtHome: federated.sites[home]?.[s]?.mean ?? null };
-          }),
-      },
-    ]),
-  );
+  const matrix = evaluation.outcome as unknown as CrossSiteMatrix;
+  const comparison = centreComparison(matrix, comparedModels(finished, finalModel));
   return { finalModel, strategy: spec.aggregation.strategy, rounds, matrix: evaluation.outcome, comparison } as unknown as Json;
 }

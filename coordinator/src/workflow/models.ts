@@ -1,3 +1,4 @@
+import type { AggregationStrategy, ClientUpdate } from '../aggregation/strategy.js';
 import { CoordinatorError } from '../errors.js';
 import type { ParameterReader } from '../model-store.js';
 import type { ResultRecord } from '../store/jobs.js';
@@ -19,14 +20,17 @@ export async function acceptResultModel(result: ResultRecord, architecture: stri
   }
 }
 
-/** Writes an aggregated parameter vector under a layout, without copying it, and registers it. */
-export async function storeAggregate(header: WeightsHeader, parameters: Float32Array, origin: string, ctx: WorkflowContext): Promise<string> {
+/**
+ * Streams an aggregate straight into the model store under the first update's layout and registers
+ * it: the coordinator never holds the aggregated model in memory.
+ */
+export async function storeAggregate(header: WeightsHeader, strategy: AggregationStrategy, updates: readonly ClientUpdate[], origin: string, ctx: WorkflowContext): Promise<string> {
   const writer = await ctx.models.createWriter();
   try {
     await writer.write(encodeWeightsPrefix(header));
-    await writer.write(new Uint8Array(parameters.buffer, parameters.byteOffset, parameters.byteLength));
+    const count = await strategy.stream(updates, (_start, values) => writer.write(new Uint8Array(values.buffer, values.byteOffset, values.byteLength)));
     const hash = await writer.commit();
-    ctx.registerModel(hash, header.architecture, parameters.length, origin);
+    ctx.registerModel(hash, header.architecture, count, origin);
     return hash;
   } catch (err) {
     await writer.abort();

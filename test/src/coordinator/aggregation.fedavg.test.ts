@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { fedAvg, inMemoryUpdate, StreamingWeightedMean } from '@lgefed/coordinator/aggregation/index';
+import { chunkFor, fedAvg, inMemoryUpdate, type ClientUpdate } from '@lgefed/coordinator/aggregation/index';
 
 describe('coordinator: FedAvg aggregation', () => {
   it('weights each site by its training cases', async () => {
@@ -19,12 +19,39 @@ describe('coordinator: FedAvg aggregation', () => {
     for (let i = 0; i < whole.length; i++) assert.ok(Math.abs(whole[i]! - chunked[i]!) < 1e-6);
   });
 
-  it('streams: adding one update at a time needs no other site in memory', async () => {
-    const mean = new StreamingWeightedMean(2);
-    await mean.add(inMemoryUpdate('a', 1, Float32Array.from([0, 4])));
-    await mean.add(inMemoryUpdate('b', 3, Float32Array.from([4, 0])));
-    assert.equal(mean.count, 2);
-    assert.deepEqual([...mean.result()], [3, 1]);
+  it('streams: reads one chunk per site at a time and emits each chunk before reading the next', async () => {
+    const count = 10_000;
+    const chunk = 256;
+    let outstanding = 0;
+    let mostOutstanding = 0;
+    const tracked = (site: string, n: number, value: number): ClientUpdate => ({
+      siteId: site,
+      numExamples: n,
+      parameterCount: count,
+      async read(start, length) {
+        assert.ok(length <= chunk, `read ${length} values at once`);
+        outstanding += length;
+        mostOutstanding = Math.max(mostOutstanding, outstanding);
+        return new Float32Array(length).fill(value);
+      },
+    });
+    const emitted: number[] = [];
+    const total = await fedAvg({ chunk }).stream([tracked('a', 1, 0), tracked('b', 3, 4)], async (start, values) => {
+      assert.equal(start, emitted.length * chunk, 'chunks arrive in order');
+      assert.ok(values.every((v) => v === 3));
+      outstanding -= 2 * values.length; // both sites' slices of this chunk are released once it is emitted
+      emitted.push(values.length);
+    });
+    assert.equal(total, count);
+    assert.equal(emitted.reduce((a, b) => a + b, 0), count);
+    assert.equal(mostOutstanding, 2 * chunk, 'never more than one chunk per site in flight');
+  });
+
+  it('shrinks the chunk as sites grow so chunk × sites stays within the memory budget', () => {
+    const budget = 32 * 1024 * 1024;
+    for (const sites of [1, 10, 100, 1000]) assert.ok(chunkFor(sites, undefined, budget) * sites * 4 <= budget);
+    assert.ok(chunkFor(1000, undefined, budget) < chunkFor(10, undefined, budget));
+    assert.equal(chunkFor(50, 7, budget), 7, 'an explicit chunk wins');
   });
 
   it('carries FedProx μ in the training configuration only when set', () => {

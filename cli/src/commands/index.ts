@@ -1,7 +1,10 @@
 import type { Command } from '../command.js';
 import { coordinatorCommands } from './coordinator.js';
+import { dataCommands } from './data.js';
 import { demo } from './demo.js';
 import { keygen } from './keygen.js';
+import { phantom } from './phantom.js';
+import { siteCommands } from './site.js';
 
 /** Every subcommand, in the order `lgefed --help` lists them. */
-export const commands: readonly Command[] = [demo, keygen, ...coordinatorCommands];
+export const commands: readonly Command[] = [demo, keygen, ...coordinatorCommands, ...dataCommands, phantom, ...siteCommands];

@@ -9,3 +9,4 @@ export * from './layouts.js';
 export * from './dataset.js';
 export * from './resample.js';
 export * from './preprocess.js';
+export * from './check.js';

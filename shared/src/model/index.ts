@@ -10,3 +10,4 @@ export { registerTrainingGradients } from './gradients.js';
 export * from './io.js';
 export * from './train.js';
 export * from './predict.js';
+export * from './predictor.js';

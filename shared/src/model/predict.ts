@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { preprocessCase, restorePrediction } from '../imaging/preprocess.js';
 import { largestComponent } from '../metrics/components.js';
 import type { ImageVolume, LabelVolume } from '../types.js';
-import type { UNet } from './unet.js';
+import { ModelInputError, type UNet } from './unet.js';
 
 export interface PredictOptions {
   /** Average softmax over the image and its x, y and xy mirror images (4 passes). */
@@ -65,6 +65,10 @@ export function keepLargestComponents(volume: LabelVolume, labels: readonly numb
 
 /** Predicts a label volume on the image's own grid. */
 export async function predictVolume(model: UNet, image: ImageVolume, options: PredictOptions = {}): Promise<LabelVolume> {
+  const voxels = image.dims[0] * image.dims[1] * image.dims[2];
+  if (!image.dims.every((d) => Number.isInteger(d) && d > 0) || image.data.length !== voxels) {
+    throw new ModelInputError(`image data has ${image.data.length} voxels, dims [${image.dims}] need ${voxels}`);
+  }
   const { slices, transform } = preprocessCase(
     { id: 'prediction', image, source: 'prediction input' },
     { size: model.spec.inputSize, centreFrom: 'image', ...(options.targetSpacing ? { targetSpacing: options.targetSpacing } : {}) },

@@ -12,6 +12,8 @@ import {
   modelId,
   predictSlices,
   predictVolume,
+  PredictionError,
+  Predictor,
   saveModel,
   trainModel,
   UNet,
@@ -97,6 +99,25 @@ describe('model: inference and weights I/O', () => {
       }
     } finally {
       model.dispose();
+    }
+  });
+
+  it('a Predictor in a worker thread gives the same volume as in-thread inference', async () => {
+    const [w, h, d] = [16, 16, 2];
+    const data = new Float32Array(w * h * d);
+    data.set(slice.image, 0);
+    data.set(ringSlice(16, [7, 9]).image, w * h);
+    const image: ImageVolume = { data, dims: [w, h, d], spacing: [1.4, 1.4, 8] };
+    const { predictor, backend } = await Predictor.start(tinySpec, trained, engineOptions);
+    const model = new UNet(tinySpec, trained);
+    try {
+      assert.equal(backend, 'wasm');
+      const remote = await predictor.predict(image, { mirror: true });
+      assert.deepEqual(remote, await predictVolume(model, image, { mirror: true }));
+      await assert.rejects(predictor.predict({ ...image, dims: [w, h, 3] }), PredictionError);
+    } finally {
+      model.dispose();
+      await predictor.close();
     }
   });
 

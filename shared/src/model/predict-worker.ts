@@ -1,0 +1,40 @@
+/** Worker-thread side of `Predictor`: holds one model on the engine and answers volume predictions. */
+import { parentPort } from 'node:worker_threads';
+import { initEngine } from '../engine/index.js';
+import type { LabelVolume } from '../types.js';
+import { predictVolume } from './predict.js';
+import type { PredictorReply, PredictorRequest } from './predict-protocol.js';
+import { UNet } from './unet.js';
+
+if (!parentPort) throw new Error('predict-worker must run as a worker thread');
+const port = parentPort;
+let model: UNet | undefined;
+
+function reply(message: PredictorReply, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer);
+}
+
+async function handle(request: PredictorRequest): Promise<void> {
+  switch (request.type) {
+    case 'load': {
+      const engine = await initEngine({
+        ...(request.backend ? { backend: request.backend } : {}),
+        ...(request.threads ? { threads: request.threads } : {}),
+        log: (line) => reply({ type: 'log', line }),
+      });
+      model = new UNet(request.spec, request.weights);
+      reply({ type: 'loaded', id: request.id, backend: engine.backend });
+      return;
+    }
+    case 'predict': {
+      if (!model) throw new Error('no model loaded');
+      const label: LabelVolume = await predictVolume(model, request.image, request.options);
+      reply({ type: 'predicted', id: request.id, label }, [label.data.buffer as ArrayBuffer]);
+      return;
+    }
+  }
+}
+
+port.on('message', (request: PredictorRequest) => {
+  handle(request).catch((error: Error) => reply({ type: 'failed', id: request.id, name: error.name, message: error.message }));
+});

@@ -28,7 +28,7 @@ describe('coordinator: FedAvg aggregation', () => {
       siteId: site,
       numExamples: n,
       parameterCount: count,
-      async read(start, length) {
+      async read(_start, length) {
         assert.ok(length <= chunk, `read ${length} values at once`);
         outstanding += length;
         mostOutstanding = Math.max(mostOutstanding, outstanding);

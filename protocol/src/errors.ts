@@ -1,3 +1,5 @@
+import type { ErrorCode } from './messages.generated.js';
+
 /** Every way a protocol operation can refuse its input; callers switch on `code`. */
 export const PROTOCOL_ERROR_CODES = [
   /** The signature does not verify under the sender's pinned key (tampered header, payload or signature). */
@@ -45,4 +47,25 @@ export class ProtocolError extends Error {
 /** Narrows an unknown caught value, optionally to one code. */
 export function isProtocolError(err: unknown, code?: ProtocolErrorCode): err is ProtocolError {
   return err instanceof ProtocolError && (code === undefined || err.code === code);
+}
+
+/** The ErrorReport code that tells a peer why its message was refused (local key problems are INTERNAL). */
+const WIRE_CODES: Readonly<Record<ProtocolErrorCode, ErrorCode>> = {
+  BAD_SIGNATURE: 'ERROR_CODE_BAD_SIGNATURE',
+  BAD_ALGORITHM: 'ERROR_CODE_BAD_ALGORITHM',
+  UNKNOWN_SENDER: 'ERROR_CODE_UNKNOWN_SENDER',
+  EXPIRED: 'ERROR_CODE_EXPIRED',
+  REPLAY: 'ERROR_CODE_REPLAY',
+  WRONG_TYPE: 'ERROR_CODE_WRONG_TYPE',
+  TOO_LARGE: 'ERROR_CODE_TOO_LARGE',
+  MALFORMED: 'ERROR_CODE_MALFORMED',
+  CHUNK_MISMATCH: 'ERROR_CODE_CHUNK_MISMATCH',
+  NON_FINITE: 'ERROR_CODE_NON_FINITE',
+  INVALID_KEY: 'ERROR_CODE_INTERNAL',
+  INSECURE_KEY_FILE: 'ERROR_CODE_INTERNAL',
+};
+
+/** ErrorReport code for any caught value: a ProtocolError's mirror, otherwise INTERNAL. */
+export function wireErrorCode(err: unknown): ErrorCode {
+  return err instanceof ProtocolError ? WIRE_CODES[err.code] : 'ERROR_CODE_INTERNAL';
 }

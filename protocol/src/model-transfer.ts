@@ -18,7 +18,7 @@ export const MAX_CHUNK_FRAME_BYTES = 1024 * 1024;
 /** Default chunk payload: 960 KiB, so frames also fit socket.io's default 1e6-byte message limit. */
 export const DEFAULT_CHUNK_BYTES = 960 * 1024;
 /** Room for the frame's other fields within MAX_CHUNK_FRAME_BYTES. */
-const FRAME_OVERHEAD_BYTES = 128;
+export const FRAME_OVERHEAD_BYTES = 128;
 export const DEFAULT_MAX_MODEL_BYTES = 1024 * 1024 * 1024;
 const SHA256_BYTES = 32;
 /** TensorChunk field 4 (`data`), wire type 2 (length-delimited). */
@@ -147,13 +147,19 @@ export class ModelPackage {
     return this.manifest.chunks.length;
   }
 
-  /** The frame of chunk `index`, built now (also what to send again for a ChunkRequest). */
-  chunk(index: number): Uint8Array {
+  /**
+   * The frame of chunk `index`, built now (also what to send again for a ChunkRequest). With
+   * `reuse`, the frame is built inside that buffer when it is big enough (at least
+   * `manifest.chunkBytes + FRAME_OVERHEAD_BYTES` bytes), so a sender that waits for each chunk's ack before the next
+   * keeps one frame's memory instead of leaving a megabyte of garbage per chunk.
+   */
+  chunk(index: number, reuse?: Uint8Array): Uint8Array {
     const digest = this.manifest.chunks[index];
     if (!digest) throw new ProtocolError('CHUNK_MISMATCH', `no chunk ${index} in transfer ${this.manifest.transferId}`, { index });
     const header = frameHeader(this.manifest.transferId, index, digest.byteOffset, digest.byteLength);
+    const size = header.length + digest.byteLength;
     // Every byte is written below (padding explicitly), so skip zero-filling a megabyte per chunk.
-    const frame = Buffer.allocUnsafeSlow(header.length + digest.byteLength);
+    const frame = reuse && reuse.byteLength >= size ? reuse.subarray(0, size) : Buffer.allocUnsafeSlow(size);
     frame.set(header);
     writeStreamRange(this.tensors, this.layout, digest.byteOffset, digest.byteLength, frame, header.length, this.halves);
     return frame;

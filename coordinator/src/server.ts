@@ -4,6 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { adminApi } from './http/admin-api.js';
 import { openCoordinatorState, type CoordinatorState } from './state.js';
+import { SiteChannel, type SiteChannelOptions } from './transport/site-channel.js';
 import { JobEngine } from './workflow/engine.js';
 import { WORKFLOWS } from './workflow/index.js';
 import type { TaskTransport } from './workflow/transport.js';
@@ -16,7 +17,9 @@ export interface CoordinatorOptions {
   readonly tlsKey?: string;
   /** The URL sites use; defaults to the listening address. Written into startup kits. */
   readonly publicUrl?: string;
-  readonly transport: TaskTransport;
+  /** How tasks reach sites; default: the signed socket.io site channel on this server. */
+  readonly transport?: TaskTransport;
+  readonly siteChannel?: SiteChannelOptions;
   readonly deadlineCheckMs?: number;
 }
 
@@ -25,6 +28,8 @@ export interface RunningCoordinator {
   readonly engine: JobEngine;
   readonly url: string;
   readonly server: Server;
+  /** The socket.io site channel, unless another transport was given. */
+  readonly channel: SiteChannel | undefined;
   close(): Promise<void>;
 }
 
@@ -32,9 +37,10 @@ export interface RunningCoordinator {
 export async function startCoordinator(options: CoordinatorOptions): Promise<RunningCoordinator> {
   const state = await openCoordinatorState(options.stateDir);
   await state.models.removeLeftovers();
-  const engine = new JobEngine({ ...state, transport: options.transport, workflows: WORKFLOWS });
+  const channel = options.transport ? undefined : new SiteChannel(state, options.siteChannel);
+  const engine = new JobEngine({ ...state, transport: options.transport ?? channel!, workflows: WORKFLOWS });
   let url = '';
-  const app = adminApi(state, engine, () => url);
+  const app = adminApi(state, engine, () => url, channel && ((siteId) => channel.presence(siteId)));
   const server =
     options.tlsCert && options.tlsKey
       ? createHttpsServer({ cert: await readFile(options.tlsCert), key: await readFile(options.tlsKey) }, app)
@@ -43,6 +49,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     server.once('error', reject);
     server.listen(options.port, options.host ?? '127.0.0.1', resolve);
   });
+  await channel?.attach(server, engine);
   const address = server.address() as AddressInfo;
   url = options.publicUrl ?? `${options.tlsCert ? 'https' : 'http'}://${address.address}:${address.port}`;
   state.setSetting('public_url', url);
@@ -55,8 +62,11 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     engine,
     url,
     server,
+    channel,
     async close() {
       clearInterval(ticker);
+      await channel?.close();
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       state.close();
     },

@@ -4,7 +4,6 @@ import { issueAdminToken, type AdminRole } from '@lgefed/coordinator/auth/admin-
 import { startCoordinator } from '@lgefed/coordinator/server';
 import { buildStartupKit } from '@lgefed/coordinator/startup-kit';
 import { openCoordinatorState } from '@lgefed/coordinator/state';
-import type { TaskTransport } from '@lgefed/coordinator/workflow/transport';
 import { UsageError, type Command } from '../command.js';
 
 function options<T extends Record<string, { type: 'string' | 'boolean' }>>(args: string[], spec: T) {
@@ -20,19 +19,18 @@ const required = (value: string | boolean | undefined, flag: string): string => 
   return value;
 };
 
-/** Until the signed site channel (socket.io) lands, no site can be connected: every task stays owed. */
-const noSiteChannel: TaskTransport = { send: () => false };
-
 export const coordinatorStart: Command = {
   name: 'coordinator start',
-  summary: 'run the coordinator (REST admin API; state in SQLite)',
+  summary: 'run the coordinator (REST admin API and the signed socket.io site channel; state in SQLite)',
   usage: `Usage: lgefed coordinator start --state DIR [--port 8443] [--host 127.0.0.1] [--public-url URL]
-                               [--tls-cert cert.pem --tls-key key.pem]
+                               [--tls-cert cert.pem --tls-key key.pem] [--heartbeat-seconds 5]
 
-Serves the admin REST API (HTTPS when given a certificate) and resumes unfinished jobs.
-Note: the site channel is not built yet, so sites cannot connect and tasks stay pending.`,
+Serves the admin REST API and the site channel (socket.io; HTTPS/WSS when given a certificate)
+and resumes unfinished jobs. Sites connect with \`lgefed site start\`.`,
   async run(args) {
-    const o = options(args, { state: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'public-url': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' } });
+    const o = options(args, { state: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'public-url': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'heartbeat-seconds': { type: 'string' } });
+    const heartbeatIntervalS = Number(o['heartbeat-seconds'] ?? 5);
+    if (!(heartbeatIntervalS > 0)) throw new UsageError('--heartbeat-seconds must be positive');
     if (Boolean(o['tls-cert']) !== Boolean(o['tls-key'])) throw new UsageError('--tls-cert and --tls-key go together');
     const port = Number(o.port ?? 8443);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0-65535');
@@ -42,7 +40,7 @@ Note: the site channel is not built yet, so sites cannot connect and tasks stay 
       ...(o.host ? { host: o.host } : {}),
       ...(o['public-url'] ? { publicUrl: o['public-url'] } : {}),
       ...(o['tls-cert'] ? { tlsCert: o['tls-cert'], tlsKey: o['tls-key']! } : {}),
-      transport: noSiteChannel,
+      siteChannel: { heartbeatIntervalS },
     });
     console.log(`coordinator listening on ${running.url} (state ${o.state})`);
     await new Promise<void>((resolve) => {

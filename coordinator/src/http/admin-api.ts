@@ -25,7 +25,7 @@ type Handler = (req: Request, who: AdminIdentity | null) => Promise<unknown> | u
  * one unauthenticated route, where an agent exchanges its one-time token for pinning its key.
  * Errors come back as `{ error: { code, message } }` with a matching HTTP status.
  */
-export function adminApi(state: CoordinatorState, engine: JobEngine, publicUrl: () => string): express.Express {
+export function adminApi(state: CoordinatorState, engine: JobEngine, publicUrl: () => string, presence?: (siteId: string) => unknown): express.Express {
   const app = express();
   app.use(express.json({ limit: '1mb' }));
 
@@ -45,7 +45,10 @@ export function adminApi(state: CoordinatorState, engine: JobEngine, publicUrl: 
   };
   const param = (req: Request, name: string) => String(req.params[name]);
 
-  app.get('/api/sites', route('viewer', () => state.sites.list().map(({ publicJwk, ...site }) => ({ ...site, keyPinned: publicJwk !== null }))));
+  app.get(
+    '/api/sites',
+    route('viewer', () => state.sites.list().map(({ publicJwk, ...site }) => ({ ...site, keyPinned: publicJwk !== null, ...(presence ? { presence: presence(site.id) } : {}) }))),
+  );
   app.post(
     '/api/sites/:name/enrolment',
     route('admin', (req, who) => {

@@ -1,0 +1,55 @@
+import { parseArgs } from 'node:util';
+import { SiteAgent } from '@lgefed/site-agent/agent';
+import { architectureHash, resolveArchitecture } from '@lgefed/site-agent/architecture';
+import { loadSiteConfig } from '@lgefed/site-agent/config';
+import { loadStartupKit } from '@lgefed/site-agent/kit';
+import { UsageError, type Command } from '../command.js';
+
+function options<T extends Record<string, { type: 'string' | 'boolean' }>>(args: string[], spec: T, positionals = false) {
+  try {
+    return parseArgs({ args, options: spec, strict: true, allowPositionals: positionals });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+export const siteStart: Command = {
+  name: 'site start',
+  summary: 'run the site agent: enrol once, connect to the coordinator, run admitted tasks',
+  usage: `Usage: lgefed site start --kit kit.json --config site.json [--capture FILE]
+
+The kit comes from \`lgefed coordinator enroll\`. site.json (owned by the site admin):
+  { "stateDir": "state", "datasets": [{ "name": "lge", "path": "data", "layout": "auto" }],
+    "split": { "seed": 0, "validation": 0.2, "test": 0.2 }, "backend": "cpu",
+    "policy": { "allowedTaskKinds": ["train", "evaluate"], "weightsMayLeave": true,
+                "metrics": "aggregate", "minCasesForMetrics": 3, "maxHistogramEpsilon": 1,
+                "pinArchitectures": true, "approvedArchitectures": ["<lgefed site arch-hash NAME>"] } }
+The agent makes its key in stateDir on first start (never sent), keeps a fixed split per dataset
+and an append-only log of every outbound message (stateDir/audit.jsonl). --capture also writes
+every packet it sends to FILE.`,
+  async run(args) {
+    const o = options(args, { kit: { type: 'string' }, config: { type: 'string' }, capture: { type: 'string' } }).values;
+    if (!o.kit || !o.config) throw new UsageError('--kit and --config are required');
+    const agent = new SiteAgent({ kit: await loadStartupKit(o.kit), config: await loadSiteConfig(o.config), ...(o.capture ? { captureFile: o.capture } : {}) });
+    await agent.start();
+    await new Promise<void>((resolve) => {
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+    });
+    await agent.stop();
+    return 0;
+  },
+};
+
+export const siteArchHash: Command = {
+  name: 'site arch-hash',
+  summary: 'print the hash a site pins to approve an architecture (policy.approvedArchitectures)',
+  usage: 'Usage: lgefed site arch-hash NAME     (NAME: lite | paper, optionally :key=value,… e.g. lite:stages=3,inputSize=64)',
+  async run(args) {
+    const { positionals } = options(args, {}, true);
+    if (positionals.length !== 1) throw new UsageError('give one architecture name');
+    console.log(architectureHash(resolveArchitecture(positionals[0]!)));
+    return 0;
+  },
+};
+
+export const siteCommands: readonly Command[] = [siteStart, siteArchHash];

@@ -1,0 +1,80 @@
+import type { Capabilities, DatasetSummary, Progress } from '@lgefed/protocol';
+
+/** What the coordinator knows about a site's live connection, for `GET /api/sites`. */
+export interface SitePresence {
+  readonly connected: boolean;
+  readonly connectedAt: number | null;
+  readonly lastHeartbeatAt: number | null;
+  /** Milliseconds since the last heartbeat (or hello); null before the first. */
+  readonly heartbeatAgeMs: number | null;
+  readonly agentVersion: string | null;
+  readonly capabilities: Capabilities | null;
+  /** Counts only, as the site reported them. */
+  readonly datasets: readonly DatasetSummary[];
+  readonly activeTaskIds: readonly string[];
+  /** Latest progress per running task. */
+  readonly progress: Readonly<Record<string, Pick<Progress, 'stage' | 'fraction' | 'epoch' | 'loss'>>>;
+}
+
+interface MutablePresence {
+  connected: boolean;
+  connectedAt: number | null;
+  lastSeenAt: number | null;
+  agentVersion: string | null;
+  capabilities: Capabilities | null;
+  datasets: readonly DatasetSummary[];
+  activeTaskIds: readonly string[];
+  progress: Record<string, Pick<Progress, 'stage' | 'fraction' | 'epoch' | 'loss'>>;
+}
+
+/** Liveness per site, in memory: it describes connections, which do not survive a restart either. */
+export class PresenceBoard {
+  private readonly sites = new Map<string, MutablePresence>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  private entry(siteId: string): MutablePresence {
+    let p = this.sites.get(siteId);
+    if (!p) {
+      p = { connected: false, connectedAt: null, lastSeenAt: null, agentVersion: null, capabilities: null, datasets: [], activeTaskIds: [], progress: {} };
+      this.sites.set(siteId, p);
+    }
+    return p;
+  }
+
+  connected(siteId: string, hello: { agentVersion: string; capabilities: Capabilities; datasets: readonly DatasetSummary[] }): void {
+    const p = this.entry(siteId);
+    Object.assign(p, { connected: true, connectedAt: this.now(), lastSeenAt: this.now(), ...hello });
+  }
+
+  heartbeat(siteId: string, activeTaskIds: readonly string[]): void {
+    const p = this.entry(siteId);
+    p.lastSeenAt = this.now();
+    p.activeTaskIds = [...activeTaskIds];
+    for (const taskId of Object.keys(p.progress)) if (!activeTaskIds.includes(taskId)) delete p.progress[taskId];
+  }
+
+  progress(siteId: string, report: Progress): void {
+    const p = this.entry(siteId);
+    p.progress[report.taskId] = { stage: report.stage, fraction: report.fraction, epoch: report.epoch, loss: report.loss };
+  }
+
+  disconnected(siteId: string): void {
+    this.entry(siteId).connected = false;
+  }
+
+  get(siteId: string): SitePresence {
+    const p = this.entry(siteId);
+    return {
+      connected: p.connected,
+      connectedAt: p.connectedAt,
+      lastHeartbeatAt: p.lastSeenAt,
+      heartbeatAgeMs: p.lastSeenAt === null ? null : this.now() - p.lastSeenAt,
+      agentVersion: p.agentVersion,
+      capabilities: p.capabilities,
+      datasets: p.datasets,
+      activeTaskIds: p.activeTaskIds,
+      progress: { ...p.progress },
+    };
+  }
+}

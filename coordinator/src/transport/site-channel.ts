@@ -1,0 +1,396 @@
+import {
+  decodeChunkFrame,
+  importPublicJwk,
+  manifestDigest,
+  ReplayCache,
+  Signer,
+  thumbprint,
+  Verifier,
+  type AgentToCoordinatorEvents,
+  type CoordinatorToAgentEvents,
+  type Envelope,
+  type ErrorReport,
+  type EvaluationResult,
+  type MessageTypeName,
+  type MessageTypes,
+  type ModelManifest,
+  type OpenedAny,
+  type PublicJwk,
+  type TrainResult,
+} from '@lgefed/protocol';
+import { STRUCTURES } from '@lgefed/shared/types';
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import { CoordinatorError } from '../errors.js';
+import type { CoordinatorState } from '../state.js';
+import type { Json } from '../store/jobs.js';
+import type { JobEngine } from '../workflow/engine.js';
+import type { TaskMessage, TaskTransport } from '../workflow/transport.js';
+import { ModelOffers, ModelUpload } from './model-offers.js';
+import { PresenceBoard, type SitePresence } from './presence.js';
+import { EMPTY_ARCHITECTURE, wireUnits } from './task-wire.js';
+import { claimedKid, coordinatorSigningKey, COORDINATOR_VERSION, errorReportFor, PROTOCOL_VERSION, siteErrorOf, TransportError } from './wire.js';
+
+/** The message of an envelope whose `header.msg` was checked to be `type`. */
+function body<K extends MessageTypeName>(opened: OpenedAny, type: K): MessageTypes[K] {
+  if (opened.header.msg !== type) throw new TransportError('unexpected_message', `expected ${type}, got ${opened.header.msg}`, 'ERROR_CODE_WRONG_TYPE');
+  return opened.message as MessageTypes[K];
+}
+
+type SiteSocket = Socket<AgentToCoordinatorEvents, CoordinatorToAgentEvents>;
+
+export interface SiteChannelOptions {
+  /** How often agents send heartbeats (told to them at hello); default 5 s. */
+  readonly heartbeatIntervalS?: number;
+  /** How long to wait for a site to acknowledge a message; default 30 s. */
+  readonly replyTimeoutMs?: number;
+  /** Largest model a site may upload; default 1 GiB. */
+  readonly maxUploadBytes?: number;
+  readonly log?: (line: string) => void;
+}
+
+/** One connection; it belongs to a site only after a verified SiteHello. */
+interface Session {
+  readonly socket: SiteSocket;
+  siteId: string | null;
+  readonly uploads: Map<string, ModelUpload>;
+}
+
+/** Verification failures after which the connection is dropped: the peer is not who it claims. */
+const DROP_ON = new Set(['BAD_SIGNATURE', 'BAD_ALGORITHM', 'UNKNOWN_SENDER', 'EXPIRED', 'REPLAY', 'MALFORMED', 'TOO_LARGE', 'INVALID_KEY']);
+
+/**
+ * The signed site channel: socket.io on the coordinator's HTTP(S) server. Every envelope is
+ * verified against the sending site's pinned key (looked up per message, so a revocation applies
+ * at once), answered with a signed Ack/ErrorReport, and refusals are written to the audit log.
+ * Implements the engine's TaskTransport: tasks go out as TaskAssignments, models as a signed
+ * manifest whose chunks the site pulls (and pulls again after a disconnect, only what it lacks).
+ */
+export class SiteChannel implements TaskTransport {
+  private io: Server<AgentToCoordinatorEvents, CoordinatorToAgentEvents> | undefined;
+  private engine: JobEngine | undefined;
+  private signer: Signer | undefined;
+  private readonly verifier = new Verifier({ senders: [], replayCache: new ReplayCache() });
+  private readonly pinned = new Set<string>();
+  private readonly kidToSite = new Map<string, string>();
+  private readonly sessions = new Map<string, Session>();
+  private readonly offers: ModelOffers;
+  private readonly board = new PresenceBoard();
+  /** Evaluation results per task until every model of the task has one. */
+  private readonly evaluations = new Map<string, Map<string, { summaries: Json; cases: number; messageId: string }>>();
+  private readonly heartbeatIntervalS: number;
+  private readonly replyTimeoutMs: number;
+  private readonly maxUploadBytes: number;
+  private readonly log: (line: string) => void;
+
+  constructor(
+    private readonly state: CoordinatorState,
+    options: SiteChannelOptions = {},
+  ) {
+    this.offers = new ModelOffers(state.models);
+    this.heartbeatIntervalS = options.heartbeatIntervalS ?? 5;
+    this.replyTimeoutMs = options.replyTimeoutMs ?? 30_000;
+    this.maxUploadBytes = options.maxUploadBytes ?? 1 << 30;
+    this.log = options.log ?? ((line) => console.error(line));
+  }
+
+  /** Starts accepting sites on `server`; tasks for unconnected sites stay owed until they connect. */
+  async attach(server: HttpServer, engine: JobEngine): Promise<void> {
+    this.engine = engine;
+    this.signer = new Signer(await coordinatorSigningKey(this.state.key));
+    // Chunk frames are up to 1 MiB plus framing; envelopes are far smaller.
+    this.io = new Server(server, { maxHttpBufferSize: 2 * 1024 * 1024, serveClient: false, cors: { origin: false } });
+    this.io.on('connection', (socket) => this.accept(socket));
+  }
+
+  presence(siteId: string): SitePresence {
+    return this.board.get(siteId);
+  }
+
+  send(siteId: string, task: TaskMessage): boolean {
+    const session = this.sessions.get(siteId);
+    if (!session) return false;
+    void this.deliver(session, task).catch((err: Error) => this.log(`task ${task.taskId} to site ${siteId}: ${err.message}`));
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.io?.disconnectSockets(true);
+    await new Promise<void>((resolve) => (this.io ? this.io.close(() => resolve()) : resolve()));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Inbound
+
+  private accept(socket: SiteSocket): void {
+    const session: Session = { socket, siteId: null, uploads: new Map() };
+    socket.on('envelope', (envelope, reply) => void this.onEnvelope(session, envelope, reply));
+    socket.on('chunk', (frame, reply) => void this.onChunk(session, frame, reply));
+    socket.on('disconnect', () => {
+      const siteId = session.siteId;
+      if (siteId && this.sessions.get(siteId) === session) {
+        this.sessions.delete(siteId);
+        this.board.disconnected(siteId);
+        this.state.audit.append({ actor: `site:${siteId}`, type: 'site.disconnected', subject: siteId });
+      }
+    });
+  }
+
+  private async onEnvelope(session: Session, envelope: unknown, reply: unknown): Promise<void> {
+    const answer = typeof reply === 'function' ? (reply as (e: Envelope) => void) : () => undefined;
+    let opened: OpenedAny;
+    try {
+      opened = await this.open(session, envelope);
+    } catch (err) {
+      await this.refuse(session, err, answer, true);
+      return;
+    }
+    try {
+      const [type, message] = await this.handle(session, opened);
+      answer(await this.seal(type, message));
+    } catch (err) {
+      await this.refuse(session, err, answer, false, opened.header.jti);
+    }
+  }
+
+  /** Verifies an envelope against the pinned key of the site it claims to come from. */
+  private async open(session: Session, envelope: unknown): Promise<OpenedAny> {
+    const siteId = await this.siteForKid(claimedKid(envelope));
+    if (siteId) {
+      const key = this.state.sites.trustedKey(siteId); // throws for revoked or unenrolled sites
+      if (!this.pinned.has(siteId)) {
+        this.verifier.pin({ id: siteId, key: await importPublicJwk(key) });
+        this.pinned.add(siteId);
+      }
+    }
+    const opened = await this.verifier.openAny(envelope);
+    if (session.siteId === null && opened.header.msg !== 'SiteHello') throw new TransportError('hello_required', 'the first message on a connection must be SiteHello');
+    if (session.siteId !== null && opened.sender !== session.siteId) throw new TransportError('site_mismatch', 'message signed by another site than this connection belongs to');
+    return opened;
+  }
+
+  /** Finds the site whose pinned key has this thumbprint, re-reading the registry on a miss. */
+  private async siteForKid(kid: string | undefined): Promise<string | undefined> {
+    if (!kid) return undefined;
+    if (!this.kidToSite.has(kid)) {
+      for (const site of this.state.sites.list()) {
+        if (site.publicJwk && ![...this.kidToSite.values()].includes(site.id)) {
+          this.kidToSite.set(await thumbprint(site.publicJwk as unknown as PublicJwk), site.id);
+        }
+      }
+    }
+    return this.kidToSite.get(kid);
+  }
+
+  private async refuse(session: Session, err: unknown, answer: (e: Envelope) => void, verification: boolean, relatedMessageId = ''): Promise<void> {
+    const report = errorReportFor(err, relatedMessageId);
+    const code = (err as { code?: string }).code ?? 'internal';
+    const drop = verification && (DROP_ON.has(code) || code === 'site_revoked' || code === 'unauthenticated' || code === 'hello_required' || code === 'site_mismatch');
+    this.state.audit.append({
+      actor: session.siteId ? `site:${session.siteId}` : 'unauthenticated',
+      type: verification ? 'transport.rejected' : 'transport.refused',
+      details: { code, message: (err as Error).message, remote: session.socket.handshake.address, dropped: drop },
+    });
+    if (!(err instanceof TransportError) && !(err instanceof CoordinatorError) && !(err as { code?: string }).code) this.log(`site channel: ${(err as Error).stack ?? String(err)}`);
+    try {
+      answer(await this.seal('ErrorReport', report));
+    } finally {
+      if (drop) setTimeout(() => session.socket.disconnect(true), 50);
+    }
+  }
+
+  private async handle(session: Session, opened: OpenedAny): Promise<[MessageTypeName, MessageTypes[MessageTypeName]]> {
+    const siteId = opened.sender;
+    const ack = (): [MessageTypeName, MessageTypes['Ack']] => ['Ack', { messageId: opened.header.jti }];
+    switch (opened.header.msg) {
+      case 'SiteHello': {
+        const hello = body(opened, 'SiteHello');
+        if (hello.siteId !== siteId) throw new TransportError('site_mismatch', `hello names site ${hello.siteId} but is signed by ${siteId}`);
+        if (hello.protocolVersion !== PROTOCOL_VERSION) throw new TransportError('protocol_version', `protocol version ${hello.protocolVersion} is not supported (${PROTOCOL_VERSION})`);
+        const previous = this.sessions.get(siteId);
+        if (previous && previous !== session) previous.socket.disconnect(true);
+        session.siteId = siteId;
+        this.sessions.set(siteId, session);
+        this.board.connected(siteId, { agentVersion: hello.agentVersion, capabilities: hello.capabilities, datasets: hello.datasets });
+        this.state.audit.append({ actor: `site:${siteId}`, type: 'site.connected', subject: siteId, details: { agentVersion: hello.agentVersion, datasets: hello.datasets.map((d) => ({ name: d.name, cases: d.caseCount })) } });
+        // After the reply is on its way: send whatever the site still owes.
+        setImmediate(() => this.engine?.siteConnected(siteId));
+        return ['Enrolment', { siteId, accepted: true, reason: '', coordinatorVersion: COORDINATOR_VERSION, protocolVersion: PROTOCOL_VERSION, heartbeatIntervalS: this.heartbeatIntervalS }];
+      }
+      case 'Heartbeat':
+        this.board.heartbeat(siteId, body(opened, 'Heartbeat').activeTaskIds);
+        return ack();
+      case 'Progress':
+        this.board.progress(siteId, body(opened, 'Progress'));
+        return ack();
+      case 'ModelManifest':
+        return ['ChunkRequest', this.startUpload(session, body(opened, 'ModelManifest'))];
+      case 'TrainResult':
+        await this.trainResult(siteId, session, body(opened, 'TrainResult'), opened.header.jti);
+        return ack();
+      case 'EvaluationResult':
+        await this.evaluationResult(siteId, body(opened, 'EvaluationResult'), opened.header.jti);
+        return ack();
+      case 'ErrorReport':
+        await this.siteError(siteId, body(opened, 'ErrorReport'));
+        return ack();
+      case 'ChunkRequest': {
+        const request = body(opened, 'ChunkRequest');
+        const offer = this.offers.byTransferId(request.transferId);
+        if (!offer) throw new TransportError('unknown_transfer', `no model transfer ${request.transferId} is on offer`);
+        void this.sendChunks(session, offer.package, request.indices).catch((err: Error) => this.log(`chunks to site ${siteId}: ${err.message}`));
+        return ack();
+      }
+      case 'Ack':
+        return ack();
+      default:
+        throw new TransportError('unexpected_message', `sites do not send ${opened.header.msg}`, 'ERROR_CODE_WRONG_TYPE');
+    }
+  }
+
+  private startUpload(session: Session, manifest: ModelManifest): MessageTypes['ChunkRequest'] {
+    let upload = session.uploads.get(manifest.transferId);
+    if (!upload) {
+      upload = new ModelUpload(manifest, manifestDigest(manifest), this.state.models, this.maxUploadBytes);
+      session.uploads.set(manifest.transferId, upload);
+    }
+    return { transferId: manifest.transferId, indices: upload.missing };
+  }
+
+  private async onChunk(session: Session, frame: unknown, reply: unknown): Promise<void> {
+    const answer = typeof reply === 'function' ? (reply as (e: Envelope) => void) : () => undefined;
+    try {
+      if (session.siteId === null) throw new TransportError('hello_required', 'chunks before SiteHello');
+      if (!(frame instanceof Uint8Array)) throw new TransportError('unexpected_message', 'a chunk must be a binary frame', 'ERROR_CODE_MALFORMED');
+      const { transferId } = decodeChunkFrame(frame);
+      const upload = session.uploads.get(transferId);
+      if (!upload) throw new TransportError('unknown_transfer', `no manifest was sent for transfer ${transferId}`, 'ERROR_CODE_CHUNK_MISMATCH');
+      await upload.accept(frame);
+      answer(await this.seal('Ack', { messageId: `${transferId}` }));
+    } catch (err) {
+      await this.refuse(session, err, answer, false);
+    }
+  }
+
+  private async trainResult(siteId: string, session: Session, result: TrainResult, messageId: string): Promise<void> {
+    const upload = session.uploads.get(result.weightsTransferId);
+    if (!upload || !upload.complete) throw new TransportError('upload_incomplete', `weights ${result.weightsTransferId} were not uploaded completely on this connection`);
+    if (!Buffer.from(upload.manifestSha256).equals(Buffer.from(result.weightsManifestSha256))) {
+      throw new TransportError('upload_incomplete', 'the result quotes another manifest than the one uploaded', 'ERROR_CODE_CHUNK_MISMATCH');
+    }
+    const modelHash = await upload.storedHash();
+    const last = result.lossCurve.at(-1);
+    const metrics: Record<string, number> = { epochs: result.lossCurve.length };
+    if (last) {
+      metrics['loss'] = last.trainLoss;
+      if (last.validationLoss > 0) metrics['validationLoss'] = last.validationLoss;
+    }
+    await this.requireEngine().handleResult(siteId, { resultId: messageId, taskId: result.taskId, metrics, modelHash, numExamples: result.sampleCount });
+    session.uploads.delete(result.weightsTransferId);
+  }
+
+  /** Collects one EvaluationResult per model of the task; the last one completes the result. */
+  private async evaluationResult(siteId: string, result: EvaluationResult, messageId: string): Promise<void> {
+    const task = this.state.jobs.task(result.taskId);
+    if (!task || task.siteId !== siteId) throw new CoordinatorError('task_not_assigned', `task ${result.taskId} is not assigned to this site`);
+    const models = ((task.payload as { models?: { label: string; hash: string }[] }).models ?? []);
+    const labels = models.filter((m) => m.hash === result.model.modelId).map((m) => m.label);
+    if (labels.length === 0) throw new TransportError('unexpected_message', `task ${task.id} did not ask for model ${result.model.modelId}`);
+    const summaries: Record<string, Json> = {};
+    for (const structure of STRUCTURES) {
+      const wire = `STRUCTURE_${structure.toUpperCase()}`;
+      const a = result.aggregates.find((x) => x.structure === wire);
+      if (!a) throw new TransportError('unexpected_message', `evaluation of ${result.model.modelId} lacks ${structure}`);
+      summaries[structure] = { n: a.caseCount, mean: a.meanDice, sd: a.stdDice };
+    }
+    if (result.cases.length > 0) {
+      this.state.audit.append({ actor: `site:${siteId}`, type: 'result.per_case_metrics', subject: task.jobId, details: { taskId: task.id, model: result.model.modelId, cases: result.cases as unknown as Json } });
+    }
+    const collected = this.evaluations.get(task.id) ?? new Map();
+    this.evaluations.set(task.id, collected);
+    for (const label of labels) collected.set(label, { summaries, cases: Math.max(...result.aggregates.map((a) => a.caseCount)), messageId });
+    if (models.some((m) => !collected.has(m.label))) return;
+    this.evaluations.delete(task.id);
+    const metrics = Object.fromEntries(models.map((m) => [m.label, collected.get(m.label)!.summaries]));
+    const numExamples = Math.max(...[...collected.values()].map((c) => c.cases));
+    await this.requireEngine().handleResult(siteId, { resultId: collected.get(models[0]!.label)!.messageId, taskId: task.id, metrics, numExamples });
+  }
+
+  /** A site's ErrorReport about a task: a local-policy refusal is final, anything retryable is a failure. */
+  private async siteError(siteId: string, report: ErrorReport): Promise<void> {
+    if (!report.taskId) {
+      this.state.audit.append({ actor: `site:${siteId}`, type: 'site.error_report', details: { code: report.code, message: report.message, related: report.relatedMessageId } });
+      return;
+    }
+    this.evaluations.delete(report.taskId);
+    const error = siteErrorOf(report);
+    if (report.retryable) await this.requireEngine().handleFailure(siteId, report.taskId, error);
+    else await this.requireEngine().handleRefusal(siteId, report.taskId, error);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Outbound
+
+  private async deliver(session: Session, task: TaskMessage): Promise<void> {
+    const siteId = session.siteId!;
+    let units;
+    try {
+      units = wireUnits(task);
+    } catch (err) {
+      if (!(err instanceof TransportError)) throw err;
+      await this.requireEngine().handleRefusal(siteId, task.taskId, { code: err.code, message: err.message });
+      return;
+    }
+    for (const unit of units) {
+      const offer = unit.modelHash ? await this.offers.offer(unit.modelHash) : undefined;
+      const model = {
+        modelId: unit.modelHash ?? '',
+        architecture: { ...EMPTY_ARCHITECTURE, name: unit.architecture ?? offer!.architecture, parameterCount: offer?.package.manifest.parameterCount ?? 0 },
+        sha256: offer ? offer.package.manifestSha256 : new Uint8Array(0),
+      };
+      const reply = await this.request(session, 'TaskAssignment', { ...unit.assignment, model });
+      if (reply.header.msg === 'ErrorReport') {
+        await this.siteError(siteId, { ...body(reply, 'ErrorReport'), taskId: task.taskId, jobId: task.jobId });
+        return;
+      }
+      if (offer) {
+        const wanted = await this.request(session, 'ModelManifest', offer.package.manifest);
+        if (wanted.header.msg === 'ChunkRequest') await this.sendChunks(session, offer.package, body(wanted, 'ChunkRequest').indices);
+      }
+    }
+  }
+
+  private async sendChunks(session: Session, modelPackage: { chunk(i: number): Uint8Array; readonly chunkCount: number }, indices: readonly number[]): Promise<void> {
+    for (const index of indices) {
+      if (!session.socket.connected || index >= modelPackage.chunkCount) return;
+      const reply = await this.verifyReply(session, await session.socket.timeout(this.replyTimeoutMs).emitWithAck('chunk', modelPackage.chunk(index)));
+      if (reply.header.msg === 'ErrorReport') throw new TransportError('unknown_transfer', `site refused chunk ${index}: ${body(reply, 'ErrorReport').message}`);
+    }
+  }
+
+  /** Sends a signed message and returns the site's verified reply. */
+  private async request<K extends MessageTypeName>(session: Session, type: K, message: MessageTypes[K]): Promise<OpenedAny> {
+    const envelope = await this.seal(type, message);
+    return this.verifyReply(session, await session.socket.timeout(this.replyTimeoutMs).emitWithAck('envelope', envelope));
+  }
+
+  private async verifyReply(session: Session, reply: unknown): Promise<OpenedAny> {
+    try {
+      return await this.open(session, reply);
+    } catch (err) {
+      this.state.audit.append({ actor: `site:${session.siteId}`, type: 'transport.rejected', details: { code: (err as { code?: string }).code ?? 'internal', message: (err as Error).message, reply: true } });
+      session.socket.disconnect(true);
+      throw err;
+    }
+  }
+
+  private seal<K extends MessageTypeName>(type: K, message: MessageTypes[K]): Promise<Envelope> {
+    if (!this.signer) throw new Error('site channel is not attached');
+    return this.signer.seal(type, message);
+  }
+
+  private requireEngine(): JobEngine {
+    if (!this.engine) throw new Error('site channel is not attached');
+    return this.engine;
+  }
+}

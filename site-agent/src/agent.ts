@@ -1,0 +1,505 @@
+import {
+  importPublicJwk,
+  isProtocolError,
+  ModelReassembler,
+  packModel,
+  ReplayCache,
+  Signer,
+  Verifier,
+  type AgentToCoordinatorEvents,
+  type AggregateMetrics,
+  type Capabilities,
+  type CoordinatorToAgentEvents,
+  type Envelope,
+  type ErrorCode,
+  type MessageTypeName,
+  type MessageTypes,
+  type MlBackend,
+  type ModelPackage,
+  type OpenedAny,
+  type TaskAssignment,
+} from '@lgefed/protocol';
+import { encodeTensors } from '@lgefed/coordinator/weights-file';
+import { initEngine, type BackendRequest } from '@lgefed/shared/engine/index';
+import type { NamedTensor } from '@lgefed/shared/model/weights';
+import { STRUCTURES } from '@lgefed/shared/types';
+import { createHash } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import { cpus, freemem, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { io, type Socket } from 'socket.io-client';
+import { resolveArchitecture } from './architecture.js';
+import { AgentAuditLog } from './audit-log.js';
+import type { SiteConfig } from './config.js';
+import { registerDatasets, type RegisteredDataset } from './datasets.js';
+import { PolicyRefusal } from './errors.js';
+import { ensureEnrolled, loadOrCreateSiteKey } from './identity.js';
+import type { StartupKit } from './kit.js';
+import { admitAssignment, filterOutbound } from './policy.js';
+import { runTask, TaskFailure } from './tasks/run-task.js';
+import type { EvaluateOutput, TrainOutput } from './tasks/task-protocol.js';
+
+export const AGENT_VERSION = '0.1.0';
+const PROTOCOL_VERSION = 1;
+
+export interface AgentOptions {
+  readonly kit: StartupKit;
+  readonly config: SiteConfig;
+  /** Writes every engine.io packet the agent sends to this file (JSON lines), for audits of what left. */
+  readonly captureFile?: string;
+  readonly log?: (line: string) => void;
+  /** Reconnect backoff: first delay and ceiling, ms (default 500 and 10 000, ±50 % jitter). */
+  readonly reconnectDelayMs?: number;
+  readonly reconnectDelayMaxMs?: number;
+}
+
+type AgentSocket = Socket<CoordinatorToAgentEvents, AgentToCoordinatorEvents>;
+
+/** One unit of work: a TaskAssignment (an evaluate task has one per model). */
+interface Unit {
+  readonly key: string;
+  readonly assignment: TaskAssignment;
+  readonly kind: 'train' | 'evaluate';
+  readonly dataset: RegisteredDataset;
+  started: boolean;
+}
+
+const BACKEND_WIRE: Readonly<Record<string, MlBackend>> = { 'tensorflow-gpu': 'ML_BACKEND_TFJS_NODE_GPU', tensorflow: 'ML_BACKEND_TFJS_NODE', wasm: 'ML_BACKEND_TFJS_WASM', cpu: 'ML_BACKEND_TFJS_CPU' };
+
+/**
+ * The site agent: enrols once, then keeps a signed socket.io connection to the coordinator
+ * (reconnecting with exponential backoff and jitter), runs admitted tasks in worker threads and
+ * sends back only what local policy lets out, logging every outbound message.
+ */
+export class SiteAgent {
+  private socket: AgentSocket | undefined;
+  private signer!: Signer;
+  private verifier!: Verifier;
+  private datasets: RegisteredDataset[] = [];
+  private capabilities!: Capabilities;
+  private audit!: AgentAuditLog;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private helloDone = false;
+  private readonly units = new Map<string, Unit>();
+  /** Models received or cached, by store hash. */
+  private readonly models = new Map<string, NamedTensor[]>();
+  /** Downloads in progress by transfer id, with the model hash they must produce. */
+  private readonly downloads = new Map<string, { reassembler: ModelReassembler; hash: string; architecture: string }>();
+  /** Results not yet acknowledged: re-sent after every reconnect. */
+  private readonly outbox = new Map<string, () => Promise<void>>();
+  private readonly running = new Map<string, AbortController>();
+  private readonly log: (line: string) => void;
+  private lastProgressAt = 0;
+
+  constructor(private readonly options: AgentOptions) {
+    this.log = options.log ?? ((line) => console.log(line));
+  }
+
+  get siteId(): string {
+    return this.options.kit.siteId;
+  }
+
+  async start(): Promise<void> {
+    const { config, kit } = this.options;
+    const { key, created } = await loadOrCreateSiteKey(config.stateDir);
+
+    if (created) this.log(`generated the site key ${key.kid} in ${config.stateDir}`);
+    this.audit = new AgentAuditLog(join(config.stateDir, 'audit.jsonl'));
+    this.datasets = await registerDatasets(config);
+    for (const d of this.datasets) {
+      this.log(`dataset ${d.config.name}: ${d.summary.labelledCaseCount}/${d.summary.caseCount} labelled case(s); split train ${d.split.train.length}, validation ${d.split.validation.length}, test ${d.split.test.length}`);
+      for (const p of d.problems) this.log(`  skipped: ${p}`);
+    }
+    const engine = await initEngine({ ...(config.backend ? { backend: config.backend as BackendRequest } : {}), log: () => undefined });
+    this.capabilities = {
+      mlBackend: BACKEND_WIRE[engine.backend] ?? 'ML_BACKEND_UNSPECIFIED',
+      gpus: engine.gpu ? [{ name: 'cuda', memoryMib: 0, computeCapability: '' }] : [],
+      memoryMib: Math.floor(totalmem() / 2 ** 20),
+      cpuCores: cpus().length,
+    };
+    await ensureEnrolled(config.stateDir, kit, key);
+    this.signer = new Signer(key);
+    this.verifier = new Verifier({ senders: [{ id: 'coordinator', key: await importPublicJwk(kit.coordinatorPublicKey) }], replayCache: new ReplayCache() });
+    this.connect();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.heartbeat);
+    for (const c of this.running.values()) c.abort('agent stopping');
+    this.socket?.disconnect();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Connection
+
+  private connect(): void {
+    const socket: AgentSocket = io(this.options.kit.coordinatorUrl, {
+      transports: ['websocket'],
+      reconnectionDelay: this.options.reconnectDelayMs ?? 500,
+      reconnectionDelayMax: this.options.reconnectDelayMaxMs ?? 10_000,
+      randomizationFactor: 0.5,
+    });
+    this.socket = socket;
+    if (this.options.captureFile) {
+      const file = this.options.captureFile;
+      socket.io.on('open', () =>
+        socket.io.engine.on('packetCreate', (packet: { type: string; data?: unknown }) => {
+          const data = packet.data instanceof Uint8Array || packet.data instanceof ArrayBuffer ? { base64: Buffer.from(packet.data as Uint8Array).toString('base64') } : { text: packet.data ?? null };
+          appendFileSync(file, `${JSON.stringify({ type: packet.type, ...data })}\n`);
+        }),
+      );
+    }
+    socket.on('connect', () => void this.hello().catch((err: Error) => this.log(`hello failed: ${err.message}`)));
+    socket.on('disconnect', (reason) => {
+      this.helloDone = false;
+      clearInterval(this.heartbeat);
+      this.log(`disconnected (${reason})`);
+      // The server dropping us is not retried by socket.io itself; back off and try again.
+      if (reason === 'io server disconnect') setTimeout(() => socket.connect(), (this.options.reconnectDelayMs ?? 500) * (1 + Math.random()));
+    });
+    socket.on('envelope', (envelope, reply) => void this.onEnvelope(envelope, reply));
+    socket.on('chunk', (frame, reply) => void this.onChunk(frame, reply));
+  }
+
+  private async hello(): Promise<void> {
+    const reply = await this.request('SiteHello', {
+      siteId: this.siteId,
+      agentVersion: AGENT_VERSION,
+      protocolVersion: PROTOCOL_VERSION,
+      capabilities: this.capabilities,
+      datasets: this.datasets.map((d) => d.summary),
+    });
+    if (reply.header.msg !== 'Enrolment' || !(reply.message as MessageTypes['Enrolment']).accepted) {
+      this.log(`coordinator refused the connection: ${JSON.stringify(reply.message)}`);
+      return;
+    }
+    const intervalMs = Math.max(0.2, (reply.message as MessageTypes['Enrolment']).heartbeatIntervalS) * 1000;
+    this.helloDone = true;
+    this.log(`connected to ${this.options.kit.coordinatorUrl} as ${this.options.kit.siteName}`);
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => void this.sendHeartbeat(), intervalMs);
+    for (const [key, deliver] of this.outbox) {
+      void deliver().then(
+        () => this.outbox.delete(key),
+        (err: Error) => this.log(`re-sending ${key}: ${err.message}`),
+      );
+    }
+  }
+
+  private async sendHeartbeat(): Promise<void> {
+    await this.request('Heartbeat', { siteId: this.siteId, activeTaskIds: [...new Set([...this.running.keys()].map((k) => k.split('/')[0]!))], freeMemoryMib: Math.floor(freemem() / 2 ** 20), gpuUtilisation: 0 }).catch(
+      (err: Error) => this.log(`heartbeat: ${err.message}`),
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Outbound: everything passes the policy filter, is signed, logged, then sent.
+
+  private async request<K extends MessageTypeName>(type: K, message: MessageTypes[K]): Promise<OpenedAny> {
+    const socket = this.requireSocket();
+    const filtered = filterOutbound(this.options.config.policy, type, message);
+    const envelope = await this.signer.seal(type, filtered);
+    await this.audit.record('out', type, envelope);
+    return this.verifier.openAny(await socket.timeout(30_000).emitWithAck('envelope', envelope));
+  }
+
+  private async sendChunk(frame: Uint8Array): Promise<OpenedAny> {
+    const socket = this.requireSocket();
+    filterOutbound(this.options.config.policy, 'chunk', frame);
+    await this.audit.record('out', 'chunk', frame);
+    return this.verifier.openAny(await socket.timeout(60_000).emitWithAck('chunk', frame));
+  }
+
+  private async reply<K extends MessageTypeName>(answer: unknown, type: K, message: MessageTypes[K]): Promise<void> {
+    const envelope = await this.signer.seal(type, filterOutbound(this.options.config.policy, type, message));
+    await this.audit.record('out', `${type} (reply)`, envelope);
+    if (typeof answer === 'function') (answer as (e: Envelope) => void)(envelope);
+  }
+
+  private requireSocket(): AgentSocket {
+    if (!this.socket?.connected) throw new TaskFailure('Disconnected', 'not connected to the coordinator', true);
+    return this.socket;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Inbound
+
+  private async onEnvelope(envelope: unknown, answer: unknown): Promise<void> {
+    let opened: OpenedAny;
+    try {
+      opened = await this.verifier.openAny(envelope);
+    } catch (err) {
+      await this.rejectInbound(err, envelope, answer);
+      return;
+    }
+    try {
+      switch (opened.header.msg) {
+        case 'TaskAssignment':
+          return await this.onAssignment(opened.message as TaskAssignment, answer, opened.header.jti);
+        case 'ModelManifest': {
+          const manifest = opened.message as MessageTypes['ModelManifest'];
+          return await this.reply(answer, 'ChunkRequest', this.onManifest(manifest, opened.payload));
+        }
+        case 'Ack':
+        case 'ErrorReport':
+          return await this.reply(answer, 'Ack', { messageId: opened.header.jti });
+        default:
+          return await this.reply(answer, 'ErrorReport', { code: 'ERROR_CODE_WRONG_TYPE', message: `[unexpected_message] agents do not accept ${opened.header.msg}`, relatedMessageId: opened.header.jti, jobId: '', taskId: '', retryable: false });
+      }
+    } catch (err) {
+      this.log(`handling ${opened.header.msg}: ${(err as Error).message}`);
+      await this.reply(answer, 'ErrorReport', { code: 'ERROR_CODE_INTERNAL', message: `[internal] ${(err as Error).message}`, relatedMessageId: opened.header.jti, jobId: '', taskId: '', retryable: true });
+    }
+  }
+
+  /** A message that fails verification is refused with the reason and written to the local log. */
+  private async rejectInbound(err: unknown, envelope: unknown, answer: unknown): Promise<void> {
+    const code: ErrorCode = isProtocolError(err) ? (`ERROR_CODE_${err.code}` as ErrorCode) : 'ERROR_CODE_MALFORMED';
+    const text = isProtocolError(err) ? `[${err.code.toLowerCase()}] ${err.message}` : `[malformed] ${(err as Error).message}`;
+    this.log(`refused an inbound message: ${text}`);
+    await this.audit.record('in', 'inbound.rejected', typeof envelope === 'string' ? envelope : JSON.stringify(envelope ?? null), text);
+    await this.reply(answer, 'ErrorReport', { code, message: text, relatedMessageId: '', jobId: '', taskId: '', retryable: false });
+  }
+
+  private async onAssignment(assignment: TaskAssignment, answer: unknown, messageId: string): Promise<void> {
+    const key = `${assignment.taskId}/${assignment.model.modelId}`;
+    if (this.units.has(key)) return this.reply(answer, 'Ack', { messageId }); // re-sent after a reconnect
+    const refuse = (code: string, message: string) =>
+      this.reply(answer, 'ErrorReport', { code: 'ERROR_CODE_UNSUPPORTED', message: `[${code}] ${message}`, relatedMessageId: messageId, jobId: assignment.jobId, taskId: assignment.taskId, retryable: false });
+    const dataset = assignment.dataset ? this.datasets.find((d) => d.config.name === assignment.dataset) : this.datasets[0];
+    if (!dataset) return refuse('unsupported_task', `no dataset named ${assignment.dataset}`);
+    let kind: 'train' | 'evaluate';
+    try {
+      kind = admitAssignment(this.options.config.policy, assignment, dataset);
+    } catch (err) {
+      if (err instanceof PolicyRefusal) {
+        this.log(`refused task ${assignment.taskId}: [${err.code}] ${err.message}`);
+        return refuse(err.code, err.message);
+      }
+      return refuse('unsupported_task', (err as Error).message);
+    }
+    const unit: Unit = { key, assignment, kind, dataset, started: false };
+    this.units.set(key, unit);
+    await this.reply(answer, 'Ack', { messageId });
+    if (!assignment.model.modelId || this.models.has(assignment.model.modelId)) this.startUnit(unit);
+  }
+
+  /** Wants a manifest's chunks only when an admitted unit waits for exactly that model. */
+  private onManifest(manifest: MessageTypes['ModelManifest'], payload: Uint8Array): MessageTypes['ChunkRequest'] {
+    const digest = createHash('sha256').update(payload).digest();
+    const waiting = [...this.units.values()].some((u) => !u.started && u.assignment.model.modelId === manifest.modelId && digest.equals(Buffer.from(u.assignment.model.sha256)));
+    if (!waiting || this.models.has(manifest.modelId)) return { transferId: manifest.transferId, indices: [] };
+    let download = this.downloads.get(manifest.transferId);
+    if (!download) {
+      download = { reassembler: new ModelReassembler(manifest), hash: manifest.modelId, architecture: manifest.architecture.name };
+      this.downloads.set(manifest.transferId, download);
+    }
+    return download.reassembler.chunkRequest();
+  }
+
+  private async onChunk(frame: unknown, answer: unknown): Promise<void> {
+    try {
+      if (!(frame instanceof Uint8Array)) throw new Error('a chunk must be binary');
+      const download = [...this.downloads.values()].find((d) => {
+        try {
+          d.reassembler.accept(frame);
+          return true;
+        } catch (err) {
+          if (isProtocolError(err, 'CHUNK_MISMATCH') && (err.details as { reason?: string }).reason === 'foreign') return false;
+          throw err;
+        }
+      });
+      if (!download) throw new Error('chunk of no transfer this site asked for');
+      await this.reply(answer, 'Ack', { messageId: download.reassembler.manifest.transferId });
+      if (download.reassembler.complete) this.finishDownload(download);
+    } catch (err) {
+      await this.rejectInbound(err, frame instanceof Uint8Array ? Buffer.from(frame).toString('base64') : null, answer);
+    }
+  }
+
+  /** A complete model must re-encode to the very hash the coordinator named; then waiting units start. */
+  private finishDownload(download: { reassembler: ModelReassembler; hash: string; architecture: string }): void {
+    this.downloads.delete(download.reassembler.manifest.transferId);
+    const tensors = download.reassembler.result();
+    const actual = createHash('sha256').update(encodeTensors(download.architecture, tensors)).digest('hex');
+    const waiting = [...this.units.values()].filter((u) => !u.started && u.assignment.model.modelId === download.hash);
+    if (actual !== download.hash) {
+      for (const u of waiting) void this.fail(u, new TaskFailure('ModelMismatch', `received weights hash to ${actual}, not ${download.hash}`, true));
+      return;
+    }
+    this.models.set(download.hash, tensors);
+    for (const u of waiting) this.startUnit(u);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Running units
+
+  private startUnit(unit: Unit): void {
+    unit.started = true;
+    const controller = new AbortController();
+    this.running.set(unit.key, controller);
+    const remaining = unit.assignment.deadlineUnixMs - Date.now();
+    const timer = setTimeout(() => controller.abort('deadline passed'), Math.max(0, remaining));
+    const work = unit.kind === 'train' ? this.train(unit, controller.signal) : this.evaluate(unit, controller.signal);
+    void work
+      .then((deliver) => {
+        this.outbox.set(unit.key, deliver);
+        return this.helloDone ? deliver().then(() => this.outbox.delete(unit.key)) : undefined;
+      })
+      .catch((err: Error) => this.fail(unit, err))
+      .finally(() => {
+        clearTimeout(timer);
+        this.running.delete(unit.key);
+      });
+  }
+
+  private progress(unit: Unit, stage: string, fraction: number, epoch: number, loss: number): void {
+    if (Date.now() - this.lastProgressAt < 500 && fraction < 1) return;
+    this.lastProgressAt = Date.now();
+    if (!this.helloDone) return;
+    const { jobId, taskId } = unit.assignment;
+    void this.request('Progress', { jobId, taskId, stage, fraction, epoch, loss, message: '' }).catch(() => undefined);
+  }
+
+  private async train(unit: Unit, signal: AbortSignal): Promise<() => Promise<void>> {
+    const a = unit.assignment;
+    const h = a.hyperParameters;
+    const started = performance.now();
+    const spec = resolveArchitecture(a.model.architecture.name);
+    const initial = a.model.modelId ? this.models.get(a.model.modelId) : undefined;
+    const output = (await runTask(
+      {
+        kind: 'train',
+        datasetPath: unit.dataset.config.path,
+        layout: unit.dataset.config.layout,
+        caseIds: unit.dataset.split.train,
+        spec,
+        ...(initial ? { initialWeights: initial } : {}),
+        epochs: h.epochs,
+        batchSize: h.batchSize || 4,
+        learningRate: h.learningRate || 1e-3,
+        seed: h.seed,
+        dataFraction: h.dataFraction > 0 ? h.dataFraction : 1,
+        ...(this.options.config.backend ? { backend: this.options.config.backend } : {}),
+      },
+      (p) => this.progress(unit, p.stage, p.fraction, p.epoch, p.loss),
+      signal,
+    )) as TrainOutput;
+    const computed = performance.now();
+    const weights = packModel(output.weights, { modelId: '', architecture: { ...a.model.architecture, parameterCount: output.weights.reduce((n, t) => n + t.data.length, 0) } });
+    return async () => {
+      const uploadStarted = performance.now();
+      await this.upload(weights);
+      await this.expectAck(
+        await this.request('TrainResult', {
+          jobId: a.jobId,
+          taskId: a.taskId,
+          round: a.round,
+          siteId: this.siteId,
+          weightsKind: 'WEIGHTS_KIND_FULL',
+          weightsTransferId: weights.manifest.transferId,
+          weightsManifestSha256: weights.manifestSha256,
+          baseModel: a.model,
+          sampleCount: output.casesUsed,
+          lossCurve: output.epochLosses.map((loss, i) => ({ epoch: i + 1, step: 0, trainLoss: loss, validationLoss: 0 })),
+          timings: { queuedS: 0, dataLoadS: output.dataLoadS, computeS: output.computeS, uploadS: (performance.now() - uploadStarted) / 1000, totalS: (computed - started) / 1000 },
+        }),
+      );
+    };
+  }
+
+  /** Sends the manifest; the coordinator answers with the chunks it still lacks (all, or the rest after a disconnect). */
+  private async upload(weights: ModelPackage): Promise<void> {
+    const wanted = await this.request('ModelManifest', weights.manifest);
+    if (wanted.header.msg !== 'ChunkRequest') throw new TaskFailure('UploadRefused', `coordinator refused the weights manifest: ${JSON.stringify(wanted.message)}`, true);
+    for (const index of (wanted.message as MessageTypes['ChunkRequest']).indices) await this.expectAck(await this.sendChunk(weights.chunk(index)));
+  }
+
+  private async expectAck(reply: OpenedAny): Promise<void> {
+    if (reply.header.msg === 'ErrorReport') {
+      const report = reply.message as MessageTypes['ErrorReport'];
+      // task_closed / duplicate answers mean there is nothing left to deliver.
+      if (/^\[(task_closed|task_not_assigned)\]/.test(report.message)) return this.log(`coordinator: ${report.message}`);
+      throw new TaskFailure('Refused', `coordinator refused: ${report.message}`, true);
+    }
+  }
+
+  private async evaluate(unit: Unit, signal: AbortSignal): Promise<() => Promise<void>> {
+    const a = unit.assignment;
+    const weights = this.models.get(a.model.modelId)!;
+    const output = (await runTask(
+      {
+        kind: 'evaluate',
+        datasetPath: unit.dataset.config.path,
+        layout: unit.dataset.config.layout,
+        caseIds: unit.dataset.split.test,
+        spec: resolveArchitecture(a.model.architecture.name),
+        weights,
+        ...(this.options.config.backend ? { backend: this.options.config.backend } : {}),
+      },
+      (p) => this.progress(unit, p.stage, p.fraction, p.epoch, p.loss),
+      signal,
+    )) as EvaluateOutput;
+    const aggregates: AggregateMetrics[] = STRUCTURES.map((s) => summarise(s, output.cases.map((c) => c.scores[s])));
+    const cases = output.cases.map((c) => ({
+      caseRef: c.ref,
+      structures: STRUCTURES.map((s) => ({ structure: wireStructure(s), dice: c.scores[s].dice, hd95Mm: c.scores[s].hd95Mm ?? 0, predictedVolumeMl: c.scores[s].predictedMl, referenceVolumeMl: c.scores[s].trueMl })),
+    }));
+    return async () => {
+      await this.expectAck(
+        await this.request('EvaluationResult', {
+          jobId: a.jobId,
+          taskId: a.taskId,
+          round: a.round,
+          siteId: this.siteId,
+          model: a.model,
+          cases,
+          aggregates,
+          timings: { queuedS: 0, dataLoadS: output.dataLoadS, computeS: output.computeS, uploadS: 0, totalS: output.dataLoadS + output.computeS },
+        }),
+      );
+    };
+  }
+
+  private async fail(unit: Unit, err: Error): Promise<void> {
+    const a = unit.assignment;
+    const policy = err instanceof PolicyRefusal;
+    const deadline = err instanceof TaskFailure && err.name === 'AbortError';
+    this.log(`task ${a.taskId} ${policy ? 'refused' : 'failed'}: ${err.message}`);
+    const report: MessageTypes['ErrorReport'] = {
+      code: policy ? 'ERROR_CODE_UNSUPPORTED' : deadline ? 'ERROR_CODE_DEADLINE_EXCEEDED' : 'ERROR_CODE_TASK_FAILED',
+      message: `[${policy ? (err as PolicyRefusal).code : deadline ? 'deadline_exceeded' : 'task_failed'}] ${err.name}: ${err.message}`,
+      relatedMessageId: '',
+      jobId: a.jobId,
+      taskId: a.taskId,
+      retryable: !policy && (!(err instanceof TaskFailure) || err.retryable),
+    };
+    const deliver = async () => void (await this.request('ErrorReport', report));
+    this.outbox.set(unit.key, deliver);
+    if (this.helloDone) await deliver().then(() => this.outbox.delete(unit.key), () => undefined);
+    // A retry (a later attempt of the same task) is a new unit.
+    this.units.delete(unit.key);
+  }
+}
+
+const wireStructure = (s: string) => `STRUCTURE_${s.toUpperCase()}` as AggregateMetrics['structure'];
+
+function summarise(structure: string, scores: readonly { dice: number; hd95Mm: number | null; predictedMl: number; trueMl: number }[]): AggregateMetrics {
+  const n = scores.length;
+  const dice = scores.map((s) => s.dice).sort((a, b) => a - b);
+  const mean = dice.reduce((a, b) => a + b, 0) / Math.max(1, n);
+  const sd = n > 1 ? Math.sqrt(dice.reduce((a, d) => a + (d - mean) ** 2, 0) / (n - 1)) : 0;
+  const hd = scores.map((s) => s.hd95Mm).filter((v): v is number => v !== null && Number.isFinite(v)).sort((a, b) => a - b);
+  const median = (v: number[]) => (v.length === 0 ? 0 : v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2);
+  return {
+    structure: wireStructure(structure),
+    caseCount: n,
+    meanDice: mean,
+    stdDice: sd,
+    medianDice: median(dice),
+    meanHd95Mm: hd.length ? hd.reduce((a, b) => a + b, 0) / hd.length : 0,
+    medianHd95Mm: median(hd),
+    meanAbsVolumeErrorMl: scores.reduce((a, s) => a + Math.abs(s.predictedMl - s.trueMl), 0) / Math.max(1, n),
+  };
+}
+

@@ -1,0 +1,28 @@
+import { readFile } from 'node:fs/promises';
+import { AgentError } from './errors.js';
+
+/** The startup kit `lgefed coordinator enroll` writes (lgefed-startup-kit/1). */
+export interface StartupKit {
+  readonly format: 'lgefed-startup-kit/1';
+  readonly coordinatorUrl: string;
+  readonly coordinatorPublicKey: unknown;
+  readonly siteId: string;
+  readonly siteName: string;
+  readonly enrolmentToken: string;
+  readonly tokenExpiresAt: string;
+}
+
+export async function loadStartupKit(file: string): Promise<StartupKit> {
+  let kit: Partial<StartupKit>;
+  try {
+    kit = JSON.parse(await readFile(file, 'utf8')) as Partial<StartupKit>;
+  } catch (err) {
+    throw new AgentError('kit_invalid', `${file}: cannot read startup kit (${(err as Error).message})`);
+  }
+  if (kit.format !== 'lgefed-startup-kit/1') throw new AgentError('kit_invalid', `${file}: not an lgefed startup kit (format ${JSON.stringify(kit.format)})`);
+  for (const field of ['coordinatorUrl', 'siteId', 'siteName', 'enrolmentToken'] as const) {
+    if (typeof kit[field] !== 'string' || kit[field].length === 0) throw new AgentError('kit_invalid', `${file}: ${field} is missing`);
+  }
+  if (!/^https?:\/\//.test(kit.coordinatorUrl!)) throw new AgentError('kit_invalid', `${file}: coordinatorUrl must be http(s)`);
+  return kit as StartupKit;
+}

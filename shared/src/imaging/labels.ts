@@ -39,21 +39,40 @@ export interface MappedLabels {
   readonly unknown: number[];
 }
 
+const tables = new WeakMap<LabelMap, Int16Array>();
+
+/** Site value → our value for 0..65535 (-1 = unknown), built once per map. */
+function lookupTable(labelMap: LabelMap): Int16Array {
+  let lut = tables.get(labelMap);
+  if (!lut) {
+    lut = new Int16Array(65536).fill(-1);
+    for (const [site, ours] of labelMap) if (Number.isInteger(site) && site >= 0 && site < 65536) lut[site] = ours;
+    tables.set(labelMap, lut);
+  }
+  return lut;
+}
+
 export function applyLabelMap(raw: Float32Array, labelMap: LabelMap): MappedLabels {
   const data = new Uint8Array(raw.length);
-  const seen = new Set<number>();
-  let last = NaN;
-  let lastMapped: number = background;
+  // Label files hold small non-negative integers: a lookup table beats a Map/Set per voxel.
+  const lut = lookupTable(labelMap);
+  const seenSmall = new Uint8Array(65536);
+  let maxSeen = -1;
+  const seenOther = new Set<number>();
   for (let i = 0; i < raw.length; i++) {
     const v = raw[i]!;
-    // Labels come in long runs; caching the previous lookup keeps this a tight loop.
-    if (v !== last) {
-      last = v;
-      seen.add(v);
-      lastMapped = labelMap.get(v) ?? background;
+    if (v >= 0 && v < 65536 && Number.isInteger(v)) {
+      seenSmall[v] = 1;
+      if (v > maxSeen) maxSeen = v;
+      const mapped = lut[v]!;
+      data[i] = mapped < 0 ? background : mapped;
+    } else {
+      seenOther.add(v);
+      data[i] = labelMap.get(v) ?? background;
     }
-    data[i] = lastMapped;
   }
-  const values = [...seen].sort((a, b) => a - b);
+  const values = [...seenOther];
+  for (let v = 0; v <= maxSeen; v++) if (seenSmall[v]) values.push(v);
+  values.sort((a, b) => a - b);
   return { data, values, unknown: values.filter((v) => !labelMap.has(v)) };
 }

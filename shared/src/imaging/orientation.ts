@@ -67,15 +67,20 @@ export function reorientInPlane<T extends Float32Array | Uint8Array>(
   const [sx, sy, nz] = dims;
   const nx = r.transpose ? sy : sx;
   const ny = r.transpose ? sx : sy;
+  if (!r.transpose && !r.flipX && !r.flipY) return { data, dims: [sx, sy, nz], affine };
   const out = new (data.constructor as new (n: number) => T)(data.length);
   const plane = sx * sy;
+  // One index map per plane, reused for every slice.
+  const from = new Int32Array(plane);
   for (let j = 0; j < ny; j++) {
     for (let i = 0; i < nx; i++) {
       const [si, sj] = storedIndex(r, i, j, nx, ny);
-      const from = sj * sx + si;
-      const to = j * nx + i;
-      for (let k = 0; k < nz; k++) out[k * plane + to] = data[k * plane + from]!;
+      from[j * nx + i] = sj * sx + si;
     }
+  }
+  for (let k = 0; k < nz; k++) {
+    const base = k * plane;
+    for (let p = 0; p < plane; p++) out[base + p] = data[base + from[p]!]!;
   }
   const world = (i: number, j: number) => {
     const [si, sj] = storedIndex(r, i, j, nx, ny);

@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import { inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { DataError } from './errors.js';
 
@@ -9,8 +10,72 @@ export interface GrayImage {
   readonly height: number;
 }
 
+const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/**
+ * Fast path for what slice exports almost always are (8/16-bit greyscale, not interlaced): native
+ * inflate plus a tight unfilter loop, ~10x faster than pngjs. Returns undefined for anything else.
+ */
+function decodeGrayFast(bytes: Uint8Array, file: string): GrayImage | undefined {
+  if (bytes.length < 33 || SIGNATURE.some((b, i) => bytes[i] !== b)) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const width = view.getUint32(16);
+  const height = view.getUint32(20);
+  const depth = bytes[24]!;
+  if (bytes[25] !== 0 || bytes[28] !== 0 || (depth !== 8 && depth !== 16)) return undefined;
+  const idat: Uint8Array[] = [];
+  for (let at = 8; at + 8 <= bytes.length; ) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!, bytes[at + 6]!, bytes[at + 7]!);
+    if (type === 'IDAT') idat.push(bytes.subarray(at + 8, at + 8 + length));
+    if (type === 'IEND') break;
+    at += 12 + length;
+  }
+  let raw: Uint8Array;
+  try {
+    raw = inflateSync(Buffer.concat(idat));
+  } catch (err) {
+    throw new DataError('bad-png', file, `compressed pixel data is corrupt (${(err as Error).message})`);
+  }
+  const bpp = depth / 8;
+  const stride = width * bpp;
+  if (raw.length < height * (stride + 1)) throw new DataError('bad-png', file, `pixel data is truncated (${raw.length} of ${height * (stride + 1)} bytes)`);
+  const rows = new Uint8Array(height * stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)]!;
+    const src = y * (stride + 1) + 1;
+    const dst = y * stride;
+    const up = dst - stride;
+    for (let i = 0; i < stride; i++) {
+      const a = i >= bpp ? rows[dst + i - bpp]! : 0;
+      const b = y > 0 ? rows[up + i]! : 0;
+      const c = i >= bpp && y > 0 ? rows[up + i - bpp]! : 0;
+      const x = raw[src + i]!;
+      let v: number;
+      if (filter === 0) v = x;
+      else if (filter === 1) v = x + a;
+      else if (filter === 2) v = x + b;
+      else if (filter === 3) v = x + ((a + b) >> 1);
+      else if (filter === 4) {
+        const p = a + b - c;
+        const pa = Math.abs(p - a);
+        const pb = Math.abs(p - b);
+        const pc = Math.abs(p - c);
+        v = x + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+      } else throw new DataError('bad-png', file, `row ${y} has unknown filter type ${filter}`);
+      rows[dst + i] = v;
+    }
+  }
+  const data = new Float32Array(width * height);
+  if (depth === 8) data.set(rows);
+  else for (let i = 0; i < data.length; i++) data[i] = (rows[2 * i]! << 8) | rows[2 * i + 1]!;
+  return { data, width, height };
+}
+
 /** Decodes a PNG to grey values; colour PNGs must be grey in disguise (R = G = B), as exported label maps are. */
 export function decodePngGray(bytes: Uint8Array, file: string): GrayImage {
+  const fast = decodeGrayFast(bytes, file);
+  if (fast) return fast;
   let png: PNG;
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true });

@@ -1,0 +1,134 @@
+/**
+ * `npm run bench:data`: load + preprocess throughput (slices/s) for NIfTI volumes and PNG slices against
+ * a nibabel/numpy and scikit-image peer doing the same work, and phantom generation (cases/s).
+ * Loading must stay ≥ 10x the lite training rate (PyTorch CPU lite training: ~20 slices/s here).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { discoverDataset, loadCase, preprocessCase, DEFAULT_LABEL_MAPS } from '../index.js';
+import { generatePhantomCase, PROFILES, writePhantomSite } from '../../phantom/index.js';
+
+const run = promisify(execFile);
+const NIFTI_DIR = process.env.LGEFED_BENCH_NIFTI ?? '/work/shared/data/sunnybrook-cine-nifti';
+const PNG_DIR = process.env.LGEFED_BENCH_PNG ?? '/work/shared/data/emidec-lge-slices';
+const LITE_TRAIN_SLICES_PER_S = 20;
+const SIZE = 128;
+
+async function ours(dir: string, repeats: number): Promise<{ slicesPerS: number; slices: number }> {
+  const found = await discoverDataset(dir);
+  const context = { labelMap: DEFAULT_LABEL_MAPS[found.layout], defaultSpacing: [1.5, 1.5, 10] as const };
+  let slices = 0;
+  const started = performance.now();
+  for (let r = 0; r < repeats; r++) {
+    for (const entry of found.entries) {
+      const c = await loadCase(entry, context);
+      slices += preprocessCase(c, { size: SIZE }).slices.length;
+    }
+  }
+  return { slicesPerS: slices / ((performance.now() - started) / 1000), slices };
+}
+
+/** The peer: nibabel (NIfTI) or scikit-image (PNG) reads, numpy label-centred crop/pad and min-max. */
+const PEER = `
+import sys, os, glob, time, json, re
+import numpy as np
+kind, folder, repeats, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+def prep(img, lab):
+    out = 0
+    ys, xs = np.nonzero(lab.max(axis=2) > 0) if lab.any() else (np.array([img.shape[0] // 2]), np.array([img.shape[1] // 2]))
+    cy, cx = int(round(ys.mean() - (size - 1) / 2)), int(round(xs.mean() - (size - 1) / 2))
+    pad = np.pad(img, ((size, size), (size, size), (0, 0)), mode="edge")
+    crop = pad[cy + size:cy + 2 * size, cx + size:cx + 2 * size, :]
+    lo, hi = crop.min(axis=(0, 1)), crop.max(axis=(0, 1))
+    norm = (crop - lo) / np.where(hi > lo, hi - lo, 1)
+    return img.shape[2]
+slices = 0
+start = time.perf_counter()
+if kind == "nifti":
+    import nibabel as nib
+    files = sorted(f for f in glob.glob(folder + "/*.nii*") if "_gt" not in f)
+    for _ in range(repeats):
+        for f in files:
+            img = np.asarray(nib.load(f).dataobj, dtype=np.float32)
+            lab = np.asarray(nib.load(f.replace(".nii", "_gt.nii")).dataobj)
+            slices += prep(img, lab)
+else:
+    from skimage import io
+    names = sorted(os.listdir(folder + "/images"))
+    cases = {}
+    for n in names:
+        cases.setdefault(re.sub(r"_slice\\d+\\.png$", "", n), []).append(n)
+    for _ in range(repeats):
+        for case, files in cases.items():
+            img = np.stack([io.imread(folder + "/images/" + n).astype(np.float32) for n in files], axis=2)
+            lab = np.stack([io.imread(folder + "/labels/" + n) for n in files], axis=2)
+            slices += prep(img, lab)
+print(json.dumps({"slicesPerS": slices / (time.perf_counter() - start), "slices": slices}))
+`;
+
+async function peer(kind: 'nifti' | 'png', dir: string, repeats: number): Promise<{ slicesPerS: number } | null> {
+  try {
+    const { stdout } = await run('/usr/bin/python3', ['-c', PEER, kind, dir, String(repeats), String(SIZE)], { maxBuffer: 1 << 20 });
+    return JSON.parse(stdout) as { slicesPerS: number };
+  } catch (err) {
+    console.error(`peer (${kind}) unavailable: ${(err as Error).message.split('\n')[0]}`);
+    return null;
+  }
+}
+
+async function phantomRates(): Promise<Record<string, { generate: number; write: number }>> {
+  const out: Record<string, { generate: number; write: number }> = {};
+  const dir = await mkdtemp(join(tmpdir(), 'lgefed-bench-phantom-'));
+  try {
+    for (const name of Object.keys(PROFILES)) {
+      const n = 3;
+      let t = performance.now();
+      for (let i = 0; i < n; i++) generatePhantomCase(PROFILES[name]!, 1, i);
+      const generate = n / ((performance.now() - t) / 1000);
+      t = performance.now();
+      await writePhantomSite({ profile: name, cases: n, seed: 1, out: join(dir, name) });
+      const write = n / ((performance.now() - t) / 1000);
+      out[name] = { generate, write };
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+const f1 = (v: number) => v.toFixed(1);
+const niftiOurs = await ours(NIFTI_DIR, 5);
+const niftiPeer = await peer('nifti', NIFTI_DIR, 5);
+const pngOurs = await ours(PNG_DIR, 1);
+const pngPeer = await peer('png', PNG_DIR, 1);
+const phantom = await phantomRates();
+const target = 10 * LITE_TRAIN_SLICES_PER_S;
+
+console.log(`\nload + preprocess (${SIZE}x${SIZE} label-centred crop, min-max), 1 thread:`);
+console.log('| data | ours slices/s | peer slices/s | ours/peer | ≥ 10x lite training (' + target + '/s) |');
+console.log('|---|---|---|---|---|');
+for (const [name, o, p, peerName] of [
+  ['NIfTI (Sunnybrook, gz int16)', niftiOurs, niftiPeer, 'nibabel'],
+  ['PNG slices (EMIDEC, 491 slices)', pngOurs, pngPeer, 'scikit-image'],
+] as const) {
+  console.log(`| ${name} | ${f1(o.slicesPerS)} | ${p ? `${f1(p.slicesPerS)} (${peerName})` : 'n/a'} | ${p ? (o.slicesPerS / p.slicesPerS).toFixed(2) : 'n/a'} | ${o.slicesPerS >= target ? 'yes' : 'NO'} |`);
+}
+console.log('\nphantom generation (cases/s):');
+console.log('| profile | generate | generate + write in its layout |');
+console.log('|---|---|---|');
+for (const [name, r] of Object.entries(phantom)) console.log(`| ${name} | ${r.generate.toFixed(2)} | ${r.write.toFixed(2)} |`);
+console.log(
+  JSON.stringify({
+    nifti_slices_per_s: +f1(niftiOurs.slicesPerS),
+    nifti_peer_slices_per_s: niftiPeer ? +f1(niftiPeer.slicesPerS) : null,
+    nifti_ratio: niftiPeer ? +(niftiOurs.slicesPerS / niftiPeer.slicesPerS).toFixed(2) : null,
+    png_slices_per_s: +f1(pngOurs.slicesPerS),
+    png_peer_slices_per_s: pngPeer ? +f1(pngPeer.slicesPerS) : null,
+    png_ratio: pngPeer ? +(pngOurs.slicesPerS / pngPeer.slicesPerS).toFixed(2) : null,
+    loading_vs_lite_training: +(Math.min(niftiOurs.slicesPerS, pngOurs.slicesPerS) / LITE_TRAIN_SLICES_PER_S).toFixed(1),
+    ...Object.fromEntries(Object.entries(phantom).map(([k, v]) => [`phantom_${k}_cases_per_s`, +v.generate.toFixed(2)])),
+  }),
+);

@@ -11,3 +11,4 @@ export * from './io.js';
 export * from './train.js';
 export * from './predict.js';
 export * from './predictor.js';
+export * from './wire.js';

@@ -2,11 +2,13 @@
  * A model on disk is a directory: `spec.json` (spec, tensor manifest, dtype, model id) and
  * `weights.bin` (the tensors' little-endian values back to back, in manifest order). A model id is
  * the sha256 of the canonical spec JSON followed by every tensor (name, shape, float32 bytes) in
- * name order, so it names the exact network whatever the file layout or dtype on disk.
+ * name order, so it names the exact network whatever the file layout. Saving as float16 halves the
+ * files; the id is then that of the float16-rounded weights, which is what a load gives back.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fromFloat16, toFloat16 } from '@lgefed/protocol';
 import { validateSpec, type UNetSpec } from './spec.js';
 import { checkWeights, elementCount, WeightsError, type NamedTensor } from './weights.js';
 
@@ -54,10 +56,19 @@ export function modelId(spec: UNetSpec, weights: readonly NamedTensor[]): string
   return hash.digest('hex');
 }
 
+export type StorageDType = 'float32' | 'float16';
+
+export interface SaveOptions {
+  /** Precision of weights.bin (default float32). */
+  readonly dtype?: StorageDType;
+}
+
+const BYTES_PER_VALUE: Record<StorageDType, number> = { float32: 4, float16: 2 };
+
 interface Manifest {
   readonly format: typeof FORMAT;
   readonly id: string;
-  readonly dtype: 'float32';
+  readonly dtype: StorageDType;
   readonly spec: UNetSpec;
   readonly tensors: { name: string; shape: number[] }[];
 }
@@ -66,20 +77,24 @@ interface Manifest {
  * Writes the model directory atomically (a sibling temporary directory renamed into place), so a
  * reader or a crash never sees half a checkpoint. Returns the model id.
  */
-export async function saveModel(directory: string, spec: UNetSpec, weights: readonly NamedTensor[]): Promise<string> {
-  const ordered = checkWeights(spec, weights);
+export async function saveModel(directory: string, spec: UNetSpec, weights: readonly NamedTensor[], options: SaveOptions = {}): Promise<string> {
+  const dtype = options.dtype ?? 'float32';
+  const checked = checkWeights(spec, weights);
+  const halves = dtype === 'float16' ? checked.map((t) => toFloat16(t.data)) : undefined;
+  const ordered = halves ? checked.map((t, i) => ({ ...t, data: fromFloat16(halves[i]!) })) : checked;
   const id = modelId(spec, ordered);
   const manifest: Manifest = {
     format: FORMAT,
     id,
-    dtype: 'float32',
+    dtype,
     spec,
     tensors: ordered.map(({ name, shape }) => ({ name, shape: [...shape] })),
   };
   const staging = `${directory}.partial-${process.pid}-${Date.now()}`;
   await mkdir(staging, { recursive: true });
   try {
-    await writeFile(join(staging, WEIGHTS_FILE), ordered.map((t) => littleEndianBytes(t.data)));
+    const payload = halves ? halves.map((h) => new Uint8Array(h.buffer, h.byteOffset, h.byteLength)) : ordered.map((t) => littleEndianBytes(t.data));
+    await writeFile(join(staging, WEIGHTS_FILE), payload);
     await writeFile(join(staging, SPEC_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
     await rm(directory, { recursive: true, force: true });
     await rename(staging, directory);
@@ -99,16 +114,24 @@ export async function loadModel(directory: string): Promise<ModelFiles> {
     throw new ModelFileError(`cannot read ${join(directory, SPEC_FILE)}: ${(error as Error).message}`);
   }
   if (manifest.format !== FORMAT) throw new ModelFileError(`${directory}: unknown model format ${JSON.stringify(manifest.format)}`);
-  if (manifest.dtype !== 'float32') throw new ModelFileError(`${directory}: unsupported dtype ${JSON.stringify(manifest.dtype)}`);
+  if (manifest.dtype !== 'float32' && manifest.dtype !== 'float16') throw new ModelFileError(`${directory}: unsupported dtype ${JSON.stringify(manifest.dtype)}`);
+  const width = BYTES_PER_VALUE[manifest.dtype];
   if (!Array.isArray(manifest.tensors)) throw new ModelFileError(`${directory}: manifest has no tensor list`);
   const spec = validateSpec(manifest.spec);
   const bytes = await readFile(join(directory, WEIGHTS_FILE));
-  const expected = manifest.tensors.reduce((n, t) => n + 4 * elementCount(t.shape), 0);
+  const expected = manifest.tensors.reduce((n, t) => n + width * elementCount(t.shape), 0);
   if (bytes.byteLength !== expected) {
     throw new ModelFileError(`${directory}: ${WEIGHTS_FILE} has ${bytes.byteLength} bytes, the manifest describes ${expected}`);
   }
-  const all = new Float32Array(expected / 4);
-  new Uint8Array(all.buffer).set(bytes);
+  let all: Float32Array;
+  if (manifest.dtype === 'float16') {
+    const halves = new Uint16Array(expected / 2);
+    new Uint8Array(halves.buffer).set(bytes);
+    all = fromFloat16(halves);
+  } else {
+    all = new Float32Array(expected / 4);
+    new Uint8Array(all.buffer).set(bytes);
+  }
   let offset = 0;
   const tensors = manifest.tensors.map(({ name, shape }) => {
     const count = elementCount(shape);

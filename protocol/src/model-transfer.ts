@@ -70,9 +70,32 @@ const DTYPE_OF: Readonly<Record<WireDType, DType>> = { float32: 'DTYPE_FLOAT32',
 /**
  * Splits a float32 tensor set into a manifest and chunk frames. Hashes every chunk up front (the
  * manifest must be complete before the first chunk is sent) and builds each frame only when asked,
- * so memory stays at one frame beyond the model.
+ * so memory stays at one frame beyond the model. Synchronous: for scripts and tests; a server
+ * uses packModelAsync.
  */
 export function packModel(tensors: readonly NamedTensor[], options: PackOptions): ModelPackage {
+  const steps = packSteps(tensors, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * packModel that returns to the event loop after each chunk it hashes (about a millisecond of
+ * work), so packing a large model never stalls a server's sockets.
+ */
+export async function packModelAsync(tensors: readonly NamedTensor[], options: PackOptions): Promise<ModelPackage> {
+  const steps = packSteps(tensors, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/** The packing work, yielding after each chunk. */
+function* packSteps(tensors: readonly NamedTensor[], options: PackOptions): Generator<void, ModelPackage> {
   const dtype = options.dtype ?? 'float32';
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   checkChunkBytes(chunkBytes);
@@ -88,7 +111,8 @@ export function packModel(tensors: readonly NamedTensor[], options: PackOptions)
     if (elements !== tensor.data.length) {
       throw new ProtocolError('MALFORMED', `tensor ${tensor.name}: shape [${tensor.shape.join(', ')}] needs ${elements} values, has ${tensor.data.length}`);
     }
-    const bad = firstNonFinite(tensor.data);
+    // float16 conversion refuses NaN and infinity itself, on the hashing pass below.
+    const bad = dtype === 'float32' ? firstNonFinite(tensor.data) : -1;
     if (bad >= 0) throw new ProtocolError('NON_FINITE', `tensor ${tensor.name} holds ${tensor.data[bad]} at element ${bad}`, { tensor: tensor.name, element: bad });
     const byteLength = elements * (dtype === 'float16' ? 2 : 4);
     specs.push({ name: tensor.name, shape: [...tensor.shape], dtype: DTYPE_OF[dtype], byteOffset: offset, byteLength });
@@ -114,6 +138,7 @@ export function packModel(tensors: readonly NamedTensor[], options: PackOptions)
       hash.update(scratch.subarray(0, length));
     }
     chunks.push({ index, byteOffset: start, byteLength: length, sha256: hash.digest() });
+    yield;
   }
   const manifest: ModelManifest = {
     transferId: deriveTransferId(chunks.map((c) => c.sha256)),
@@ -420,7 +445,13 @@ function writeStreamRange(
     if (tensor < 0) {
       target.fill(0, to, to + bytes);
     } else if (layout[tensor]!.elementBytes === 2) {
-      encodeFloat16(tensors[tensor]!.data, from / 2, bytes / 2, halves);
+      const { name, data } = tensors[tensor]!;
+      try {
+        encodeFloat16(data, from / 2, bytes / 2, halves);
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err;
+        throw new ProtocolError('NON_FINITE', `tensor ${name}: ${err.message}`, { ...err.details, tensor: name });
+      }
       target.set(byteView(halves, 0, bytes), to);
     } else {
       target.set(byteView(tensors[tensor]!.data, from, bytes), to);

@@ -16,6 +16,7 @@ import {
   fromFloat16,
   manifestDigest,
   packModel,
+  packModelAsync,
   toFloat16,
   type ArchitectureSpec,
   type ModelManifest,
@@ -78,6 +79,19 @@ describe('protocol model transfer', () => {
       const source = tensors[i]!.data;
       t.data.forEach((v, j) => assert.ok(Math.abs(v - source[j]!) <= Math.abs(source[j]!) * 2 ** -11 + 2 ** -25, `${t.name}[${j}]`));
     });
+  });
+
+  it('packs asynchronously to the same manifest, letting other callbacks run in between', async () => {
+    const big = [{ name: 'w', shape: [1_000_000], data: Float32Array.from({ length: 1_000_000 }, (_, i) => i % 7) }];
+    let immediates = 0;
+    const count = (): void => {
+      immediates++;
+      if (immediates < 1000) setImmediate(count);
+    };
+    setImmediate(count);
+    const pkg = await packModelAsync(big, { modelId: 'm', architecture });
+    assert.deepEqual(pkg.manifest, packModel(big, { modelId: 'm', architecture }).manifest);
+    assert.ok(immediates >= pkg.chunkCount - 1, `${immediates} callbacks ran during ${pkg.chunkCount} chunks`);
   });
 
   it('frames are canonical TensorChunk messages no bigger than 1 MiB', () => {
@@ -192,7 +206,9 @@ describe('protocol model transfer', () => {
       for (const value of [NaN, Infinity, -Infinity]) {
         const tensors = model();
         tensors[2]!.data[5] = value;
-        assert.throws(() => packModel(tensors, { modelId: 'm', architecture }), code('NON_FINITE', { tensor: 'dec/kernel', element: 5 }));
+        for (const dtype of ['float32', 'float16'] as const) {
+          assert.throws(() => packModel(tensors, { modelId: 'm', architecture, dtype }), code('NON_FINITE', { tensor: 'dec/kernel', element: 5 }));
+        }
       }
     });
 

@@ -1,8 +1,8 @@
 /**
  * 95th-percentile Hausdorff distance in mm between the surfaces of two 3D masks, with anisotropic
- * spacing: the distances from every surface voxel of each mask to the other's surface, pooled (the
- * symmetric set), and their 95th percentile (linear interpolation, as numpy). Both empty: 0.
- * Exactly one empty: Infinity (no distance exists; reports show it as null).
+ * spacing, defined as MedPy's `hd95` (used by nnU-Net-era challenge evaluations): the larger of the two
+ * directed 95th percentiles (prediction→truth, truth→prediction; linear interpolation, as numpy).
+ * Both empty: 0. Exactly one empty: Infinity (no distance exists; reports show it as null).
  */
 import type { Dims, Spacing } from '../types.js';
 import { squaredDistanceToSeeds } from './distance-transform.js';
@@ -46,11 +46,13 @@ export function hausdorff95(predicted: Uint8Array, truth: Uint8Array, dims: Dims
   if (countP === 0 || countT === 0) return Infinity;
   const toT = squaredDistanceToSeeds(surfaceT, dims, spacing);
   const toP = squaredDistanceToSeeds(surfaceP, dims, spacing);
-  const distances = new Float64Array(countP + countT);
-  let k = 0;
+  const fromP = new Float64Array(countP);
+  const fromT = new Float64Array(countT);
+  let p = 0;
+  let t = 0;
   for (let i = 0; i < surfaceP.length; i++) {
-    if (surfaceP[i]) distances[k++] = Math.sqrt(toT[i]!);
-    if (surfaceT[i]) distances[k++] = Math.sqrt(toP[i]!);
+    if (surfaceP[i]) fromP[p++] = Math.sqrt(toT[i]!);
+    if (surfaceT[i]) fromT[t++] = Math.sqrt(toP[i]!);
   }
-  return percentile(distances, 95);
+  return Math.max(percentile(fromP, 95), percentile(fromT, 95));
 }

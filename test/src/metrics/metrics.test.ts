@@ -45,12 +45,12 @@ describe('metrics: Dice, HD95, volumes', () => {
     assert.ok(Math.abs(d - Math.hypot(4.5, 10)) < 1e-9);
   });
 
-  it('takes the 95th percentile of the pooled symmetric distances', () => {
-    // Pred x=0..2, truth x=0..3: distances pred→truth 0,0,0; truth→pred 0,0,0,1. Rank 0.95*6 = 5.7 → 0.7.
+  it('takes the larger of the two directed 95th percentiles (MedPy hd95)', () => {
+    // Pred x=0..2, truth x=0..3: pred→truth 0,0,0 (p95 0); truth→pred 0,0,0,1: rank 0.95*3 = 2.85 → 0.85.
     const dims: Dims = [5, 1, 1];
     const p = mask(dims, [[0, 0, 0], [1, 0, 0], [2, 0, 0]]);
     const t = mask(dims, [[0, 0, 0], [1, 0, 0], [2, 0, 0], [3, 0, 0]]);
-    assert.ok(Math.abs(hausdorff95(p, t, dims, [1, 1, 1]) - 0.7) < 1e-12);
+    assert.ok(Math.abs(hausdorff95(p, t, dims, [1, 1, 1]) - 0.85) < 1e-12);
     assert.equal(percentile(Float64Array.from([3, 1, 2]), 50), 2);
   });
 

@@ -2,7 +2,7 @@
 export * from './errors.js';
 export type * from './messages.generated.js';
 export { MESSAGE_TYPE_NAMES } from './messages.generated.js';
-export { PROTO_FILE, PROTO_PACKAGE, encodeMessage, decodeMessage } from './schema.js';
+export { PROTO_FILE, PROTO_PACKAGE, decodeMessage, defaultMessage, encodeMessage } from './schema.js';
 export * from './keys.js';
 export * from './replay-cache.js';
 export * from './envelope.js';

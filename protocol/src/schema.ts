@@ -52,6 +52,11 @@ export function decodeMessage<K extends MessageTypeName>(name: K, bytes: Uint8Ar
   return toPlain(type, message) as unknown as MessageTypes[K];
 }
 
+/** A message with every field at its default (zero, empty, first enum value), to spread overrides onto. */
+export function defaultMessage<K extends MessageTypeName>(name: K): MessageTypes[K] {
+  return decodeMessage(name, new Uint8Array(0));
+}
+
 /** A plain object with every field present: enums by name, absent sub-messages as their defaults. */
 function toPlain(type: protobuf.Type, message: protobuf.Message): Record<string, unknown> {
   const source = message as unknown as Record<string, unknown>;

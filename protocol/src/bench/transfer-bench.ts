@@ -11,7 +11,7 @@ import { FRAME_OVERHEAD_BYTES, ModelReassembler, packModel, type NamedTensor, ty
 import { Signer, Verifier } from '../envelope.js';
 import { generateKeyPair, importPrivateJwk, importPublicJwk } from '../keys.js';
 import { ReplayCache } from '../replay-cache.js';
-import { decodeMessage } from '../schema.js';
+import { decodeMessage, defaultMessage } from '../schema.js';
 import type { ArchitectureSpec } from '../messages.generated.js';
 
 const MB = 1e6;
@@ -77,7 +77,7 @@ async function runOne(mode: Mode, dtype: WireDType): Promise<Figures> {
   const tensors = unetTensors();
   const parameters = tensors.reduce((n, t) => n + t.data.length, 0);
   const architecture: ArchitectureSpec = {
-    ...decodeMessage('ArchitectureSpec', new Uint8Array()),
+    ...defaultMessage('ArchitectureSpec'),
     name: 'unet2d',
     inputChannels: 1,
     outputClasses: 3,

@@ -8,7 +8,7 @@ import {
   ModelReassembler,
   ProtocolError,
   decodeChunkFrame,
-  decodeMessage,
+  defaultMessage,
   deriveTransferId,
   encodeMessage,
   float16BitsToFloat32,
@@ -32,7 +32,7 @@ const code = (expected: ProtocolErrorCode, details: Record<string, unknown> = {}
   return true;
 };
 
-const architecture: ArchitectureSpec = { ...decodeMessage('ArchitectureSpec', new Uint8Array()), name: 'unet2d', depth: 4 };
+const architecture: ArchitectureSpec = { ...defaultMessage('ArchitectureSpec'), name: 'unet2d', depth: 4 };
 
 /** A small model with an odd-length tensor (float16 padding) and tensors spanning chunk borders. */
 function model(): NamedTensor[] {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import protobuf from 'protobufjs';
 import descriptorJson from 'protobufjs/google/protobuf/descriptor.json' with { type: 'json' };
-import { MESSAGE_TYPE_NAMES, PROTO_FILE, PROTO_PACKAGE, ProtocolError, decodeMessage, encodeMessage } from '@lgefed/protocol';
+import { MESSAGE_TYPE_NAMES, PROTO_FILE, PROTO_PACKAGE, ProtocolError, decodeMessage, defaultMessage, encodeMessage } from '@lgefed/protocol';
 import { renderTypeScript } from '@lgefed/protocol/codegen';
 import { messageType, schemaRoot } from '@lgefed/protocol/schema';
 import { sampleMessage } from './fixtures.js';
@@ -59,7 +59,7 @@ describe('protocol schema', () => {
   });
 
   it('decodes absent fields as defaults, sub-messages included', () => {
-    const empty = decodeMessage('TaskAssignment', new Uint8Array());
+    const empty = defaultMessage('TaskAssignment');
     assert.equal(empty.kind, 'TASK_KIND_UNSPECIFIED');
     assert.equal(empty.model.architecture.depth, 0);
     assert.ok(empty.model.sha256 instanceof Uint8Array && empty.model.sha256.length === 0);

@@ -5,7 +5,7 @@ import { Server } from 'socket.io';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
 import {
   ModelReassembler,
-  decodeMessage,
+  defaultMessage,
   packModel,
   wireErrorCode,
   type AgentToCoordinatorEvents,
@@ -40,7 +40,7 @@ describe('protocol socket.io event maps', () => {
           receiver!.accept(frame);
           reply(await toAgent.signer.seal('Ack', { messageId: `chunk-${receiver!.manifest.transferId}` }));
         } catch (err) {
-          const report = { ...decodeMessage('ErrorReport', new Uint8Array()), code: wireErrorCode(err), message: String(err) };
+          const report = { ...defaultMessage('ErrorReport'), code: wireErrorCode(err), message: String(err) };
           reply(await toAgent.signer.seal('ErrorReport', report));
         }
       });

@@ -5,7 +5,9 @@
  * Each configuration runs in a fresh child process so its peak RSS is its own.
  */
 import { execFileSync } from 'node:child_process';
-import { availableParallelism, loadavg } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { FRAME_OVERHEAD_BYTES, ModelReassembler, packModel, type NamedTensor, type WireDType } from '../model-transfer.js';
 import { Signer, Verifier } from '../envelope.js';
@@ -17,7 +19,7 @@ import type { ArchitectureSpec } from '../messages.generated.js';
 const MB = 1e6;
 const TARGET_MB_S = 300;
 const TARGET_RSS_RATIO = 2.5;
-type Mode = 'manifest' | 'jws-per-chunk';
+type Mode = 'manifest' | 'jws-per-chunk' | 'two-process';
 
 interface Figures {
   readonly mode: Mode;
@@ -33,6 +35,9 @@ interface Figures {
   readonly runtimeRssBytes: number;
   readonly peakRssBytes: number;
   readonly baselineRssBytes: number;
+  /** Two-process runs: each end's own peak. */
+  readonly senderPeakRssBytes?: number;
+  readonly receiverPeakRssBytes?: number;
 }
 
 /** The 2D U-Net of Ronneberger et al. (64..1024 filters, 3x3 convolutions, 3 output classes): 31.0 M parameters. */
@@ -69,6 +74,120 @@ function unetTensors(): NamedTensor[] {
   return tensors;
 }
 
+function unetArchitecture(parameters: number): ArchitectureSpec {
+  return { ...defaultMessage('ArchitectureSpec'), name: 'unet2d', inputChannels: 1, outputClasses: 3, baseFilters: 64, depth: 4, parameterCount: parameters };
+}
+
+const peakRss = (): number => process.resourceUsage().maxRSS * 1024;
+const cpuSecondsSince = (start: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+};
+
+/** Sender end of the two-process run: each message to stdout behind a 4-byte little-endian length. */
+async function sendEnd(dtype: WireDType): Promise<void> {
+  const signer = new Signer(await importPrivateJwk(JSON.parse(process.env.LGEFED_BENCH_PRIVATE_JWK!)));
+  const tensors = unetTensors();
+  const parameters = tensors.reduce((n, t) => n + t.data.length, 0);
+  const startedMs = Date.now();
+  const cpuStarted = process.cpuUsage();
+  const pkg = packModel(tensors, { modelId: 'unet', architecture: unetArchitecture(parameters), dtype });
+  let wireBytes = 0;
+  // Resolves once the bytes are handed to the kernel: only then may the reused frame be overwritten.
+  const send = (bytes: Uint8Array): Promise<void> => {
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32LE(bytes.byteLength);
+    process.stdout.write(prefix);
+    wireBytes += bytes.byteLength;
+    return new Promise((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
+  };
+  await send(Buffer.from(await signer.seal('ModelManifest', pkg.manifest), 'latin1'));
+  const reuse = new Uint8Array(pkg.manifest.chunkBytes + FRAME_OVERHEAD_BYTES);
+  for (let index = 0; index < pkg.chunkCount; index++) await send(pkg.chunk(index, reuse));
+  process.stderr.write(JSON.stringify({ startedMs, cpuSeconds: cpuSecondsSince(cpuStarted), peakRssBytes: peakRss(), wireBytes, parameters }));
+}
+
+/** Receiver end: verifies the manifest, reassembles the chunks from stdin. */
+async function receiveEnd(): Promise<void> {
+  const key = await importPublicJwk(JSON.parse(process.env.LGEFED_BENCH_PUBLIC_JWK!));
+  const verifier = new Verifier({ senders: [{ id: 'sender', key }], replayCache: new ReplayCache(), maxPayloadBytes: 2 * MB });
+  const runtimeRssBytes = process.memoryUsage().rss;
+  const message = new Uint8Array(4 * MB);
+  const prefix = Buffer.alloc(4);
+  let prefixHave = 0;
+  let need = -1;
+  let have = 0;
+  let receiver: ModelReassembler | undefined;
+  let cpuStarted: NodeJS.CpuUsage | undefined;
+  for await (const data of process.stdin as AsyncIterable<Buffer>) {
+    cpuStarted ??= process.cpuUsage();
+    for (let at = 0; at < data.length; ) {
+      if (need < 0) {
+        const take = Math.min(4 - prefixHave, data.length - at);
+        prefix.set(data.subarray(at, at + take), prefixHave);
+        prefixHave += take;
+        at += take;
+        if (prefixHave === 4) [need, have, prefixHave] = [prefix.readUInt32LE(0), 0, 0];
+        if (need > message.length) throw new Error(`message of ${need} bytes`);
+        continue;
+      }
+      const take = Math.min(need - have, data.length - at);
+      message.set(data.subarray(at, at + take), have);
+      have += take;
+      at += take;
+      if (have < need) continue;
+      if (!receiver) {
+        const opened = await verifier.open(Buffer.from(message.subarray(0, need)).toString('latin1'), 'ModelManifest');
+        receiver = new ModelReassembler(opened.message);
+      } else {
+        receiver.accept(message.subarray(0, need));
+      }
+      need = -1;
+    }
+  }
+  const tensors = receiver!.result();
+  const endedMs = Date.now();
+  process.stdout.write(JSON.stringify({ endedMs, cpuSeconds: cpuSecondsSince(cpuStarted!), peakRssBytes: peakRss(), runtimeRssBytes, tensors: tensors.length }));
+}
+
+/** Sender | receiver through a pipe, both pinned to CPU 0 when taskset exists: one core, real process boundaries. */
+async function runTwoProcess(self: string, dtype: WireDType): Promise<Figures> {
+  const pair = await generateKeyPair();
+  const dir = mkdtempSync(join(tmpdir(), 'lgefed-bench-'));
+  try {
+    const senderOut = join(dir, 'sender.json');
+    const pin = existsSync('/usr/bin/taskset') ? 'taskset -c 0 ' : '';
+    const node = `${pin}"${process.execPath}" --expose-gc "${self}"`;
+    const receiverOut = execFileSync('sh', ['-c', `${node} --send ${dtype} 2>"${senderOut}" | ${node} --receive`], {
+      encoding: 'utf8',
+      env: { ...process.env, LGEFED_BENCH_PRIVATE_JWK: JSON.stringify(pair.privateJwk), LGEFED_BENCH_PUBLIC_JWK: JSON.stringify(pair.publicJwk) },
+    });
+    const sent = JSON.parse(readFileSync(senderOut, 'utf8')) as { startedMs: number; cpuSeconds: number; peakRssBytes: number; wireBytes: number; parameters: number };
+    const received = JSON.parse(receiverOut) as { endedMs: number; cpuSeconds: number; peakRssBytes: number; runtimeRssBytes: number };
+    const modelBytes = sent.parameters * 4;
+    const seconds = (received.endedMs - sent.startedMs) / 1000;
+    const cpuSeconds = sent.cpuSeconds + received.cpuSeconds;
+    return {
+      mode: 'two-process',
+      dtype,
+      parameters: sent.parameters,
+      modelBytes,
+      wireBytes: sent.wireBytes,
+      seconds,
+      cpuSeconds,
+      mbPerS: modelBytes / MB / seconds,
+      mbPerCpuS: modelBytes / MB / cpuSeconds,
+      runtimeRssBytes: received.runtimeRssBytes,
+      peakRssBytes: Math.max(sent.peakRssBytes, received.peakRssBytes),
+      baselineRssBytes: 0,
+      senderPeakRssBytes: sent.peakRssBytes,
+      receiverPeakRssBytes: received.peakRssBytes,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function runOne(mode: Mode, dtype: WireDType): Promise<Figures> {
   const runtimeRssBytes = process.memoryUsage().rss;
   const pair = await generateKeyPair();
@@ -76,15 +195,7 @@ async function runOne(mode: Mode, dtype: WireDType): Promise<Figures> {
   const key = await importPublicJwk(pair.publicJwk);
   const tensors = unetTensors();
   const parameters = tensors.reduce((n, t) => n + t.data.length, 0);
-  const architecture: ArchitectureSpec = {
-    ...defaultMessage('ArchitectureSpec'),
-    name: 'unet2d',
-    inputChannels: 1,
-    outputClasses: 3,
-    baseFilters: 64,
-    depth: 4,
-    parameterCount: parameters,
-  };
+  const architecture = unetArchitecture(parameters);
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   const baselineRssBytes = process.memoryUsage().rss;
@@ -140,6 +251,8 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(await runOne(mode as Mode, dtype as WireDType)));
     return;
   }
+  if (flag === '--send') return sendEnd(mode as WireDType);
+  if (flag === '--receive') return receiveEnd();
   const self = fileURLToPath(import.meta.url);
   const configs: [Mode, WireDType][] = [
     ['manifest', 'float32'],
@@ -150,6 +263,7 @@ async function main(): Promise<void> {
   const rows: Figures[] = configs.map(([m, d]) =>
     JSON.parse(execFileSync(process.execPath, ['--expose-gc', self, '--child', m, d], { encoding: 'utf8', maxBuffer: 1 << 20 })) as Figures,
   );
+  for (const dtype of ['float32', 'float16'] as const) rows.push(await runTwoProcess(self, dtype));
   const peer = (dtypeOf: WireDType): Figures => rows.find((r) => r.mode === 'jws-per-chunk' && r.dtype === dtypeOf)!;
   const first = rows[0]!;
   console.log(`model: ${first.parameters.toLocaleString('en')} float32 parameters (${(first.modelBytes / MB).toFixed(1)} MB); load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`);
@@ -173,7 +287,13 @@ async function main(): Promise<void> {
     );
   }
   console.log(`targets: >= ${TARGET_MB_S} MB/s on one core; peak RSS <= ${TARGET_RSS_RATIO}x the float32 model size.`);
-  console.log(`RSS holds both ends in one process: Node runtime ${(first.runtimeRssBytes / MB).toFixed(0)} MB + the sent model + the received model.`);
+  console.log(`manifest/jws-per-chunk rows hold both ends in one process: Node runtime ${(first.runtimeRssBytes / MB).toFixed(0)} MB + the sent model + the received model.`);
+  for (const r of rows.filter((row) => row.mode === 'two-process')) {
+    console.log(
+      `two-process ${r.dtype}: sender | pipe | receiver on one core; peak RSS sender ${(r.senderPeakRssBytes! / MB).toFixed(0)} MB ` +
+        `(${(r.senderPeakRssBytes! / r.modelBytes).toFixed(2)}x), receiver ${(r.receiverPeakRssBytes! / MB).toFixed(0)} MB (${(r.receiverPeakRssBytes! / r.modelBytes).toFixed(2)}x)`,
+    );
+  }
   const figures = Object.fromEntries(
     rows.map((r) => [
       `${r.mode}_${r.dtype}`,
@@ -186,6 +306,12 @@ async function main(): Promise<void> {
         peak_rss_mb: Number((r.peakRssBytes / MB).toFixed(1)),
         rss_ratio: Number((r.peakRssBytes / r.modelBytes).toFixed(2)),
         ratio_vs_peer_cpu: Number((r.mbPerCpuS / peer(r.dtype).mbPerCpuS).toFixed(2)),
+        ...(r.senderPeakRssBytes === undefined
+          ? {}
+          : {
+              sender_peak_rss_mb: Number((r.senderPeakRssBytes / MB).toFixed(1)),
+              receiver_peak_rss_mb: Number((r.receiverPeakRssBytes! / MB).toFixed(1)),
+            }),
       },
     ]),
   );

@@ -54,6 +54,15 @@ describe('protocol socket.io event maps', () => {
       const send = (event: 'envelope' | 'chunk', body: Envelope | Uint8Array): Promise<Envelope> =>
         new Promise((resolve) => (event === 'envelope' ? client.emit(event, body as Envelope, resolve) : client.emit(event, body as Uint8Array, resolve)));
 
+      // The maps are closed: a misspelt event or a wrong payload does not compile (tsc fails on an unused expectation).
+      const typecheckOnly = (): void => {
+        // @ts-expect-error no such event
+        client.emit('envelopes', 'x', () => undefined);
+        // @ts-expect-error an envelope is a JWS string, not bytes
+        client.emit('envelope', new Uint8Array(1), () => undefined);
+      };
+      void typecheckOnly;
+
       const hello = await toCoordinator.signer.seal('SiteHello', sampleMessage('SiteHello'));
       const helloAck = await toAgent.verifier.open(await send('envelope', hello), 'Ack');
       assert.equal(helloAck.sender, 'coordinator');

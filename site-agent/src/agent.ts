@@ -90,6 +90,10 @@ export class SiteAgent {
   private readonly running = new Map<string, AbortController>();
   private readonly log: (line: string) => void;
   private lastProgressAt = 0;
+  private stopped = false;
+  /** Consecutive times the coordinator dropped us; drives the backoff of our own reconnects. */
+  private drops = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AgentOptions) {
     this.log = options.log ?? ((line) => console.log(line));
@@ -124,7 +128,9 @@ export class SiteAgent {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.heartbeat);
+    clearTimeout(this.reconnectTimer);
     for (const c of this.running.values()) c.abort('agent stopping');
     this.socket?.disconnect();
   }
@@ -154,8 +160,11 @@ export class SiteAgent {
       this.helloDone = false;
       clearInterval(this.heartbeat);
       this.log(`disconnected (${reason})`);
-      // The server dropping us is not retried by socket.io itself; back off and try again.
-      if (reason === 'io server disconnect') setTimeout(() => socket.connect(), (this.options.reconnectDelayMs ?? 500) * (1 + Math.random()));
+      // The server dropping us is not retried by socket.io itself: back off exponentially, with jitter.
+      if (reason === 'io server disconnect' && !this.stopped) {
+        const base = Math.min(this.options.reconnectDelayMaxMs ?? 10_000, (this.options.reconnectDelayMs ?? 500) * 2 ** this.drops++);
+        this.reconnectTimer = setTimeout(() => socket.connect(), base * (0.5 + Math.random()));
+      }
     });
     socket.on('envelope', (envelope, reply) => void this.onEnvelope(envelope, reply));
     socket.on('chunk', (frame, reply) => void this.onChunk(frame, reply));
@@ -175,6 +184,7 @@ export class SiteAgent {
     }
     const intervalMs = Math.max(0.2, (reply.message as MessageTypes['Enrolment']).heartbeatIntervalS) * 1000;
     this.helloDone = true;
+    this.drops = 0;
     this.log(`connected to ${this.options.kit.coordinatorUrl} as ${this.options.kit.siteName}`);
     clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => void this.sendHeartbeat(), intervalMs);

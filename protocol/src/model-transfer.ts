@@ -70,8 +70,8 @@ const DTYPE_OF: Readonly<Record<WireDType, DType>> = { float32: 'DTYPE_FLOAT32',
 /**
  * Splits a float32 tensor set into a manifest and chunk frames. Hashes every chunk up front (the
  * manifest must be complete before the first chunk is sent) and builds each frame only when asked,
- * so memory stays at one frame beyond the model. Synchronous: for scripts and tests; a server
- * uses packModelAsync.
+ * so memory stays at one frame beyond the model; the tensors must not change while the package is
+ * in use. Synchronous: for scripts and tests; a server uses packModelAsync.
  */
 export function packModel(tensors: readonly NamedTensor[], options: PackOptions): ModelPackage {
   const steps = packSteps(tensors, options);
@@ -111,9 +111,6 @@ function* packSteps(tensors: readonly NamedTensor[], options: PackOptions): Gene
     if (elements !== tensor.data.length) {
       throw new ProtocolError('MALFORMED', `tensor ${tensor.name}: shape [${tensor.shape.join(', ')}] needs ${elements} values, has ${tensor.data.length}`);
     }
-    // float16 conversion refuses NaN and infinity itself, on the hashing pass below.
-    const bad = dtype === 'float32' ? firstNonFinite(tensor.data) : -1;
-    if (bad >= 0) throw new ProtocolError('NON_FINITE', `tensor ${tensor.name} holds ${tensor.data[bad]} at element ${bad}`, { tensor: tensor.name, element: bad });
     const byteLength = elements * (dtype === 'float16' ? 2 : 4);
     specs.push({ name: tensor.name, shape: [...tensor.shape], dtype: DTYPE_OF[dtype], byteOffset: offset, byteLength });
     offset = alignTo4(offset + byteLength);
@@ -129,9 +126,20 @@ function* packSteps(tensors: readonly NamedTensor[], options: PackOptions): Gene
     const length = Math.min(chunkBytes, offset - start);
     const hash = createHash('sha256');
     if (dtype === 'float32') {
-      // Hash float32 tensors in place: no copy on the first pass.
+      // Check and hash float32 tensors in place: no copy on the first pass. (float16 conversion
+      // refuses NaN and infinity itself.)
       forEachSegment(layout, start, start + length, (tensor, from, bytes) => {
-        hash.update(tensor < 0 ? new Uint8Array(bytes) : byteView(tensors[tensor]!.data, from, bytes));
+        if (tensor < 0) {
+          hash.update(new Uint8Array(bytes));
+          return;
+        }
+        const { name, data } = tensors[tensor]!;
+        const first = from / 4;
+        const bad = firstNonFinite(data.subarray(first, first + bytes / 4));
+        if (bad >= 0) {
+          throw new ProtocolError('NON_FINITE', `tensor ${name} holds ${data[first + bad]} at element ${first + bad}`, { tensor: name, element: first + bad });
+        }
+        hash.update(byteView(data, from, bytes));
       });
     } else {
       writeStreamRange(tensors, layout, start, length, scratch, 0, halves);
@@ -175,8 +183,8 @@ export class ModelPackage {
   /**
    * The frame of chunk `index`, built now (also what to send again for a ChunkRequest). With
    * `reuse`, the frame is built inside that buffer when it is big enough (at least
-   * `manifest.chunkBytes + FRAME_OVERHEAD_BYTES` bytes), so a sender that waits for each chunk's ack before the next
-   * keeps one frame's memory instead of leaving a megabyte of garbage per chunk.
+   * `manifest.chunkBytes + FRAME_OVERHEAD_BYTES` bytes), so a sender that waits for each chunk's
+   * ack before building the next keeps one frame's memory instead of a megabyte of garbage per chunk.
    */
   chunk(index: number, reuse?: Uint8Array): Uint8Array {
     const digest = this.manifest.chunks[index];

@@ -203,11 +203,13 @@ describe('protocol model transfer', () => {
 
   describe('non-finite weights', () => {
     it('refuses to pack NaN or infinity, naming the tensor', () => {
-      for (const value of [NaN, Infinity, -Infinity]) {
+      for (const [value, element] of [[NaN, 5], [Infinity, 100], [-Infinity, 287]] as const) {
         const tensors = model();
-        tensors[2]!.data[5] = value;
+        tensors[2]!.data[element] = value;
         for (const dtype of ['float32', 'float16'] as const) {
-          assert.throws(() => packModel(tensors, { modelId: 'm', architecture, dtype }), code('NON_FINITE', { tensor: 'dec/kernel', element: 5 }));
+          for (const chunkBytes of [CHUNK, DEFAULT_CHUNK_BYTES]) {
+            assert.throws(() => packModel(tensors, { modelId: 'm', architecture, dtype, chunkBytes }), code('NON_FINITE', { tensor: 'dec/kernel', element }));
+          }
         }
       }
     });

@@ -64,7 +64,7 @@ export class Signer {
   ) {
     this.clock = options.clock ?? Date.now;
     this.lifetimeS = options.lifetimeS ?? 300;
-    this.nextSequence = options.firstSequence ?? this.clock() * 1000;
+    this.nextSequence = options.firstSequence ?? Math.floor(this.clock() * 1000);
   }
 
   get kid(): string {

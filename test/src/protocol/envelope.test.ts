@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import * as jose from 'jose';
-import { ENVELOPE_TYPE, ProtocolError, ReplayCache, Signer, Verifier, encodeMessage, type ProtocolErrorCode } from '@lgefed/protocol';
+import { ENVELOPE_TYPE, MESSAGE_TYPE_NAMES, ProtocolError, ReplayCache, Signer, Verifier, encodeMessage, type ProtocolErrorCode } from '@lgefed/protocol';
 import { channel, makeParty, sampleMessage, type Party } from './fixtures.js';
 
 const rejectsWith = (code: ProtocolErrorCode | readonly ProtocolErrorCode[]) => (err: unknown): boolean => {
@@ -32,7 +32,7 @@ describe('protocol signed envelope', () => {
 
   it('round-trips every message type with its sender, type and header', async () => {
     const { signer, verifier } = channel(alice);
-    for (const name of ['SiteHello', 'TaskAssignment', 'TrainResult', 'EvaluationResult', 'HarmonisationReport', 'ErrorReport'] as const) {
+    for (const name of MESSAGE_TYPE_NAMES) {
       const message = sampleMessage(name);
       const opened = await verifier.open(await signer.seal(name, message), name);
       assert.deepEqual(opened.message, message);

@@ -36,16 +36,27 @@ export function summarise(values: readonly number[]): MetricSummary {
   return { n, mean, sd: n > 1 ? Math.sqrt(ss / (n - 1)) : 0 };
 }
 
-/** Quantile of Student's t by bisection on its CDF (regularised incomplete beta). */
+const quantileCache = new Map<string, number>();
+
+/**
+ * Quantile of Student's t by bisection on its CDF (regularised incomplete beta). Memoised: a
+ * cross-site matrix asks for the same few (p, df) pairs hundreds of times.
+ */
 export function studentTQuantile(p: number, df: number): number {
+  const key = `${p}:${df}`;
+  const cached = quantileCache.get(key);
+  if (cached !== undefined) return cached;
   let lo = 0;
   let hi = 1000;
-  for (let i = 0; i < 200; i++) {
+  // 64 halvings of [0, 1000] reach double precision.
+  for (let i = 0; i < 64; i++) {
     const mid = (lo + hi) / 2;
     if (studentTCdf(mid, df) < p) lo = mid;
     else hi = mid;
   }
-  return (lo + hi) / 2;
+  const q = (lo + hi) / 2;
+  quantileCache.set(key, q);
+  return q;
 }
 
 function studentTCdf(t: number, df: number): number {
@@ -74,7 +85,9 @@ function betaContinuedFraction(x: number, a: number, b: number): number {
       d = 1 / (Math.abs(d) < tiny ? tiny : d);
       c = 1 + numerator / c;
       if (Math.abs(c) < tiny) c = tiny;
-      h *= d * c;
+      const delta = d * c;
+      h *= delta;
+      if (Math.abs(delta - 1) < 1e-16) return h;
     }
   }
   return h;

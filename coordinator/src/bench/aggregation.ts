@@ -1,0 +1,64 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { ModelStore } from '../model-store.js';
+import { dataOffset, encodeWeightsPrefix, parameterCount } from '../weights-file.js';
+import { fillParameters, unetLayout } from './model-fixture.js';
+
+const run = promisify(execFile);
+const CHILD = fileURLToPath(new URL('./aggregate-run.js', import.meta.url));
+/** The peer lives with the sources (it is not compiled); dist/bench → src/bench. */
+const PEER = fileURLToPath(new URL('../../src/bench/flower_style_aggregate.py', import.meta.url));
+
+export interface AggregationFigures {
+  readonly parameters: number;
+  readonly modelMB: number;
+  readonly sites: number;
+  /** Site weights read per second (sites × model bytes / time), streaming FedAvg from the model store into it. */
+  readonly streamingMBps: number;
+  readonly streamingPeakRssMB: number;
+  readonly streamingBaselineRssMB: number;
+  /** The peer: Flower's in-memory FedAvg on numpy arrays, same files. */
+  readonly peerMBps: number;
+  readonly peerPeakRssMB: number;
+}
+
+/** Stores `sites` updates of a `parameters`-sized U-Net prefix, then aggregates them in fresh processes. */
+export async function measureAggregation(parameters: number, sites: number): Promise<AggregationFigures> {
+  const dir = await mkdtemp(join(tmpdir(), 'lgefed-bench-agg-'));
+  try {
+    const store = new ModelStore(join(dir, 'models'));
+    await store.init();
+    const header = unetLayout(parameters);
+    const count = parameterCount(header);
+    const values = new Float32Array(count);
+    const hashes: string[] = [];
+    for (let s = 0; s < sites; s++) {
+      const writer = await store.createWriter();
+      await writer.write(encodeWeightsPrefix(header));
+      fillParameters(values, s);
+      await writer.write(new Uint8Array(values.buffer));
+      hashes.push(await writer.commit());
+    }
+    const cases = hashes.map((h, s) => `${h}:${10 + s}`);
+    const streaming = JSON.parse((await run(process.execPath, [CHILD, store.dir, 'fedavg', ...cases], { maxBuffer: 1 << 20 })).stdout) as { seconds: number; peakRssMB: number; baselineRssMB: number };
+    const peerArgs = hashes.map((h, s) => `${store.path(h)}:${dataOffset(header)}:${count}:${10 + s}`);
+    const peer = JSON.parse((await run('python3', [PEER, join(dir, 'peer-out.f32'), ...peerArgs], { maxBuffer: 1 << 20 })).stdout) as { seconds: number; peakRssMB: number };
+    const inputMB = (sites * count * 4) / 1e6;
+    return {
+      parameters: count,
+      modelMB: (count * 4) / 1e6,
+      sites,
+      streamingMBps: inputMB / streaming.seconds,
+      streamingPeakRssMB: streaming.peakRssMB,
+      streamingBaselineRssMB: streaming.baselineRssMB,
+      peerMBps: inputMB / peer.seconds,
+      peerPeakRssMB: peer.peakRssMB,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

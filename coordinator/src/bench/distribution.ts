@@ -1,0 +1,120 @@
+import { encodeMessage, packModel, type ModelPackage, type NamedTensor } from '@lgefed/protocol';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { createServer as createTcpServer, type Socket as TcpSocket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Server, type Socket } from 'socket.io';
+import { fillParameters, unetLayout } from './model-fixture.js';
+
+export interface DistributionFigures {
+  readonly parameters: number;
+  readonly modelMB: number;
+  readonly agents: number;
+  readonly chunkKiB: number;
+  /** All agents together, manifest + hash-checked chunks over socket.io (websocket) on loopback. */
+  readonly socketIoMBps: number;
+  /** The peer: the same bytes over raw TCP sockets on loopback, no framing or hashing. */
+  readonly rawTcpMBps: number;
+}
+
+const AGENT_SCRIPT = fileURLToPath(new URL('./distribution-agents.js', import.meta.url));
+/** Chunks in flight per agent: enough to keep the link busy, bounded so memory stays a few MB per agent. */
+const WINDOW = 8;
+
+function startAgents(args: string[]): Promise<void> {
+  const child = spawn(process.execPath, [AGENT_SCRIPT, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  return once(child, 'exit').then(([code]) => {
+    if (code !== 0) throw new Error(`distribution agents exited with ${code}`);
+  });
+}
+
+async function sendModel(socket: Socket, pkg: ModelPackage): Promise<number> {
+  await socket.timeout(60_000).emitWithAck('manifest', encodeMessage('ModelManifest', pkg.manifest));
+  const done = new Promise<number>((resolve) => socket.once('complete', (parameters: number, ack: () => void) => {
+    ack();
+    resolve(parameters);
+  }));
+  let next = 0;
+  const lane = async () => {
+    while (next < pkg.chunkCount) {
+      const index = next++;
+      await socket.timeout(60_000).emitWithAck('chunk', pkg.chunk(index));
+    }
+  };
+  await Promise.all(Array.from({ length: WINDOW }, lane));
+  return done;
+}
+
+async function overSocketIo(pkg: ModelPackage, agents: number): Promise<number> {
+  const http = createServer();
+  const ioServer = new Server(http, { maxHttpBufferSize: 2 * 1024 * 1024, transports: ['websocket'] });
+  http.listen(0, '127.0.0.1');
+  await once(http, 'listening');
+  const sockets: Socket[] = [];
+  const allConnected = new Promise<void>((resolve) =>
+    ioServer.on('connection', (socket) => {
+      sockets.push(socket);
+      if (sockets.length === agents) resolve();
+    }),
+  );
+  const children = startAgents(['socketio', `http://127.0.0.1:${(http.address() as AddressInfo).port}`, String(agents)]);
+  await allConnected;
+  const start = process.hrtime.bigint();
+  const received = await Promise.all(sockets.map((s) => sendModel(s, pkg)));
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (received.some((p) => p !== pkg.manifest.parameterCount)) throw new Error('an agent reassembled the wrong parameter count');
+  await children;
+  await ioServer.close();
+  return seconds;
+}
+
+async function overRawTcp(tensors: readonly NamedTensor[], agents: number, bytes: number): Promise<number> {
+  const sockets: TcpSocket[] = [];
+  let resolveAll!: () => void;
+  const allConnected = new Promise<void>((resolve) => (resolveAll = resolve));
+  const server = createTcpServer((socket) => {
+    sockets.push(socket);
+    if (sockets.length === agents) resolveAll();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const children = startAgents(['tcp', String((server.address() as AddressInfo).port), String(agents), String(bytes)]);
+  await allConnected;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    sockets.map(async (socket) => {
+      for (const t of tensors) {
+        if (!socket.write(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))) await once(socket, 'drain');
+      }
+      await once(socket, 'close');
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  await children;
+  server.close();
+  return seconds;
+}
+
+/** Sends the 31 M-parameter U-Net (or a `parameters`-sized prefix of it) to `agents` agents at once, via @lgefed/protocol over socket.io and over raw TCP. */
+export async function measureDistribution(agents: number, parameters?: number): Promise<DistributionFigures> {
+  const layout = unetLayout(parameters);
+  const tensors: NamedTensor[] = layout.tensors.map((t, i) => ({ name: t.name, shape: t.shape, data: fillParameters(new Float32Array(t.shape.reduce((a, b) => a * b, 1)), i) }));
+  const pkg = packModel(tensors, {
+    modelId: 'bench-unet-paper',
+    architecture: { name: 'unet2d', inputChannels: 1, outputClasses: 3, baseFilters: 32, depth: 5, inputHeight: 256, inputWidth: 256, parameterCount: 0, dropout: 0 },
+  });
+  const bytes = pkg.manifest.parameterCount * 4;
+  const socketSeconds = await overSocketIo(pkg, agents);
+  const tcpSeconds = await overRawTcp(tensors, agents, bytes);
+  const mb = bytes / 1e6;
+  return {
+    parameters: pkg.manifest.parameterCount,
+    modelMB: mb,
+    agents,
+    chunkKiB: pkg.manifest.chunkBytes / 1024,
+    socketIoMBps: (agents * mb) / socketSeconds,
+    rawTcpMBps: (agents * mb) / tcpSeconds,
+  };
+}

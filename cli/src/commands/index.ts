@@ -1,10 +1,13 @@
 import type { Command } from '../command.js';
+import { adminCommands } from './admin.js';
 import { coordinatorCommands } from './coordinator.js';
 import { dataCommands } from './data.js';
 import { demo } from './demo.js';
 import { keygen } from './keygen.js';
+import { modelCommands } from './model.js';
 import { phantom } from './phantom.js';
+import { report } from './report.js';
 import { siteCommands } from './site.js';
 
 /** Every subcommand, in the order `lgefed --help` lists them. */
-export const commands: readonly Command[] = [demo, keygen, ...coordinatorCommands, ...dataCommands, phantom, ...siteCommands];
+export const commands: readonly Command[] = [demo, keygen, ...coordinatorCommands, ...dataCommands, phantom, ...siteCommands, ...modelCommands, ...adminCommands, report];

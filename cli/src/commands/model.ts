@@ -1,0 +1,277 @@
+/** `lgefed train | finetune | evaluate | predict`: the model workflows for people and scripts. */
+import { parseArgs } from 'node:util';
+import { loadDataset, LAYOUTS, type Layout } from '@lgefed/shared/imaging/index';
+import { isPresetName, PRESETS, unetSpec, type UNetSpec } from '@lgefed/shared/model/index';
+import type { Case } from '@lgefed/shared/types';
+import {
+  evaluateModel,
+  finetuneModel,
+  intensityHarmonisation,
+  loadModelDirectory,
+  predictNiftiFile,
+  PRETRAINED_MODEL_DIR,
+  readReferenceProfile,
+  REFERENCE_PROFILE_FILE,
+  splitCases,
+  trainSegmentation,
+  type CaseSelection,
+  type EvaluationReport,
+  type ImageTransform,
+  type LoadedModel,
+  type TrainSegmentationResult,
+} from '@lgefed/shared/workflows/index';
+import { join } from 'node:path';
+import { UsageError, type Command } from '../command.js';
+import { progressBar } from '../progress-bar.js';
+
+type Spec = Record<string, { type: 'string' | 'boolean' }>;
+
+function options<T extends Spec>(args: string[], spec: T) {
+  try {
+    return parseArgs({ args, options: spec, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function required(value: string | boolean | undefined, flag: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw new UsageError(`${flag} is required`);
+  return value;
+}
+
+function positiveInteger(value: string | boolean | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got ${String(value)}`);
+  return n;
+}
+
+function positiveNumber(value: string | boolean | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`${flag} must be a positive number, got ${String(value)}`);
+  return n;
+}
+
+function layoutOf(value: string | boolean | undefined): Layout | 'auto' {
+  if (value === undefined) return 'auto';
+  if (value === 'auto' || (LAYOUTS as readonly unknown[]).includes(value)) return value as Layout | 'auto';
+  throw new UsageError(`--layout must be auto or one of ${LAYOUTS.join(', ')}`);
+}
+
+async function loadCases(dir: string, layout: Layout | 'auto'): Promise<Case[]> {
+  const dataset = await loadDataset(dir, { layout });
+  for (const problem of dataset.problems) console.error(`warning: ${problem.message}`);
+  if (dataset.cases.length === 0) throw new UsageError(`no usable cases in ${dir}`);
+  return dataset.cases;
+}
+
+/** Training flags shared by train and finetune. */
+const TRAINING_FLAGS = {
+  data: { type: 'string' },
+  layout: { type: 'string' },
+  augment: { type: 'string' },
+  epochs: { type: 'string' },
+  iterations: { type: 'string' },
+  batch: { type: 'string' },
+  lr: { type: 'string' },
+  seed: { type: 'string' },
+  'max-minutes': { type: 'string' },
+  out: { type: 'string' },
+  float16: { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+function trainingSettings(o: Record<string, string | boolean | undefined>) {
+  const epochs = positiveInteger(o['epochs'], '--epochs');
+  const iterations = positiveInteger(o['iterations'], '--iterations');
+  if (epochs !== undefined && iterations !== undefined) throw new UsageError('give --epochs or --iterations, not both');
+  const maxMinutes = positiveNumber(o['max-minutes'], '--max-minutes');
+  const bar = o['json'] ? undefined : progressBar();
+  return {
+    settings: {
+      ...(epochs !== undefined || iterations !== undefined ? {} : { epochs: 10 }),
+      ...(epochs !== undefined ? { epochs } : {}),
+      ...(iterations !== undefined ? { iterations } : {}),
+      augmentation: typeof o['augment'] === 'string' ? o['augment'] : 'paper',
+      batchSize: positiveInteger(o['batch'], '--batch') ?? 8,
+      learningRate: positiveNumber(o['lr'], '--lr') ?? 1e-3,
+      seed: o['seed'] === undefined ? 0 : Number(o['seed']),
+      ...(maxMinutes !== undefined ? { maxSeconds: maxMinutes * 60 } : {}),
+      outDir: required(o['out'], '--out'),
+      dtype: o['float16'] ? ('float16' as const) : ('float32' as const),
+      ...(bar ? { onProgress: bar.update } : {}),
+      onLog: (line: string) => console.error(line),
+    },
+    finish: () => bar?.done(),
+  };
+}
+
+function trainingSummary(result: TrainSegmentationResult): Record<string, unknown> {
+  const { record } = result;
+  return { modelId: result.modelId, iterations: record.iterations, seconds: Math.round(record.seconds), finalLoss: result.losses.at(-1) ?? null, stoppedByTimeLimit: result.stoppedByTimeLimit, cases: record.trainCases.length };
+}
+
+function diceText(report: EvaluationReport): string {
+  const d = report.summary.dice;
+  return `Dice blood pool ${d.bloodpool.mean.toFixed(3)} ± ${d.bloodpool.sd.toFixed(3)}, myocardium ${d.myocardium.mean.toFixed(3)} ± ${d.myocardium.sd.toFixed(3)} (${report.cases.length} cases)`;
+}
+
+export const train: Command = {
+  name: 'train',
+  summary: 'train a U-Net from scratch on a dataset folder (augmentation, seeded case-level validation split)',
+  usage: `Usage: lgefed train --data DIR --out MODEL_DIR [--layout auto|${LAYOUTS.join('|')}] [--preset ${Object.keys(PRESETS).join('|')}]
+                    [--augment none|spatial|paper|nnunet] [--epochs N | --iterations N] [--batch 8] [--lr 0.001]
+                    [--seed 0] [--validation-fraction 0.2] [--max-minutes M] [--float16] [--json]
+
+Trains on the training part of a seeded case-level split, then scores the validation cases
+(3D Dice after largest-component post-processing). --max-minutes stops early and keeps the
+weights reached. Default: lite preset, paper augmentation, 10 epochs.`,
+  async run(args) {
+    const o = options(args, { ...TRAINING_FLAGS, preset: { type: 'string' }, 'validation-fraction': { type: 'string' } });
+    const preset = typeof o.preset === 'string' ? o.preset : 'lite';
+    if (!isPresetName(preset)) throw new UsageError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}`);
+    const fraction = o['validation-fraction'] === undefined ? 0.2 : Number(o['validation-fraction']);
+    if (!(fraction >= 0 && fraction < 1)) throw new UsageError('--validation-fraction must be in [0, 1)');
+    const cases = await loadCases(required(o.data, '--data'), layoutOf(o.layout));
+    const { settings, finish } = trainingSettings(o);
+    const split = fraction > 0 ? splitCases(cases.map((c) => c.id), { validationFraction: fraction, seed: settings.seed }) : { train: cases.map((c) => c.id), validation: [] };
+    const inSplit = (ids: string[]) => cases.filter((c) => ids.includes(c.id));
+    const result = await trainSegmentation({ ...settings, spec: unetSpec(preset), cases: inSplit(split.train), notes: { validationCases: split.validation } });
+    finish();
+    const validation = split.validation.length > 0 ? await evaluateModel({ model: await loadModelDirectory(settings.outDir), cases: inSplit(split.validation), onLog: () => {} }) : undefined;
+    if (o.json) console.log(JSON.stringify({ ...trainingSummary(result), validation: validation && { cases: validation.cases, ...validation.summary } }));
+    else {
+      console.log(`saved ${settings.outDir} (model ${result.modelId.slice(0, 12)}, ${result.record.iterations} iterations, ${(result.record.seconds / 60).toFixed(1)} min)`);
+      if (validation) console.log(`validation: ${diceText(validation)}`);
+    }
+    return 0;
+  },
+};
+
+async function modelFrom(value: string | boolean | undefined): Promise<LoadedModel> {
+  return loadModelDirectory(typeof value === 'string' ? value : PRETRAINED_MODEL_DIR);
+}
+
+export const finetune: Command = {
+  name: 'finetune',
+  summary: 'fine-tune a model (default: the shipped EMIDEC model) on a site, training only chosen blocks',
+  usage: `Usage: lgefed finetune --data DIR --out MODEL_DIR [--model DIR | --scratch PRESET] [--encoder-blocks K] [--decoder-blocks M]
+                       [--fraction F | --cases N] [--selection-seed S] [--augment paper] [--epochs N | --iterations N]
+                       [--batch 8] [--lr 0.001] [--seed 0] [--max-minutes M] [--float16] [--json]
+
+Trains the first K encoder blocks and/or the last M decoder blocks (every block when neither is
+given) on a seeded fraction or count of the site's annotated cases. --scratch lite|paper trains the
+same way from random initialisation: the baseline to compare against.`,
+  async run(args) {
+    const o = options(args, {
+      ...TRAINING_FLAGS,
+      model: { type: 'string' },
+      scratch: { type: 'string' },
+      'encoder-blocks': { type: 'string' },
+      'decoder-blocks': { type: 'string' },
+      fraction: { type: 'string' },
+      cases: { type: 'string' },
+      'selection-seed': { type: 'string' },
+    });
+    if (o.model && o.scratch) throw new UsageError('give --model or --scratch, not both');
+    if (o.fraction && o.cases) throw new UsageError('give --fraction or --cases, not both');
+    let start: LoadedModel | { scratch: UNetSpec };
+    if (typeof o.scratch === 'string') {
+      if (!isPresetName(o.scratch)) throw new UsageError(`--scratch must be one of ${Object.keys(PRESETS).join(', ')}`);
+      start = { scratch: unetSpec(o.scratch) };
+    } else start = await modelFrom(o.model);
+    const blocks = (value: string | boolean | undefined, flag: string): number | undefined => {
+      if (value === undefined) return undefined;
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a non-negative integer`);
+      return n;
+    };
+    let selection: CaseSelection | undefined;
+    if (o.fraction !== undefined) selection = { fraction: Number(o.fraction) };
+    else if (o.cases !== undefined) selection = { count: positiveInteger(o.cases, '--cases')! };
+    const cases = await loadCases(required(o.data, '--data'), layoutOf(o.layout));
+    const { settings, finish } = trainingSettings(o);
+    const encoder = blocks(o['encoder-blocks'], '--encoder-blocks');
+    const decoder = blocks(o['decoder-blocks'], '--decoder-blocks');
+    const result = await finetuneModel({
+      ...settings,
+      start,
+      cases,
+      ...(selection ? { selection } : {}),
+      ...(o['selection-seed'] !== undefined ? { selectionSeed: Number(o['selection-seed']) } : {}),
+      ...(encoder !== undefined ? { trainEncoderBlocks: encoder } : {}),
+      ...(decoder !== undefined ? { trainDecoderBlocks: decoder } : {}),
+    });
+    finish();
+    if (o.json) console.log(JSON.stringify({ ...trainingSummary(result), usedCases: result.usedCases, trainedBlocks: result.trainedBlocks }));
+    else console.log(`saved ${settings.outDir} (model ${result.modelId.slice(0, 12)}; trained ${result.trainedBlocks.join(', ')} on ${result.usedCases.length} case(s), ${result.record.iterations} iterations)`);
+    return 0;
+  },
+};
+
+const HARMONISE = ['none', 'histogram', 'nyul', 'cyclegan'] as const;
+
+/**
+ * The harmonisation transform for --harmonise. CycleGAN is trained at a site by its own workflow;
+ * until that is wired here, asking for it is an error rather than a silent no-op.
+ */
+async function harmonisation(method: string, referenceFile: string | undefined, model: string): Promise<ImageTransform | undefined> {
+  if (method === 'none') return undefined;
+  if (method === 'histogram' || method === 'nyul') return intensityHarmonisation(method, await readReferenceProfile(referenceFile ?? join(model, REFERENCE_PROFILE_FILE)));
+  if (method === 'cyclegan') throw new UsageError('--harmonise cyclegan is not available in this build yet (use histogram or nyul)');
+  throw new UsageError(`--harmonise must be one of ${HARMONISE.join(', ')}`);
+}
+
+export const evaluate: Command = {
+  name: 'evaluate',
+  summary: 'score a model on a labelled dataset folder (Dice, HD95 per case and mean ± sd)',
+  usage: `Usage: lgefed evaluate --data DIR [--model DIR] [--layout auto|${LAYOUTS.join('|')}] [--harmonise ${HARMONISE.join('|')}]
+                       [--reference PROFILE.json] [--mirror] [--json]
+
+--model defaults to the shipped EMIDEC model. --harmonise histogram|nyul maps each image to the
+reference intensity profile (default: the one shipped with the model). --json prints per case and
+{dice: {bloodpool: {mean, sd, n}, myocardium: …}, hd95: …}.`,
+  async run(args) {
+    const o = options(args, { data: { type: 'string' }, model: { type: 'string' }, layout: { type: 'string' }, harmonise: { type: 'string' }, reference: { type: 'string' }, mirror: { type: 'boolean' }, json: { type: 'boolean' } });
+    const modelDir = typeof o.model === 'string' ? o.model : PRETRAINED_MODEL_DIR;
+    const method = typeof o.harmonise === 'string' ? o.harmonise : 'none';
+    const transform = await harmonisation(method, typeof o.reference === 'string' ? o.reference : undefined, modelDir);
+    const model = await loadModelDirectory(modelDir);
+    const cases = (await loadCases(required(o.data, '--data'), layoutOf(o.layout))).filter((c) => c.label);
+    if (cases.length === 0) throw new UsageError('no labelled cases to evaluate');
+    const report = await evaluateModel({
+      model,
+      cases,
+      mirror: Boolean(o.mirror),
+      ...(transform ? { transform } : {}),
+      onLog: (line) => (o.json ? undefined : console.error(line)),
+      onCase: (r, done, total) => {
+        if (!o.json) console.error(`${done}/${total} ${r.id}: Dice blood pool ${r.scores.bloodpool.dice.toFixed(3)}, myocardium ${r.scores.myocardium.dice.toFixed(3)}`);
+      },
+    });
+    if (o.json) console.log(JSON.stringify({ model: report.modelId, harmonise: method, cases: report.cases.map((c) => ({ id: c.id, ...c.scores })), ...report.summary }));
+    else console.log(`model ${report.modelId.slice(0, 12)}, harmonise ${method}: ${diceText(report)}`);
+    return 0;
+  },
+};
+
+export const predict: Command = {
+  name: 'predict',
+  summary: 'segment one NIfTI image into a label map (1 blood pool, 2 myocardium)',
+  usage: `Usage: lgefed predict --in IMAGE.nii.gz --out LABELS.nii.gz [--model DIR] [--mirror] [--json]
+
+--model defaults to the shipped EMIDEC model. The label map has the input's world geometry.`,
+  async run(args) {
+    const o = options(args, { in: { type: 'string' }, out: { type: 'string' }, model: { type: 'string' }, mirror: { type: 'boolean' }, json: { type: 'boolean' } });
+    const output = required(o.out, '--out');
+    if (!/\.nii(\.gz)?$/i.test(output)) throw new UsageError('--out must end in .nii or .nii.gz');
+    const model = await modelFrom(o.model);
+    const result = await predictNiftiFile(model, required(o.in, '--in'), output, { mirror: Boolean(o.mirror), onLog: () => {} });
+    if (o.json) console.log(JSON.stringify({ model: model.id, ...result }));
+    else console.log(`wrote ${result.output}: blood pool ${result.volumesMl.bloodpool.toFixed(1)} ml, myocardium ${result.volumesMl.myocardium.toFixed(1)} ml`);
+    return 0;
+  },
+};
+
+export const modelCommands: readonly Command[] = [train, finetune, evaluate, predict];

@@ -1,0 +1,127 @@
+/**
+ * `npm run pretrain`: reproduces the shipped EMIDEC-pretrained model (shared/models/emidec-unet-lite).
+ * Loads the EMIDEC PNG slices, makes the fixed seeded case-level split, trains the `lite` U-Net with
+ * `paper` augmentation (Adam 1e-3), scores the validation cases (3D Dice after LCC) with float32 and
+ * with float16-rounded weights, and writes the float16 model with its training record.
+ *
+ * Options: --data DIR (default ../shared/data/emidec-lge-slices) --out DIR (default
+ * shared/models/emidec-unet-lite) --iterations N (default 1500) --batch N (default 8)
+ * --max-minutes M (stop early, keeping the weights reached) --preset lite|paper --seed S
+ * --split-seed S --resume DIR (start from a model directory, e.g. a checkpoint) --checkpoints DIR
+ * (default .lgefed/pretrain-<preset>; every 25 iterations, and the float32 final model).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { loadDataset } from '@lgefed/shared/imaging/index';
+import { isPresetName, unetSpec } from '@lgefed/shared/model/index';
+import {
+  cohortProfile,
+  evaluateModel,
+  writeReferenceProfile,
+  loadModelDirectory,
+  roundToFloat16,
+  saveModelDirectory,
+  splitCases,
+  trainSegmentation,
+  type EvaluationReport,
+  type LoadedModel,
+} from '@lgefed/shared/workflows/index';
+
+const SPLIT = { validationFraction: 0.2, seed: 20240 };
+
+function option(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 && process.argv[at + 1] !== undefined ? process.argv[at + 1]! : fallback;
+}
+
+function log(line: string): void {
+  process.stdout.write(`[${new Date().toISOString()}] ${line}\n`);
+}
+
+function diceLine(report: EvaluationReport): string {
+  const { dice } = report.summary;
+  return `blood pool ${dice.bloodpool.mean.toFixed(4)} ± ${dice.bloodpool.sd.toFixed(4)}, myocardium ${dice.myocardium.mean.toFixed(4)} ± ${dice.myocardium.sd.toFixed(4)}`;
+}
+
+async function main(): Promise<void> {
+  const data = resolve(option('data', '../shared/data/emidec-lge-slices'));
+  const out = resolve(option('out', 'shared/models/emidec-unet-lite'));
+  const presetName = option('preset', 'lite');
+  if (!isPresetName(presetName)) throw new Error(`unknown preset ${presetName}`);
+  const iterations = Number(option('iterations', '1500'));
+  const batchSize = Number(option('batch', '8'));
+  const maxMinutes = option('max-minutes', '');
+  const seed = Number(option('seed', '1'));
+  const splitSeed = Number(option('split-seed', String(SPLIT.seed)));
+  const resume = option('resume', '');
+
+  const dataset = await loadDataset(data, { layout: 'png-slices' });
+  if (dataset.cases.length === 0) throw new Error(`no cases in ${data}`);
+  const split = splitCases(
+    dataset.cases.map((c) => c.id),
+    { validationFraction: SPLIT.validationFraction, seed: splitSeed },
+  );
+  const byId = new Map(dataset.cases.map((c) => [c.id, c]));
+  const train = split.train.map((id) => byId.get(id)!);
+  const validation = split.validation.map((id) => byId.get(id)!);
+  log(`${dataset.cases.length} cases (${dataset.problems.length} problems); train ${train.length}, validation ${validation.length}: ${split.validation.join(' ')}`);
+
+  const spec = unetSpec(presetName);
+  const start: LoadedModel | undefined = resume ? await loadModelDirectory(resume) : undefined;
+  const checkpointDir = resolve(option('checkpoints', `.lgefed/pretrain-${presetName}`));
+  await mkdir(checkpointDir, { recursive: true });
+  let lastReport = 0;
+  const trained = await trainSegmentation({
+    spec,
+    cases: train,
+    augmentation: 'paper',
+    batchSize,
+    iterations,
+    learningRate: 1e-3,
+    seed,
+    ...(start ? { initialWeights: start.weights, startedFrom: start.id } : {}),
+    ...(maxMinutes ? { maxSeconds: Number(maxMinutes) * 60 } : {}),
+    checkpointEvery: 25,
+    checkpointDir,
+    onLog: log,
+    onProgress: (p) => {
+      if (p.iteration - lastReport >= 5 || p.iteration === p.iterations) {
+        lastReport = p.iteration;
+        log(`iteration ${p.iteration}/${p.iterations} loss ${p.loss.toFixed(4)} ${p.slicesPerSecond.toFixed(2)} slices/s eta ${(p.etaSeconds / 60).toFixed(1)} min`);
+      }
+    },
+    notes: { data: 'EMIDEC (CC BY-NC-SA 4.0), 2D PNG slices', split: { ...SPLIT, seed: splitSeed, validation: split.validation } },
+  });
+  log(`trained ${trained.record.iterations} iterations in ${(trained.record.seconds / 60).toFixed(1)} min${trained.stoppedByTimeLimit ? ' (time limit)' : ''}`);
+
+  // Kept before scoring, so a failure while scoring never loses the training run.
+  await saveModelDirectory(join(checkpointDir, 'final'), spec, trained.weights, { training: trained.record });
+  const full: LoadedModel = { spec, weights: trained.weights, id: trained.modelId, training: trained.record };
+  const float32 = await evaluateModel({ model: full, cases: validation, onLog: log });
+  log(`validation float32: ${diceLine(float32)}`);
+  const halfWeights = roundToFloat16(trained.weights);
+  const half: LoadedModel = { ...full, weights: halfWeights };
+  const float16 = await evaluateModel({ model: half, cases: validation, onLog: log });
+  log(`validation float16: ${diceLine(float16)}`);
+
+  const record = {
+    ...trained.record,
+    notes: {
+      ...trained.record.notes,
+      validation: { float32: float32.summary, float16: float16.summary, cases: float16.cases },
+      stoppedByTimeLimit: trained.stoppedByTimeLimit,
+      plannedIterations: iterations,
+      ...(start ? { resumedFrom: start.id, resumedIterations: start.training?.iterations ?? null } : {}),
+    },
+  };
+  const id = await saveModelDirectory(out, spec, halfWeights, { dtype: 'float16', training: record });
+  await writeReferenceProfile(out, cohortProfile(train));
+  await writeFile(join(checkpointDir, 'losses.json'), `${JSON.stringify(trained.losses)}\n`);
+  log(`saved ${out} (model id ${id})`);
+  console.log(JSON.stringify({ modelId: id, iterations: record.iterations, seconds: Math.round(record.seconds), float32: float32.summary.dice, float16: float16.summary.dice }));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,157 @@
+/**
+ * The one training path (CLI, experiment runner, site agent): cases → heart-centred samples →
+ * seeded augmentation prefetched in a worker → trainModel (its own worker) → optional save with a
+ * training record. Fine-tuning is this with starting weights and frozen blocks (see finetune.ts).
+ */
+import { asTrainerBatchProvider } from '../augment/trainer-adapter.js';
+import { createPrefetchingBatchProvider } from '../augment/prefetch.js';
+import { presetByName } from '../augment/presets.js';
+import type { BackendRequest } from '../engine/index.js';
+import type { FreezeOptions } from '../model/freeze.js';
+import { modelId, type StorageDType } from '../model/io.js';
+import type { UNetSpec } from '../model/spec.js';
+import { TrainingCancelledError, trainModel, type TrainingProgress } from '../model/train.js';
+import type { NamedTensor } from '../model/weights.js';
+import type { Case } from '../types.js';
+import { WorkflowError } from './errors.js';
+import { saveModelDirectory, type TrainingRecord } from './model-files.js';
+import { trainingSamples } from './samples.js';
+
+/** EMIDEC PNG slices carry no spacing; the data README gives 1.37-1.88 mm, and our loader assumes 1.5 mm. */
+export const DEFAULT_SPACING: readonly [number, number] = [1.5, 1.5];
+
+export interface TrainSegmentationOptions {
+  readonly spec: UNetSpec;
+  /** Annotated cases to train on (already selected: see splitCases / selectCases). */
+  readonly cases: readonly Case[];
+  /** In-plane spacing the model works at (default DEFAULT_SPACING). */
+  readonly spacing?: readonly [number, number];
+  /** Augmentation preset name: none, spatial, paper, nnunet (default paper). */
+  readonly augmentation?: string;
+  readonly batchSize?: number;
+  /** Give exactly one of epochs and iterations. */
+  readonly epochs?: number;
+  readonly iterations?: number;
+  readonly learningRate?: number;
+  readonly seed?: number;
+  /** Starting weights (fine-tuning); absent = He initialisation. */
+  readonly initialWeights?: readonly NamedTensor[];
+  /** Model id of `initialWeights`, kept in the training record. */
+  readonly startedFrom?: string;
+  readonly freeze?: FreezeOptions;
+  /** Stop after this long and keep the weights reached (the record says how far it got). */
+  readonly maxSeconds?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: TrainingProgress) => void;
+  readonly checkpointEvery?: number;
+  readonly checkpointDir?: string;
+  readonly backend?: BackendRequest;
+  readonly threads?: number;
+  readonly onLog?: (line: string) => void;
+  /** Where to save the model directory; absent = not saved. */
+  readonly outDir?: string;
+  readonly dtype?: StorageDType;
+  readonly notes?: Record<string, unknown>;
+}
+
+export interface TrainSegmentationResult {
+  readonly spec: UNetSpec;
+  readonly weights: NamedTensor[];
+  /** Id of the weights as saved (float16-rounded when dtype is float16), else of the trained weights. */
+  readonly modelId: string;
+  readonly record: TrainingRecord;
+  readonly losses: number[];
+  /** True when maxSeconds ended training before the planned iterations. */
+  readonly stoppedByTimeLimit: boolean;
+}
+
+export async function trainSegmentation(options: TrainSegmentationOptions): Promise<TrainSegmentationResult> {
+  const spacing = options.spacing ?? DEFAULT_SPACING;
+  const augmentation = options.augmentation ?? 'paper';
+  const seed = options.seed ?? 0;
+  const batchSize = options.batchSize ?? 8;
+  const learningRate = options.learningRate ?? 1e-3;
+  presetByName(augmentation);
+  if (options.maxSeconds !== undefined && !(options.maxSeconds > 0)) throw new WorkflowError(`maxSeconds must be positive, got ${options.maxSeconds}`);
+  if (options.cases.length === 0) throw new WorkflowError('no training cases');
+
+  const samples = trainingSamples(options.cases, { inputSize: options.spec.inputSize, spacing });
+  const provider = createPrefetchingBatchProvider(samples, {
+    preset: augmentation,
+    seed,
+    batchSize,
+    outputWidth: options.spec.inputSize,
+    outputHeight: options.spec.inputSize,
+  });
+  // One controller for both the caller's cancellation and our time limit.
+  const stop = new AbortController();
+  let timeUp = false;
+  const timer = options.maxSeconds === undefined ? undefined : setTimeout(() => ((timeUp = true), stop.abort()), options.maxSeconds * 1000);
+  const forward = (): void => stop.abort();
+  options.signal?.addEventListener('abort', forward, { once: true });
+  const started = performance.now();
+  // Kept from progress reports: a run stopped by the time limit returns weights but no losses.
+  const losses: number[] = [];
+  const onProgress = (progress: TrainingProgress): void => {
+    losses.push(progress.loss);
+    options.onProgress?.(progress);
+  };
+  let engineLine = '';
+  const onLog = (line: string): void => {
+    engineLine = line;
+    options.onLog?.(line);
+  };
+  let weights: NamedTensor[];
+  let iterations: number;
+  let backend: string;
+  try {
+    try {
+      const result = await trainModel({
+        spec: options.spec,
+        data: asTrainerBatchProvider(provider),
+        ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
+        ...(options.iterations !== undefined ? { iterations: options.iterations } : {}),
+        learningRate,
+        seed,
+        signal: stop.signal,
+        ...(options.initialWeights ? { initialWeights: options.initialWeights } : {}),
+        ...(options.freeze ? { freeze: options.freeze } : {}),
+        onProgress,
+        ...(options.checkpointEvery !== undefined ? { checkpointEvery: options.checkpointEvery } : {}),
+        ...(options.checkpointDir !== undefined ? { checkpointDir: options.checkpointDir } : {}),
+        ...(options.backend ? { backend: options.backend } : {}),
+        ...(options.threads ? { threads: options.threads } : {}),
+        onLog,
+      });
+      ({ weights, iterations, backend } = result);
+    } catch (error) {
+      if (!(error instanceof TrainingCancelledError) || !timeUp) throw error;
+      weights = error.weights;
+      iterations = error.iteration;
+      backend = engineLine || (options.backend ?? 'auto');
+    }
+  } finally {
+    if (timer) clearTimeout(timer);
+    options.signal?.removeEventListener('abort', forward);
+    await provider.close();
+  }
+  if (iterations === 0) throw new WorkflowError('the time limit ended training before the first iteration');
+  const record: TrainingRecord = {
+    spacing: [spacing[0], spacing[1]],
+    augmentation,
+    iterations,
+    batchSize,
+    learningRate,
+    seed,
+    seconds: (performance.now() - started) / 1000,
+    backend,
+    trainCases: options.cases.map((c) => c.id),
+    ...(options.freeze ? { freeze: options.freeze } : {}),
+    ...(options.startedFrom ? { startedFrom: options.startedFrom } : {}),
+    ...(options.notes ? { notes: options.notes } : {}),
+  };
+  const id = options.outDir
+    ? await saveModelDirectory(options.outDir, options.spec, weights, { training: record, ...(options.dtype ? { dtype: options.dtype } : {}) })
+    : modelId(options.spec, weights);
+  return { spec: options.spec, weights, modelId: id, record, losses, stoppedByTimeLimit: timeUp };
+}

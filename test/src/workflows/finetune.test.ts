@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { initialWeights, modelId, type NamedTensor } from '@lgefed/shared/model/index';
+import { finetuneModel, WorkflowError, type LoadedModel } from '@lgefed/shared/workflows/index';
+import { FreezeError } from '@lgefed/shared/model/index';
+import { engineOptions, tinySpec } from '../model/tiny.js';
+import { ringCase } from './fixtures.js';
+
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+}
+
+const cases = [ringCase('a'), ringCase('b', 24, 2, 2), ringCase('c', 24, 3, -2), ringCase('d', 24, 2, 1)];
+const start = initialWeights(tinySpec, 11);
+const pretrained: LoadedModel = { spec: tinySpec, weights: start, id: modelId(tinySpec, start) };
+const common = { ...engineOptions, iterations: 2, batchSize: 2, learningRate: 1e-2, augmentation: 'paper', seed: 3 } as const;
+
+function changedTensors(after: readonly NamedTensor[]): Set<string> {
+  const before = new Map(start.map((t) => [t.name, t.data]));
+  return new Set(after.filter((t) => !sameBits(t.data, before.get(t.name)!)).map((t) => t.name));
+}
+
+describe('workflows: fine-tuning', () => {
+  it('trains only the first k encoder blocks and leaves every frozen block bit-identical', async () => {
+    const result = await finetuneModel({ ...common, start: pretrained, cases, trainEncoderBlocks: 1 });
+    assert.deepEqual(result.trainedBlocks, ['enc0']);
+    const changed = changedTensors(result.weights);
+    for (const name of changed) assert.ok(name.startsWith('enc0.'), `${name} is frozen but changed`);
+    assert.ok([...changed].some((n) => n === 'enc0.conv1.weight'), 'the trainable encoder block should move');
+    assert.equal(result.record.startedFrom, pretrained.id);
+    assert.deepEqual(result.record.freeze, { trainEncoderBlocks: 1 });
+  });
+
+  it('trains only the last m decoder blocks', async () => {
+    const result = await finetuneModel({ ...common, start: pretrained, cases, trainDecoderBlocks: 1 });
+    const last = `dec${tinySpec.stages - 2}`;
+    assert.deepEqual(result.trainedBlocks, [last]);
+    const changed = changedTensors(result.weights);
+    assert.ok(changed.size > 0);
+    for (const name of changed) assert.ok(name.startsWith(`${last}.`), `${name} is frozen but changed`);
+  });
+
+  it('uses a seeded, reproducible fraction of the cases', async () => {
+    const a = await finetuneModel({ ...common, start: pretrained, cases, selection: { fraction: 0.5 }, trainEncoderBlocks: 1 });
+    const b = await finetuneModel({ ...common, start: pretrained, cases, selection: { fraction: 0.5 }, trainEncoderBlocks: 1 });
+    assert.equal(a.usedCases.length, 2);
+    assert.deepEqual(a.usedCases, b.usedCases);
+    assert.deepEqual(a.record.trainCases, a.usedCases);
+    assert.equal(a.modelId, b.modelId, 'same seed, same cases: same weights');
+  });
+
+  it('gives the from-scratch baseline through the same call: every block trains from He initialisation', async () => {
+    const result = await finetuneModel({ ...common, start: { scratch: tinySpec }, cases, selection: { count: 1 } });
+    assert.equal(result.record.startedFrom, undefined);
+    assert.equal(result.trainedBlocks.length, 2 * tinySpec.stages - 1);
+    assert.equal(result.usedCases.length, 1);
+  });
+
+  it('rejects impossible requests with typed errors before training', async () => {
+    await assert.rejects(finetuneModel({ ...common, start: pretrained, cases, trainEncoderBlocks: 0, trainDecoderBlocks: 0 }), FreezeError);
+    await assert.rejects(finetuneModel({ ...common, start: pretrained, cases, selection: { count: 9 } }), WorkflowError);
+    await assert.rejects(finetuneModel({ ...common, start: pretrained, cases, selection: { fraction: 0 } }), WorkflowError);
+    const unlabelled = cases.map(({ label: _label, ...rest }) => rest);
+    await assert.rejects(finetuneModel({ ...common, start: pretrained, cases: unlabelled }), WorkflowError);
+  });
+});

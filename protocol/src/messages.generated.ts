@@ -69,6 +69,8 @@ export interface ArchitectureSpec {
   readonly inputWidth: number;
   readonly parameterCount: number;
   readonly dropout: number;
+  /** Feature cap: no level has more filters than this. 0 means uncapped, base_filters·2^depth. */
+  readonly maxFilters: number;
 }
 
 /**
@@ -93,6 +95,23 @@ export interface Augmentation {
   readonly elasticSigma: number;
 }
 
+/** Named augmentation presets (shared/src/augment/presets.ts); unspecified leaves the site's default. */
+export type AugmentationPreset =
+  | 'AUGMENTATION_PRESET_UNSPECIFIED'
+  | 'AUGMENTATION_PRESET_NONE'
+  | 'AUGMENTATION_PRESET_SPATIAL'
+  | 'AUGMENTATION_PRESET_PAPER'
+  | 'AUGMENTATION_PRESET_NNUNET';
+
+/** Transfer learning: which blocks train. With `enabled` false every block trains. */
+export interface FreezeSpec {
+  readonly enabled: boolean;
+  /** The first k encoder blocks train. */
+  readonly trainEncoderBlocks: number;
+  /** The last m decoder blocks (nearest the output) train. */
+  readonly trainDecoderBlocks: number;
+}
+
 export interface HyperParameters {
   readonly epochs: number;
   readonly batchSize: number;
@@ -108,6 +127,50 @@ export interface HyperParameters {
   /** Fraction of the site's labelled cases to use, in (0, 1]. */
   readonly dataFraction: number;
   readonly seed: number;
+  /** FedProx proximal term μ (Li et al. 2020) pulling local weights towards the assigned model; 0 = plain FedAvg. */
+  readonly proximalMu: number;
+  readonly augmentationPreset: AugmentationPreset;
+  /** Training length in optimiser steps, instead of epochs (exactly one of the two is non-zero). */
+  readonly iterations: number;
+  readonly freeze: FreezeSpec;
+  /** Score the trained model on the site's test split (Dice per case, 3D) and return only the metrics. */
+  readonly evaluateAfter: boolean;
+}
+
+/**
+ * A histogram over [low, high] in equal bins. Counts are doubles: differential-privacy noise makes
+ * them non-integer.
+ */
+export interface DensityHistogram {
+  readonly low: number;
+  readonly high: number;
+  readonly counts: readonly number[];
+}
+
+/** A quantile function: ascending probabilities from 0 to 1 and the values at them. */
+export interface QuantileTable {
+  readonly probabilities: readonly number[];
+  readonly values: readonly number[];
+}
+
+/** The percentiles an image's intensities were mapped to [0, 1] with before histogramming. */
+export interface IntensityNormalisation {
+  readonly lowerPercentile: number;
+  readonly upperPercentile: number;
+}
+
+/**
+ * What a harmonisation check compares against: the reference cohort's intensity profile (never
+ * images), and the privacy budget the site may spend on its own histogram.
+ */
+export interface HarmonisationReference {
+  readonly normalisation: IntensityNormalisation;
+  readonly histogram: DensityHistogram;
+  readonly quantiles: QuantileTable;
+  /** Largest ε the site's release may spend (its local policy may refuse a larger one). */
+  readonly epsilon: number;
+  /** L1 sensitivity of the histogram (1: one voxel). */
+  readonly sensitivity: number;
 }
 
 export interface TaskAssignment {
@@ -120,6 +183,8 @@ export interface TaskAssignment {
   /** Name of the site dataset to use (a DatasetSummary.name). */
   readonly dataset: string;
   readonly deadlineUnixMs: number;
+  /** Set for TASK_KIND_HARMONISATION_CHECK only. */
+  readonly harmonisation: HarmonisationReference;
 }
 
 export type DType =
@@ -262,6 +327,22 @@ export interface Quantile {
   readonly value: number;
 }
 
+/** How a released histogram was protected, so the receiver can weigh it. */
+export interface PrivacyRecord {
+  /** e.g. "laplace". */
+  readonly mechanism: string;
+  readonly epsilon: number;
+  readonly sensitivity: number;
+  /** Noise scale per count (Laplace b = sensitivity / epsilon). */
+  readonly scale: number;
+}
+
+/** Distances of a site's noised histogram from the reference's. */
+export interface IntensityDistances {
+  readonly wasserstein1: number;
+  readonly jensenShannon: number;
+}
+
 export interface HarmonisationReport {
   readonly jobId: string;
   readonly taskId: string;
@@ -275,6 +356,35 @@ export interface HarmonisationReport {
   readonly distanceMetric: string;
   readonly distance: number;
   readonly withinTolerance: boolean;
+  /**
+   * The site's release (fields 6-10 predate it and stay empty): normalisation as the reference's,
+   * the Laplace-noised histogram, quantiles derived from it, its privacy record and distances.
+   */
+  readonly normalisation: IntensityNormalisation;
+  readonly noisedHistogram: DensityHistogram;
+  readonly quantileTable: QuantileTable;
+  readonly privacy: PrivacyRecord;
+  readonly distances: IntensityDistances;
+}
+
+/**
+ * The outcome of a TASK_KIND_FINE_TUNE task: the fine-tuned (or scratch-trained) model stays at the
+ * site; only its scores on the site's test split come back.
+ */
+export interface FineTuneResult {
+  readonly jobId: string;
+  readonly taskId: string;
+  readonly round: number;
+  readonly siteId: string;
+  /** The model fine-tuning started from; empty model_id for a scratch baseline. */
+  readonly baseModel: ModelRef;
+  /** Training cases used (the data fraction's share). */
+  readonly trainCaseCount: number;
+  /** Blocks that trained, e.g. "enc0". */
+  readonly trainedBlocks: readonly string[];
+  readonly lossCurve: readonly LossPoint[];
+  readonly aggregates: readonly AggregateMetrics[];
+  readonly timings: Timings;
 }
 
 export interface Progress {
@@ -339,7 +449,12 @@ export interface MessageTypes {
   ArchitectureSpec: ArchitectureSpec;
   ModelRef: ModelRef;
   Augmentation: Augmentation;
+  FreezeSpec: FreezeSpec;
   HyperParameters: HyperParameters;
+  DensityHistogram: DensityHistogram;
+  QuantileTable: QuantileTable;
+  IntensityNormalisation: IntensityNormalisation;
+  HarmonisationReference: HarmonisationReference;
   TaskAssignment: TaskAssignment;
   TensorSpec: TensorSpec;
   ChunkDigest: ChunkDigest;
@@ -355,7 +470,10 @@ export interface MessageTypes {
   EvaluationResult: EvaluationResult;
   IntensityHistogram: IntensityHistogram;
   Quantile: Quantile;
+  PrivacyRecord: PrivacyRecord;
+  IntensityDistances: IntensityDistances;
   HarmonisationReport: HarmonisationReport;
+  FineTuneResult: FineTuneResult;
   Progress: Progress;
   Heartbeat: Heartbeat;
   ErrorReport: ErrorReport;
@@ -373,7 +491,12 @@ export const MESSAGE_TYPE_NAMES: readonly MessageTypeName[] = [
   'ArchitectureSpec',
   'ModelRef',
   'Augmentation',
+  'FreezeSpec',
   'HyperParameters',
+  'DensityHistogram',
+  'QuantileTable',
+  'IntensityNormalisation',
+  'HarmonisationReference',
   'TaskAssignment',
   'TensorSpec',
   'ChunkDigest',
@@ -389,7 +512,10 @@ export const MESSAGE_TYPE_NAMES: readonly MessageTypeName[] = [
   'EvaluationResult',
   'IntensityHistogram',
   'Quantile',
+  'PrivacyRecord',
+  'IntensityDistances',
   'HarmonisationReport',
+  'FineTuneResult',
   'Progress',
   'Heartbeat',
   'ErrorReport',

@@ -3,6 +3,9 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { adminApi } from './http/admin-api.js';
+import { consoleApi } from './http/console-api.js';
+import { attachConsoleLive } from './live/console-live.js';
+import { ConsoleViews } from './live/console-views.js';
 import { openCoordinatorState, type CoordinatorState } from './state.js';
 import { SiteChannel, type SiteChannelOptions } from './transport/site-channel.js';
 import { JobEngine } from './workflow/engine.js';
@@ -41,6 +44,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   const engine = new JobEngine({ ...state, transport: options.transport ?? channel!, workflows: WORKFLOWS });
   let url = '';
   const app = adminApi(state, engine, () => url, channel && ((siteId) => channel.presence(siteId)));
+  const views = new ConsoleViews(state, channel && ((siteId) => channel.presence(siteId)));
+  app.use(consoleApi({ state, engine, views }));
   const server =
     options.tlsCert && options.tlsKey
       ? createHttpsServer({ cert: await readFile(options.tlsCert), key: await readFile(options.tlsKey) }, app)
@@ -50,6 +55,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     server.listen(options.port, options.host ?? '127.0.0.1', resolve);
   });
   await channel?.attach(server, engine);
+  const live = attachConsoleLive(server, state, views);
   const address = server.address() as AddressInfo;
   url = options.publicUrl ?? `${options.tlsCert ? 'https' : 'http'}://${address.address}:${address.port}`;
   state.setSetting('public_url', url);
@@ -65,6 +71,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     channel,
     async close() {
       clearInterval(ticker);
+      await live.close();
       await channel?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

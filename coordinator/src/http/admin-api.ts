@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { assertRole, verifyAdminToken, type AdminIdentity, type AdminRole } from '../auth/admin-tokens.js';
 import { CoordinatorError, type CoordinatorErrorCode } from '../errors.js';
 import type { CoordinatorState } from '../state.js';
+import { recordJobRequest } from '../live/job-control.js';
 import { buildStartupKit } from '../startup-kit.js';
 import type { JobEngine } from '../workflow/engine.js';
 
@@ -77,7 +78,9 @@ export function adminApi(state: CoordinatorState, engine: JobEngine, publicUrl: 
     route('admin', async (req, who) => {
       const body = (req.body ?? {}) as { kind?: unknown; spec?: unknown };
       if (typeof body.kind !== 'string') throw new CoordinatorError('invalid_argument', `kind is required (one of ${engine.kinds.join(', ')})`);
-      return engine.submit(body.kind, body.spec, `admin:${who!.subject}`);
+      const job = await engine.submit(body.kind, body.spec, `admin:${who!.subject}`);
+      recordJobRequest(state, job, body.spec, `admin:${who!.subject}`); // kept for re-running it as asked
+      return job;
     }),
   );
   app.get('/api/audit', route('viewer', (req) => state.audit.list({ afterSeq: Number(req.query['after'] ?? 0), limit: Math.min(Number(req.query['limit'] ?? 500), 5000) })));

@@ -1,0 +1,130 @@
+import { io } from '/console/vendor/socket.io.esm.min.js';
+import { api, token } from './api.js';
+import { AuditView } from './audit.js';
+import { h } from './dom.js';
+import { renderJobs, setupSubmit } from './jobs.js';
+import { openReport, renderResults } from './results.js';
+import { renderSites } from './sites.js';
+
+const VIEWS = ['sites', 'jobs', 'results', 'audit'];
+const $ = (id) => document.getElementById(id);
+
+let socket = null;
+let sites = [];
+let jobs = [];
+let audit = null;
+
+function show(view) {
+  for (const v of VIEWS) $(`view-${v}`).hidden = v !== view;
+  for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.view === view);
+}
+
+function route() {
+  const [view, arg] = location.hash.slice(1).split('/');
+  const chosen = VIEWS.includes(view) ? view : 'sites';
+  show(chosen);
+  if (chosen === 'results') {
+    const select = $('results-job');
+    if (arg) select.value = arg;
+    renderResults(select.value).catch((err) => $('results-meta').replaceChildren(h('p.error', {}, err.message)));
+  }
+}
+
+function fillJobPicker() {
+  const select = $('results-job');
+  const chosen = select.value || (location.hash.startsWith('#results/') ? location.hash.split('/')[1] : '');
+  select.replaceChildren(...jobs.map((j) => h('option', { value: j.id }, `${j.kind} · ${j.status} · ${new Date(j.createdAt).toLocaleString()} · ${j.id.slice(0, 8)}`)));
+  if (chosen && jobs.some((j) => j.id === chosen)) select.value = chosen;
+}
+
+function flash(text) {
+  const note = h('div.card', { style: 'position:fixed;right:20px;bottom:20px;z-index:9', role: 'status' }, text);
+  document.body.append(note);
+  setTimeout(() => note.remove(), 4000);
+}
+
+async function start(who) {
+  $('login').hidden = true;
+  $('app').hidden = false;
+  $('who').textContent = `${who.subject} (${who.role})`;
+  document.body.dataset.role = who.role;
+  for (const el of document.querySelectorAll('.admin-only')) el.hidden = who.role !== 'admin';
+  const ctx = {
+    isAdmin: who.role === 'admin',
+    kinds: await api('GET', '/api/kinds'),
+    siteNames: () => sites.filter((s) => s.status === 'enrolled').map((s) => s.name),
+    flash,
+    refreshJobs: async () => update({ jobs: await api('GET', '/api/console/jobs') }),
+    showResults: (id) => (location.hash = `#results/${id}`),
+    act: async (path, done) => {
+      try {
+        await api('POST', path);
+        flash(done);
+        await ctx.refreshJobs();
+      } catch (err) {
+        flash(`${err.code}: ${err.message}`);
+      }
+    },
+  };
+  setupSubmit(ctx);
+  audit = new AuditView();
+  const update = (next) => {
+    if (next.sites) renderSites((sites = next.sites));
+    if (next.jobs) {
+      renderJobs((jobs = next.jobs), ctx);
+      fillJobPicker();
+    }
+  };
+  // First paint from REST, then live over socket.io.
+  update({ sites: await api('GET', '/api/console/sites'), jobs: await api('GET', '/api/console/jobs') });
+  $('results-job').addEventListener('change', (e) => (location.hash = `#results/${e.target.value}`));
+  $('open-report').addEventListener('click', () => openReport($('results-job').value, false).catch((err) => flash(err.message)));
+  $('download-report').addEventListener('click', () => openReport($('results-job').value, true).catch((err) => flash(err.message)));
+  window.addEventListener('hashchange', route);
+  route();
+
+  socket = io({ path: '/console/live', auth: { token: token.get() } });
+  socket.on('connect', () => {
+    $('live-state').textContent = 'live';
+    $('live-state').className = 'live on';
+  });
+  socket.on('disconnect', () => {
+    $('live-state').textContent = 'offline';
+    $('live-state').className = 'live off';
+  });
+  socket.on('connect_error', (err) => flash(`live updates: ${err.message}`));
+  socket.on('sites', (s) => update({ sites: s }));
+  socket.on('jobs', (j) => {
+    const wasRunning = new Set(jobs.filter((x) => x.status === 'running').map((x) => x.id));
+    update({ jobs: j });
+    // A job that just finished has new figures: refresh the open results view.
+    const selected = $('results-job').value;
+    if (!$('view-results').hidden && wasRunning.has(selected) && j.some((x) => x.id === selected && x.status !== 'running')) route();
+  });
+  socket.on('audit', (events) => audit.add(events));
+}
+
+function showLogin(message) {
+  $('app').hidden = true;
+  $('login').hidden = false;
+  $('login-error').textContent = message ?? '';
+}
+
+$('login-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  token.set($('login-token').value.trim());
+  try {
+    await start(await api('GET', '/api/whoami'));
+  } catch (err) {
+    token.clear();
+    showLogin(`${err.code}: ${err.message}`);
+  }
+});
+$('logout').addEventListener('click', () => {
+  token.clear();
+  if (socket) socket.disconnect();
+  location.reload();
+});
+
+if (token.get()) api('GET', '/api/whoami').then(start, () => showLogin('session expired: sign in again'));
+else showLogin();

@@ -1,0 +1,41 @@
+// Small DOM helpers: elements are built with textContent, never innerHTML, so names and reasons
+// coming from sites cannot inject markup.
+
+/** h('div.card', {onclick}, child, 'text', …) */
+export function h(tag, props = {}, ...children) {
+  const [name, ...classes] = tag.split('.');
+  const el = document.createElement(name);
+  if (classes.length) el.className = classes.join(' ');
+  for (const [key, value] of Object.entries(props ?? {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
+    else if (key === 'style') el.setAttribute('style', value);
+    else if (key in el && key !== 'list') el[key] = value;
+    else el.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) if (child !== null && child !== undefined && child !== false) el.append(child instanceof Node ? child : String(child));
+  return el;
+}
+
+export function ago(ms) {
+  if (ms === null || ms === undefined) return '—';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  return `${(s / 3600).toFixed(1)} h ago`;
+}
+
+export function duration(seconds) {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '';
+  const s = Math.max(0, Math.round(seconds));
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+export const when = (ms) => (ms ? new Date(ms).toLocaleString() : '—');
+
+/** Renders a Vega-Lite spec with the locally served vega-embed. */
+export function chart(spec, className = 'chart') {
+  const el = h(`div.${className}`);
+  window.vegaEmbed(el, spec, { actions: { export: true, source: false, compiled: false, editor: false }, renderer: 'svg' }).catch((err) => el.append(h('p.error', {}, `chart failed: ${err.message}`)));
+  return el;
+}

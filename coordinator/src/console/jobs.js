@@ -1,0 +1,102 @@
+import { learningCurveSpec } from '/console/lib/figures.js';
+import { api } from './api.js';
+import { chart, duration, h, when } from './dom.js';
+
+/** Starting points for the submit form, filled with the enrolled sites. */
+function template(kind, sites) {
+  const arch = 'lite:stages=2,baseFeatures=2,maxFeatures=4,inputSize=16';
+  const limits = { deadlineSeconds: 600, maxAttempts: 2 };
+  switch (kind) {
+    case 'fedavg':
+      return { sites, rounds: 2, localEpochs: 1, architecture: arch, config: { seed: 1, batchSize: 4 }, compareWithLocal: true, ...limits };
+    case 'train':
+    case 'pretrain':
+      return { site: sites[0] ?? 'SITE', architecture: arch, config: { seed: 1, epochs: 2, batchSize: 4 }, ...limits };
+    case 'evaluate':
+      return { sites, models: [{ label: 'model', hash: '<sha256 of a stored model>', trainedAt: sites.slice(0, 1) }], ...limits };
+    case 'finetune':
+      return { sites, architecture: arch, pretrainedModel: '<sha256>', encoderBlocks: [1, 2], dataFractions: [0.25, 0.5, 1], config: { seed: 1, epochs: 2, batchSize: 4 }, ...limits };
+    case 'harmonisation-check':
+      return { sites, epsilon: 1, flagWasserstein: 0.05, reference: '<reference profile from buildReferenceProfile>', ...limits };
+    default:
+      return { sites };
+  }
+}
+
+export function setupSubmit(ctx) {
+  const kind = document.getElementById('submit-kind');
+  const spec = document.getElementById('submit-spec');
+  const error = document.getElementById('submit-error');
+  const fill = () => (spec.value = JSON.stringify(template(kind.value, ctx.siteNames()), null, 2));
+  kind.replaceChildren(...ctx.kinds.map((k) => h('option', { value: k }, k)));
+  kind.value = ctx.kinds.includes('fedavg') ? 'fedavg' : ctx.kinds[0];
+  kind.addEventListener('change', fill);
+  document.getElementById('submit-panel').addEventListener('toggle', (e) => e.target.open && !spec.value && fill());
+  document.getElementById('submit-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    let parsed;
+    try {
+      parsed = JSON.parse(spec.value);
+    } catch (err) {
+      error.textContent = `spec is not JSON: ${err.message}`;
+      return;
+    }
+    try {
+      const job = await api('POST', '/api/jobs', { kind: kind.value, spec: parsed });
+      error.textContent = '';
+      document.getElementById('submit-panel').open = false;
+      ctx.flash(`job ${job.id} submitted`);
+      ctx.refreshJobs();
+    } catch (err) {
+      error.textContent = `${err.code}: ${err.message}`;
+    }
+  });
+}
+
+function taskRow(task) {
+  const pct = task.fraction === null ? 0 : Math.round(task.fraction * 100);
+  const detail =
+    task.status === 'completed' ? 'done'
+    : task.status === 'excluded' ? 'excluded'
+    : task.status === 'pending' ? 'waiting for site'
+    : `${task.stage ?? 'sent'} ${pct}%${task.epoch ? ` · epoch ${task.epoch}` : ''}${task.loss ? ` · loss ${task.loss.toFixed(3)}` : ''}${task.etaSeconds !== null ? ` · ETA ${duration(task.etaSeconds)}` : ''}`;
+  const retries = task.retries > 0 ? ` · retry ${task.retries}/${task.maxAttempts - 1}` : '';
+  return [
+    h('span', {}, task.site),
+    h(`div.bar.${task.status}`, { role: 'progressbar', 'aria-valuenow': pct, 'data-site': task.site }, h('div', { style: `width:${pct}%` })),
+    h('span', {}, detail + retries),
+    task.excludedReason ? h('span.excluded-reason', {}, `excluded: ${task.excludedReason}`) : null,
+  ];
+}
+
+function jobCard(job, ctx) {
+  const current = job.rounds.find((r) => r.status === 'running') ?? job.rounds.at(-1);
+  const doneRounds = job.rounds.filter((r) => r.status === 'completed').length;
+  const actions = [];
+  if (ctx.isAdmin && job.status === 'running') actions.push(h('button.danger', { onclick: () => ctx.act(`/api/jobs/${job.id}/cancel`, 'cancelled'), 'data-action': 'cancel' }, 'Cancel'));
+  if (ctx.isAdmin && job.status !== 'running') actions.push(h('button.secondary', { onclick: () => ctx.act(`/api/jobs/${job.id}/rerun`, 're-run submitted'), 'data-action': 'rerun' }, 'Re-run'));
+  actions.push(h('button.secondary', { onclick: () => ctx.showResults(job.id), 'data-action': 'results' }, 'Results'));
+  const losses = (current ? current.tasks : []).flatMap((t) => t.losses.map((p) => ({ series: t.site, step: p.epoch, metric: 'training loss', value: p.loss })));
+  return h(
+    'article.card.job',
+    { 'data-job': job.id, 'data-status': job.status },
+    h(
+      'header',
+      {},
+      h('h3', {}, job.kind),
+      h(`span.badge.${job.status}`, {}, job.status),
+      h('span.meta', {}, `round ${doneRounds + (job.status === 'running' ? 1 : 0)}${job.plannedRounds ? ` of ${job.plannedRounds}` : ''}${current ? ` · ${current.name}` : ''} · ${job.submittedBy} · ${when(job.createdAt)}`),
+      h('div.actions', {}, actions),
+    ),
+    h('div.rounds', {}, job.rounds.map((r) => h(`span.${r.status}`, { title: r.status }, r.name))),
+    job.failure ? h('p.failure', {}, job.failure) : null,
+    current && current.tasks.length ? h('div.tasks', {}, current.tasks.map(taskRow)) : null,
+    losses.length > 1 ? chart(learningCurveSpec(losses, 'epoch', 'Live training loss')) : null,
+  );
+}
+
+export function renderJobs(jobs, ctx) {
+  const list = document.getElementById('job-list');
+  list.replaceChildren(...(jobs.length ? jobs.map((j) => jobCard(j, ctx)) : [h('p.empty', {}, 'No jobs yet.')]));
+}

@@ -1,0 +1,54 @@
+import { figureSpec } from '/console/lib/figures.js';
+import { api, fetchBlob } from './api.js';
+import { chart, h, when } from './dom.js';
+
+const signed = (v) => (v === null ? '—' : `${v >= 0 ? '+' : ''}${v.toFixed(3)}`);
+const fixed = (v) => (v === null ? '—' : v.toFixed(3));
+
+function table5(rows) {
+  return h(
+    'table.table5',
+    {},
+    h('thead', {}, h('tr', {}, ['data', 'structure', 'scratch', 'best fine-tune', 'Dice', 'gain'].map((t) => h('th', {}, t)))),
+    h(
+      'tbody',
+      {},
+      rows.map((r) =>
+        h('tr', {}, h('td', {}, `${Math.round(r.dataFraction * 100)}%`), h('td', {}, r.structure), h('td', {}, fixed(r.scratch)), h('td', {}, r.bestVariant ?? '—'), h('td', {}, fixed(r.best)), h(`td.${(r.gainOverScratch ?? 0) < 0 ? 'worse' : 'better'}`, {}, signed(r.gainOverScratch))),
+      ),
+    ),
+  );
+}
+
+export async function renderResults(jobId) {
+  const meta = document.getElementById('results-meta');
+  const figures = document.getElementById('figures');
+  if (!jobId) {
+    meta.replaceChildren(h('p.empty', {}, 'No job selected.'));
+    figures.replaceChildren();
+    return;
+  }
+  const report = await api('GET', `/api/jobs/${jobId}/figures`);
+  meta.replaceChildren(
+    h('p', {}, h('b', {}, report.job.kind), ` · ${report.job.status} · ${report.job.submittedBy} · ${when(report.job.createdAt)}`, report.job.failure ? h('span.failure', {}, ` · ${report.job.failure}`) : null),
+    report.excluded.length ? h('p.failure', {}, `Excluded: ${report.excluded.map((e) => `${e.site} in ${e.round} (${e.reason ?? 'no reason'})`).join('; ')}`) : null,
+  );
+  figures.replaceChildren(
+    ...(report.figures.length
+      ? report.figures.map((f) => h('section.card.figure', { 'data-figure': f.id }, h('h3', {}, f.title), h('p', {}, f.caption), chart(figureSpec(f)), f.type === 'finetune-summary' ? table5(f.rows) : null))
+      : [h('p.empty', {}, 'No figures yet: no round of this job has completed.')]),
+  );
+}
+
+/** The report is served behind the token, so it is fetched and opened as a self-contained blob. */
+export async function openReport(jobId, download) {
+  const blob = await fetchBlob(`/api/jobs/${jobId}/report`);
+  const url = URL.createObjectURL(blob);
+  if (download) {
+    const a = h('a', { href: url, download: `lgefed-report-${jobId}.html` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  } else window.open(url, '_blank');
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

@@ -1,0 +1,61 @@
+import { siteCasesSpec } from '/console/lib/figures.js';
+import { ago, chart, h } from './dom.js';
+
+const BACKENDS = { ML_BACKEND_TFJS_CPU: 'tfjs CPU', ML_BACKEND_TFJS_WASM: 'tfjs WASM', ML_BACKEND_TFJS_NODE: 'tfjs-node', ML_BACKEND_TFJS_NODE_GPU: 'tfjs-node GPU' };
+
+function state(site) {
+  if (site.status === 'revoked') return 'revoked';
+  if (site.status === 'pending') return 'pending';
+  return site.presence && site.presence.connected ? 'online' : 'offline';
+}
+
+function hardware(p) {
+  if (!p || !p.capabilities) return '—';
+  const c = p.capabilities;
+  const gpus = c.gpus && c.gpus.length ? c.gpus.map((g) => g.name || 'GPU').join(', ') : 'no GPU';
+  return `${BACKENDS[c.mlBackend] ?? c.mlBackend} · ${gpus} · ${c.cpuCores} cores · ${(c.memoryMib / 1024).toFixed(1)} GiB`;
+}
+
+function card(site) {
+  const p = site.presence;
+  const s = state(site);
+  const datasets = p && p.datasets.length ? p.datasets.map((d) => `${d.name}: ${d.caseCount} cases (${d.labelledCaseCount} labelled), ${d.sliceCount} slices`).join('; ') : '—';
+  const activity = p && p.activeTaskIds.length ? `${p.activeTaskIds.length} task(s) running` : 'idle';
+  return h(
+    'article.card.site',
+    { 'data-site': site.name, 'data-state': s },
+    h('h3', {}, site.name, h(`span.badge.${s}`, {}, s)),
+    h(
+      'dl.facts',
+      {},
+      h('dt', {}, 'heartbeat'), h('dd', { className: 'heartbeat' }, p && p.connected ? ago(p.heartbeatAgeMs) : p && p.lastHeartbeatAt ? `last ${ago(Date.now() - p.lastHeartbeatAt)}` : 'never'),
+      h('dt', {}, 'activity'), h('dd', {}, activity),
+      h('dt', {}, 'hardware'), h('dd', {}, hardware(p)),
+      h('dt', {}, 'agent'), h('dd', {}, p && p.agentVersion ? p.agentVersion : '—'),
+      h('dt', {}, 'data'), h('dd', {}, datasets),
+      h('dt', {}, 'policy'), h('dd', {}, site.policy.refusals === 0 ? 'no task refused' : `${site.policy.refusals} task(s) refused; last: ${site.policy.lastRefusal}`),
+      h('dt', {}, 'last error'), h('dd', { className: site.lastError ? 'failure' : '' }, site.lastError ? `${site.lastError.type}: ${site.lastError.message} (${ago(Date.now() - site.lastError.at)})` : 'none'),
+      site.revokedReason ? [h('dt', {}, 'revoked'), h('dd', {}, site.revokedReason)] : null,
+    ),
+  );
+}
+
+export function renderSites(sites) {
+  const online = sites.filter((s) => state(s) === 'online').length;
+  const cases = sites.flatMap((s) => (s.presence ? s.presence.datasets : [])).reduce((n, d) => n + d.caseCount, 0);
+  const busy = sites.filter((s) => s.presence && s.presence.activeTaskIds.length > 0).length;
+  document.getElementById('site-summary').replaceChildren(
+    h('div.stat', {}, h('b', { id: 'sites-online' }, `${online}/${sites.length}`), 'sites online'),
+    h('div.stat', {}, h('b', {}, String(busy)), 'sites working'),
+    h('div.stat', {}, h('b', {}, String(cases)), 'cases across sites'),
+  );
+  const rows = sites.flatMap((s) =>
+    (s.presence ? s.presence.datasets : []).flatMap((d) => [
+      { site: s.name, labelled: true, cases: d.labelledCaseCount },
+      { site: s.name, labelled: false, cases: d.caseCount - d.labelledCaseCount },
+    ]),
+  );
+  const cards = sites.length ? sites.map(card) : [h('p.empty', {}, 'No site enrolled yet: lgefed coordinator enroll --site NAME')];
+  if (rows.length) cards.push(h('article.card', {}, chart(siteCasesSpec(rows))));
+  document.getElementById('site-cards').replaceChildren(...cards);
+}

@@ -1,0 +1,78 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { figureCsv, figureSpec, type FigureData, type FinetuneSummaryRow } from '@lgefed/shared/plots/figures';
+import { renderSvg } from '@lgefed/shared/plots/render';
+import type { JobFigures } from './job-figures.js';
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const when = (ms: number | null) => (ms === null ? '—' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC');
+const fixed = (v: number | null, digits = 3) => (v === null ? '—' : v.toFixed(digits));
+
+function finetuneTable(rows: readonly FinetuneSummaryRow[]): string {
+  const body = rows
+    .map(
+      (r) =>
+        `<tr><td>${(r.dataFraction * 100).toFixed(0)}%</td><td>${escapeHtml(r.structure)}</td><td>${fixed(r.scratch)}</td><td>${escapeHtml(r.bestVariant ?? '—')}</td><td>${fixed(r.best)}</td>` +
+        `<td class="${(r.gainOverScratch ?? 0) < 0 ? 'worse' : 'better'}">${r.gainOverScratch === null ? '—' : (r.gainOverScratch >= 0 ? '+' : '') + r.gainOverScratch.toFixed(3)}</td></tr>`,
+    )
+    .join('');
+  return `<table><thead><tr><th>data</th><th>structure</th><th>scratch</th><th>best fine-tune</th><th>Dice</th><th>gain</th></tr></thead><tbody>${body}</tbody></table>`;
+}
+
+async function figureSection(figure: FigureData): Promise<string> {
+  // An <img> keeps each SVG's internal ids (clip paths, gradients) from colliding with the others'.
+  const svg = await renderSvg(figureSpec(figure));
+  const img = `<img alt="${escapeHtml(figure.title)}" src="data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}">`;
+  const table = figure.type === 'finetune-summary' ? finetuneTable(figure.rows) : '';
+  return `<section class="figure" id="${escapeHtml(figure.id)}"><h2>${escapeHtml(figure.title)}</h2><p class="caption">${escapeHtml(figure.caption)}</p>${img}${table}
+<p class="data">Data: <a href="figures/${escapeHtml(figure.id)}.csv">CSV</a> · <a href="figures/${escapeHtml(figure.id)}.json">JSON</a></p></section>`;
+}
+
+/** The report page: job facts, every figure as embedded SVG, exclusions. No external resource is referenced. */
+export async function renderReportHtml(report: JobFigures): Promise<string> {
+  const { job } = report;
+  const sections = await Promise.all(report.figures.map(figureSection));
+  const excluded = report.excluded.length
+    ? `<section><h2>Excluded sites</h2><table><thead><tr><th>round</th><th>site</th><th>reason</th></tr></thead><tbody>${report.excluded
+        .map((e) => `<tr><td>${escapeHtml(e.round)}</td><td>${escapeHtml(e.site)}</td><td>${escapeHtml(e.reason ?? '')}</td></tr>`)
+        .join('')}</tbody></table></section>`
+    : '';
+  const rounds = report.rounds.map((r) => `<li class="${r.status}">${escapeHtml(r.name)} <span>${r.status}</span></li>`).join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>lgefed report — ${escapeHtml(job.kind)} ${escapeHtml(job.id)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
+header{background:#0d3b66;color:#fff;padding:18px 32px}header h1{margin:0;font-size:22px}header p{margin:4px 0 0;opacity:.85}
+main{padding:16px 32px;max-width:1200px}section{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:12px 20px;margin:16px 0}
+h2{font-size:17px;margin:4px 0}.caption{color:#57606a;margin:4px 0 12px}img{max-width:100%}
+table{border-collapse:collapse;margin:12px 0;font-size:13px}th,td{border-bottom:1px solid #d0d7de;padding:4px 10px;text-align:left}
+.better{color:#1a7f37}.worse{color:#cf222e}.data{font-size:13px}ol.rounds{display:flex;flex-wrap:wrap;gap:6px;list-style:none;padding:0}
+ol.rounds li{border:1px solid #d0d7de;border-radius:12px;padding:2px 10px;font-size:13px}ol.rounds li.completed{background:#dafbe1}ol.rounds li.failed{background:#ffebe9}ol.rounds li.running{background:#fff8c5}
+ol.rounds span{color:#57606a}
+</style></head>
+<body><header><h1>${escapeHtml(job.kind)} job report</h1><p>${escapeHtml(job.id)} · ${escapeHtml(job.status)} · submitted by ${escapeHtml(job.submittedBy)} · ${when(job.createdAt)} → ${when(job.finishedAt)}</p></header>
+<main>
+<section><h2>Rounds</h2><ol class="rounds">${rounds}</ol>${job.failure ? `<p class="worse">Failure: ${escapeHtml(job.failure)}</p>` : ''}</section>
+${sections.join('\n') || '<section><p>No figures yet: no round of this job has completed.</p></section>'}
+${excluded}
+</main></body></html>
+`;
+}
+
+/** Writes `index.html` (plots embedded), `report.json` (everything) and `figures/<id>.csv|json` per figure. Returns the files written. */
+export async function writeReport(outDir: string, report: JobFigures): Promise<string[]> {
+  await mkdir(join(outDir, 'figures'), { recursive: true });
+  const written: string[] = [];
+  const write = async (name: string, content: string) => {
+    await writeFile(join(outDir, name), content);
+    written.push(name);
+  };
+  await write('index.html', await renderReportHtml(report));
+  await write('report.json', `${JSON.stringify(report, null, 2)}\n`);
+  for (const figure of report.figures) {
+    await write(`figures/${figure.id}.csv`, figureCsv(figure));
+    await write(`figures/${figure.id}.json`, `${JSON.stringify({ id: figure.id, title: figure.title, type: figure.type, rows: figure.rows }, null, 2)}\n`);
+  }
+  return written;
+}

@@ -1,0 +1,182 @@
+import type {
+  CentreComparisonRow,
+  DiceCellRow,
+  FigureData,
+  FinetunePointRow,
+  FinetuneSummaryRow,
+  HistogramBinRow,
+  LearningPointRow,
+  SiteDistanceRow,
+} from '@lgefed/shared/plots/figures';
+import type { JobRecord, JobStore, Json, RoundRecord } from '../store/jobs.js';
+import type { CentreComparison } from '../workflow/comparison.js';
+import type { CrossSiteMatrix } from '../workflow/evaluate.js';
+import type { SiteDistance } from '../workflow/harmonisation-check.js';
+import type { MetricWithInterval } from '../workflow/statistics.js';
+
+/** Everything a report or the console's results view shows for one job. */
+export interface JobFigures {
+  readonly job: Pick<JobRecord, 'id' | 'kind' | 'status' | 'failure' | 'submittedBy' | 'createdAt' | 'finishedAt'>;
+  readonly rounds: readonly Pick<RoundRecord, 'roundNo' | 'name' | 'status'>[];
+  /** Sites left out of a round, with the reason, over the whole job. */
+  readonly excluded: readonly { readonly round: string; readonly site: string; readonly reason: string | null }[];
+  readonly figures: readonly FigureData[];
+}
+
+interface Histogram {
+  readonly low: number;
+  readonly high: number;
+  readonly counts: readonly number[];
+}
+
+type Outcome = { readonly [key: string]: Json };
+
+const completed = (rounds: readonly RoundRecord[], name: string) => rounds.find((r) => r.name === name && r.status === 'completed');
+const finite = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
+
+function diceCells(matrix: CrossSiteMatrix): DiceCellRow[] {
+  return matrix.rows.flatMap((row) =>
+    matrix.structures.flatMap((structure) =>
+      Object.entries(row.sites).flatMap(([testSite, cells]) => {
+        const c: MetricWithInterval = cells[structure];
+        return finite(c.mean) ? [{ structure, trainedAt: row.model, testSite, mean: c.mean, sd: c.sd, n: c.n, ciLow: c.ci95[0], ciHigh: c.ci95[1] }] : [];
+      }),
+    ),
+  );
+}
+
+function comparisonRows(comparison: CentreComparison): CentreComparisonRow[] {
+  return Object.entries(comparison).flatMap(([structure, s]) =>
+    s.perSite.flatMap((site) => [
+      ...(site.ownModel ? [{ structure, site: site.site, model: site.ownModel.model, kind: 'own single-centre' as const, mean: site.ownModel.mean, gainOverOwn: null }] : []),
+      ...site.multiCentre.map((m) => ({ structure, site: site.site, model: m.model, kind: 'multi-centre' as const, mean: m.mean, gainOverOwn: m.gainOverOwn })),
+    ]),
+  );
+}
+
+/** Per federated round, each participant's reported training figures (final loss, …). */
+function federatedCurves(rounds: readonly RoundRecord[]): LearningPointRow[] {
+  return rounds
+    .filter((r) => r.status === 'completed' && /^federated-\d+$/.test(r.name))
+    .flatMap((r) => {
+      const step = Number(r.name.slice('federated-'.length));
+      const participants = ((r.outcome as Outcome)['participants'] ?? []) as { site: string; metrics: Record<string, Json> }[];
+      return participants.flatMap((p) =>
+        Object.entries(p.metrics)
+          .filter(([metric, value]) => metric !== 'epochs' && typeof value === 'number')
+          .map(([metric, value]) => ({ series: p.site, step, metric, value: value as number })),
+      );
+    });
+}
+
+function histogramRows(source: string, h: Histogram): HistogramBinRow[] {
+  const mass = h.counts.reduce((a, b) => a + b, 0);
+  const width = (h.high - h.low) / h.counts.length;
+  return mass > 0 ? h.counts.map((count, i) => ({ source, intensity: h.low + i * width, fraction: count / mass })) : [];
+}
+
+function harmonisationFigures(job: JobRecord, jobs: JobStore, rounds: readonly RoundRecord[], siteName: (id: string) => string): FigureData[] {
+  const round = completed(rounds, 'harmonisation-check');
+  if (!round) return [];
+  const outcome = round.outcome as unknown as { flagWasserstein: number; sites: SiteDistance[] };
+  const distances: SiteDistanceRow[] = outcome.sites.map((d) => ({ site: d.site, wasserstein1: d.wasserstein1, jensenShannon: d.jensenShannon, flagged: d.flagged }));
+  const reference = ((job.spec as Outcome)['reference'] as unknown as { histogram: Histogram }).histogram;
+  const histograms = [
+    ...histogramRows('reference', reference),
+    ...jobs.roundResults(job.id, round.roundNo).flatMap((r) => histogramRows(siteName(r.siteId), (r.metrics as unknown as { histogram: Histogram }).histogram)),
+  ];
+  return [
+    {
+      type: 'harmonisation-distances',
+      id: 'harmonisation-distances',
+      title: 'Distance to the reference intensity distribution',
+      caption: `Wasserstein-1 distance of each site's (differentially private) intensity histogram to the reference; sites beyond ${outcome.flagWasserstein} (dashed) need harmonising.`,
+      rows: distances,
+      flagWasserstein: outcome.flagWasserstein,
+    },
+    { type: 'intensity-histograms', id: 'intensity-histograms', title: 'Normalised intensity histograms', caption: 'Each site’s released histogram against the reference (dashed).', rows: histograms },
+  ];
+}
+
+interface VariantOutcome {
+  readonly variant: { readonly dataFraction: number; readonly trainEncoderBlocks: number | null };
+  readonly pooled: Record<string, MetricWithInterval>;
+}
+
+function finetuneFigures(job: JobRecord, rounds: readonly RoundRecord[]): FigureData[] {
+  const points: FinetunePointRow[] = rounds
+    .filter((r) => r.status === 'completed')
+    .flatMap((r) => {
+      const o = r.outcome as unknown as VariantOutcome;
+      const variant = o.variant.trainEncoderBlocks === null ? 'scratch' : `k=${o.variant.trainEncoderBlocks}`;
+      return Object.entries(o.pooled).flatMap(([structure, c]) =>
+        finite(c.mean) ? [{ structure, variant, dataFraction: o.variant.dataFraction, mean: c.mean, ciLow: c.ci95[0], ciHigh: c.ci95[1] }] : [],
+      );
+    });
+  const figures: FigureData[] = [];
+  if (points.length > 0) {
+    figures.push({ type: 'finetune-curves', id: 'finetune-curves', title: 'Fine-tuning: Dice vs training data', caption: 'Pooled test Dice of each variant (k = trainable encoder blocks; scratch dashed) against the fraction of training cases, with 95% CI.', rows: points });
+  }
+  const table = (job.summary as Outcome | null)?.['table'] as
+    | { dataFraction: number; structure: string; scratch: number | null; best: { trainEncoderBlocks: number; mean: number; gainOverScratch: number | null } | null }[]
+    | undefined;
+  if (table) {
+    const rows: FinetuneSummaryRow[] = table.map((r) => ({
+      dataFraction: r.dataFraction,
+      structure: r.structure,
+      scratch: r.scratch,
+      bestVariant: r.best ? `k=${r.best.trainEncoderBlocks}` : null,
+      best: r.best?.mean ?? null,
+      gainOverScratch: r.best?.gainOverScratch ?? null,
+    }));
+    figures.push({ type: 'finetune-summary', id: 'finetune-summary', title: 'Best fine-tune vs scratch (Table 5)', caption: 'Per data fraction and structure: scratch Dice, the best fine-tuned variant and its gain.', rows });
+  }
+  return figures;
+}
+
+function matrixFigures(matrix: CrossSiteMatrix | undefined, comparison: CentreComparison | null | undefined): FigureData[] {
+  const figures: FigureData[] = [];
+  if (matrix) {
+    figures.push({ type: 'cross-site-dice', id: 'cross-site-dice', title: 'Cross-site Dice', caption: 'Mean test Dice of each model (rows: where it was trained) at each site (columns), per structure.', rows: diceCells(matrix) });
+  }
+  if (comparison) {
+    figures.push({ type: 'centre-comparison', id: 'centre-comparison', title: 'Single- vs multi-centre, per site', caption: "At each test site: the site's own single-centre model against each multi-centre model.", rows: comparisonRows(comparison) });
+  }
+  return figures;
+}
+
+/**
+ * The figures of a job from its stored rounds (and, for the harmonisation check, its sites'
+ * released histograms): what exists so far, so a running job shows its completed parts.
+ */
+export function jobFigures(jobs: JobStore, jobId: string, siteName: (id: string) => string): JobFigures {
+  const job = jobs.job(jobId);
+  const rounds = jobs.rounds(jobId);
+  const summary = job.summary as Outcome | null;
+  const figures: FigureData[] = [];
+  switch (job.kind) {
+    case 'evaluate':
+    case 'fedavg': {
+      const curves = federatedCurves(rounds);
+      if (curves.length > 0) {
+        figures.push({ type: 'learning-curve', id: 'learning-curves', title: 'Learning curves', caption: 'Each site’s final local training figures per federated round.', rows: curves, stepTitle: 'federated round' });
+      }
+      const evaluation = completed(rounds, 'evaluate');
+      figures.push(...matrixFigures(evaluation?.outcome as unknown as CrossSiteMatrix | undefined, summary?.['comparison'] as unknown as CentreComparison | null | undefined));
+      break;
+    }
+    case 'harmonisation-check':
+      figures.push(...harmonisationFigures(job, jobs, rounds, siteName));
+      break;
+    case 'finetune':
+      figures.push(...finetuneFigures(job, rounds));
+      break;
+  }
+  const excluded = rounds.flatMap((r) => {
+    // Completed rounds name sites; a failed round's outcome still holds site ids.
+    const list = ((r.outcome as Outcome | null)?.['excluded'] ?? []) as { site?: string; siteId?: string; reason: string | null }[];
+    return Array.isArray(list) ? list.map((e) => ({ round: r.name, site: e.site ?? siteName(e.siteId ?? ''), reason: e.reason })) : [];
+  });
+  const { id, kind, status, failure, submittedBy, createdAt, finishedAt } = job;
+  return { job: { id, kind, status, failure, submittedBy, createdAt, finishedAt }, rounds: rounds.map(({ roundNo, name, status }) => ({ roundNo, name, status })), excluded, figures };
+}

@@ -5,7 +5,7 @@ import { DataError, type DataErrorCode } from './errors.js';
 import { applyLabelMap, type LabelMap } from './labels.js';
 import { DEFAULT_LABEL_MAPS, discoverDataset, type CaseEntry, type Layout } from './layouts.js';
 import { readNifti, type NiftiReadOptions } from './nifti-read.js';
-import { readPngGray } from './png.js';
+import { readPngSamples } from './png.js';
 
 /** A loaded case plus what its label file held, so unknown values can be reported. */
 export interface LoadedCase extends Case {
@@ -93,10 +93,10 @@ export async function loadCase(entry: CaseEntry, context: CaseLoadContext): Prom
   }
   const stated = context.spacingFor?.(entry.id);
   const spacing = stated ?? context.defaultSpacing ?? ASSUMED_PNG_SPACING;
-  const image = await stackPngs(entry.images);
+  const image = await stackPngs(entry.images, Float32Array);
   const base = { id: entry.id, source, image: { data: image.data, dims: image.dims, spacing }, spacingAssumed: !stated && !context.defaultSpacing };
   if (!entry.labels) return base;
-  const raw = await stackPngs(entry.labels);
+  const raw = await stackPngs(entry.labels, Uint16Array);
   if (raw.dims.join() !== image.dims.join()) {
     throw new DataError('shape-mismatch', entry.labels[0]!, `label stack is ${raw.dims.join('x')} but the image stack is ${image.dims.join('x')}`);
   }
@@ -104,15 +104,16 @@ export async function loadCase(entry: CaseEntry, context: CaseLoadContext): Prom
   return { ...base, label: { data: mapped.data, dims: image.dims, spacing }, labelValues: mapped.values, unknownLabelValues: mapped.unknown };
 }
 
-async function stackPngs(files: readonly string[]): Promise<{ data: Float32Array; dims: [number, number, number] }> {
-  const slices = await Promise.all(files.map((f) => readPngGray(f)));
+/** Reads PNG slices into one volume (slice k at z = k): images as floats, labels as their integer samples. */
+async function stackPngs<T extends Float32Array | Uint16Array>(files: readonly string[], Stack: new (n: number) => T): Promise<{ data: T; dims: [number, number, number] }> {
+  const slices = await Promise.all(files.map((f) => readPngSamples(f)));
   const { width, height } = slices[0]!;
-  const data = new Float32Array(width * height * slices.length);
+  const data = new Stack(width * height * slices.length);
   slices.forEach((s, k) => {
     if (s.width !== width || s.height !== height) {
       throw new DataError('shape-mismatch', files[k]!, `slice is ${s.width}x${s.height} but ${files[0]} is ${width}x${height}`);
     }
-    data.set(s.data, k * width * height);
+    data.set(s.samples, k * width * height);
   });
   return { data, dims: [width, height, slices.length] };
 }

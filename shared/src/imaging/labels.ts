@@ -52,27 +52,36 @@ function lookupTable(labelMap: LabelMap): Int16Array {
   return lut;
 }
 
-export function applyLabelMap(raw: Float32Array, labelMap: LabelMap): MappedLabels {
+/** Maps a site's raw label values (as read: floats from NIfTI, integer samples from PNG) to ours. */
+export function applyLabelMap(raw: Float32Array | Uint8Array | Uint16Array, labelMap: LabelMap): MappedLabels {
   const data = new Uint8Array(raw.length);
   // Label files hold small non-negative integers: a lookup table beats a Map/Set per voxel.
   const lut = lookupTable(labelMap);
-  const seenSmall = new Uint8Array(65536);
-  let maxSeen = -1;
+  const seen = new Uint8Array(65536);
   const seenOther = new Set<number>();
-  for (let i = 0; i < raw.length; i++) {
-    const v = raw[i]!;
-    if (v >= 0 && v < 65536 && Number.isInteger(v)) {
-      seenSmall[v] = 1;
-      if (v > maxSeen) maxSeen = v;
-      const mapped = lut[v]!;
+  if (raw instanceof Float32Array) {
+    for (let i = 0; i < raw.length; i++) {
+      const v = raw[i]!;
+      const k = v | 0;
+      if (k === v && k >= 0 && k < 65536) {
+        seen[k] = 1;
+        const mapped = lut[k]!;
+        data[i] = mapped < 0 ? background : mapped;
+      } else {
+        seenOther.add(v);
+        data[i] = labelMap.get(v) ?? background;
+      }
+    }
+  } else {
+    for (let i = 0; i < raw.length; i++) {
+      const k = raw[i]!;
+      seen[k] = 1;
+      const mapped = lut[k]!;
       data[i] = mapped < 0 ? background : mapped;
-    } else {
-      seenOther.add(v);
-      data[i] = labelMap.get(v) ?? background;
     }
   }
   const values = [...seenOther];
-  for (let v = 0; v <= maxSeen; v++) if (seenSmall[v]) values.push(v);
+  for (let v = 0; v < 65536; v++) if (seen[v]) values.push(v);
   values.sort((a, b) => a - b);
   return { data, values, unknown: values.filter((v) => !labelMap.has(v)) };
 }

@@ -57,31 +57,70 @@ function storedIndex(r: InPlaneReorientation, i: number, j: number, nx: number, 
   return r.transpose ? [b, a] : [a, b];
 }
 
-/** Applies `r` to a volume (x fastest) and its affine; returns new data, dims and affine. */
-export function reorientInPlane<T extends Float32Array | Uint8Array>(
-  data: T,
-  dims: readonly [number, number, number],
-  affine: Affine,
-  r: InPlaneReorientation,
-): { data: T; dims: [number, number, number]; affine: Affine } {
-  const [sx, sy, nz] = dims;
+/**
+ * Flips and transposes are affine in the index: the stored offset of reoriented voxel (i, j) within
+ * a plane is `start + i·stepI + j·stepJ`, so a gather needs no per-voxel index table or closure.
+ */
+interface PlaneWalk {
+  readonly nx: number;
+  readonly ny: number;
+  readonly start: number;
+  readonly stepI: number;
+  readonly stepJ: number;
+}
+
+function planeWalk(r: InPlaneReorientation, sx: number, sy: number): PlaneWalk {
   const nx = r.transpose ? sy : sx;
   const ny = r.transpose ? sx : sy;
-  if (!r.transpose && !r.flipX && !r.flipY) return { data, dims: [sx, sy, nz], affine };
-  const out = new (data.constructor as new (n: number) => T)(data.length);
+  const offset = (i: number, j: number) => {
+    const [si, sj] = storedIndex(r, i, j, nx, ny);
+    return sj * sx + si;
+  };
+  const start = offset(0, 0);
+  return { nx, ny, start, stepI: nx > 1 ? offset(1, 0) - start : 1, stepJ: ny > 1 ? offset(0, 1) - start : nx };
+}
+
+export type NumericArray = Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
+
+/** Reoriented in-plane dims of a stored sx × sy grid. */
+export function reorientedDims(dims: readonly [number, number, number], r: InPlaneReorientation): [number, number, number] {
+  return r.transpose ? [dims[1], dims[0], dims[2]] : [dims[0], dims[1], dims[2]];
+}
+
+/**
+ * Copies `src` (stored order, any numeric typed array) into `out` (reoriented order), converting the
+ * element type on the way: one pass, which lets the NIfTI reader decode and reorient together.
+ */
+export function gatherReoriented(
+  src: NumericArray,
+  out: Float32Array | Uint8Array,
+  dims: readonly [number, number, number],
+  r: InPlaneReorientation,
+): void {
+  const [sx, sy, nz] = dims;
+  const { nx, ny, start, stepI, stepJ } = planeWalk(r, sx, sy);
   const plane = sx * sy;
-  // One index map per plane, reused for every slice.
-  const from = new Int32Array(plane);
-  for (let j = 0; j < ny; j++) {
-    for (let i = 0; i < nx; i++) {
-      const [si, sj] = storedIndex(r, i, j, nx, ny);
-      from[j * nx + i] = sj * sx + si;
+  if (stepI === 1 && stepJ === nx) {
+    // Identity in-plane: a typed-array copy (converting).
+    out.set(src.subarray(0, plane * nz));
+    return;
+  }
+  let o = 0;
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      let s = k * plane + start + j * stepJ;
+      if (stepI === 1) {
+        for (let i = 0; i < nx; i++) out[o++] = src[s++]!;
+      } else {
+        for (let i = 0; i < nx; i++, s += stepI) out[o++] = src[s]!;
+      }
     }
   }
-  for (let k = 0; k < nz; k++) {
-    const base = k * plane;
-    for (let p = 0; p < plane; p++) out[base + p] = data[base + from[p]!]!;
-  }
+}
+
+/** The affine of the reoriented grid: same world position for every voxel. */
+export function reorientAffine(affine: Affine, dims: readonly [number, number, number], r: InPlaneReorientation): Affine {
+  const [nx, ny] = reorientedDims(dims, r);
   const world = (i: number, j: number) => {
     const [si, sj] = storedIndex(r, i, j, nx, ny);
     return [0, 1, 2].map((row) => affine[row]![0]! * si + affine[row]![1]! * sj + affine[row]![3]!);
@@ -89,12 +128,7 @@ export function reorientInPlane<T extends Float32Array | Uint8Array>(
   const origin = world(0, 0);
   const ex = world(1, 0);
   const ey = world(0, 1);
-  const newAffine: Affine = [0, 1, 2].map((row) => [
-    ex[row]! - origin[row]!,
-    ey[row]! - origin[row]!,
-    affine[row]![2]!,
-    origin[row]!,
-  ]);
-  newAffine.push([0, 0, 0, 1]);
-  return { data: out, dims: [nx, ny, nz], affine: newAffine };
+  const out: Affine = [0, 1, 2].map((row) => [ex[row]! - origin[row]!, ey[row]! - origin[row]!, affine[row]![2]!, origin[row]!]);
+  out.push([0, 0, 0, 1]);
+  return out;
 }

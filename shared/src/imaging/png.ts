@@ -1,22 +1,77 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { DataError } from './errors.js';
+import { readBytes } from './files.js';
 
-/** A single-channel image as read from a PNG: raw sample values (8- or 16-bit), row-major. */
-export interface GrayImage {
-  readonly data: Float32Array;
+const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** Raw grey sample values as stored: 8-bit or 16-bit. */
+export interface GraySamples {
+  readonly samples: Uint8Array | Uint16Array;
   readonly width: number;
   readonly height: number;
 }
 
-const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+/** Reverses PNG row filters in place order (`raw` has one filter byte per row); one tight loop per filter type. */
+function unfilter(raw: Uint8Array, height: number, stride: number, bpp: number, file: string): Uint8Array {
+  const rows = new Uint8Array(height * stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)]!;
+    const src = y * (stride + 1) + 1;
+    const dst = y * stride;
+    const up = dst - stride;
+    const first = y === 0;
+    switch (filter) {
+      case 0:
+        rows.set(raw.subarray(src, src + stride), dst);
+        break;
+      case 1:
+        for (let i = 0; i < bpp; i++) rows[dst + i] = raw[src + i]!;
+        for (let i = bpp; i < stride; i++) rows[dst + i] = raw[src + i]! + rows[dst + i - bpp]!;
+        break;
+      case 2:
+        if (first) rows.set(raw.subarray(src, src + stride), dst);
+        else for (let i = 0; i < stride; i++) rows[dst + i] = raw[src + i]! + rows[up + i]!;
+        break;
+      case 3:
+        for (let i = 0; i < stride; i++) {
+          const a = i >= bpp ? rows[dst + i - bpp]! : 0;
+          const b = first ? 0 : rows[up + i]!;
+          rows[dst + i] = raw[src + i]! + ((a + b) >> 1);
+        }
+        break;
+      case 4: {
+        // Paeth: the left edge (no a, c) and the first row (no b, c) reduce to simpler predictors.
+        for (let i = 0; i < bpp; i++) rows[dst + i] = raw[src + i]! + (first ? 0 : rows[up + i]!);
+        if (first) {
+          for (let i = bpp; i < stride; i++) rows[dst + i] = raw[src + i]! + rows[dst + i - bpp]!;
+          break;
+        }
+        for (let i = bpp; i < stride; i++) {
+          const a = rows[dst + i - bpp]!;
+          const b = rows[up + i]!;
+          const c = rows[up + i - bpp]!;
+          const pa = b > c ? b - c : c - b; // |p - a| with p = a + b - c
+          const pb = a > c ? a - c : c - a;
+          const pab = a + b - c - c;
+          const pc = pab < 0 ? -pab : pab;
+          rows[dst + i] = raw[src + i]! + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+        }
+        break;
+      }
+      default:
+        throw new DataError('bad-png', file, `row ${y} has unknown filter type ${filter}`);
+    }
+  }
+  return rows;
+}
 
 /**
  * Fast path for what slice exports almost always are (8/16-bit greyscale, not interlaced): native
- * inflate plus a tight unfilter loop, ~10x faster than pngjs. Returns undefined for anything else.
+ * inflate plus per-filter unfilter loops, ~10x faster than pngjs. Returns undefined for anything else.
  */
-function decodeGrayFast(bytes: Uint8Array, file: string): GrayImage | undefined {
+function decodeGrayFast(bytes: Uint8Array, file: string): GraySamples | undefined {
   if (bytes.length < 33 || SIGNATURE.some((b, i) => bytes[i] !== b)) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const width = view.getUint32(16);
@@ -31,49 +86,26 @@ function decodeGrayFast(bytes: Uint8Array, file: string): GrayImage | undefined 
     if (type === 'IEND') break;
     at += 12 + length;
   }
+  const bpp = depth / 8;
+  const stride = width * bpp;
+  const expected = height * (stride + 1);
   let raw: Uint8Array;
   try {
-    raw = inflateSync(Buffer.concat(idat));
+    // Knowing the exact output size lets zlib inflate in one go.
+    raw = inflateSync(idat.length === 1 ? idat[0]! : Buffer.concat(idat), { chunkSize: Math.max(64, expected) });
   } catch (err) {
     throw new DataError('bad-png', file, `compressed pixel data is corrupt (${(err as Error).message})`);
   }
-  const bpp = depth / 8;
-  const stride = width * bpp;
-  if (raw.length < height * (stride + 1)) throw new DataError('bad-png', file, `pixel data is truncated (${raw.length} of ${height * (stride + 1)} bytes)`);
-  const rows = new Uint8Array(height * stride);
-  for (let y = 0; y < height; y++) {
-    const filter = raw[y * (stride + 1)]!;
-    const src = y * (stride + 1) + 1;
-    const dst = y * stride;
-    const up = dst - stride;
-    for (let i = 0; i < stride; i++) {
-      const a = i >= bpp ? rows[dst + i - bpp]! : 0;
-      const b = y > 0 ? rows[up + i]! : 0;
-      const c = i >= bpp && y > 0 ? rows[up + i - bpp]! : 0;
-      const x = raw[src + i]!;
-      let v: number;
-      if (filter === 0) v = x;
-      else if (filter === 1) v = x + a;
-      else if (filter === 2) v = x + b;
-      else if (filter === 3) v = x + ((a + b) >> 1);
-      else if (filter === 4) {
-        const p = a + b - c;
-        const pa = Math.abs(p - a);
-        const pb = Math.abs(p - b);
-        const pc = Math.abs(p - c);
-        v = x + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
-      } else throw new DataError('bad-png', file, `row ${y} has unknown filter type ${filter}`);
-      rows[dst + i] = v;
-    }
-  }
-  const data = new Float32Array(width * height);
-  if (depth === 8) data.set(rows);
-  else for (let i = 0; i < data.length; i++) data[i] = (rows[2 * i]! << 8) | rows[2 * i + 1]!;
-  return { data, width, height };
+  if (raw.length < expected) throw new DataError('bad-png', file, `pixel data is truncated (${raw.length} of ${expected} bytes)`);
+  const rows = unfilter(raw, height, stride, bpp, file);
+  if (depth === 8) return { samples: rows, width, height };
+  const samples = new Uint16Array(width * height);
+  for (let i = 0; i < samples.length; i++) samples[i] = (rows[2 * i]! << 8) | rows[2 * i + 1]!;
+  return { samples, width, height };
 }
 
-/** Decodes a PNG to grey values; colour PNGs must be grey in disguise (R = G = B), as exported label maps are. */
-export function decodePngGray(bytes: Uint8Array, file: string): GrayImage {
+/** Decodes a PNG to its grey samples; colour PNGs must be grey in disguise (R = G = B), as exported label maps are. */
+export function decodePngSamples(bytes: Uint8Array, file: string): GraySamples {
   const fast = decodeGrayFast(bytes, file);
   if (fast) return fast;
   let png: PNG;
@@ -84,26 +116,20 @@ export function decodePngGray(bytes: Uint8Array, file: string): GrayImage {
   }
   const { width, height } = png;
   // pngjs expands every colour type to RGBA; with skipRescale 16-bit data comes back as 16-bit samples.
-  const samples = png.data as unknown as ArrayLike<number>;
-  const out = new Float32Array(width * height);
+  const rgba = png.data as unknown as ArrayLike<number>;
+  const out = new Uint16Array(width * height);
   for (let i = 0, p = 0; i < out.length; i++, p += 4) {
-    const r = samples[p]!;
-    if (samples[p + 1] !== r || samples[p + 2] !== r) {
+    const r = rgba[p]!;
+    if (rgba[p + 1] !== r || rgba[p + 2] !== r) {
       throw new DataError('bad-png', file, `pixel ${i % width},${Math.floor(i / width)} is coloured; a grey image is expected`);
     }
     out[i] = r;
   }
-  return { data: out, width, height };
+  return { samples: out, width, height };
 }
 
-export async function readPngGray(file: string): Promise<GrayImage> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(file);
-  } catch (err) {
-    throw new DataError('not-found', file, `cannot read file (${(err as Error).message})`);
-  }
-  return decodePngGray(bytes, file);
+export async function readPngSamples(file: string): Promise<GraySamples> {
+  return decodePngSamples(await readBytes(file), file);
 }
 
 /** Encodes 8-bit grey (values clamped to 0..255) or RGB (3 values per pixel) as a PNG. */

@@ -44,17 +44,21 @@ function resampledSize(volume: ImageVolume, target?: readonly [number, number]):
 }
 
 /** Centroid of all foreground voxels over the stack, or undefined when there is none. */
-function labelCentre(labels: Uint8Array[], w: number): [number, number] | undefined {
+function labelCentre(labels: Uint8Array[], w: number, h: number): [number, number] | undefined {
   let sx = 0;
   let sy = 0;
   let n = 0;
   for (const slice of labels) {
-    for (let i = 0; i < slice.length; i++) {
-      if (slice[i]! > 0) {
-        sx += i % w;
-        sy += (i / w) | 0;
-        n++;
+    for (let y = 0, i = 0; y < h; y++) {
+      let rowCount = 0;
+      for (let x = 0; x < w; x++, i++) {
+        if (slice[i] !== 0) {
+          sx += x;
+          rowCount++;
+        }
       }
+      sy += y * rowCount;
+      n += rowCount;
     }
   }
   return n > 0 ? [sx / n, sy / n] : undefined;
@@ -114,14 +118,36 @@ export function estimateHeartCentre(slices: readonly Float32Array[], w: number, 
   return centre;
 }
 
-/** size×size window with top-left (x0, y0) of a w×h slice; outside the slice is `fill`. */
-function crop<T extends Float32Array | Uint8Array>(src: T, w: number, h: number, x0: number, y0: number, size: number, fill: number): T {
-  const out = new (src.constructor as new (n: number) => T)(size * size);
+/**
+ * size×size window with top-left (x0, y0) of a w×h slice; outside the slice is `fill`. Row copies via
+ * subarray/set; written once per element type so each stays monomorphic.
+ */
+function cropImage(src: Float32Array, w: number, h: number, x0: number, y0: number, size: number, fill: number): Float32Array {
+  const out = new Float32Array(size * size);
   if (fill !== 0) out.fill(fill);
-  for (let y = Math.max(0, -y0); y < Math.min(size, h - y0); y++) {
-    for (let x = Math.max(0, -x0); x < Math.min(size, w - x0); x++) out[y * size + x] = src[(y + y0) * w + x + x0]!;
-  }
+  const xa = Math.max(0, -x0);
+  const xb = Math.min(size, w - x0);
+  if (xb <= xa) return out;
+  for (let y = Math.max(0, -y0); y < Math.min(size, h - y0); y++) out.set(src.subarray((y + y0) * w + xa + x0, (y + y0) * w + xb + x0), y * size + xa);
   return out;
+}
+
+function cropLabel(src: Uint8Array, w: number, h: number, x0: number, y0: number, size: number): Uint8Array {
+  const out = new Uint8Array(size * size);
+  const xa = Math.max(0, -x0);
+  const xb = Math.min(size, w - x0);
+  if (xb <= xa) return out;
+  for (let y = Math.max(0, -y0); y < Math.min(size, h - y0); y++) out.set(src.subarray((y + y0) * w + xa + x0, (y + y0) * w + xb + x0), y * size + xa);
+  return out;
+}
+
+function sliceMinimum(slice: Float32Array): number {
+  let lo = Infinity;
+  for (let i = 0; i < slice.length; i++) {
+    const v = slice[i]!;
+    if (v < lo) lo = v;
+  }
+  return lo;
 }
 
 /** Places a size×size window whose top-left is (x0, y0) back into a w×h grid of background. */
@@ -146,9 +172,6 @@ function minMaxNormalise(slice: Float32Array): Float32Array {
   return slice;
 }
 
-function sliceOf<T extends Float32Array | Uint8Array>(data: T, plane: number, k: number): T {
-  return data.subarray(k * plane, (k + 1) * plane) as T;
-}
 
 /**
  * The study's preprocessing: optional in-plane resampling (linear image, nearest labels), a size×size
@@ -169,25 +192,24 @@ export function preprocessCase(c: Case, options: PreprocessOptions): Preprocesse
   const images: Float32Array[] = [];
   const labels: Uint8Array[] = [];
   for (let k = 0; k < depth; k++) {
-    const img = sliceOf(image.data, plane, k);
+    const img = image.data.subarray(k * plane, (k + 1) * plane);
     images.push(resampling ? resampleLinear(img, w, h, rw, rh) : img);
     if (c.label) {
-      const lab = sliceOf(c.label.data, plane, k);
+      const lab = c.label.data.subarray(k * plane, (k + 1) * plane);
       labels.push(resampling ? resampleNearest(lab, w, h, rw, rh) : lab);
     }
   }
   const wantLabels = (options.centreFrom ?? 'labels') === 'labels';
-  const fromLabels = wantLabels && c.label ? labelCentre(labels, rw) : undefined;
+  const fromLabels = wantLabels && c.label ? labelCentre(labels, rw, rh) : undefined;
   const spacingAfter: [number, number] = [(image.spacing[0] * w) / rw, (image.spacing[1] * h) / rh];
   const centre = fromLabels ?? estimateHeartCentre(images, rw, rh, spacingAfter);
   const { size } = options;
   const cropX = Math.round(centre[0] - (size - 1) / 2);
   const cropY = Math.round(centre[1] - (size - 1) / 2);
+  const padded = cropX < 0 || cropY < 0 || cropX + size > rw || cropY + size > rh;
   const slices: Slice[] = images.map((img, k) => {
-    let lo = Infinity;
-    for (let i = 0; i < img.length; i++) if (img[i]! < lo) lo = img[i]!;
-    const cropped = minMaxNormalise(crop(img, rw, rh, cropX, cropY, size, lo));
-    const label = c.label ? crop(labels[k]!, rw, rh, cropX, cropY, size, 0) : new Uint8Array(size * size);
+    const cropped = minMaxNormalise(cropImage(img, rw, rh, cropX, cropY, size, padded ? sliceMinimum(img) : 0));
+    const label = c.label ? cropLabel(labels[k]!, rw, rh, cropX, cropY, size) : new Uint8Array(size * size);
     return { image: cropped, label, width: size, height: size };
   });
   return {

@@ -17,17 +17,25 @@ export interface NibabelView {
   shape: number[];
   zooms: number[];
   affine: number[][];
+  /** The qform alone (what ITK-SNAP reads). */
+  qform: number[][];
   /** Voxels (scaled) in x-fastest order, as float. */
   data: number[];
 }
 
-/** What nibabel reads from `file`: shape, zooms, best affine and the scaled voxels. */
-export function nibabelRead(file: string): Promise<NibabelView> {
-  return python<NibabelView>(
-    `im = nib.load(sys.argv[1])
-d = np.asarray(im.dataobj, dtype=np.float64)
-print(json.dumps({"shape": list(im.shape), "zooms": [float(z) for z in im.header.get_zooms()[:3]],
-  "affine": im.affine.tolist(), "data": d.flatten(order="F").tolist()}))`,
-    [file],
+/**
+ * What nibabel reads from each file: shape, zooms, best affine, qform and the scaled voxels. One Python
+ * process for all of them: interpreter and numpy start-up cost more than the reads.
+ */
+export function nibabelReadAll(files: readonly string[]): Promise<NibabelView[]> {
+  return python<NibabelView[]>(
+    `out = []
+for f in sys.argv[1:]:
+    im = nib.load(f)
+    d = np.asarray(im.dataobj, dtype=np.float64)
+    out.append({"shape": list(im.shape), "zooms": [float(z) for z in im.header.get_zooms()[:3]],
+      "affine": im.affine.tolist(), "qform": im.get_qform().tolist(), "data": d.flatten(order="F").tolist()})
+print(json.dumps(out))`,
+    [...files],
   );
 }

@@ -17,18 +17,27 @@ const PNG_DIR = process.env.LGEFED_BENCH_PNG ?? '/work/shared/data/emidec-lge-sl
 const LITE_TRAIN_SLICES_PER_S = 20;
 const SIZE = 128;
 
-async function ours(dir: string, repeats: number): Promise<{ slicesPerS: number; slices: number }> {
+/** Throughput by wall clock and by CPU time (all threads); the CPU figure holds up on a loaded, shared machine. */
+interface Rate {
+  slicesPerS: number;
+  slicesPerCpuS: number;
+  slices: number;
+}
+
+async function ours(dir: string, repeats: number): Promise<Rate> {
   const found = await discoverDataset(dir);
   const context = { labelMap: DEFAULT_LABEL_MAPS[found.layout], defaultSpacing: [1.5, 1.5, 10] as const };
   let slices = 0;
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   for (let r = 0; r < repeats; r++) {
     for (const entry of found.entries) {
       const c = await loadCase(entry, context);
       slices += preprocessCase(c, { size: SIZE }).slices.length;
     }
   }
-  return { slicesPerS: slices / ((performance.now() - started) / 1000), slices };
+  const cpu = process.cpuUsage(cpuStart);
+  return { slicesPerS: slices / ((performance.now() - started) / 1000), slicesPerCpuS: slices / ((cpu.user + cpu.system) / 1e6), slices };
 }
 
 /** The peer: nibabel (NIfTI) or scikit-image (PNG) reads, numpy label-centred crop/pad and min-max. */
@@ -46,7 +55,7 @@ def prep(img, lab):
     norm = (crop - lo) / np.where(hi > lo, hi - lo, 1)
     return img.shape[2]
 slices = 0
-start = time.perf_counter()
+start, cpu_start = time.perf_counter(), time.process_time()
 if kind == "nifti":
     import nibabel as nib
     files = sorted(f for f in glob.glob(folder + "/*.nii*") if "_gt" not in f)
@@ -66,13 +75,13 @@ else:
             img = np.stack([io.imread(folder + "/images/" + n).astype(np.float32) for n in files], axis=2)
             lab = np.stack([io.imread(folder + "/labels/" + n) for n in files], axis=2)
             slices += prep(img, lab)
-print(json.dumps({"slicesPerS": slices / (time.perf_counter() - start), "slices": slices}))
+print(json.dumps({"slicesPerS": slices / (time.perf_counter() - start), "slicesPerCpuS": slices / (time.process_time() - cpu_start), "slices": slices}))
 `;
 
-async function peer(kind: 'nifti' | 'png', dir: string, repeats: number): Promise<{ slicesPerS: number } | null> {
+async function peer(kind: 'nifti' | 'png', dir: string, repeats: number): Promise<Rate | null> {
   try {
     const { stdout } = await run('/usr/bin/python3', ['-c', PEER, kind, dir, String(repeats), String(SIZE)], { maxBuffer: 1 << 20 });
-    return JSON.parse(stdout) as { slicesPerS: number };
+    return JSON.parse(stdout) as Rate;
   } catch (err) {
     console.error(`peer (${kind}) unavailable: ${(err as Error).message.split('\n')[0]}`);
     return null;
@@ -100,21 +109,24 @@ async function phantomRates(): Promise<Record<string, { generate: number; write:
 }
 
 const f1 = (v: number) => v.toFixed(1);
-const niftiOurs = await ours(NIFTI_DIR, 5);
-const niftiPeer = await peer('nifti', NIFTI_DIR, 5);
-const pngOurs = await ours(PNG_DIR, 1);
-const pngPeer = await peer('png', PNG_DIR, 1);
+const niftiOurs = await ours(NIFTI_DIR, 10);
+const niftiPeer = await peer('nifti', NIFTI_DIR, 10);
+const pngOurs = await ours(PNG_DIR, 2);
+const pngPeer = await peer('png', PNG_DIR, 2);
 const phantom = await phantomRates();
 const target = 10 * LITE_TRAIN_SLICES_PER_S;
+const ratio = (o: number, p: number | undefined) => (p ? +(o / p).toFixed(2) : null);
 
-console.log(`\nload + preprocess (${SIZE}x${SIZE} label-centred crop, min-max), 1 thread:`);
-console.log('| data | ours slices/s | peer slices/s | ours/peer | ≥ 10x lite training (' + target + '/s) |');
-console.log('|---|---|---|---|---|');
+console.log(`\nload + preprocess (${SIZE}x${SIZE} label-centred crop, min-max), 1 thread; per wall second and per CPU second:`);
+console.log('| data | ours slices/s | peer slices/s | ours/peer | ours slices/CPU-s | peer slices/CPU-s | ours/peer (CPU) | ≥ 10x lite training (' + target + '/s) |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const [name, o, p, peerName] of [
   ['NIfTI (Sunnybrook, gz int16)', niftiOurs, niftiPeer, 'nibabel'],
   ['PNG slices (EMIDEC, 491 slices)', pngOurs, pngPeer, 'scikit-image'],
 ] as const) {
-  console.log(`| ${name} | ${f1(o.slicesPerS)} | ${p ? `${f1(p.slicesPerS)} (${peerName})` : 'n/a'} | ${p ? (o.slicesPerS / p.slicesPerS).toFixed(2) : 'n/a'} | ${o.slicesPerS >= target ? 'yes' : 'NO'} |`);
+  console.log(
+    `| ${name} | ${f1(o.slicesPerS)} | ${p ? `${f1(p.slicesPerS)} (${peerName})` : 'n/a'} | ${ratio(o.slicesPerS, p?.slicesPerS) ?? 'n/a'} | ${f1(o.slicesPerCpuS)} | ${p ? f1(p.slicesPerCpuS) : 'n/a'} | ${ratio(o.slicesPerCpuS, p?.slicesPerCpuS) ?? 'n/a'} | ${o.slicesPerCpuS >= target ? 'yes' : 'NO'} (wall ${o.slicesPerS >= target ? 'yes' : 'no'}) |`,
+  );
 }
 console.log('\nphantom generation (cases/s):');
 console.log('| profile | generate | generate + write in its layout |');
@@ -123,12 +135,19 @@ for (const [name, r] of Object.entries(phantom)) console.log(`| ${name} | ${r.ge
 console.log(
   JSON.stringify({
     nifti_slices_per_s: +f1(niftiOurs.slicesPerS),
+    nifti_slices_per_cpu_s: +f1(niftiOurs.slicesPerCpuS),
     nifti_peer_slices_per_s: niftiPeer ? +f1(niftiPeer.slicesPerS) : null,
-    nifti_ratio: niftiPeer ? +(niftiOurs.slicesPerS / niftiPeer.slicesPerS).toFixed(2) : null,
+    nifti_peer_slices_per_cpu_s: niftiPeer ? +f1(niftiPeer.slicesPerCpuS) : null,
+    nifti_ratio: ratio(niftiOurs.slicesPerS, niftiPeer?.slicesPerS),
+    nifti_cpu_ratio: ratio(niftiOurs.slicesPerCpuS, niftiPeer?.slicesPerCpuS),
     png_slices_per_s: +f1(pngOurs.slicesPerS),
+    png_slices_per_cpu_s: +f1(pngOurs.slicesPerCpuS),
     png_peer_slices_per_s: pngPeer ? +f1(pngPeer.slicesPerS) : null,
-    png_ratio: pngPeer ? +(pngOurs.slicesPerS / pngPeer.slicesPerS).toFixed(2) : null,
+    png_peer_slices_per_cpu_s: pngPeer ? +f1(pngPeer.slicesPerCpuS) : null,
+    png_ratio: ratio(pngOurs.slicesPerS, pngPeer?.slicesPerS),
+    png_cpu_ratio: ratio(pngOurs.slicesPerCpuS, pngPeer?.slicesPerCpuS),
     loading_vs_lite_training: +(Math.min(niftiOurs.slicesPerS, pngOurs.slicesPerS) / LITE_TRAIN_SLICES_PER_S).toFixed(1),
+    loading_vs_lite_training_cpu: +(Math.min(niftiOurs.slicesPerCpuS, pngOurs.slicesPerCpuS) / LITE_TRAIN_SLICES_PER_S).toFixed(1),
     ...Object.fromEntries(Object.entries(phantom).map(([k, v]) => [`phantom_${k}_cases_per_s`, +v.generate.toFixed(2)])),
   }),
 );

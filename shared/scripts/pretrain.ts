@@ -7,7 +7,8 @@
  * Options: --data DIR (default ../shared/data/emidec-lge-slices) --out DIR (default
  * shared/models/emidec-unet-lite) --iterations N (default 1500) --batch N (default 8)
  * --max-minutes M (stop early, keeping the weights reached) --preset lite|paper --seed S
- * --split-seed S --resume DIR (start from a model directory, e.g. a checkpoint) --checkpoints DIR
+ * --split-seed S --resume DIR (start from a model directory, e.g. a checkpoint; Adam restarts)
+ * --resumed-iterations N (how far that checkpoint had trained, for the record) --checkpoints DIR
  * (default .lgefed/pretrain-<preset>; every 25 iterations, and the float32 final model).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -54,6 +55,8 @@ async function main(): Promise<void> {
   const seed = Number(option('seed', '1'));
   const splitSeed = Number(option('split-seed', String(SPLIT.seed)));
   const resume = option('resume', '');
+  // A checkpoint directory holds weights only; how far it had trained is stated by the caller.
+  const resumedIterations = Number(option('resumed-iterations', '0'));
 
   const dataset = await loadDataset(data, { layout: 'png-slices' });
   if (dataset.cases.length === 0) throw new Error(`no cases in ${data}`);
@@ -111,7 +114,7 @@ async function main(): Promise<void> {
       validation: { float32: float32.summary, float16: float16.summary, cases: float16.cases },
       stoppedByTimeLimit: trained.stoppedByTimeLimit,
       plannedIterations: iterations,
-      ...(start ? { resumedFrom: start.id, resumedIterations: start.training?.iterations ?? null } : {}),
+      ...(start ? { resumedFrom: start.id, resumedIterations: start.training?.iterations ?? resumedIterations, totalIterations: (start.training?.iterations ?? resumedIterations) + trained.record.iterations } : {}),
     },
   };
   const id = await saveModelDirectory(out, spec, halfWeights, { dtype: 'float16', training: record });

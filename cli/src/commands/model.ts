@@ -133,8 +133,8 @@ weights reached. Default: lite preset, paper augmentation, 10 epochs.`,
     if (!isPresetName(preset)) throw new UsageError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}`);
     const fraction = o['validation-fraction'] === undefined ? 0.2 : Number(o['validation-fraction']);
     if (!(fraction >= 0 && fraction < 1)) throw new UsageError('--validation-fraction must be in [0, 1)');
-    const cases = await loadCases(required(o.data, '--data'), layoutOf(o.layout));
     const { settings, finish } = trainingSettings(o);
+    const cases = await loadCases(required(o.data, '--data'), layoutOf(o.layout));
     const split = fraction > 0 ? splitCases(cases.map((c) => c.id), { validationFraction: fraction, seed: settings.seed }) : { train: cases.map((c) => c.id), validation: [] };
     const inSplit = (ids: string[]) => cases.filter((c) => ids.includes(c.id));
     const result = await trainSegmentation({ ...settings, spec: unetSpec(preset), cases: inSplit(split.train), notes: { validationCases: split.validation } });
@@ -190,8 +190,8 @@ same way from random initialisation: the baseline to compare against.`,
     let selection: CaseSelection | undefined;
     if (o.fraction !== undefined) selection = { fraction: Number(o.fraction) };
     else if (o.cases !== undefined) selection = { count: positiveInteger(o.cases, '--cases')! };
-    const cases = await loadCases(required(o.data, '--data'), layoutOf(o.layout));
     const { settings, finish } = trainingSettings(o);
+    const cases = await loadCases(required(o.data, '--data'), layoutOf(o.layout));
     const encoder = blocks(o['encoder-blocks'], '--encoder-blocks');
     const decoder = blocks(o['decoder-blocks'], '--decoder-blocks');
     const result = await finetuneModel({

@@ -1,12 +1,14 @@
 import type { Command } from '../command.js';
+import { DEMO_USAGE, parseDemoArgs } from '../demo/options.js';
+import { runDemo } from '../demo/run-demo.js';
 
-/** Placeholder until the federated demo lands: says so honestly instead of pretending. */
+/** `lgefed demo`: the whole study as a federation of real processes on this machine (cli/src/demo/). */
 export const demo: Command = {
   name: 'demo',
-  summary: 'run the one-command federated study demo (not built yet)',
-  usage: 'Usage: lgefed demo\n\nThe federated demo is not built yet; run `lgefed --help` to see what exists.',
-  async run() {
-    console.log('The one-command federated demo is not built yet. Available today:\n');
-    return 0;
+  summary: 'run the study as a local federation (coordinator + 4 site agents): --quick, --chaos, --summary FILE',
+  usage: DEMO_USAGE,
+  async run(args) {
+    const { ok } = await runDemo(parseDemoArgs(args));
+    return ok ? 0 : 1;
   },
 };

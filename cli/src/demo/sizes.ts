@@ -1,0 +1,60 @@
+/**
+ * How big the demo's study is. Chosen so the whole federated study fits a 2-core laptop:
+ * `quick` ≤ 3 min, `full` ≤ 15 min. The summary prints these, so every figure says what it rests on.
+ */
+export interface DemoSizes {
+  readonly name: 'quick' | 'full';
+  /** Phantom cases written per site. */
+  readonly casesPerSite: number;
+  /** Fraction of each site's cases held out as its test split (the rest trains). */
+  readonly testFraction: number;
+  /**
+   * The network every job trains and the pretrained model is served as. The U-Net is fully
+   * convolutional, so the same weights run on a smaller crop around the heart (`inputSize`).
+   */
+  readonly architecture: string;
+  /** Epochs of every single-site training (local models, fine-tuning, scratch baselines). */
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  /** FedAvg: rounds, local epochs per round, progressive inclusion (start with 2 sites, add 1 a round). */
+  readonly fedRounds: number;
+  readonly fedLocalEpochs: number;
+  /** Fractions of each site's training cases for the fine-tuning comparison. */
+  readonly finetuneFractions: readonly number[];
+  /** Per-task deadline: generous, so only injected faults make a site miss it. */
+  readonly deadlineSeconds: number;
+}
+
+export const QUICK: DemoSizes = {
+  name: 'quick',
+  casesPerSite: 6,
+  testFraction: 0.5,
+  architecture: 'lite:inputSize=64',
+  epochs: 1,
+  batchSize: 4,
+  learningRate: 1e-3,
+  fedRounds: 3,
+  fedLocalEpochs: 1,
+  finetuneFractions: [0.1, 1],
+  deadlineSeconds: 300,
+};
+
+export const FULL: DemoSizes = {
+  name: 'full',
+  casesPerSite: 12,
+  testFraction: 0.25,
+  architecture: 'lite:inputSize=96',
+  epochs: 3,
+  batchSize: 4,
+  learningRate: 1e-3,
+  fedRounds: 3,
+  fedLocalEpochs: 2,
+  finetuneFractions: [0.1, 1],
+  deadlineSeconds: 900,
+};
+
+/** One line for the terminal and the summary. */
+export function describeSizes(s: DemoSizes): string {
+  return `${s.name}: ${s.casesPerSite} phantom cases/site (test ${Math.round(s.testFraction * 100)} %), U-Net ${s.architecture}, ${s.epochs} epoch(s) per local training, FedAvg ${s.fedRounds} rounds × ${s.fedLocalEpochs} epoch(s), fine-tuning on ${s.finetuneFractions.map((f) => `${f * 100} %`).join(' and ')} of cases`;
+}

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DemoSummary } from '@lgefed/cli/demo/summary';
+
+const bin = fileURLToPath(new URL('../../../cli/bin/lgefed.js', import.meta.url));
+
+/**
+ * Lowest blood-pool Dice accepted for the shipped EMIDEC model on the phantom site in its own
+ * (EMIDEC) style, at the quick demo's 64×64 crop: well above what an untrained network scores (≈ 0).
+ */
+const PRETRAINED_OWN_PROFILE_FLOOR = 0.5;
+
+describe('lgefed demo --quick, end to end (coordinator and four agents as processes)', function () {
+  this.timeout(900_000);
+  let root = '';
+  let summary: DemoSummary;
+  let stdout = '';
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'lgefed-demo-test-'));
+    const file = join(root, 'summary.json');
+    stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [bin, 'demo', '--quick', '--no-open', '--workdir', root, '--summary', file], { maxBuffer: 64 << 20 }, (err, out, errOut) =>
+        err ? reject(new Error(`demo exited ${String((err as { code?: number }).code)}:\n${out}\n${errOut.slice(-4000)}`)) : resolve(out),
+      ),
+    );
+    summary = JSON.parse(await readFile(file, 'utf8')) as DemoSummary;
+  });
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('finishes every job (a task kind the site channel cannot carry yet is reported as such)', () => {
+    assert.ok(summary.jobs.length >= 15, `only ${summary.jobs.length} jobs`);
+    for (const job of summary.jobs) {
+      if (job.status === 'unsupported') assert.equal(job.kind, 'harmonisation-check', `${job.label} unsupported`);
+      else assert.equal(job.status, 'completed', `${job.label}: ${job.failure ?? ''} ${JSON.stringify(job.excluded)}`);
+    }
+    for (const step of ['finetune-training', 'fedavg', 'cross-site-evaluation', 'finetune-evaluation']) assert.ok(summary.jobs.some((j) => j.step === step), step);
+  });
+
+  it('hears from every site: in the FedAvg rounds and in the cross-site evaluation', () => {
+    const names = summary.sites.map((s) => s.name).sort();
+    assert.deepEqual(names, ['emidec', 'mscmr', 'stpau', 'vh']);
+    for (const step of ['fedavg', 'cross-site-evaluation'] as const) assert.deepEqual([...summary.jobs.find((j) => j.step === step)!.sites].sort(), names, step);
+    for (const site of summary.sites) assert.ok(site.reported.length >= 6, `${site.name} reported to ${site.reported.length} jobs`);
+  });
+
+  it('scores Dice in [0, 1] everywhere, the pretrained model above the floor on its own profile', () => {
+    const cells = [...summary.dice.crossSite, ...summary.dice.finetune];
+    assert.ok(summary.dice.crossSite.length >= 4 * 6, `cross-site matrix has ${summary.dice.crossSite.length} cells`);
+    for (const c of cells) for (const v of [c.bloodpool, c.myocardium]) assert.ok(v >= 0 && v <= 1, `${c.model} at ${c.site}: ${v}`);
+    assert.ok(summary.dice.pretrainedOwnProfile, 'no pretrained score on the emidec-style site');
+    assert.ok(summary.dice.pretrainedOwnProfile.bloodpool >= PRETRAINED_OWN_PROFILE_FLOOR, `pretrained blood pool Dice ${summary.dice.pretrainedOwnProfile.bloodpool}`);
+  });
+
+  it('states its sizes, prints the summary table and writes the HTML report', async () => {
+    assert.equal(summary.sizes.name, 'quick');
+    assert.match(stdout, /Study summary \(quick sizes/);
+    assert.match(stdout, /Cross-site Dice/);
+    assert.ok(summary.report && (await stat(summary.report)).size > 0);
+    assert.match(await readFile(summary.report, 'utf8'), /cross-site evaluation/);
+  });
+});

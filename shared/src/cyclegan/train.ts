@@ -1,0 +1,171 @@
+/**
+ * The CycleGAN API: `trainCycleGan` trains at the site between its own images and a reference
+ * cohort, `translateImages` applies a generator at test time. Both run in a worker thread so the
+ * caller's event loop stays free.
+ */
+import { Worker } from 'node:worker_threads';
+import { cloneWeights, type NamedTensor } from '../model/weights.js';
+import { CycleGanError } from './errors.js';
+import { validateGreyImages, type GreyImage } from './patches.js';
+import type { CycleGanProgress, FromWorker, ToWorker } from './protocol.js';
+import { generatorLayout, pickWeights, validateCycleGanSpec, type CycleGanSpec, type GeneratorName } from './spec.js';
+
+export type { CycleGanProgress } from './protocol.js';
+
+export interface TrainCycleGanOptions {
+  readonly spec: CycleGanSpec;
+  /** The site's own preprocessed slices (domain A), intensities in [0, 1]. */
+  readonly siteImages: readonly GreyImage[];
+  /** The public reference cohort's slices (domain B), likewise. */
+  readonly referenceImages: readonly GreyImage[];
+  readonly iterations: number;
+  /** Patches per domain per step (default 4). */
+  readonly batchSize?: number;
+  /** Seeds initialisation and patch sampling (default 0). */
+  readonly seed?: number;
+  /** Default 2e-4 (CycleGAN). */
+  readonly learningRate?: number;
+  /** Default 10 (CycleGAN). */
+  readonly cycleWeight?: number;
+  /** Default 5 (CycleGAN: half the cycle weight). */
+  readonly identityWeight?: number;
+  /** Engine backend request (auto, wasm, cpu, …); default LGEFED_BACKEND or auto. */
+  readonly backend?: string;
+  readonly onProgress?: (progress: CycleGanProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** A trained harmoniser: the site → reference generator is what is applied at test time. */
+export interface TrainedCycleGan {
+  readonly spec: CycleGanSpec;
+  /** Every network's weights (both generators and discriminators), canonical order. */
+  readonly weights: NamedTensor[];
+  /** The `toReference` generator's weights alone. */
+  readonly generator: NamedTensor[];
+  readonly generatorLosses: number[];
+  readonly cycleLosses: number[];
+  readonly discriminatorLosses: number[];
+  readonly seconds: number;
+  readonly backend: string;
+}
+
+export class CycleGanCancelledError extends Error {
+  override readonly name = 'CycleGanCancelledError';
+  constructor(readonly iteration: number) {
+    super(`CycleGAN training cancelled after ${iteration} iteration(s)`);
+  }
+}
+
+/** A failure reported from the worker, with the worker's error name. */
+export class CycleGanWorkerError extends Error {
+  constructor(
+    override readonly name: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function positiveInteger(value: number, field: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new CycleGanError(`${field} must be a positive integer, got ${value}`);
+  return value;
+}
+
+function copyImages(images: readonly GreyImage[]): GreyImage[] {
+  return images.map(({ image, width, height }) => ({ image: image.slice(), width, height }));
+}
+
+/** Runs one request in a fresh worker and settles with its final message. */
+function runInWorker(
+  message: ToWorker,
+  transfer: ArrayBuffer[],
+  onMessage: (message: FromWorker) => void,
+  signal?: AbortSignal,
+): Promise<Exclude<FromWorker, { type: 'progress' }>> {
+  const worker = new Worker(new URL('./worker.js', import.meta.url));
+  return new Promise<Exclude<FromWorker, { type: 'progress' }>>((resolve, reject) => {
+    const onAbort = (): void => worker.postMessage({ type: 'cancel' } satisfies ToWorker);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const settle = (done: () => void): void => {
+      signal?.removeEventListener('abort', onAbort);
+      done();
+    };
+    worker.on('message', (m: FromWorker) => {
+      if (m.type === 'progress') onMessage(m);
+      else if (m.type === 'error') settle(() => reject(new CycleGanWorkerError(m.name, m.message)));
+      else settle(() => resolve(m));
+    });
+    worker.on('error', (error) => settle(() => reject(error)));
+    worker.on('exit', (code) => settle(() => reject(new CycleGanWorkerError('CycleGanWorkerError', `CycleGAN worker exited with code ${code}`))));
+    worker.postMessage(message, transfer);
+  }).finally(() => worker.terminate());
+}
+
+export async function trainCycleGan(options: TrainCycleGanOptions): Promise<TrainedCycleGan> {
+  const spec = validateCycleGanSpec(options.spec);
+  validateGreyImages(options.siteImages, 'site', spec.patchSize);
+  validateGreyImages(options.referenceImages, 'reference', spec.patchSize);
+  const iterations = positiveInteger(options.iterations, 'iterations');
+  const batchSize = positiveInteger(options.batchSize ?? 4, 'batchSize');
+  options.signal?.throwIfAborted();
+  const siteImages = copyImages(options.siteImages);
+  const referenceImages = copyImages(options.referenceImages);
+  const started = performance.now();
+  const result = await runInWorker(
+    {
+      type: 'train',
+      request: {
+        spec,
+        siteImages,
+        referenceImages,
+        iterations,
+        batchSize,
+        seed: options.seed ?? 0,
+        learningRate: options.learningRate ?? 2e-4,
+        cycleWeight: options.cycleWeight ?? 10,
+        identityWeight: options.identityWeight ?? 5,
+        ...(options.backend ? { backend: options.backend } : {}),
+      },
+    },
+    [...siteImages, ...referenceImages].map((i) => i.image.buffer as ArrayBuffer),
+    (m) => {
+      if (m.type === 'progress') options.onProgress?.(m.progress);
+    },
+    options.signal,
+  );
+  if (result.type !== 'trained') throw new CycleGanWorkerError('CycleGanWorkerError', `unexpected reply ${result.type}`);
+  if (result.cancelledAt !== undefined) throw new CycleGanCancelledError(result.cancelledAt);
+  return {
+    spec,
+    weights: result.weights,
+    generator: pickWeights(generatorLayout(spec, 'toReference'), result.weights),
+    generatorLosses: result.generatorLosses,
+    cycleLosses: result.cycleLosses,
+    discriminatorLosses: result.discriminatorLosses,
+    seconds: (performance.now() - started) / 1000,
+    backend: result.backend,
+  };
+}
+
+export interface TranslateOptions {
+  /** Which generator to apply (default `toReference`: site images made to look like the reference). */
+  readonly generator?: GeneratorName;
+  readonly backend?: string;
+}
+
+/** Applies a generator to whole images of any size (edge-padded to its stride internally); output clipped to [0, 1]. */
+export async function translateImages(spec: CycleGanSpec, weights: readonly NamedTensor[], images: readonly GreyImage[], options: TranslateOptions = {}): Promise<Float32Array[]> {
+  const checked = validateCycleGanSpec(spec);
+  const generator = options.generator ?? 'toReference';
+  const own = cloneWeights(pickWeights(generatorLayout(checked, generator), weights));
+  if (images.length === 0) return [];
+  validateGreyImages(images, 'input');
+  const copies = copyImages(images);
+  const result = await runInWorker(
+    { type: 'translate', request: { spec: checked, generator, weights: own, images: copies, ...(options.backend ? { backend: options.backend } : {}) } },
+    [...own.map((w) => w.data.buffer as ArrayBuffer), ...copies.map((i) => i.image.buffer as ArrayBuffer)],
+    () => undefined,
+  );
+  if (result.type !== 'translated') throw new CycleGanWorkerError('CycleGanWorkerError', `unexpected reply ${result.type}`);
+  return result.images;
+}

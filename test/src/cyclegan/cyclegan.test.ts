@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CycleGanError,
+  cycleGanPreset,
+  generatorLayout,
+  initialCycleGanWeights,
+  loadCycleGanGenerator,
+  pickWeights,
+  saveCycleGanGenerator,
+  trainCycleGan,
+  translateImages,
+  validateCycleGanSpec,
+  type GreyImage,
+} from '@lgefed/shared/cyclegan/index';
+
+const tiny = cycleGanPreset('tiny');
+
+/** A short-axis-like slice: bright disc in a darker ring; `gain` plays a vendor's intensity scaling. */
+function ringImage(size: number, shift: number, gain: number): GreyImage {
+  const image = new Float32Array(size * size);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const r = Math.hypot(x - size / 2 - shift, y - size / 2);
+      const base = r < size / 6 ? 0.8 : r < size / 3 ? 0.3 : 0.15 + 0.05 * Math.sin(x + 2 * y);
+      image[y * size + x] = Math.min(1, base * gain);
+    }
+  }
+  return { image, width: size, height: size };
+}
+
+const mean = (images: readonly Float32Array[]): number => images.reduce((s, a) => s + a.reduce((t, v) => t + v, 0), 0) / images.reduce((n, a) => n + a.length, 0);
+
+describe('cyclegan: site harmonisation', function () {
+  this.timeout(180_000);
+  const site = [0, 1, 2, 3].map((s) => ringImage(32, s - 1.5, 0.55));
+  const reference = [0, 1, 2, 3].map((s) => ringImage(32, 1.5 - s, 1.2));
+
+  it('rejects bad specs and images with a typed error', async () => {
+    assert.throws(() => validateCycleGanSpec({ ...tiny, patchSize: 18 }), CycleGanError);
+    assert.throws(() => validateCycleGanSpec({ ...tiny, architecture: 'unet' }), CycleGanError);
+    assert.throws(() => cycleGanPreset('huge'), CycleGanError);
+    const bright = { image: new Float32Array(32 * 32).fill(2), width: 32, height: 32 };
+    await assert.rejects(trainCycleGan({ spec: tiny, siteImages: [bright], referenceImages: reference, iterations: 1 }), CycleGanError);
+    const small = { image: new Float32Array(8 * 8), width: 8, height: 8 };
+    await assert.rejects(trainCycleGan({ spec: tiny, siteImages: [small], referenceImages: reference, iterations: 1 }), /at least 16/);
+  });
+
+  it('an untrained generator is the identity, on any image size', async () => {
+    const generator = pickWeights(generatorLayout(tiny, 'toReference'), initialCycleGanWeights(tiny, 1));
+    const odd = ringImage(33, 0, 0.6);
+    const [out] = await translateImages(tiny, generator, [odd]);
+    assert.equal(out!.length, 33 * 33);
+    assert.ok(out!.every((v, i) => Math.abs(v - odd.image[i]!) < 1e-6));
+  });
+
+  it('trains reproducibly in a worker', async () => {
+    const options = { spec: tiny, siteImages: site, referenceImages: reference, iterations: 3, batchSize: 2, seed: 3 };
+    const progress: number[] = [];
+    const a = await trainCycleGan({ ...options, onProgress: (p) => progress.push(p.iteration) });
+    const b = await trainCycleGan(options);
+    assert.deepEqual(a.generatorLosses, b.generatorLosses);
+    assert.deepEqual(a.generator, b.generator);
+    assert.deepEqual(progress, [1, 2, 3]);
+  });
+
+  it('moves site intensities toward the reference, and a saved generator translates the same', async () => {
+    // A short, fast run (high step size, no identity term): the direction of the change is what is checked.
+    const a = await trainCycleGan({ spec: tiny, siteImages: site, referenceImages: reference, iterations: 30, batchSize: 4, seed: 3, learningRate: 2e-2, identityWeight: 0 });
+    const before = mean(site.map((s) => s.image));
+    const target = mean(reference.map((s) => s.image));
+    const after = mean(await translateImages(tiny, a.generator, site));
+    assert.ok(Math.abs(after - target) < 0.85 * Math.abs(before - target), `mean ${before.toFixed(3)} → ${after.toFixed(3)}, reference ${target.toFixed(3)}`);
+
+    const directory = await mkdtemp(join(tmpdir(), 'lgefed-cyclegan-'));
+    try {
+      await saveCycleGanGenerator(directory, a.spec, a.generator);
+      const loaded = await loadCycleGanGenerator(directory);
+      assert.deepEqual(loaded.spec, tiny);
+      const [fromDisk] = await translateImages(loaded.spec, loaded.generator, site.slice(0, 1));
+      const [fromMemory] = await translateImages(tiny, a.generator, site.slice(0, 1));
+      assert.deepEqual(fromDisk, fromMemory);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('stops when aborted', async () => {
+    const controller = new AbortController();
+    const run = trainCycleGan({
+      spec: tiny,
+      siteImages: site,
+      referenceImages: reference,
+      iterations: 10_000,
+      signal: controller.signal,
+      onProgress: (p) => p.iteration === 2 && controller.abort(),
+    });
+    await assert.rejects(run, /cancelled after/);
+  });
+});

@@ -8,6 +8,8 @@ import { checkBatch, type Batch } from './batches.js';
 import { trainableParameters, type FreezeOptions } from './freeze.js';
 import { diceCrossEntropy, oneHotAtLevel, supervisedLevels } from './loss.js';
 import type { UNet } from './unet.js';
+import { unetLossAndGradients } from './unet-backprop.js';
+import { AdamOptimizer } from './adam.js';
 
 export interface TrainerOptions {
   /** Adam learning rate; the study uses 1e-3. */
@@ -16,8 +18,9 @@ export interface TrainerOptions {
 }
 
 export class UNetTrainer {
-  private readonly optimizer: tf.AdamOptimizer;
-  private readonly trainable: tf.Variable[];
+  private readonly optimizer: AdamOptimizer;
+  /** Trainable parameter names. */
+  private readonly trainable: Set<string>;
   private readonly levels: { level: number; weight: number }[];
 
   constructor(
@@ -27,8 +30,8 @@ export class UNetTrainer {
     if (!(options.learningRate > 0) || !Number.isFinite(options.learningRate)) {
       throw new RangeError(`learningRate must be a positive number, got ${options.learningRate}`);
     }
-    this.optimizer = tf.train.adam(options.learningRate);
-    this.trainable = trainableParameters(model.spec, options.freeze).map((name) => model.variable(name));
+    this.optimizer = new AdamOptimizer(options.learningRate);
+    this.trainable = new Set(trainableParameters(model.spec, options.freeze));
     this.levels = supervisedLevels(model.spec);
   }
 
@@ -39,15 +42,23 @@ export class UNetTrainer {
     const loss = tf.tidy(() => {
       const input = tf.tensor4d(batch.images, [batch.count, batch.size, batch.size, spec.inChannels]);
       const targets = this.levels.map(({ level }) => oneHotAtLevel(batch.labels, batch.count, batch.size, spec.classes, level));
-      return this.optimizer.minimize(
-        () => {
-          const heads = this.model.forward(input, this.levels.map((l) => l.level));
+      // Explicit backward pass (unet-backprop.ts): tfjs's tape would hold every activation and
+      // gradient until the end of the step, more than wasm's 4 GiB for the paper network.
+      const { loss, gradients } = unetLossAndGradients(
+        this.model,
+        input,
+        this.levels.map((l) => l.level),
+        (heads) => {
           const terms = this.levels.map(({ level, weight }, i) => tf.mul(diceCrossEntropy(heads.get(level)!, targets[i]!), weight));
           return tf.addN(terms) as tf.Scalar;
         },
-        true,
         this.trainable,
-      )!;
+      );
+      // Parameters without a gradient (the head of an unsupervised level) are left alone, as minimize() does.
+      const updates = [...this.trainable].filter((name) => gradients[name] !== undefined);
+      this.optimizer.applyGradients(updates.map((name) => ({ variable: this.model.variable(name), gradient: gradients[name]! })));
+      tf.dispose(Object.values(gradients));
+      return loss;
     });
     const value = (await loss.data())[0]!;
     loss.dispose();

@@ -7,10 +7,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkWeights, decoderBlockAtLevel, LEAKY_SLOPE, type NamedTensor } from './weights.js';
 import { registerTrainingGradients } from './gradients.js';
 import { stageFeatures, type UNetSpec } from './spec.js';
+import { hasFusedInstanceNormAct, instanceNormAct } from '../engine/ops/instance-norm-act.js';
 
 registerTrainingGradients();
 
-const NORM_EPSILON = 1e-5;
+/** Instance-norm epsilon of every conv block. */
+export const NORM_EPSILON = 1e-5;
 
 /**
  * Instance normalisation without the affine part: statistics per sample and channel over the
@@ -109,8 +111,16 @@ export class UNet {
 
   private convNormAct(x: tf.Tensor4D, prefix: string, stride: 1 | 2): tf.Tensor4D {
     const y = tf.conv2d(x, this.variable(`${prefix}.weight`) as tf.Tensor4D, stride, 'same');
+    const gamma = this.variable(`${prefix}.norm.gamma`);
+    const beta = this.variable(`${prefix}.norm.beta`);
+    if (hasFusedInstanceNormAct()) {
+      // One kernel (with its own gradient) instead of ~ten element-wise ones; same maths.
+      const { out, mean, invStd } = instanceNormAct(y, gamma, beta, { epsilon: NORM_EPSILON, alpha: LEAKY_SLOPE });
+      tf.dispose([y, mean, invStd]);
+      return out;
+    }
     const normalised = instanceNormalise(y);
-    const affine = tf.add(tf.mul(normalised, this.variable(`${prefix}.norm.gamma`)), this.variable(`${prefix}.norm.beta`));
+    const affine = tf.add(tf.mul(normalised, gamma), beta);
     return tf.leakyRelu(affine, LEAKY_SLOPE) as tf.Tensor4D;
   }
 

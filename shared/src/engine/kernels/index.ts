@@ -2,20 +2,33 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
+import { INSTANCE_NORM_ACT, INSTANCE_NORM_ACT_GRAD, instanceNormActConfigs, registerInstanceNormActGradient } from './instance-norm-act.js';
 
 let registered = false;
+let fusedRegistered = false;
+
+function replace(config: KernelConfig): void {
+  if (getKernel(config.kernelName, config.backendName)) unregisterKernel(config.kernelName, config.backendName);
+  registerKernel(config);
+}
+
+/** Installs the fused instance-norm + LeakyReLU kernels (wasm and cpu) and their gradient (idempotent). */
+export function registerFusedKernels(): void {
+  if (fusedRegistered) return;
+  for (const config of instanceNormActConfigs) replace(config);
+  registerInstanceNormActGradient();
+  fusedRegistered = true;
+}
 
 /** Names of the kernels `registerWasmTrainingKernels` installs. */
-export const WASM_TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput'] as const;
+export const WASM_TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', INSTANCE_NORM_ACT, INSTANCE_NORM_ACT_GRAD] as const;
 
 /** Installs our kernels for the `wasm` backend (idempotent). Safe before or after the backend starts. */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
   const original = getKernel('Conv2DBackpropInput', 'wasm');
   const configs: KernelConfig[] = [conv2dBackpropFilterConfig, conv2dBackpropInputConfig(original)];
-  for (const config of configs) {
-    if (getKernel(config.kernelName, 'wasm')) unregisterKernel(config.kernelName, 'wasm');
-    registerKernel(config);
-  }
+  for (const config of configs) replace(config);
+  registerFusedKernels();
   registered = true;
 }

@@ -1,0 +1,272 @@
+/**
+ * Instance normalisation + per-channel affine + LeakyReLU as one kernel, forward and backward, for
+ * the wasm and cpu backends. Composed from tfjs ops the block costs about ten element-wise kernels
+ * (each a full pass over memory and a fresh output tensor) and keeps several full-size tensors for
+ * the gradient; here it is two passes each way, written as plain loops over the backend's memory
+ * (the wasm heap in place), and the backward pass needs only the input and the per-channel
+ * statistics.
+ *
+ * Forward  (x [N,H,W,C], gamma [C], beta [C]) -> [out [N,H,W,C], mean [N,1,1,C], invStd [N,1,1,C]]
+ * Backward (dOut, x, mean, invStd, gamma, beta) -> [dx, dGamma [C], dBeta [C]]
+ * Statistics are accumulated in float64.
+ */
+import { registerGradient, type KernelConfig, type KernelFunc, type NamedAttrMap, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { EngineError } from '../errors.js';
+import { WasmHeap } from './wasm-heap.js';
+
+export const INSTANCE_NORM_ACT = 'LgefedInstanceNormLeakyRelu';
+export const INSTANCE_NORM_ACT_GRAD = 'LgefedInstanceNormLeakyReluGrad';
+
+export interface InstanceNormActAttrs {
+  readonly epsilon: number;
+  /** LeakyReLU negative slope. */
+  readonly alpha: number;
+}
+
+interface Layout {
+  readonly samples: number;
+  readonly pixels: number;
+  readonly channels: number;
+}
+
+function layoutOf(x: TensorInfo, gamma: TensorInfo, beta: TensorInfo): Layout {
+  if (x.shape.length !== 4) throw new EngineError(`${INSTANCE_NORM_ACT}: x must be [N,H,W,C], got [${x.shape}]`);
+  const [samples, height, width, channels] = x.shape as [number, number, number, number];
+  for (const [name, t] of [['gamma', gamma], ['beta', beta]] as const) {
+    if (t.shape.reduce((a, b) => a * b, 1) !== channels) {
+      throw new EngineError(`${INSTANCE_NORM_ACT}: ${name} is [${t.shape}], expected ${channels} values`);
+    }
+  }
+  return { samples, pixels: height * width, channels };
+}
+
+/** out = leaky(gamma * (x - mean) * invStd + beta), statistics per sample and channel. */
+export function instanceNormActForward(
+  x: Float32Array,
+  gamma: Float32Array,
+  beta: Float32Array,
+  out: Float32Array,
+  mean: Float32Array,
+  invStd: Float32Array,
+  { samples, pixels, channels }: Layout,
+  { epsilon, alpha }: InstanceNormActAttrs,
+): void {
+  const sum = new Float64Array(channels);
+  const sumSq = new Float64Array(channels);
+  const scale = new Float64Array(channels);
+  const shift = new Float64Array(channels);
+  for (let n = 0; n < samples; n++) {
+    const start = n * pixels * channels;
+    const end = start + pixels * channels;
+    sum.fill(0);
+    sumSq.fill(0);
+    for (let i = start; i < end; i += channels) {
+      for (let c = 0; c < channels; c++) {
+        const v = x[i + c]!;
+        sum[c] += v;
+        sumSq[c] += v * v;
+      }
+    }
+    for (let c = 0; c < channels; c++) {
+      const m = sum[c]! / pixels;
+      const variance = Math.max(0, sumSq[c]! / pixels - m * m);
+      const inv = 1 / Math.sqrt(variance + epsilon);
+      mean[n * channels + c] = m;
+      invStd[n * channels + c] = inv;
+      // gamma * (x - m) * inv + beta as one multiply-add per element.
+      scale[c] = gamma[c]! * inv;
+      shift[c] = beta[c]! - gamma[c]! * inv * m;
+    }
+    for (let i = start; i < end; i += channels) {
+      for (let c = 0; c < channels; c++) {
+        const a = x[i + c]! * scale[c]! + shift[c]!;
+        out[i + c] = a < 0 ? alpha * a : a;
+      }
+    }
+  }
+}
+
+/**
+ * With g = dOut * leaky'(affine) and xHat = (x - mean) * invStd:
+ * dBeta = sum g, dGamma = sum g * xHat, dx = gamma * invStd * (g - mean(g) - xHat * mean(g * xHat)).
+ */
+export function instanceNormActBackward(
+  dOut: Float32Array,
+  x: Float32Array,
+  mean: Float32Array,
+  invStd: Float32Array,
+  gamma: Float32Array,
+  beta: Float32Array,
+  dx: Float32Array,
+  dGamma: Float32Array,
+  dBeta: Float32Array,
+  { samples, pixels, channels }: Layout,
+  { alpha }: InstanceNormActAttrs,
+): void {
+  const sumG = new Float64Array(channels);
+  const sumGX = new Float64Array(channels);
+  const totalG = new Float64Array(channels);
+  const totalGX = new Float64Array(channels);
+  const m = new Float64Array(channels);
+  const inv = new Float64Array(channels);
+  const coefG = new Float64Array(channels);
+  const coefX = new Float64Array(channels);
+  const offset = new Float64Array(channels);
+  for (let n = 0; n < samples; n++) {
+    const start = n * pixels * channels;
+    const end = start + pixels * channels;
+    for (let c = 0; c < channels; c++) {
+      m[c] = mean[n * channels + c]!;
+      inv[c] = invStd[n * channels + c]!;
+    }
+    sumG.fill(0);
+    sumGX.fill(0);
+    for (let i = start; i < end; i += channels) {
+      for (let c = 0; c < channels; c++) {
+        const xHat = (x[i + c]! - m[c]!) * inv[c]!;
+        const d = dOut[i + c]!;
+        const g = gamma[c]! * xHat + beta[c]! > 0 ? d : alpha * d;
+        sumG[c] += g;
+        sumGX[c] += g * xHat;
+      }
+    }
+    for (let c = 0; c < channels; c++) {
+      totalG[c] += sumG[c]!;
+      totalGX[c] += sumGX[c]!;
+      const k = gamma[c]! * inv[c]!;
+      coefG[c] = k;
+      coefX[c] = (k * sumGX[c]!) / pixels;
+      offset[c] = (k * sumG[c]!) / pixels;
+    }
+    for (let i = start; i < end; i += channels) {
+      for (let c = 0; c < channels; c++) {
+        const xHat = (x[i + c]! - m[c]!) * inv[c]!;
+        const d = dOut[i + c]!;
+        const g = gamma[c]! * xHat + beta[c]! > 0 ? d : alpha * d;
+        dx[i + c] = coefG[c]! * g - offset[c]! - coefX[c]! * xHat;
+      }
+    }
+  }
+  for (let c = 0; c < channels; c++) {
+    dGamma[c] = totalGX[c]!;
+    dBeta[c] = totalG[c]!;
+  }
+}
+
+function attrsOf(attrs: NamedAttrMap): InstanceNormActAttrs {
+  const epsilon = attrs['epsilon'] as number;
+  const alpha = attrs['alpha'] as number;
+  if (!(epsilon > 0) || !Number.isFinite(alpha)) throw new EngineError(`${INSTANCE_NORM_ACT}: bad attributes epsilon=${epsilon} alpha=${alpha}`);
+  return { epsilon, alpha };
+}
+
+function statsShape(x: TensorInfo): number[] {
+  return [x.shape[0]!, 1, 1, x.shape[3]!];
+}
+
+function checkSameShape(name: string, a: TensorInfo, b: TensorInfo): void {
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new EngineError(`${INSTANCE_NORM_ACT_GRAD}: ${name} is [${a.shape}], expected [${b.shape}]`);
+  }
+}
+
+/** Float32 views of tensors on either backend: the wasm heap in place, or the cpu backend's arrays. */
+type Views = (tensors: TensorInfo[]) => Float32Array[];
+
+function wasmViews(heap: WasmHeap): Views {
+  return (tensors) => {
+    // One heap view after every allocation (growing the heap replaces its buffer).
+    const { heap: floats, offsets } = heap.view(...tensors);
+    return tensors.map((t, i) => floats.subarray(offsets[i]!, offsets[i]! + t.shape.reduce((a, b) => a * b, 1)));
+  };
+}
+
+interface CpuBackend {
+  readSync(dataId: object): Float32Array;
+  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
+}
+
+function forwardKernel(backendName: 'wasm' | 'cpu'): KernelFunc {
+  return ({ inputs, attrs, backend }) => {
+    const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
+    const layout = layoutOf(x, gamma, beta);
+    const parsed = attrsOf(attrs ?? {});
+    if (backendName === 'wasm') {
+      const heap = new WasmHeap(backend as BackendWasm);
+      const outputs = [heap.allocate([...x.shape]), heap.allocate(statsShape(x)), heap.allocate(statsShape(x))];
+      const [xs, gs, bs, out, mean, inv] = wasmViews(heap)([x, gamma, beta, ...outputs]) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+      instanceNormActForward(xs, gs, bs, out, mean, inv, layout, parsed);
+      return outputs;
+    }
+    const cpu = backend as unknown as CpuBackend;
+    const size = x.shape.reduce((a, b) => a * b, 1);
+    const out = new Float32Array(size);
+    const mean = new Float32Array(layout.samples * layout.channels);
+    const inv = new Float32Array(layout.samples * layout.channels);
+    instanceNormActForward(cpu.readSync(x.dataId), cpu.readSync(gamma.dataId), cpu.readSync(beta.dataId), out, mean, inv, layout, parsed);
+    return [cpu.makeTensorInfo([...x.shape], 'float32', out), cpu.makeTensorInfo(statsShape(x), 'float32', mean), cpu.makeTensorInfo(statsShape(x), 'float32', inv)];
+  };
+}
+
+function backwardKernel(backendName: 'wasm' | 'cpu'): KernelFunc {
+  return ({ inputs, attrs, backend }) => {
+    const { dy, x, mean, invStd, gamma, beta } = inputs as Record<'dy' | 'x' | 'mean' | 'invStd' | 'gamma' | 'beta', TensorInfo>;
+    const layout = layoutOf(x, gamma, beta);
+    checkSameShape('dy', dy, x);
+    const stats = { shape: statsShape(x) } as TensorInfo;
+    checkSameShape('mean', mean, stats);
+    checkSameShape('invStd', invStd, stats);
+    const parsed = attrsOf(attrs ?? {});
+    const channels = [layout.channels];
+    if (backendName === 'wasm') {
+      const heap = new WasmHeap(backend as BackendWasm);
+      const outputs = [heap.allocate([...x.shape]), heap.allocate(channels), heap.allocate(channels)];
+      const v = wasmViews(heap)([dy, x, mean, invStd, gamma, beta, ...outputs]) as Float32Array[];
+      instanceNormActBackward(v[0]!, v[1]!, v[2]!, v[3]!, v[4]!, v[5]!, v[6]!, v[7]!, v[8]!, layout, parsed);
+      return outputs;
+    }
+    const cpu = backend as unknown as CpuBackend;
+    const read = (t: TensorInfo) => cpu.readSync(t.dataId);
+    const dx = new Float32Array(x.shape.reduce((a, b) => a * b, 1));
+    const dGamma = new Float32Array(layout.channels);
+    const dBeta = new Float32Array(layout.channels);
+    instanceNormActBackward(read(dy), read(x), read(mean), read(invStd), read(gamma), read(beta), dx, dGamma, dBeta, layout, parsed);
+    return [cpu.makeTensorInfo([...x.shape], 'float32', dx), cpu.makeTensorInfo(channels, 'float32', dGamma), cpu.makeTensorInfo(channels, 'float32', dBeta)];
+  };
+}
+
+/** The forward and backward kernels for both backends that hold float32 data we can loop over. */
+export const instanceNormActConfigs: KernelConfig[] = (['wasm', 'cpu'] as const).flatMap((backendName) => [
+  { kernelName: INSTANCE_NORM_ACT, backendName, kernelFunc: forwardKernel(backendName) },
+  { kernelName: INSTANCE_NORM_ACT_GRAD, backendName, kernelFunc: backwardKernel(backendName) },
+]);
+
+let gradientRegistered = false;
+
+/**
+ * Autodiff through the fused kernel (for callers that differentiate `UNet.forward` with tf.grad).
+ * Only `out` is differentiable; the statistics outputs are for the backward kernel.
+ */
+export function registerInstanceNormActGradient(): void {
+  if (gradientRegistered) return;
+  registerGradient({
+    kernelName: INSTANCE_NORM_ACT,
+    inputsToSave: ['x', 'gamma', 'beta'],
+    outputsToSave: [false, true, true],
+    gradFunc: (dys, saved, attrs) => {
+      const [x, gamma, beta, mean, invStd] = saved as Tensor[];
+      const dy = (dys as Tensor[])[0]!;
+      // Each requested input gradient runs the kernel once: tfjs evaluates them in separate tidies.
+      const part = (index: number) => () => {
+        const all = tf.engine().runKernel(INSTANCE_NORM_ACT_GRAD, { dy, x: x!, mean: mean!, invStd: invStd!, gamma: gamma!, beta: beta! }, attrs) as Tensor[];
+        const wanted = all[index]!;
+        tf.dispose(all.filter((_, i) => i !== index));
+        return index === 0 ? wanted : tf.reshape(wanted, gamma!.shape);
+      };
+      return { x: part(0), gamma: part(1), beta: part(2) };
+    },
+  });
+  gradientRegistered = true;
+}

@@ -8,6 +8,7 @@ import { modelCommands } from './model.js';
 import { phantom } from './phantom.js';
 import { report } from './report.js';
 import { siteCommands } from './site.js';
+import { siteReview } from './site-review.js';
 
 /** Every subcommand, in the order `lgefed --help` lists them. */
-export const commands: readonly Command[] = [demo, keygen, ...coordinatorCommands, ...dataCommands, phantom, ...siteCommands, ...modelCommands, ...adminCommands, report];
+export const commands: readonly Command[] = [demo, keygen, ...coordinatorCommands, ...dataCommands, phantom, ...siteCommands, siteReview, ...modelCommands, ...adminCommands, report];

@@ -13,7 +13,7 @@ export function h(tag, props = {}, ...children) {
     else if (key in el && key !== 'list') el[key] = value;
     else el.setAttribute(key, value === true ? '' : String(value));
   }
-  for (const child of children.flat()) if (child !== null && child !== undefined && child !== false) el.append(child instanceof Node ? child : String(child));
+  for (const child of children.flat(Infinity)) if (child !== null && child !== undefined && child !== false) el.append(child instanceof Node ? child : String(child));
   return el;
 }
 
@@ -36,6 +36,6 @@ export const when = (ms) => (ms ? new Date(ms).toLocaleString() : '—');
 /** Renders a Vega-Lite spec with the locally served vega-embed. */
 export function chart(spec, className = 'chart') {
   const el = h(`div.${className}`);
-  window.vegaEmbed(el, spec, { actions: { export: true, source: false, compiled: false, editor: false }, renderer: 'svg' }).catch((err) => el.append(h('p.error', {}, `chart failed: ${err.message}`)));
+  window.vegaEmbed(el, spec, { actions: false, renderer: 'svg' }).catch((err) => el.append(h('p.error', {}, `chart failed: ${err.message}`)));
   return el;
 }

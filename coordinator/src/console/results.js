@@ -30,12 +30,14 @@ export async function renderResults(jobId) {
   }
   const report = await api('GET', `/api/jobs/${jobId}/figures`);
   meta.replaceChildren(
-    h('p', {}, h('b', {}, report.job.kind), ` · ${report.job.status} · ${report.job.submittedBy} · ${when(report.job.createdAt)}`, report.job.failure ? h('span.failure', {}, ` · ${report.job.failure}`) : null),
-    report.excluded.length ? h('p.failure', {}, `Excluded: ${report.excluded.map((e) => `${e.site} in ${e.round} (${e.reason ?? 'no reason'})`).join('; ')}`) : null,
+    ...[
+      h('p', {}, h('b', {}, report.job.kind), ` · ${report.job.status} · ${report.job.submittedBy} · ${when(report.job.createdAt)}`, report.job.failure ? h('span.failure', {}, ` · ${report.job.failure}`) : null),
+      report.excluded.length ? h('p.failure', {}, `Excluded: ${report.excluded.map((e) => `${e.site} in ${e.round} (${e.reason ?? 'no reason'})`).join('; ')}`) : null,
+    ].filter(Boolean),
   );
   figures.replaceChildren(
     ...(report.figures.length
-      ? report.figures.map((f) => h('section.card.figure', { 'data-figure': f.id }, h('h3', {}, f.title), h('p', {}, f.caption), chart(figureSpec(f)), f.type === 'finetune-summary' ? table5(f.rows) : null))
+      ? report.figures.map((f) => h('section.card.figure', { 'data-figure': f.id }, h('h3', {}, f.title), h('p', {}, f.caption), chart(figureSpec(f, { withTitle: false })), f.type === 'finetune-summary' ? table5(f.rows) : null))
       : [h('p.empty', {}, 'No figures yet: no round of this job has completed.')]),
   );
 }

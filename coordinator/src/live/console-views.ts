@@ -150,12 +150,15 @@ export class ConsoleViews {
     };
   }
 
-  /** Every job, newest first; with tasks for running ones, the rest as headers (rounds without tasks). */
+  /** Every job, newest first, with the tasks of its last round (progress while running; who was excluded and why after). */
   jobs(): JobView[] {
     return this.state.jobs
       .jobs()
       .reverse()
-      .map((job) => (job.status === 'running' ? this.job(job.id) : { ...this.job(job.id), rounds: this.state.jobs.rounds(job.id).map((r) => ({ roundNo: r.roundNo, name: r.name, status: r.status, tasks: [] })) }));
+      .map((job) => {
+        const view = this.job(job.id);
+        return { ...view, rounds: view.rounds.map((r, i) => (i === view.rounds.length - 1 ? r : { ...r, tasks: [] })) };
+      });
   }
 
   private task(task: TaskRecord, presence: SitePresence | null): TaskView {

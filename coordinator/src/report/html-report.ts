@@ -19,19 +19,22 @@ function finetuneTable(rows: readonly FinetuneSummaryRow[]): string {
   return `<table><thead><tr><th>data</th><th>structure</th><th>scratch</th><th>best fine-tune</th><th>Dice</th><th>gain</th></tr></thead><tbody>${body}</tbody></table>`;
 }
 
-async function figureSection(figure: FigureData): Promise<string> {
+async function figureSection(figure: FigureData, dataLinks: boolean): Promise<string> {
   // An <img> keeps each SVG's internal ids (clip paths, gradients) from colliding with the others'.
-  const svg = await renderSvg(figureSpec(figure));
+  const svg = await renderSvg(figureSpec(figure, { withTitle: false }));
   const img = `<img alt="${escapeHtml(figure.title)}" src="data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}">`;
   const table = figure.type === 'finetune-summary' ? finetuneTable(figure.rows) : '';
-  return `<section class="figure" id="${escapeHtml(figure.id)}"><h2>${escapeHtml(figure.title)}</h2><p class="caption">${escapeHtml(figure.caption)}</p>${img}${table}
-<p class="data">Data: <a href="figures/${escapeHtml(figure.id)}.csv">CSV</a> · <a href="figures/${escapeHtml(figure.id)}.json">JSON</a></p></section>`;
+  const links = dataLinks ? `<p class="data">Data: <a href="figures/${escapeHtml(figure.id)}.csv">CSV</a> · <a href="figures/${escapeHtml(figure.id)}.json">JSON</a></p>` : '';
+  return `<section class="figure" id="${escapeHtml(figure.id)}"><h2>${escapeHtml(figure.title)}</h2><p class="caption">${escapeHtml(figure.caption)}</p>${img}${table}${links}</section>`;
 }
 
-/** The report page: job facts, every figure as embedded SVG, exclusions. No external resource is referenced. */
-export async function renderReportHtml(report: JobFigures): Promise<string> {
+/**
+ * The report page: job facts, every figure as embedded SVG, exclusions. No external resource is
+ * referenced; `dataLinks` adds links to the CSV/JSON files `writeReport` puts beside it.
+ */
+export async function renderReportHtml(report: JobFigures, options: { readonly dataLinks?: boolean } = {}): Promise<string> {
   const { job } = report;
-  const sections = await Promise.all(report.figures.map(figureSection));
+  const sections = await Promise.all(report.figures.map((f) => figureSection(f, options.dataLinks ?? false)));
   const excluded = report.excluded.length
     ? `<section><h2>Excluded sites</h2><table><thead><tr><th>round</th><th>site</th><th>reason</th></tr></thead><tbody>${report.excluded
         .map((e) => `<tr><td>${escapeHtml(e.round)}</td><td>${escapeHtml(e.site)}</td><td>${escapeHtml(e.reason ?? '')}</td></tr>`)
@@ -68,7 +71,7 @@ export async function writeReport(outDir: string, report: JobFigures): Promise<s
     await writeFile(join(outDir, name), content);
     written.push(name);
   };
-  await write('index.html', await renderReportHtml(report));
+  await write('index.html', await renderReportHtml(report, { dataLinks: true }));
   await write('report.json', `${JSON.stringify(report, null, 2)}\n`);
   for (const figure of report.figures) {
     await write(`figures/${figure.id}.csv`, figureCsv(figure));

@@ -76,6 +76,13 @@ export interface CentreComparisonRow {
   readonly gainOverOwn: number | null;
 }
 
+/** One case's Dice for one structure (the site review page). */
+export interface CaseDiceRow {
+  readonly caseId: string;
+  readonly structure: string;
+  readonly dice: number;
+}
+
 /** What a site holds, as the console shows it: cases with and without labels. */
 export interface SiteCasesRow {
   readonly site: string;
@@ -214,7 +221,7 @@ export function harmonisationDistancesSpec(rows: readonly SiteDistanceRow[], fla
 }
 
 /** Each site's intensity histogram against the reference (dashed), as fraction of mass per bin. */
-export function intensityHistogramsSpec(rows: readonly HistogramBinRow[], title = 'Normalised intensity histograms'): FigureSpec {
+export function intensityHistogramsSpec(rows: readonly HistogramBinRow[], title = 'Normalised intensity histograms', referenceSource = 'reference'): FigureSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
@@ -227,7 +234,7 @@ export function intensityHistogramsSpec(rows: readonly HistogramBinRow[], title 
       x: { field: 'intensity', type: 'quantitative', title: 'normalised intensity' },
       y: { field: 'fraction', type: 'quantitative', title: 'fraction of voxels' },
       color: { field: 'source', type: 'nominal', title: null },
-      strokeDash: { condition: { test: "datum.source === 'reference'", value: [5, 3] }, value: [1, 0] },
+      strokeDash: { condition: { test: `datum.source === ${JSON.stringify(referenceSource)}`, value: [5, 3] }, value: [1, 0] },
       tooltip: [{ field: 'source' }, { field: 'intensity', format: '.3f' }, { field: 'fraction', format: '.4f' }],
     },
   } as FigureSpec;
@@ -333,8 +340,34 @@ export function siteCasesSpec(rows: readonly SiteCasesRow[], title = 'Cases per 
   } as FigureSpec;
 }
 
-/** The chart of any figure, by its type. */
-export function figureSpec(figure: FigureData): FigureSpec {
+/** Per-case Dice at a site, one bar per structure: which cases the model gets wrong. */
+export function caseDiceSpec(rows: readonly CaseDiceRow[], title = 'Dice per case'): FigureSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    config: CONFIG,
+    data: { values: mutable(rows) },
+    width: 260,
+    height: { step: 12 },
+    mark: { type: 'bar' },
+    encoding: {
+      y: { field: 'caseId', type: 'nominal', title: null, sort: 'ascending' },
+      yOffset: { field: 'structure', type: 'nominal' },
+      x: { field: 'dice', type: 'quantitative', title: 'Dice', scale: DICE_SCALE },
+      color: { field: 'structure', type: 'nominal', title: null, scale: { range: ['#e45756', '#f2cf5b'] }, legend: { orient: 'bottom' } },
+      tooltip: [{ field: 'caseId', title: 'case' }, { field: 'structure' }, { field: 'dice', format: '.3f' }],
+    },
+  } as FigureSpec;
+}
+
+/** The chart of any figure, by its type; without its title where the page prints the title itself. */
+export function figureSpec(figure: FigureData, options: { readonly withTitle?: boolean } = {}): FigureSpec {
+  const spec = chartOf(figure);
+  if (options.withTitle === false) delete (spec as { title?: unknown }).title;
+  return spec;
+}
+
+function chartOf(figure: FigureData): FigureSpec {
   switch (figure.type) {
     case 'cross-site-dice':
       return crossSiteDiceSpec(figure.rows, figure.title);

@@ -1,0 +1,114 @@
+import { createReadStream } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeNifti } from '@lgefed/shared/imaging/nifti-write';
+import type { CaseScores } from '@lgefed/shared/metrics/evaluate';
+import type { Case, LabelVolume } from '@lgefed/shared/types';
+import type { ReviewHarmonisation } from './analysis.js';
+
+/** Bad options for the review server (e.g. a non-loopback host). */
+export class ReviewServerError extends Error {
+  override readonly name = 'ReviewServerError';
+}
+
+export interface ReviewServerOptions {
+  readonly port: number;
+  /** Loopback only: the page shows the site's own images and must not be reachable from elsewhere. */
+  readonly host: '127.0.0.1' | '::1' | 'localhost';
+  readonly cases: readonly Case[];
+  /** Model segmentation per case id, on the case's grid. */
+  readonly predictions: ReadonlyMap<string, LabelVolume>;
+  /** Scores per case id, for cases with labels. */
+  readonly metrics: ReadonlyMap<string, CaseScores>;
+  readonly harmonisation: ReviewHarmonisation;
+}
+
+export interface ReviewServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+const PAGE_DIR = fileURLToPath(new URL('../../src/review/page/', import.meta.url));
+
+function packageFile(name: string, file: string): string {
+  const entry = fileURLToPath(import.meta.resolve(name));
+  const marker = `/node_modules/${name}/`;
+  const at = entry.lastIndexOf(marker);
+  return join(at >= 0 ? entry.slice(0, at + marker.length) : dirname(entry), file);
+}
+
+/** Files the page loads, all from this machine. */
+const STATIC: Record<string, () => string> = {
+  '/': () => join(PAGE_DIR, 'index.html'),
+  '/review.js': () => join(PAGE_DIR, 'review.js'),
+  '/review.css': () => join(PAGE_DIR, 'review.css'),
+  '/vendor/niivue.js': () => packageFile('@niivue/niivue', 'dist/index.js'),
+  '/vendor/vega.min.js': () => packageFile('vega', 'build/vega.min.js'),
+  '/vendor/vega-lite.min.js': () => packageFile('vega-lite', 'build/vega-lite.min.js'),
+  '/vendor/vega-embed.min.js': () => packageFile('vega-embed', 'build/vega-embed.min.js'),
+  '/lib/figures.js': () => fileURLToPath(import.meta.resolve('@lgefed/shared/plots/figures')),
+};
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+
+/** The summary the page lists: per case its grid, Dice, HD95 and volumes where labels exist. */
+function caseSummaries(options: ReviewServerOptions) {
+  return options.cases.map((c, index) => {
+    const scores = options.metrics.get(c.id) ?? null;
+    return { index, id: c.id, file: basename(c.source), dims: c.image.dims, spacing: c.image.spacing, hasLabel: c.label !== undefined, scores };
+  });
+}
+
+/**
+ * The site review page: each case with the model's segmentation overlaid (niivue), per-case Dice
+ * where labels exist, and the intensity check. Serves on loopback only and sends nothing anywhere:
+ * the page and its libraries come from this process.
+ */
+export async function startReviewServer(options: ReviewServerOptions): Promise<ReviewServer> {
+  if (!LOOPBACK.has(options.host)) throw new ReviewServerError(`the review page serves on loopback only (127.0.0.1, ::1, localhost), not ${options.host}`);
+  for (const c of options.cases) if (!options.predictions.has(c.id)) throw new ReviewServerError(`no prediction for case ${c.id}`);
+  const summary = JSON.stringify({ cases: caseSummaries(options), harmonisation: options.harmonisation });
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader('cache-control', 'no-store');
+    res.setHeader('x-content-type-options', 'nosniff');
+    if (req.method !== 'GET') return void res.writeHead(405).end();
+    const path = new URL(req.url ?? '/', 'http://review').pathname;
+    if (path === '/api/review') return void res.writeHead(200, { 'content-type': 'application/json' }).end(summary);
+    const volume = /^\/volumes\/(\d+)\/(image|prediction|label)\.nii$/.exec(path);
+    if (volume) {
+      const c = options.cases[Number(volume[1])];
+      const which = volume[2];
+      const data = !c ? undefined : which === 'image' ? c.image : which === 'label' ? c.label : options.predictions.get(c.id);
+      if (!c || !data) return void res.writeHead(404).end();
+      const bytes = encodeNifti({ data: data.data, dims: data.dims, spacing: data.spacing });
+      return void res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.byteLength }).end(bytes);
+    }
+    const file = STATIC[path];
+    if (!file) return void res.writeHead(404).end();
+    const target = file();
+    const stream = createReadStream(target);
+    stream.on('error', () => res.writeHead(404).end());
+    stream.on('open', () => {
+      res.writeHead(200, { 'content-type': TYPES[target.slice(target.lastIndexOf('.'))] ?? 'application/octet-stream' });
+      stream.pipe(res);
+    });
+  };
+  const server = createServer(handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, resolve);
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

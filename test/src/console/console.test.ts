@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { io } from 'socket.io-client';
+import { cli, prepareSite, startAgent, startCoordinatorProcess, TINY_ARCH, waitForJob, type Proc, type RunningCoordinatorProcess, type SiteSetup } from '../federation/harness.js';
+import { launchChromium, screenshot, watchPageErrors } from './browser.js';
+
+async function signIn(page: Page, url: string, token: string): Promise<void> {
+  await page.goto(`${url}/console/`);
+  await page.fill('#login-token', token);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#app:not([hidden])');
+}
+
+describe('coordinator console in headless Chromium (real coordinator, two real agents)', function () {
+  this.timeout(300_000);
+  let root = '';
+  let coordinator: RunningCoordinatorProcess;
+  let viewerToken = '';
+  let browser: Browser;
+  const agents: Proc[] = [];
+  const sites: SiteSetup[] = [];
+  let jobId = '';
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'lgefed-console-'));
+    const state = join(root, 'coordinator');
+    coordinator = await startCoordinatorProcess(state);
+    viewerToken = (await cli('coordinator', 'token', '--state', state, '--subject', 'vera', '--role', 'viewer')).stdout.trim();
+    for (const [i, name] of ['north', 'south'].entries()) sites.push(await prepareSite(root, state, name, 11 + i));
+    for (const site of sites) agents.push(startAgent(site));
+    await Promise.all(agents.map((a) => a.waitFor(/connected to /)));
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await Promise.all(agents.map((a) => a.kill()));
+    await coordinator?.proc.kill();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('answers 401 to unauthenticated requests and refuses a live connection without a token', async () => {
+    for (const path of ['/api/console/sites', '/api/console/jobs', '/api/jobs', '/api/whoami', '/api/jobs/x/report']) {
+      const res = await fetch(`${coordinator.url}${path}`);
+      assert.equal(res.status, 401, path);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'unauthenticated');
+    }
+    const bad = await fetch(`${coordinator.url}/api/console/sites`, { headers: { authorization: 'Bearer not-a-jwt' } });
+    assert.equal(bad.status, 401);
+    const refused = await new Promise<string>((resolve, reject) => {
+      const socket = io(coordinator.url, { path: '/console/live', auth: {}, reconnection: false, transports: ['websocket'] });
+      socket.on('connect', () => reject(new Error('connected without a token')));
+      socket.on('connect_error', (err) => {
+        socket.close();
+        resolve(err.message);
+      });
+    });
+    assert.match(refused, /missing bearer token/);
+  });
+
+  it('signs in, shows both sites online, submits a small job and watches its progress advance', async () => {
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    const errors = watchPageErrors(page);
+    await signIn(page, coordinator.url, coordinator.token);
+    await page.waitForFunction("document.querySelectorAll('[data-site][data-state=online]').length === 2");
+    assert.equal(await page.textContent('#sites-online'), '2/2');
+    await page.waitForSelector('#site-cards svg');
+    await screenshot(page, '1-sites');
+
+    await page.click('nav a[data-view=jobs]');
+    await page.click('#submit-panel summary');
+    await page.selectOption('#submit-kind', 'fedavg');
+    const spec = { sites: ['north', 'south'], rounds: 2, localEpochs: 1, architecture: TINY_ARCH, config: { seed: 3, batchSize: 4 }, deadlineSeconds: 120 };
+    await page.fill('#submit-spec', JSON.stringify(spec));
+    await page.click('#submit-form button[type=submit]');
+    await page.waitForSelector('article.job[data-status]');
+    jobId = (await page.getAttribute('article.job', 'data-job'))!;
+
+    // Sample the job card as live updates arrive: completed rounds must climb while it runs.
+    const completedRounds: number[] = [];
+    let midRunShot = false;
+    for (let i = 0; i < 900; i++) {
+      const card = page.locator(`article.job[data-job="${jobId}"]`);
+      const status = await card.getAttribute('data-status');
+      completedRounds.push(await card.locator('.rounds span.completed').count());
+      if (!midRunShot && status === 'running' && (await card.locator('.tasks .bar').count()) > 0) {
+        await screenshot(page, '2-job-running');
+        midRunShot = true;
+      }
+      if (status !== 'running') break;
+      await page.waitForTimeout(200);
+    }
+    const job = await waitForJob(coordinator, jobId, 10_000);
+    assert.equal(job.status, 'completed', JSON.stringify(job.rounds.at(-1)));
+    assert.equal(completedRounds.at(-1), 4, 'local-baselines, federated-1, federated-2 and evaluate');
+    assert.ok(new Set(completedRounds).size >= 3, `saw completed rounds ${[...new Set(completedRounds)].join(',')}: progress did not advance live`);
+    for (let i = 1; i < completedRounds.length; i++) assert.ok(completedRounds[i]! >= completedRounds[i - 1]!, 'progress went backwards');
+    assert.ok(midRunShot, 'never saw the running job with its per-site progress bars');
+    await screenshot(page, '3-job-done');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('opens the cross-site heat map and the self-contained report', async () => {
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    const errors = watchPageErrors(page);
+    await signIn(page, coordinator.url, coordinator.token);
+    await page.goto(`${coordinator.url}/console/#results/${jobId}`);
+    await page.waitForSelector('[data-figure=cross-site-dice] svg g.mark-rect.role-mark path');
+    const cells = await page.locator('[data-figure=cross-site-dice] svg g.mark-rect.role-mark path').count();
+    // 3 models (federated, local:north, local:south) x 2 test sites x 2 structures.
+    assert.equal(cells, 12);
+    const labels = await page.locator('[data-figure=cross-site-dice] svg').first().textContent();
+    for (const word of ['north', 'south', 'federated', 'bloodpool', 'myocardium']) assert.ok(labels!.includes(word), `heat map lacks ${word}`);
+    await page.waitForSelector('[data-figure=learning-curves] svg');
+    await page.waitForSelector('[data-figure=centre-comparison] svg');
+    await screenshot(page, '4-results');
+
+    const [report] = await Promise.all([page.context().waitForEvent('page'), page.click('#open-report')]);
+    await report.waitForLoadState();
+    await report.waitForSelector('#cross-site-dice img');
+    const images = await report.locator('section.figure img').evaluateAll((imgs) => imgs.map((i) => i as unknown as { src: string; naturalWidth: number }).map((i) => ({ src: i.src.slice(0, 26), width: i.naturalWidth })));
+    assert.ok(images.length >= 3);
+    for (const img of images) {
+      assert.equal(img.src, 'data:image/svg+xml;base64,');
+      assert.ok(img.width > 100, 'embedded plot did not render');
+    }
+    await screenshot(report, '5-report');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('lets an admin re-run and cancel from the page; a viewer sees no controls and is refused by the API', async () => {
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    await signIn(page, coordinator.url, coordinator.token);
+    await page.click('nav a[data-view=jobs]');
+    await page.click(`article.job[data-job="${jobId}"] button[data-action=rerun]`);
+    await page.waitForFunction("document.querySelectorAll('article.job').length === 2");
+    const rerunId = (await page.getAttribute('article.job[data-status=running]', 'data-job'))!;
+    assert.notEqual(rerunId, jobId);
+    await page.click(`article.job[data-job="${rerunId}"] button[data-action=cancel]`);
+    await page.waitForSelector(`article.job[data-job="${rerunId}"][data-status=cancelled]`);
+    const { body } = await coordinator.api('GET', `/api/jobs/${rerunId}`);
+    assert.equal(body.status, 'cancelled');
+    assert.match(body.failure, /cancelled by admin:test/);
+    await page.close();
+
+    const viewer = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    await signIn(viewer, coordinator.url, viewerToken);
+    await viewer.click('nav a[data-view=jobs]');
+    await viewer.waitForSelector('article.job');
+    assert.equal(await viewer.isVisible('#submit-panel'), false);
+    assert.equal(await viewer.locator('button[data-action=cancel], button[data-action=rerun]').count(), 0);
+    await screenshot(viewer, '6-viewer-jobs');
+    await viewer.click('nav a[data-view=audit]');
+    await viewer.fill('#audit-filter', 'job.cancelled');
+    await viewer.waitForFunction("document.querySelectorAll('#audit-rows tr').length === 1");
+    await screenshot(viewer, '7-audit-filtered');
+    await viewer.close();
+
+    const asViewer = (method: string, path: string, body?: unknown) =>
+      fetch(`${coordinator.url}${path}`, { method, headers: { authorization: `Bearer ${viewerToken}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    assert.equal((await asViewer('POST', '/api/jobs', { kind: 'fedavg', spec: {} })).status, 403);
+    assert.equal((await asViewer('POST', `/api/jobs/${jobId}/cancel`)).status, 403);
+    assert.equal((await asViewer('POST', `/api/jobs/${jobId}/rerun`)).status, 403);
+    assert.equal((await asViewer('GET', `/api/jobs/${jobId}/figures`)).status, 200);
+  });
+
+  it('writes the report with lgefed report: HTML with embedded plots plus CSV/JSON per figure', async () => {
+    const out = join(root, 'report');
+    const result = await cli('report', '--job', jobId, '--out', out, '--url', coordinator.url, '--token', viewerToken);
+    assert.equal(result.code, 0, result.stderr);
+    const html = await readFile(join(out, 'index.html'), 'utf8');
+    assert.match(html, /data:image\/svg\+xml;base64,/);
+    assert.doesNotMatch(html, /(src|href)="https?:/, 'the report must not reference anything online');
+    const csv = (await readFile(join(out, 'figures', 'cross-site-dice.csv'), 'utf8')).trim().split('\n');
+    assert.equal(csv[0], 'structure,trainedAt,testSite,mean,sd,n,ciLow,ciHigh');
+    assert.equal(csv.length, 13);
+    const json = JSON.parse(await readFile(join(out, 'figures', 'learning-curves.json'), 'utf8')) as { rows: { series: string; step: number }[] };
+    assert.deepEqual([...new Set(json.rows.map((r) => r.step))].sort(), [1, 2]);
+  });
+});

@@ -17,8 +17,9 @@ export const Tissue = {
   lvBlood: 12,
   scar: 13,
   noReflow: 14,
+  papillary: 15, // papillary muscles: myocardial signal inside the cavity, labelled blood pool as annotators do
 } as const;
-export const TISSUE_COUNT = 15;
+export const TISSUE_COUNT = 16;
 
 type Territory = 'LAD' | 'LCx' | 'RCA';
 
@@ -40,6 +41,10 @@ export interface Anatomy {
   readonly epicardialFat: { readonly thickness: number; readonly angle: number };
   readonly body: { readonly centre: readonly [number, number]; readonly a: number; readonly b: number; readonly fat: number; readonly muscle: number };
   readonly aortaRadius: number;
+  /** Papillary muscles: angles in heart coordinates (anterolateral, posteromedial) and radius, mm. */
+  readonly papillary: { readonly angles: readonly [number, number]; readonly radius: number };
+  /** Angle of the LV outflow tract, which opens the basal myocardial ring toward the aorta. */
+  readonly outflowAngle: number;
   readonly infarct?: {
     readonly territory: Territory;
     readonly angle: number;
@@ -76,6 +81,8 @@ export function sampleAnatomy(rng: Random, fov: readonly [number, number], infar
     epicardialFat: { thickness: rng.uniform(1, 6), angle: rng.uniform(0, 2 * Math.PI) },
     body: { centre: [lvCentre[0] - rng.uniform(20, 45), lvCentre[1] + rng.uniform(15, 40)], a, b, fat: rng.uniform(6, 20), muscle: rng.uniform(6, 12) },
     aortaRadius: rng.uniform(10, 14),
+    papillary: { angles: [-0.9 + rng.uniform(-0.3, 0.3), 1.1 + rng.uniform(-0.3, 0.3)], radius: rng.uniform(3, 5.5) },
+    outflowAngle: -2.5 + rng.uniform(-0.3, 0.3),
     ...(infarcted
       ? {
           infarct: {
@@ -116,6 +123,12 @@ export function paintSlice(anatomy: Anatomy, t: number, width: number, height: n
   const scarHere = infarct && t >= infarct.from && t <= infarct.to;
   const liverScale = Math.min(1, Math.max(0, (t - 0.35) / 0.6));
   const minDim = Math.min(body.a, body.b);
+  // Basal slices: the outflow tract opens the ring over a sector that closes within the first 12% of the LV.
+  const outflowHalfWidth = t >= 0 && t < 0.12 ? 0.55 * (1 - t / 0.12) : 0;
+  const reach = rEpi + (outflowHalfWidth > 0 ? Math.max(anatomy.epicardialFat.thickness, anatomy.aortaRadius) : anatomy.epicardialFat.thickness);
+  const papillaryHere = t > 0.2 && t < 0.85;
+  const papillaryRadius = anatomy.papillary.radius * taper((t - 0.2) / 0.65);
+  const papillaryCentres = anatomy.papillary.angles.map((a) => [Math.cos(a), Math.sin(a)] as const);
   for (let j = 0; j < height; j++) {
     const y = (j + 0.5) * pixel[1];
     for (let i = 0; i < width; i++) {
@@ -150,15 +163,32 @@ export function paintSlice(anatomy: Anatomy, t: number, width: number, height: n
       if (rvScale > 0 && insideEllipse(u, v, rvCx, 0, rvW + anatomy.rv.wall, rvH + anatomy.rv.wall) && rho > rEpi) {
         tissue = insideEllipse(u, v, rvCx, 0, rvW, rvH) && rho > rEpi + anatomy.rv.wall ? Tissue.rvBlood : Tissue.rvWall;
       }
-      if (showLv && rho < rEpi + anatomy.epicardialFat.thickness) {
+      if (showLv && rho < reach) {
         const phi = Math.atan2(v, u);
         let shape = 1;
         for (let n = 0; n < anatomy.harmonics.length; n++) shape += anatomy.harmonics[n]![0] * Math.cos((n + 1) * phi - anatomy.harmonics[n]![1]);
         const endo = rEndo * shape;
         const epi = rEpi * shape;
         const fat = anatomy.epicardialFat.thickness * Math.max(0, Math.cos(phi - anatomy.epicardialFat.angle)) ** 2;
-        if (rho < endo) tissue = Tissue.lvBlood;
-        else if (rho < epi) {
+        let dOutflow = Math.abs(phi - anatomy.outflowAngle);
+        if (dOutflow > Math.PI) dOutflow = 2 * Math.PI - dOutflow;
+        const outflow = dOutflow < outflowHalfWidth;
+        if (rho < endo) {
+          tissue = Tissue.lvBlood;
+          if (papillaryHere) {
+            const centreDistance = endo - papillaryRadius * 0.8;
+            for (const [cu, cv] of papillaryCentres) {
+              if ((u - cu * centreDistance) ** 2 + (v - cv * centreDistance) ** 2 < papillaryRadius * papillaryRadius) tissue = Tissue.papillary;
+            }
+          }
+        } else if (outflow && rho < epi) {
+          // Annotators close the cavity across the outflow tract: the gap in the ring is cavity...
+          tissue = Tissue.lvBlood;
+        } else if (outflowHalfWidth > 0 && dOutflow < outflowHalfWidth + 0.15 && rho >= epi && rho < epi + anatomy.aortaRadius) {
+          // ...and beyond the ring (a little wider, so the cavity only meets outflow blood) it is
+          // outflow-tract blood, bright but not LV.
+          tissue = Tissue.vessel;
+        } else if (rho < epi) {
           tissue = Tissue.lvMyocardium;
           if (scarHere) {
             let dphi = Math.abs(phi - infarct.angle);

@@ -11,6 +11,10 @@ export interface Acquisition {
   readonly bias: readonly [number, number, number];
   readonly blurMm: number;
   readonly zeroFill: number;
+  /** Zero-filled fraction of the read direction (exports padded to a square matrix). */
+  readonly zeroFillRead: number;
+  /** Amplitude of the smooth texture that modulates tissue outside the heart (organs, vessels, bowel). */
+  readonly texture: number;
 }
 
 export function sampleAcquisition(rng: Random, look: VendorAppearance): Acquisition {
@@ -19,19 +23,21 @@ export function sampleAcquisition(rng: Random, look: VendorAppearance): Acquisit
   const intensity = new Float32Array(TISSUE_COUNT);
   const blood = jitter(0.62 - (1 - ti) * 0.1);
   // Inversion recovery magnitude: healthy myocardium is nulled when TI is right, grey when it is not.
-  const myocardium = 0.03 + (1 - ti) * 0.32;
+  const myocardium = 0.04 + (1 - ti) * 0.45;
+  // Surrounding tissue is mid-grey on real LGE (magnitude images after a non-selective inversion), not black.
   intensity[Tissue.air] = 0;
-  intensity[Tissue.softTissue] = jitter(0.2);
-  intensity[Tissue.subcutaneousFat] = jitter(0.72);
-  intensity[Tissue.muscle] = jitter(0.14);
-  intensity[Tissue.lung] = jitter(0.03);
-  intensity[Tissue.liver] = jitter(0.28);
+  intensity[Tissue.softTissue] = rng.uniform(0.28, 0.5);
+  intensity[Tissue.subcutaneousFat] = jitter(0.75);
+  intensity[Tissue.muscle] = rng.uniform(0.2, 0.4);
+  intensity[Tissue.lung] = rng.uniform(0.04, 0.14);
+  intensity[Tissue.liver] = rng.uniform(0.3, 0.55);
   intensity[Tissue.vessel] = blood * rng.uniform(0.9, 1.05);
-  intensity[Tissue.spine] = jitter(0.12);
-  intensity[Tissue.epicardialFat] = jitter(0.66);
+  intensity[Tissue.spine] = rng.uniform(0.15, 0.35);
+  intensity[Tissue.epicardialFat] = jitter(0.68);
   intensity[Tissue.rvWall] = myocardium * 1.2;
   intensity[Tissue.rvBlood] = blood * rng.uniform(0.85, 1.0);
   intensity[Tissue.lvMyocardium] = myocardium;
+  intensity[Tissue.papillary] = myocardium * rng.uniform(1, 1.3);
   intensity[Tissue.lvBlood] = blood;
   intensity[Tissue.scar] = Math.min(1, blood * rng.uniform(1.15, 1.45));
   intensity[Tissue.noReflow] = jitter(0.05);
@@ -43,6 +49,8 @@ export function sampleAcquisition(rng: Random, look: VendorAppearance): Acquisit
     bias: [rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(...look.bias)],
     blurMm: rng.uniform(...look.blurMm),
     zeroFill: rng.uniform(...look.zeroFill),
+    zeroFillRead: rng.uniform(...look.zeroFill),
+    texture: rng.uniform(0.15, 0.4),
   };
 }
 
@@ -76,6 +84,39 @@ function blur(img: Float32Array, w: number, h: number, sigmaX: number, sigmaY: n
   for (let x = 0; x < w; x++) convolveLine(tmp, img, x, w, h, ky, pad);
 }
 
+/** Tissues the texture leaves alone: the heart, whose contrast is what the model must learn. */
+const UNTEXTURED = new Set<number>([Tissue.air, Tissue.lvBlood, Tissue.lvMyocardium, Tissue.papillary, Tissue.scar, Tissue.noReflow]);
+const TEXTURE_CELL_MM = 14;
+
+/**
+ * Multiplies tissue outside the heart by 1 + amplitude·f, f a smooth random field (bilinear over a
+ * 14 mm grid of uniform values in [-1, 1]): real chests are full of structure (vessels, bowel, liver
+ * texture) that a flat-shaded phantom lacks, and a model must learn to ignore it.
+ */
+function applyTexture(img: Float32Array, tissues: Uint8Array, w: number, h: number, pixel: readonly [number, number], amplitude: number, rng: Random): void {
+  const gx = Math.ceil((w * pixel[0]) / TEXTURE_CELL_MM) + 2;
+  const gy = Math.ceil((h * pixel[1]) / TEXTURE_CELL_MM) + 2;
+  const grid = new Float32Array(gx * gy);
+  for (let i = 0; i < grid.length; i++) grid[i] = rng.uniform(-1, 1);
+  const cellsPerPixelX = pixel[0] / TEXTURE_CELL_MM;
+  const cellsPerPixelY = pixel[1] / TEXTURE_CELL_MM;
+  for (let y = 0; y < h; y++) {
+    const fy = y * cellsPerPixelY;
+    const y0 = Math.floor(fy);
+    const ty = fy - y0;
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      if (UNTEXTURED.has(tissues[i]!)) continue;
+      const fx = x * cellsPerPixelX;
+      const x0 = Math.floor(fx);
+      const tx = fx - x0;
+      const a = grid[y0 * gx + x0]! + (grid[y0 * gx + x0 + 1]! - grid[y0 * gx + x0]!) * tx;
+      const b = grid[(y0 + 1) * gx + x0]! + (grid[(y0 + 1) * gx + x0 + 1]! - grid[(y0 + 1) * gx + x0]!) * tx;
+      img[i] = img[i]! * (1 + amplitude * (a + (b - a) * ty));
+    }
+  }
+}
+
 /**
  * Turns a tissue map into the vendor's image: tissue signal → point-spread blur → coil bias field →
  * transfer curve → Rician noise (magnitude images) → zero-filled phase-encode edges.
@@ -83,6 +124,7 @@ function blur(img: Float32Array, w: number, h: number, sigmaX: number, sigmaY: n
 export function renderImage(tissues: Uint8Array, w: number, h: number, pixel: readonly [number, number], acq: Acquisition, rng: Random): Float32Array {
   const img = new Float32Array(w * h);
   for (let i = 0; i < img.length; i++) img[i] = acq.intensity[tissues[i]!]!;
+  applyTexture(img, tissues, w, h, pixel, acq.texture, rng);
   blur(img, w, h, acq.blurMm / pixel[0], acq.blurMm / pixel[1]);
   const [bx, by, amp] = acq.bias;
   const norm = Math.hypot(bx, by) || 1;
@@ -103,6 +145,11 @@ export function renderImage(tissues: Uint8Array, w: number, h: number, pixel: re
   if (cut > 0) {
     img.fill(0, 0, cut * w);
     img.fill(0, (h - cut) * w);
+  }
+  const cutRead = Math.round((acq.zeroFillRead * w) / 2);
+  for (let y = 0; cutRead > 0 && y < h; y++) {
+    img.fill(0, y * w, y * w + cutRead);
+    img.fill(0, (y + 1) * w - cutRead, (y + 1) * w);
   }
   return img;
 }

@@ -10,9 +10,9 @@ export interface PhantomCase extends Case {
   readonly anatomy: Anatomy;
 }
 
-/** Our labels from tissues: scar and no-reflow are myocardium for LV anatomy. */
+/** Our labels from tissues: scar and no-reflow are myocardium for LV anatomy; papillary muscles are cavity. */
 export function ourLabel(tissue: number): number {
-  if (tissue === Tissue.lvBlood) return Label.bloodpool;
+  if (tissue === Tissue.lvBlood || tissue === Tissue.papillary) return Label.bloodpool;
   if (tissue === Tissue.lvMyocardium || tissue === Tissue.scar || tissue === Tissue.noReflow) return Label.myocardium;
   return Label.background;
 }

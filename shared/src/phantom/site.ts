@@ -34,7 +34,7 @@ export function phantomProfile(name: string): PhantomProfile {
 
 /** The site's own label value for a tissue, in its layout's convention. */
 function siteLabel(profile: PhantomProfile, tissue: number): number {
-  const lv = tissue === Tissue.lvBlood;
+  const lv = tissue === Tissue.lvBlood || tissue === Tissue.papillary;
   const myo = tissue === Tissue.lvMyocardium;
   if (profile.layout === 'mscmr') return lv ? 500 : myo || tissue === Tissue.scar || tissue === Tissue.noReflow ? 200 : tissue === Tissue.rvBlood ? 600 : 0;
   if (profile.layout === 'manifest') return lv ? 1 : myo || tissue === Tissue.scar || tissue === Tissue.noReflow ? 2 : 0;

@@ -41,28 +41,56 @@ describe('phantom: multi-vendor LGE generator', function () {
     const [w, h, d] = c.image.dims;
     const px = c.image.spacing[0];
     const labels = c.label!.data;
-    // Every blood-pool pixel's 4-neighbours are blood pool or myocardium: the cavity is closed by the wall.
+    // Every blood-pool pixel's 4-neighbours are blood pool or myocardium: the cavity is closed by the wall,
+    // except at the base where it opens into the outflow tract (bright blood, not LV).
     for (let k = 0; k < d; k++) {
       for (let y = 1; y < h - 1; y++) {
         for (let x = 1; x < w - 1; x++) {
           const i = k * w * h + y * w + x;
           if (labels[i] !== Label.bloodpool) continue;
-          for (const n of [i - 1, i + 1, i - w, i + w]) assert.ok(labels[n] === Label.bloodpool || labels[n] === Label.myocardium, `slice ${k} (${x},${y})`);
+          for (const n of [i - 1, i + 1, i - w, i + w]) {
+            assert.ok(labels[n] === Label.bloodpool || labels[n] === Label.myocardium || c.tissues[n] === Tissue.vessel, `slice ${k} (${x},${y})`);
+          }
         }
       }
     }
-    // The most basal slice with a cavity: its centroid is the drawn LV centre, its area near π·r².
-    const k = [...Array(d).keys()].find((z) => labels.subarray(z * w * h, (z + 1) * w * h).includes(Label.bloodpool))!;
+    // The most basal slice with a closed cavity (past the outflow tract): its centroid is the drawn LV
+    // centre, its area near π·r².
+    const closed = (z: number) =>
+      !labels.subarray(z * w * h, (z + 1) * w * h).some((v, p) => v === Label.bloodpool && [1, -1, w, -w].some((o) => c.tissues[z * w * h + p + o] === Tissue.vessel));
+    const k = [...Array(d).keys()].find((z) => labels.subarray(z * w * h, (z + 1) * w * h).includes(Label.bloodpool) && closed(z))!;
     let n = 0;
     let sx = 0;
     let sy = 0;
     labels.subarray(k * w * h, (k + 1) * w * h).forEach((v, i) => {
       if (v === Label.bloodpool) (n++, (sx += i % w), (sy += Math.floor(i / w)));
     });
-    assert.ok(Math.hypot((sx / n + 0.5) * px - c.anatomy.lvCentre[0], (sy / n + 0.5) * px - c.anatomy.lvCentre[1]) < 3, 'centroid within 3 mm');
+    assert.ok(Math.hypot((sx / n + 0.5) * px - c.anatomy.lvCentre[0], (sy / n + 0.5) * px - c.anatomy.lvCentre[1]) < 3, `centroid within 3 mm (slice ${k})`);
     const areaMm2 = n * px * px;
     assert.ok(areaMm2 < Math.PI * (c.anatomy.endoRadius * 1.15) ** 2, `area ${areaMm2.toFixed(0)} mm² not larger than the drawn cavity`);
     assert.ok(areaMm2 > Math.PI * (c.anatomy.endoRadius * 0.6) ** 2, `area ${areaMm2.toFixed(0)} mm² not much smaller`);
+  });
+
+  it('has papillary muscles (myocardial signal, labelled cavity) mid-ventricle and an outflow-tract gap in the basal ring only', () => {
+    const c = generatePhantomCase(PROFILES.stpau!, 4, 1);
+    const [w, h, d] = c.image.dims;
+    const plane = w * h;
+    const blood = meanOf(c.image.data, c.tissues, Tissue.lvBlood);
+    const papillary = meanOf(c.image.data, c.tissues, Tissue.papillary);
+    assert.ok(papillary < 0.7 * blood, `papillary ${papillary.toFixed(3)} darker than blood ${blood.toFixed(3)}`);
+    for (let i = 0; i < c.tissues.length; i++) if (c.tissues[i] === Tissue.papillary) assert.equal(c.label!.data[i], Label.bloodpool);
+    // Slices where cavity touches outflow-tract blood: only the first LV slices (t < 0.12 of the LV length).
+    const opens = [...Array(d).keys()].map((k) => {
+      for (let p = k * plane + w; p < (k + 1) * plane - w; p++) {
+        if (c.label!.data[p] === Label.bloodpool && [p - 1, p + 1, p - w, p + w].some((n) => c.tissues[n] === Tissue.vessel)) return true;
+      }
+      return false;
+    });
+    const firstLv = c.label!.data.findIndex((v) => v === Label.bloodpool);
+    const firstLvSlice = Math.floor(firstLv / plane);
+    assert.ok(opens[firstLvSlice], 'the most basal LV slice opens into the outflow tract');
+    const openSlices = opens.filter(Boolean).length;
+    assert.ok(openSlices * c.image.spacing[2] <= 0.12 * c.anatomy.length + c.image.spacing[2], `${openSlices} open slices is more than the basal 12%`);
   });
 
   it('looks like LGE: bright blood, nulled myocardium, scar brighter than blood, dark no-reflow core', () => {

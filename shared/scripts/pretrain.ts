@@ -11,7 +11,7 @@
  * --resumed-iterations N (how far that checkpoint had trained, for the record) --checkpoints DIR
  * (default .lgefed/pretrain-<preset>; every 25 iterations, and the float32 final model).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadDataset } from '@lgefed/shared/imaging/index';
 import { isPresetName, unetSpec } from '@lgefed/shared/model/index';
@@ -117,7 +117,10 @@ async function main(): Promise<void> {
       ...(start ? { resumedFrom: start.id, resumedIterations: start.training?.iterations ?? resumedIterations, totalIterations: (start.training?.iterations ?? resumedIterations) + trained.record.iterations } : {}),
     },
   };
+  // Saving replaces the directory; the hand-written model card is kept.
+  const card = await readFile(join(out, 'MODEL_CARD.md'), 'utf8').catch(() => undefined);
   const id = await saveModelDirectory(out, spec, halfWeights, { dtype: 'float16', training: record });
+  if (card !== undefined) await writeFile(join(out, 'MODEL_CARD.md'), card);
   await writeReferenceProfile(out, cohortProfile(train));
   await writeFile(join(checkpointDir, 'losses.json'), `${JSON.stringify(trained.losses)}\n`);
   log(`saved ${out} (model id ${id})`);

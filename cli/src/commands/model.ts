@@ -53,6 +53,13 @@ function positiveNumber(value: string | boolean | undefined, flag: string): numb
   return n;
 }
 
+function integer(value: string | boolean | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new UsageError(`${flag} must be an integer, got ${String(value)}`);
+  return n;
+}
+
 function layoutOf(value: string | boolean | undefined): Layout | 'auto' {
   if (value === undefined) return 'auto';
   if (value === 'auto' || (LAYOUTS as readonly unknown[]).includes(value)) return value as Layout | 'auto';
@@ -96,7 +103,7 @@ function trainingSettings(o: Record<string, string | boolean | undefined>) {
       augmentation: typeof o['augment'] === 'string' ? o['augment'] : 'paper',
       batchSize: positiveInteger(o['batch'], '--batch') ?? 8,
       learningRate: positiveNumber(o['lr'], '--lr') ?? 1e-3,
-      seed: o['seed'] === undefined ? 0 : Number(o['seed']),
+      seed: integer(o['seed'], '--seed') ?? 0,
       ...(maxMinutes !== undefined ? { maxSeconds: maxMinutes * 60 } : {}),
       outDir: required(o['out'], '--out'),
       dtype: o['float16'] ? ('float16' as const) : ('float32' as const),
@@ -199,7 +206,7 @@ same way from random initialisation: the baseline to compare against.`,
       start,
       cases,
       ...(selection ? { selection } : {}),
-      ...(o['selection-seed'] !== undefined ? { selectionSeed: Number(o['selection-seed']) } : {}),
+      ...(o['selection-seed'] !== undefined ? { selectionSeed: integer(o['selection-seed'], '--selection-seed')! } : {}),
       ...(encoder !== undefined ? { trainEncoderBlocks: encoder } : {}),
       ...(decoder !== undefined ? { trainDecoderBlocks: decoder } : {}),
     });

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '@lgefed/shared/engine/index';
 import { registerTrainingGradients } from '@lgefed/shared/model/index';
 import { conv2dBackpropFilter } from '@lgefed/shared/engine/kernels/conv2d-backprop-filter';
+import { conv2dBackpropInputByPhases } from '@lgefed/shared/engine/kernels/conv2d-backprop-input';
 import { WasmHeap } from '@lgefed/shared/engine/kernels/wasm-heap';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
@@ -154,6 +155,26 @@ describe('engine: wasm training kernels match the cpu backend', function () {
     assert.ok(relativeError((await chunked.data()) as Float32Array, (await whole.data()) as Float32Array) < 1e-6);
     tf.dispose([x, dy, whole, chunked]);
   });
+
+  for (const [height, width, kernel, pad] of [[8, 8, 3, 'same'], [9, 7, 3, 'same'], [10, 6, 2, 'same'], [9, 11, 3, 'valid'], [7, 7, 1, 'valid']] as const) {
+    it(`computes strided input gradients by output phases (no zero insertion): ${height}x${width} k${kernel} s2 ${pad}`, async () => {
+      const [batch, inChannels, outChannels] = [2, 3, 5];
+      const g = tf.backend_util.computeConv2DInfo([batch, height, width, inChannels], [kernel, kernel, inChannels, outChannels], 2, 1, pad, undefined, false, 'channelsLast');
+      const dyShape = [batch, g.outHeight, g.outWidth, outChannels];
+      const filterShape = [kernel, kernel, inChannels, outChannels];
+      const inputs = { dy: values(dyShape.reduce((a, b) => a * b), height), filter: values(filterShape.reduce((a, b) => a * b), width) };
+      const attrs = { strides: [2, 2], pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: [batch, height, width, inChannels] } as unknown as tf.NamedAttrMap;
+      const expected = await runKernel('cpu', 'Conv2DBackpropInput', inputs, { dy: dyShape, filter: filterShape }, attrs);
+      await tf.setBackend('wasm');
+      const dy = tf.tensor(inputs.dy, dyShape);
+      const filter = tf.tensor(inputs.filter, filterShape);
+      const info = conv2dBackpropInputByPhases(dy, filter, g, new WasmHeap(tf.backend() as BackendWasm));
+      assert.ok(info !== undefined, 'the phase path should handle this geometry');
+      const dx = tf.engine().makeTensorFromTensorInfo(info);
+      assert.ok(relativeError((await dx.data()) as Float32Array, expected) < 1e-4);
+      tf.dispose([dy, filter, dx]);
+    });
+  }
 
   it('trains through tf.grad on wasm: conv weights gradient equals cpu', async () => {
     registerTrainingGradients();

@@ -3,8 +3,11 @@
  * both the input gradient of every convolution and the forward pass of conv2dTranspose.
  * - kernel == stride, no padding (the U-Net's 2x2/2 up-convolution): each input pixel writes its
  *   own s x s output block, so dx = depthToSpace(dy x W^T) with one GEMM.
- * - otherwise: zero-insert dy between rows/columns when strided, then a stride-1 convolution with
- *   the spatially flipped, in/out-swapped filter and the complementary padding.
+ * - strided otherwise: one stride-1 convolution per output phase with the taps that reach it
+ *   (no multiplications by inserted zeros), scattered into dx.
+ * - stride 1 (and strided paddings the phases cannot express): zero-insert dy between rows/columns
+ *   when strided, then a stride-1 convolution with the spatially flipped, in/out-swapped filter and
+ *   the complementary padding.
  * NCHW goes to the backend's own kernel.
  */
 import { backend_util, type Conv2DBackpropInputAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
@@ -68,6 +71,91 @@ function flippedSwappedFilter(filter: TensorInfo, wasm: WasmHeap): TensorInfo {
   return out;
 }
 
+/**
+ * One output phase along an axis: the inputs i = q*s + r (q = 0..count-1) receive taps
+ * k = first + (taps-1-j)*s (j = 0..taps-1) of dy rows q + j - before.
+ */
+interface Phase {
+  readonly r: number;
+  readonly count: number;
+  readonly first: number;
+  readonly taps: number;
+  readonly before: number;
+  readonly after: number;
+}
+
+/** The s phases of one axis: input size `size`, kernel `k`, stride `s`, padding `top`, output `out`. */
+function phasesOf(size: number, k: number, s: number, top: number, out: number): Phase[] {
+  return Array.from({ length: s }, (_, r) => {
+    const first = (((r + top) % s) + s) % s;
+    const taps = first < k ? Math.ceil((k - first) / s) : 0;
+    const count = r < size ? Math.ceil((size - r) / s) : 0;
+    const before = taps - 1 - (r + top - first) / s;
+    return { r, count, first, taps, before, after: count - out - before + taps - 1 };
+  });
+}
+
+/** The taps of `filter` that reach one output phase, [taps_h, taps_w, CO, CI], flipped and in/out-swapped. */
+function phaseFilter(filter: TensorInfo, ph: Phase, pw: Phase, g: Geometry, wasm: WasmHeap): TensorInfo {
+  const { inChannels: CI, outChannels: CO, filterWidth: KW, strideHeight: sh, strideWidth: sw } = g;
+  const sub = wasm.allocate([ph.taps, pw.taps, CO, CI]);
+  const { heap, offsets } = wasm.view(filter, sub);
+  const [src, dst] = offsets as [number, number];
+  for (let jh = 0; jh < ph.taps; jh++) {
+    for (let jw = 0; jw < pw.taps; jw++) {
+      const kh = ph.first + (ph.taps - 1 - jh) * sh;
+      const kw = pw.first + (pw.taps - 1 - jw) * sw;
+      const from = src + (kh * KW + kw) * CI * CO;
+      const to = dst + (jh * pw.taps + jw) * CO * CI;
+      for (let ci = 0; ci < CI; ci++) {
+        for (let co = 0; co < CO; co++) heap[to + co * CI + ci] = heap[from + ci * CO + co]!;
+      }
+    }
+  }
+  return sub;
+}
+
+/**
+ * Strided input gradient without zero insertion: each of the sh*sw output phases is a stride-1
+ * convolution of dy with the taps that reach it (a quarter of the work for stride 2), scattered
+ * into dx. Undefined when a phase would need cropping (unusual paddings); the caller falls back.
+ */
+export function conv2dBackpropInputByPhases(dy: TensorInfo, filter: TensorInfo, g: Geometry, wasm: WasmHeap): TensorInfo | undefined {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW } = g;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = g;
+  const rows = phasesOf(H, KH, sh, g.padInfo.top, OH);
+  const cols = phasesOf(W, KW, sw, g.padInfo.left, OW);
+  const usable = (p: Phase) => p.count === 0 || p.taps === 0 || (p.before >= 0 && p.after >= 0);
+  if (!rows.every(usable) || !cols.every(usable)) return undefined;
+  const dx = wasm.allocate([B, H, W, CI]);
+  if (rows.some((p) => p.taps === 0) || cols.some((p) => p.taps === 0)) {
+    const { heap, offsets } = wasm.view(dx);
+    heap.fill(0, offsets[0]!, offsets[0]! + B * H * W * CI);
+  }
+  for (const ph of rows) {
+    for (const pw of cols) {
+      if (ph.count === 0 || pw.count === 0 || ph.taps === 0 || pw.taps === 0) continue;
+      const sub = phaseFilter(filter, ph, pw, g, wasm);
+      const part = wasm.run(
+        'Conv2D',
+        { x: dy, filter: sub },
+        { strides: [1, 1], pad: [[0, 0], [ph.before, ph.after], [pw.before, pw.after], [0, 0]], dataFormat: 'NHWC', dilations: [1, 1] },
+      );
+      const { heap, offsets } = wasm.view(part, dx);
+      const [from, to] = offsets as [number, number];
+      for (let b = 0; b < B; b++) {
+        for (let qh = 0; qh < ph.count; qh++) {
+          const src = from + ((b * ph.count + qh) * pw.count) * CI;
+          const dst = to + ((b * H + qh * sh + ph.r) * W + pw.r) * CI;
+          for (let qw = 0; qw < pw.count; qw++) heap.copyWithin(dst + qw * sw * CI, src + qw * CI, src + (qw + 1) * CI);
+        }
+      }
+      wasm.dispose(sub, part);
+    }
+  }
+  return dx;
+}
+
 function viaFlippedConvolution(dy: TensorInfo, filter: TensorInfo, g: Geometry, wasm: WasmHeap): TensorInfo {
   const { inHeight: H, inWidth: W, filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = g;
   const strided = sh > 1 || sw > 1;
@@ -115,7 +203,9 @@ export function conv2dBackpropInput(dy: TensorInfo, filter: TensorInfo, attrs: C
     top + bottom + left + right === 0 &&
     g.outHeight * g.strideHeight === g.inHeight &&
     g.outWidth * g.strideWidth === g.inWidth;
-  return blockwise ? blockTransposedConv(dy, filter, g, wasm) : viaFlippedConvolution(dy, filter, g, wasm);
+  if (blockwise) return blockTransposedConv(dy, filter, g, wasm);
+  const strided = g.strideHeight > 1 || g.strideWidth > 1;
+  return (strided ? conv2dBackpropInputByPhases(dy, filter, g, wasm) : undefined) ?? viaFlippedConvolution(dy, filter, g, wasm);
 }
 
 /** Our kernel for NHWC; `original` (the backend's own, set up as before) for other layouts. */

@@ -29,6 +29,7 @@ import { cpus, freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { resolveArchitecture } from './architecture.js';
+import type { SiteTask } from './assignment.js';
 import { AgentAuditLog } from './audit-log.js';
 import type { SiteConfig } from './config.js';
 import { registerDatasets, type RegisteredDataset } from './datasets.js';
@@ -37,7 +38,7 @@ import { ensureEnrolled, loadOrCreateSiteKey } from './identity.js';
 import type { StartupKit } from './kit.js';
 import { admitAssignment, filterOutbound } from './policy.js';
 import { runTask, TaskFailure } from './tasks/run-task.js';
-import type { EvaluateOutput, TrainOutput } from './tasks/task-protocol.js';
+import type { ScoredCases } from './tasks/task-protocol.js';
 
 export const AGENT_VERSION = '0.1.0';
 const PROTOCOL_VERSION = 1;
@@ -55,14 +56,17 @@ export interface AgentOptions {
 
 type AgentSocket = Socket<CoordinatorToAgentEvents, AgentToCoordinatorEvents>;
 
-/** One unit of work: a TaskAssignment (an evaluate task has one per model). */
+/** One unit of work: a TaskAssignment (an evaluate task has one per model) and what it was read as. */
 interface Unit {
   readonly key: string;
   readonly assignment: TaskAssignment;
-  readonly kind: 'train' | 'evaluate';
+  readonly task: SiteTask;
   readonly dataset: RegisteredDataset;
   started: boolean;
 }
+
+/** What a finished unit still has to send; re-run after a reconnect until acknowledged. */
+type Delivery = () => Promise<void>;
 
 const BACKEND_WIRE: Readonly<Record<string, MlBackend>> = { 'tensorflow-gpu': 'ML_BACKEND_TFJS_NODE_GPU', tensorflow: 'ML_BACKEND_TFJS_NODE', wasm: 'ML_BACKEND_TFJS_WASM', cpu: 'ML_BACKEND_TFJS_CPU' };
 
@@ -278,9 +282,9 @@ export class SiteAgent {
       this.reply(answer, 'ErrorReport', { code: 'ERROR_CODE_UNSUPPORTED', message: `[${code}] ${message}`, relatedMessageId: messageId, jobId: assignment.jobId, taskId: assignment.taskId, retryable: false });
     const dataset = assignment.dataset ? this.datasets.find((d) => d.config.name === assignment.dataset) : this.datasets[0];
     if (!dataset) return refuse('unsupported_task', `no dataset named ${assignment.dataset}`);
-    let kind: 'train' | 'evaluate';
+    let task: SiteTask;
     try {
-      kind = admitAssignment(this.options.config.policy, assignment, dataset);
+      task = admitAssignment(this.options.config.policy, assignment, dataset);
     } catch (err) {
       if (err instanceof PolicyRefusal) {
         this.log(`refused task ${assignment.taskId}: [${err.code}] ${err.message}`);
@@ -288,7 +292,7 @@ export class SiteAgent {
       }
       return refuse('unsupported_task', (err as Error).message);
     }
-    const unit: Unit = { key, assignment, kind, dataset, started: false };
+    const unit: Unit = { key, assignment, task, dataset, started: false };
     this.units.set(key, unit);
     await this.reply(answer, 'Ack', { messageId });
     if (!assignment.model.modelId || this.models.has(assignment.model.modelId)) this.startUnit(unit);
@@ -350,7 +354,7 @@ export class SiteAgent {
     this.running.set(unit.key, controller);
     const remaining = unit.assignment.deadlineUnixMs - Date.now();
     const timer = setTimeout(() => controller.abort('deadline passed'), Math.max(0, remaining));
-    const work = unit.kind === 'train' ? this.train(unit, controller.signal) : this.evaluate(unit, controller.signal);
+    const work = this.run(unit, controller.signal);
     void work
       .then((deliver) => {
         this.outbox.set(unit.key, deliver);
@@ -371,30 +375,38 @@ export class SiteAgent {
     void this.request('Progress', { jobId, taskId, stage, fraction, epoch, loss, message: '' }).catch(() => undefined);
   }
 
-  private async train(unit: Unit, signal: AbortSignal): Promise<() => Promise<void>> {
+  private run(unit: Unit, signal: AbortSignal): Promise<Delivery> {
+    switch (unit.task.kind) {
+      case 'train':
+        return this.train(unit, unit.task, signal);
+      case 'evaluate':
+        return this.evaluate(unit, signal);
+      case 'finetune':
+        return this.finetune(unit, unit.task, signal);
+      case 'harmonisation-check':
+        return this.harmonisationCheck(unit, unit.task, signal);
+    }
+  }
+
+  /** Where a worker finds the unit's dataset, and the backend it uses. */
+  private datasetInput(unit: Unit) {
+    return { datasetPath: unit.dataset.config.path, layout: unit.dataset.config.layout, ...(this.options.config.backend ? { backend: this.options.config.backend } : {}) };
+  }
+
+  private onProgress(unit: Unit) {
+    return (p: { stage: string; fraction: number; epoch: number; loss: number }) => this.progress(unit, p.stage, p.fraction, p.epoch, p.loss);
+  }
+
+  private async train(unit: Unit, task: Extract<SiteTask, { kind: 'train' }>, signal: AbortSignal): Promise<Delivery> {
     const a = unit.assignment;
-    const h = a.hyperParameters;
     const started = performance.now();
     const spec = resolveArchitecture(a.model.architecture.name);
     const initial = a.model.modelId ? this.models.get(a.model.modelId) : undefined;
-    const output = (await runTask(
-      {
-        kind: 'train',
-        datasetPath: unit.dataset.config.path,
-        layout: unit.dataset.config.layout,
-        caseIds: unit.dataset.split.train,
-        spec,
-        ...(initial ? { initialWeights: initial } : {}),
-        epochs: h.epochs,
-        batchSize: h.batchSize || 4,
-        learningRate: h.learningRate || 1e-3,
-        seed: h.seed,
-        dataFraction: h.dataFraction > 0 ? h.dataFraction : 1,
-        ...(this.options.config.backend ? { backend: this.options.config.backend } : {}),
-      },
-      (p) => this.progress(unit, p.stage, p.fraction, p.epoch, p.loss),
+    const output = await runTask(
+      { kind: 'train', ...this.datasetInput(unit), caseIds: unit.dataset.split.train, spec, ...(initial ? { initialWeights: initial } : {}), training: task.training },
+      this.onProgress(unit),
       signal,
-    )) as TrainOutput;
+    );
     const computed = performance.now();
     const weights = packModel(output.weights, { modelId: '', architecture: { ...a.model.architecture, parameterCount: output.weights.reduce((n, t) => n + t.data.length, 0) } });
     return async () => {
@@ -434,23 +446,15 @@ export class SiteAgent {
     }
   }
 
-  private async evaluate(unit: Unit, signal: AbortSignal): Promise<() => Promise<void>> {
+  private async evaluate(unit: Unit, signal: AbortSignal): Promise<Delivery> {
     const a = unit.assignment;
     const weights = this.models.get(a.model.modelId)!;
-    const output = (await runTask(
-      {
-        kind: 'evaluate',
-        datasetPath: unit.dataset.config.path,
-        layout: unit.dataset.config.layout,
-        caseIds: unit.dataset.split.test,
-        spec: resolveArchitecture(a.model.architecture.name),
-        weights,
-        ...(this.options.config.backend ? { backend: this.options.config.backend } : {}),
-      },
-      (p) => this.progress(unit, p.stage, p.fraction, p.epoch, p.loss),
+    const output = await runTask(
+      { kind: 'evaluate', ...this.datasetInput(unit), caseIds: unit.dataset.split.test, spec: resolveArchitecture(a.model.architecture.name), weights },
+      this.onProgress(unit),
       signal,
-    )) as EvaluateOutput;
-    const aggregates: AggregateMetrics[] = STRUCTURES.map((s) => summarise(s, output.cases.map((c) => c.scores[s])));
+    );
+    const aggregates = aggregatesOf(output.cases);
     const cases = output.cases.map((c) => ({
       caseRef: c.ref,
       structures: STRUCTURES.map((s) => ({ structure: wireStructure(s), dice: c.scores[s].dice, hd95Mm: c.scores[s].hd95Mm ?? 0, predictedVolumeMl: c.scores[s].predictedMl, referenceVolumeMl: c.scores[s].trueMl })),
@@ -466,6 +470,73 @@ export class SiteAgent {
           cases,
           aggregates,
           timings: { queuedS: 0, dataLoadS: output.dataLoadS, computeS: output.computeS, uploadS: 0, totalS: output.dataLoadS + output.computeS },
+        }),
+      );
+    };
+  }
+
+  /** Fine-tunes (or trains from scratch) and scores at the site; only the scores are sent. */
+  private async finetune(unit: Unit, task: Extract<SiteTask, { kind: 'finetune' }>, signal: AbortSignal): Promise<Delivery> {
+    const a = unit.assignment;
+    const initial = a.model.modelId ? this.models.get(a.model.modelId) : undefined;
+    const output = await runTask(
+      {
+        kind: 'finetune',
+        ...this.datasetInput(unit),
+        caseIds: unit.dataset.split.train,
+        testCaseIds: unit.dataset.split.test,
+        spec: resolveArchitecture(a.model.architecture.name),
+        ...(initial ? { initialWeights: initial } : {}),
+        training: task.training,
+        freeze: task.freeze,
+      },
+      this.onProgress(unit),
+      signal,
+    );
+    return async () => {
+      await this.expectAck(
+        await this.request('FineTuneResult', {
+          jobId: a.jobId,
+          taskId: a.taskId,
+          round: a.round,
+          siteId: this.siteId,
+          baseModel: a.model,
+          trainCaseCount: output.casesUsed,
+          trainedBlocks: output.trainedBlocks,
+          lossCurve: output.epochLosses.map((loss, i) => ({ epoch: i + 1, step: 0, trainLoss: loss, validationLoss: 0 })),
+          aggregates: aggregatesOf(output.cases),
+          timings: { queuedS: 0, dataLoadS: output.dataLoadS, computeS: output.computeS, uploadS: 0, totalS: output.dataLoadS + output.computeS },
+        }),
+      );
+    };
+  }
+
+  /** The differentially private intensity report (ε admitted against the policy cap before it ran). */
+  private async harmonisationCheck(unit: Unit, task: Extract<SiteTask, { kind: 'harmonisation-check' }>, signal: AbortSignal): Promise<Delivery> {
+    const a = unit.assignment;
+    const output = await runTask({ kind: 'harmonisation-check', ...this.datasetInput(unit), reference: task.reference, epsilon: task.epsilon, sensitivity: task.sensitivity }, this.onProgress(unit), signal);
+    const { normalisation, histogram, quantiles, privacy, distances } = output.report;
+    if (!distances) throw new TaskFailure('HarmonisationError', 'the report was built without the reference', false);
+    return async () => {
+      await this.expectAck(
+        await this.request('HarmonisationReport', {
+          jobId: a.jobId,
+          taskId: a.taskId,
+          siteId: this.siteId,
+          dataset: unit.dataset.config.name,
+          caseCount: output.imagesProfiled,
+          // Superseded by the fields below (integer counts cannot carry the noise).
+          histogram: { binEdges: [], counts: [] },
+          quantiles: [],
+          referenceId: '',
+          distanceMetric: '',
+          distance: 0,
+          withinTolerance: false,
+          normalisation,
+          noisedHistogram: { low: histogram.low, high: histogram.high, counts: [...histogram.counts] },
+          quantileTable: { probabilities: [...quantiles.probabilities], values: [...quantiles.values] },
+          privacy,
+          distances,
         }),
       );
     };
@@ -493,6 +564,8 @@ export class SiteAgent {
 }
 
 const wireStructure = (s: string) => `STRUCTURE_${s.toUpperCase()}` as AggregateMetrics['structure'];
+
+const aggregatesOf = (cases: ScoredCases): AggregateMetrics[] => STRUCTURES.map((s) => summarise(s, cases.map((c) => c.scores[s])));
 
 function summarise(structure: string, scores: readonly { dice: number; hd95Mm: number | null; predictedMl: number; trueMl: number }[]): AggregateMetrics {
   const n = scores.length;

@@ -1,19 +1,20 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LAYOUTS, type Layout } from '@lgefed/shared/imaging/layouts';
+import { SITE_TASK_KINDS, type SiteTaskKind } from './assignment.js';
 import { AgentError } from './errors.js';
 
 /** Local policy: owned by the site admin, enforced by the agent on what it runs and what leaves. */
 export interface LocalPolicy {
-  /** Task kinds this site runs (default: train, evaluate). */
-  readonly allowedTaskKinds: readonly ('train' | 'evaluate')[];
+  /** Task kinds this site runs (default: all of train, evaluate, finetune, harmonisation-check). */
+  readonly allowedTaskKinds: readonly SiteTaskKind[];
   /** Whether trained weights may leave the site (default true); false refuses training tasks. */
   readonly weightsMayLeave: boolean;
   /** `aggregate`: only n/mean/sd leave (default); `per-case`: per-case scores under a pseudonym too. */
   readonly metrics: 'aggregate' | 'per-case';
   /** Fewest cases any released metric may summarise (default 3). */
   readonly minCasesForMetrics: number;
-  /** Largest ε this site spends on a DP histogram (default 1). */
+  /** Largest ε this site spends on a DP histogram (default 1); a harmonisation check asking for more is refused. */
   readonly maxHistogramEpsilon: number;
   /** Pinning on by default: only networks whose spec hash is listed here may run. */
   readonly pinArchitectures: boolean;
@@ -38,7 +39,7 @@ export interface SiteConfig {
 }
 
 const DEFAULT_POLICY: LocalPolicy = {
-  allowedTaskKinds: ['train', 'evaluate'],
+  allowedTaskKinds: SITE_TASK_KINDS,
   weightsMayLeave: true,
   metrics: 'aggregate',
   minCasesForMetrics: 3,
@@ -90,7 +91,9 @@ function parsePolicy(value: unknown, file: string): LocalPolicy {
   const known = new Set(Object.keys(DEFAULT_POLICY));
   for (const key of Object.keys(p)) if (!known.has(key)) throw bad(file, `policy.${key} is not a policy setting (${[...known].join(', ')})`);
   const policy = { ...DEFAULT_POLICY, ...p } as LocalPolicy;
-  if (!Array.isArray(policy.allowedTaskKinds) || policy.allowedTaskKinds.some((k) => k !== 'train' && k !== 'evaluate')) throw bad(file, 'policy.allowedTaskKinds lists train and/or evaluate');
+  if (!Array.isArray(policy.allowedTaskKinds) || policy.allowedTaskKinds.some((k) => !(SITE_TASK_KINDS as readonly unknown[]).includes(k))) {
+    throw bad(file, `policy.allowedTaskKinds lists some of ${SITE_TASK_KINDS.join(', ')}`);
+  }
   if (typeof policy.weightsMayLeave !== 'boolean' || typeof policy.pinArchitectures !== 'boolean') throw bad(file, 'policy.weightsMayLeave and policy.pinArchitectures are booleans');
   if (policy.metrics !== 'aggregate' && policy.metrics !== 'per-case') throw bad(file, 'policy.metrics is aggregate or per-case');
   if (!Number.isInteger(policy.minCasesForMetrics) || policy.minCasesForMetrics < 1) throw bad(file, 'policy.minCasesForMetrics must be an integer ≥ 1');

@@ -27,6 +27,7 @@ export type PolicyRefusalCode =
   | 'policy_min_cases'
   | 'policy_architecture_not_approved'
   | 'policy_per_case_metrics'
+  | 'policy_epsilon'
   | 'unsupported_task';
 
 export class PolicyRefusal extends Error {

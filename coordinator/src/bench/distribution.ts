@@ -103,7 +103,7 @@ export async function measureDistribution(agents: number, parameters?: number): 
   const tensors: NamedTensor[] = layout.tensors.map((t, i) => ({ name: t.name, shape: t.shape, data: fillParameters(new Float32Array(t.shape.reduce((a, b) => a * b, 1)), i) }));
   const pkg = packModel(tensors, {
     modelId: 'bench-unet-paper',
-    architecture: { name: 'unet2d', inputChannels: 1, outputClasses: 3, baseFilters: 32, depth: 5, inputHeight: 256, inputWidth: 256, parameterCount: 0, dropout: 0 },
+    architecture: { name: 'unet2d', inputChannels: 1, outputClasses: 3, baseFilters: 32, depth: 5, inputHeight: 256, inputWidth: 256, parameterCount: 0, dropout: 0, maxFilters: 0 },
   });
   const bytes = pkg.manifest.parameterCount * 4;
   const socketSeconds = await overSocketIo(pkg, agents);

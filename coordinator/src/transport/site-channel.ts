@@ -11,6 +11,8 @@ import {
   type Envelope,
   type ErrorReport,
   type EvaluationResult,
+  type FineTuneResult,
+  type HarmonisationReport,
   type MessageTypeName,
   type MessageTypes,
   type ModelManifest,
@@ -18,7 +20,6 @@ import {
   type PublicJwk,
   type TrainResult,
 } from '@lgefed/protocol';
-import { STRUCTURES } from '@lgefed/shared/types';
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import { CoordinatorError } from '../errors.js';
@@ -28,6 +29,7 @@ import type { JobEngine } from '../workflow/engine.js';
 import type { TaskMessage, TaskTransport } from '../workflow/transport.js';
 import { ModelOffers, ModelUpload } from './model-offers.js';
 import { PresenceBoard, type SitePresence } from './presence.js';
+import { fineTuneMetrics, siteIntensityReport, structureSummaries } from './result-wire.js';
 import { EMPTY_ARCHITECTURE, wireUnits } from './task-wire.js';
 import { claimedKid, coordinatorSigningKey, COORDINATOR_VERSION, errorReportFor, PROTOCOL_VERSION, siteErrorOf, TransportError } from './wire.js';
 
@@ -231,6 +233,12 @@ export class SiteChannel implements TaskTransport {
       case 'EvaluationResult':
         await this.evaluationResult(siteId, body(opened, 'EvaluationResult'), opened.header.jti);
         return ack();
+      case 'FineTuneResult':
+        await this.fineTuneResult(siteId, body(opened, 'FineTuneResult'), opened.header.jti);
+        return ack();
+      case 'HarmonisationReport':
+        await this.harmonisationReport(siteId, body(opened, 'HarmonisationReport'), opened.header.jti);
+        return ack();
       case 'ErrorReport':
         await this.siteError(siteId, body(opened, 'ErrorReport'));
         return ack();
@@ -296,13 +304,7 @@ export class SiteChannel implements TaskTransport {
     const models = ((task.payload as { models?: { label: string; hash: string }[] }).models ?? []);
     const labels = models.filter((m) => m.hash === result.model.modelId).map((m) => m.label);
     if (labels.length === 0) throw new TransportError('unexpected_message', `task ${task.id} did not ask for model ${result.model.modelId}`);
-    const summaries: Record<string, Json> = {};
-    for (const structure of STRUCTURES) {
-      const wire = `STRUCTURE_${structure.toUpperCase()}`;
-      const a = result.aggregates.find((x) => x.structure === wire);
-      if (!a) throw new TransportError('unexpected_message', `evaluation of ${result.model.modelId} lacks ${structure}`);
-      summaries[structure] = { n: a.caseCount, mean: a.meanDice, sd: a.stdDice };
-    }
+    const summaries = structureSummaries(result.aggregates, `evaluation of ${result.model.modelId}`) as unknown as Json;
     if (result.cases.length > 0) {
       this.state.audit.append({ actor: `site:${siteId}`, type: 'result.per_case_metrics', subject: task.jobId, details: { taskId: task.id, model: result.model.modelId, cases: result.cases as unknown as Json } });
     }
@@ -314,6 +316,19 @@ export class SiteChannel implements TaskTransport {
     const metrics = Object.fromEntries(models.map((m) => [m.label, collected.get(m.label)!.summaries]));
     const numExamples = Math.max(...[...collected.values()].map((c) => c.cases));
     await this.requireEngine().handleResult(siteId, { resultId: collected.get(models[0]!.label)!.messageId, taskId: task.id, metrics, numExamples });
+  }
+
+  /** A fine-tune variant's scores; the fine-tuned weights stay at the site. */
+  private async fineTuneResult(siteId: string, result: FineTuneResult, messageId: string): Promise<void> {
+    if (result.siteId !== siteId) throw new TransportError('site_mismatch', `result names site ${result.siteId} but is signed by ${siteId}`);
+    const metrics = fineTuneMetrics(result);
+    await this.requireEngine().handleResult(siteId, { resultId: messageId, taskId: result.taskId, metrics: metrics as unknown as Json, numExamples: metrics.trainCases });
+  }
+
+  /** A site's differentially private intensity report. */
+  private async harmonisationReport(siteId: string, report: HarmonisationReport, messageId: string): Promise<void> {
+    if (report.siteId !== siteId) throw new TransportError('site_mismatch', `report names site ${report.siteId} but is signed by ${siteId}`);
+    await this.requireEngine().handleResult(siteId, { resultId: messageId, taskId: report.taskId, metrics: siteIntensityReport(report) as unknown as Json, numExamples: report.caseCount });
   }
 
   /** A site's ErrorReport about a task: a local-policy refusal is final, anything retryable is a failure. */

@@ -23,6 +23,8 @@ export interface WorkerTrainOptions {
   readonly learningRate: number;
   readonly seed: number;
   readonly freeze?: FreezeOptions;
+  /** FedProx μ (see TrainerOptions.proximalMu). */
+  readonly proximalMu?: number;
   readonly checkpointEvery?: number;
   readonly checkpointDir?: string;
   /** Forced engine backend; absent = LGEFED_BACKEND or automatic choice. */

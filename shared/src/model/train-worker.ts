@@ -62,7 +62,7 @@ async function train(options: WorkerTrainOptions): Promise<void> {
     log: (line) => post({ type: 'log', line }),
   });
   const model = new UNet(options.spec, options.initialWeights ?? initialWeights(options.spec, options.seed));
-  const trainer = new UNetTrainer(model, { learningRate: options.learningRate, freeze: options.freeze });
+  const trainer = new UNetTrainer(model, { learningRate: options.learningRate, freeze: options.freeze, proximalMu: options.proximalMu });
   const losses: number[] = [];
   let slices = 0;
   const started = performance.now();

@@ -31,6 +31,8 @@ export interface TrainModelOptions {
   /** Seeds initialisation and slice shuffling (default 0). */
   readonly seed?: number;
   readonly freeze?: FreezeOptions;
+  /** FedProx μ: pulls the weights towards `initialWeights` (the global model) during local training; 0 or absent = off. */
+  readonly proximalMu?: number;
   readonly onProgress?: (progress: TrainingProgress) => void;
   readonly onCheckpoint?: (checkpoint: { iteration: number; directory: string; modelId: string }) => void;
   readonly signal?: AbortSignal;
@@ -103,6 +105,8 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
   const seed = options.seed ?? 0;
   const learningRate = options.learningRate ?? 1e-3;
   if (!(learningRate > 0) || !Number.isFinite(learningRate)) throw new TrainingOptionsError(`learningRate must be positive, got ${learningRate}`);
+  const mu = options.proximalMu ?? 0;
+  if (!(mu >= 0) || !Number.isFinite(mu)) throw new TrainingOptionsError(`proximalMu must be a finite number ≥ 0, got ${options.proximalMu}`);
   positiveInteger(options.checkpointEvery, 'checkpointEvery');
   if ((options.checkpointEvery === undefined) !== (options.checkpointDir === undefined)) {
     throw new TrainingOptionsError('checkpointEvery and checkpointDir go together');
@@ -182,6 +186,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
             learningRate,
             seed,
             ...(options.freeze ? { freeze: options.freeze } : {}),
+            ...(options.proximalMu ? { proximalMu: options.proximalMu } : {}),
             ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery, checkpointDir: options.checkpointDir! } : {}),
             ...(options.backend ? { backend: options.backend } : {}),
             ...(options.threads ? { threads: options.threads } : {}),

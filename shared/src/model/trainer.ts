@@ -15,6 +15,11 @@ export interface TrainerOptions {
   /** Adam learning rate; the study uses 1e-3. */
   readonly learningRate: number;
   readonly freeze?: FreezeOptions;
+  /**
+   * FedProx (Li et al. 2020): adds (μ/2)·‖w − w₀‖² to the objective, w₀ the weights the trainer
+   * started from (the round's global model), so the gradient gains μ·(w − w₀). 0 or absent: off.
+   */
+  readonly proximalMu?: number;
 }
 
 export class UNetTrainer {
@@ -22,6 +27,9 @@ export class UNetTrainer {
   /** Trainable parameter names. */
   private readonly trainable: Set<string>;
   private readonly levels: { level: number; weight: number }[];
+  private readonly proximalMu: number;
+  /** w₀ of the trainable parameters, kept only when the proximal term is on. */
+  private readonly anchor = new Map<string, tf.Tensor>();
 
   constructor(
     private readonly model: UNet,
@@ -33,6 +41,15 @@ export class UNetTrainer {
     this.optimizer = new AdamOptimizer(options.learningRate);
     this.trainable = new Set(trainableParameters(model.spec, options.freeze));
     this.levels = supervisedLevels(model.spec);
+    this.proximalMu = options.proximalMu ?? 0;
+    if (!(this.proximalMu >= 0) || !Number.isFinite(this.proximalMu)) throw new RangeError(`proximalMu must be a finite number ≥ 0, got ${options.proximalMu}`);
+    if (this.proximalMu > 0) for (const name of this.trainable) this.anchor.set(name, tf.keep(tf.clone(model.variable(name))));
+  }
+
+  /** The data gradient plus the proximal pull towards the starting weights. */
+  private withProximalTerm(name: string, gradient: tf.Tensor): tf.Tensor {
+    const anchor = this.anchor.get(name);
+    return anchor ? tf.add(gradient, tf.mul(tf.sub(this.model.variable(name), anchor), this.proximalMu)) : gradient;
   }
 
   /** Trains on one batch and returns its loss (before the update). */
@@ -56,7 +73,7 @@ export class UNetTrainer {
       );
       // Parameters without a gradient (the head of an unsupervised level) are left alone, as minimize() does.
       const updates = [...this.trainable].filter((name) => gradients[name] !== undefined);
-      this.optimizer.applyGradients(updates.map((name) => ({ variable: this.model.variable(name), gradient: gradients[name]! })));
+      this.optimizer.applyGradients(updates.map((name) => ({ variable: this.model.variable(name), gradient: this.withProximalTerm(name, gradients[name]!) })));
       tf.dispose(Object.values(gradients));
       return loss;
     });
@@ -68,6 +85,7 @@ export class UNetTrainer {
 
   dispose(): void {
     this.optimizer.dispose();
+    tf.dispose([...this.anchor.values()]);
   }
 }
 

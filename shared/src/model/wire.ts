@@ -1,18 +1,13 @@
 /**
  * Conversion between a U-Net spec and the protocol's ArchitectureSpec. Weights need none: our
  * NamedTensor list is exactly the protocol's tensor set (`packModel(weights, …)` takes it as is).
- * The wire message has no feature-cap field, so only specs whose cap is base·2^(stages−1) (both
- * presets) can travel; others are refused rather than silently changed.
+ * The feature cap travels as `maxFilters` (0 on the wire means uncapped: base·2^(stages−1)).
  */
 import type { ArchitectureSpec } from '@lgefed/protocol';
 import { ModelSpecError, UNET_ARCHITECTURE, validateSpec, type UNetSpec } from './spec.js';
 import { parameterCount } from './weights.js';
 
 export function toArchitectureSpec(spec: UNetSpec): ArchitectureSpec {
-  const uncapped = spec.baseFeatures * 2 ** (spec.stages - 1);
-  if (spec.maxFeatures !== uncapped) {
-    throw new ModelSpecError(`maxFeatures ${spec.maxFeatures} cannot be sent: the protocol's ArchitectureSpec implies baseFeatures·2^(stages−1) = ${uncapped}`);
-  }
   return {
     name: UNET_ARCHITECTURE,
     inputChannels: spec.inChannels,
@@ -23,6 +18,7 @@ export function toArchitectureSpec(spec: UNetSpec): ArchitectureSpec {
     inputWidth: spec.inputSize,
     parameterCount: parameterCount(spec),
     dropout: 0,
+    maxFilters: spec.maxFeatures,
   };
 }
 
@@ -34,7 +30,7 @@ export function fromArchitectureSpec(wire: ArchitectureSpec): UNetSpec {
     architecture: wire.name,
     stages: wire.depth + 1,
     baseFeatures: wire.baseFilters,
-    maxFeatures: wire.baseFilters * 2 ** wire.depth,
+    maxFeatures: wire.maxFilters === 0 ? wire.baseFilters * 2 ** wire.depth : wire.maxFilters,
     inputSize: wire.inputWidth,
     inChannels: wire.inputChannels,
     classes: wire.outputClasses,

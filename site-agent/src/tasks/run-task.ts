@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { FromTaskWorker, TaskInput, TrainOutput, EvaluateOutput } from './task-protocol.js';
+import type { FromTaskWorker, OutputOf, TaskInput } from './task-protocol.js';
 
 export type TaskProgress = Extract<FromTaskWorker, { type: 'progress' }>;
 
@@ -16,8 +16,8 @@ export class TaskFailure extends Error {
 }
 
 /** Runs one task in a worker thread; aborting (deadline, shutdown) terminates the thread. */
-export function runTask<I extends TaskInput>(input: I, onProgress: (p: TaskProgress) => void, signal: AbortSignal): Promise<I['kind'] extends 'train' ? TrainOutput : EvaluateOutput> {
-  type Out = I['kind'] extends 'train' ? TrainOutput : EvaluateOutput;
+export function runTask<I extends TaskInput>(input: I, onProgress: (p: TaskProgress) => void, signal: AbortSignal): Promise<OutputOf<I>> {
+  type Out = OutputOf<I>;
   return new Promise<Out>((resolve, reject) => {
     if (signal.aborted) return reject(new TaskFailure('AbortError', String(signal.reason ?? 'aborted'), true));
     const worker = new Worker(new URL('./task-worker.js', import.meta.url), { workerData: input });
@@ -34,7 +34,7 @@ export function runTask<I extends TaskInput>(input: I, onProgress: (p: TaskProgr
     worker.on('message', (m: FromTaskWorker) => {
       if (m.type === 'progress') onProgress(m);
       else if (m.type === 'done') settle(() => resolve(m.output as Out));
-      else settle(() => reject(new TaskFailure(m.name, m.message, !/DataError|ModelInputError|WeightsError|ModelSpecError/.test(m.name))));
+      else settle(() => reject(new TaskFailure(m.name, m.message, !/DataError|ModelInputError|WeightsError|ModelSpecError|WorkflowError|HarmonisationError|FreezeError|AugmentationError/.test(m.name))));
     });
     worker.on('error', (err) => settle(() => reject(new TaskFailure(err.name, err.message, true))));
     worker.on('exit', (code) => settle(() => reject(new TaskFailure('WorkerExit', `task worker exited with code ${code}`, true))));

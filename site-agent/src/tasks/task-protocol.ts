@@ -1,26 +1,27 @@
 import type { NamedTensor } from '@lgefed/shared/model/weights';
 import type { UNetSpec } from '@lgefed/shared/model/spec';
+import type { FreezeOptions } from '@lgefed/shared/model/freeze';
 import type { CaseScores } from '@lgefed/shared/metrics/evaluate';
 import type { Layout } from '@lgefed/shared/imaging/layouts';
+import type { ReferenceIntensityProfile, SiteIntensityReport } from '@lgefed/shared/harmonise/index';
+import type { TrainingSettings } from '../assignment.js';
 
 /** Messages between the agent and a task worker thread; images never leave the worker. */
-interface TaskInputBase {
+interface DatasetInput {
   readonly datasetPath: string;
   readonly layout: Layout | 'auto';
+  readonly backend?: string;
+}
+
+interface TaskInputBase extends DatasetInput {
   readonly caseIds: readonly string[];
   readonly spec: UNetSpec;
-  readonly backend?: string;
 }
 
 export interface TrainInput extends TaskInputBase {
   readonly kind: 'train';
   readonly initialWeights?: NamedTensor[];
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly learningRate: number;
-  readonly seed: number;
-  /** Fraction of the training cases to use (a seeded choice by case); 1 = all. */
-  readonly dataFraction: number;
+  readonly training: TrainingSettings;
 }
 
 export interface EvaluateInput extends TaskInputBase {
@@ -28,27 +29,68 @@ export interface EvaluateInput extends TaskInputBase {
   readonly weights: NamedTensor[];
 }
 
-export type TaskInput = TrainInput | EvaluateInput;
+/** Fine-tune on (a fraction of) `caseIds`, the training split, then score on `testCaseIds`. */
+export interface FinetuneInput extends TaskInputBase {
+  readonly kind: 'finetune';
+  /** Absent: the scratch baseline. */
+  readonly initialWeights?: NamedTensor[];
+  readonly training: TrainingSettings;
+  readonly freeze: FreezeOptions | null;
+  readonly testCaseIds: readonly string[];
+}
 
-export interface TrainOutput {
+/** Profiles every image of the dataset against the reference. */
+export interface HarmonisationInput extends DatasetInput {
+  readonly kind: 'harmonisation-check';
+  readonly reference: ReferenceIntensityProfile;
+  readonly epsilon: number;
+  readonly sensitivity: number;
+}
+
+export type TaskInput = TrainInput | EvaluateInput | FinetuneInput | HarmonisationInput;
+
+interface Durations {
+  readonly dataLoadS: number;
+  readonly computeS: number;
+}
+
+export interface TrainOutput extends Durations {
   readonly kind: 'train';
   readonly weights: NamedTensor[];
-  /** Mean loss per epoch. */
+  /** Mean loss per epoch (per iteration when training ran by iterations). */
   readonly epochLosses: number[];
   readonly casesUsed: number;
-  readonly dataLoadS: number;
-  readonly computeS: number;
 }
 
-export interface EvaluateOutput {
+/** Per-case scores under a site-local pseudonym (the index in the test split), never the case id. */
+export type ScoredCases = readonly { readonly ref: string; readonly scores: CaseScores }[];
+
+export interface EvaluateOutput extends Durations {
   readonly kind: 'evaluate';
-  /** Per-case scores under a site-local pseudonym (the index in the test split), never the case id. */
-  readonly cases: { readonly ref: string; readonly scores: CaseScores }[];
-  readonly dataLoadS: number;
-  readonly computeS: number;
+  readonly cases: ScoredCases;
 }
+
+/** Only scores and counts: the fine-tuned weights never leave the worker. */
+export interface FinetuneOutput extends Durations {
+  readonly kind: 'finetune';
+  readonly casesUsed: number;
+  readonly trainedBlocks: string[];
+  readonly epochLosses: number[];
+  readonly cases: ScoredCases;
+}
+
+export interface HarmonisationOutput extends Durations {
+  readonly kind: 'harmonisation-check';
+  readonly report: SiteIntensityReport;
+  readonly imagesProfiled: number;
+}
+
+export type TaskOutput = TrainOutput | EvaluateOutput | FinetuneOutput | HarmonisationOutput;
+
+/** The output type of each input kind. */
+export type OutputOf<I extends TaskInput> = Extract<TaskOutput, { kind: I['kind'] }>;
 
 export type FromTaskWorker =
   | { readonly type: 'progress'; readonly stage: string; readonly fraction: number; readonly epoch: number; readonly loss: number }
-  | { readonly type: 'done'; readonly output: TrainOutput | EvaluateOutput }
+  | { readonly type: 'done'; readonly output: TaskOutput }
   | { readonly type: 'error'; readonly name: string; readonly message: string };

@@ -1,84 +1,174 @@
 /**
- * Worker-thread side of a site task: loads the site's cases, preprocesses them, trains (through
- * shared/model's own training worker) or predicts and scores. The agent's event loop, and with it
- * the socket and heartbeats, stays free whatever this thread does.
+ * Worker-thread side of a site task: loads the site's cases and trains, fine-tunes, scores or
+ * profiles them (training and prediction in shared's own worker threads). The agent's event loop,
+ * and with it the socket and heartbeats, stays free whatever this thread does.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { initEngine } from '@lgefed/shared/engine/index';
-import { loadDataset } from '@lgefed/shared/imaging/dataset';
-import { preprocessCase } from '@lgefed/shared/imaging/preprocess';
-import { evaluateCase } from '@lgefed/shared/metrics/evaluate';
-import { predictVolume } from '@lgefed/shared/model/predict';
-import { trainModel } from '@lgefed/shared/model/train';
-import { UNet } from '@lgefed/shared/model/unet';
+import { asTrainerBatchProvider } from '@lgefed/shared/augment/trainer-adapter';
+import { createPrefetchingBatchProvider } from '@lgefed/shared/augment/prefetch';
 import type { BackendRequest } from '@lgefed/shared/engine/index';
-import { createHash } from 'node:crypto';
-import type { EvaluateInput, FromTaskWorker, TaskInput, TrainInput } from './task-protocol.js';
+import { buildSiteIntensityReport } from '@lgefed/shared/harmonise/index';
+import { loadDataset } from '@lgefed/shared/imaging/dataset';
+import type { Layout } from '@lgefed/shared/imaging/layouts';
+import { modelId } from '@lgefed/shared/model/io';
+import { trainModel } from '@lgefed/shared/model/train';
+import type { Case } from '@lgefed/shared/types';
+import { evaluateModel } from '@lgefed/shared/workflows/evaluate';
+import { finetuneModel } from '@lgefed/shared/workflows/finetune';
+import type { LoadedModel } from '@lgefed/shared/workflows/model-files';
+import { trainingSamples } from '@lgefed/shared/workflows/samples';
+import { selectCases } from '@lgefed/shared/workflows/split';
+import { DEFAULT_SPACING } from '@lgefed/shared/workflows/train';
+import type { TrainingProgress } from '@lgefed/shared/model/train-protocol';
+import type { EvaluateInput, FinetuneInput, FromTaskWorker, HarmonisationInput, ScoredCases, TaskInput, TaskOutput, TrainInput } from './task-protocol.js';
+
+/** The training functions' default when the coordinator names no preset. */
+const DEFAULT_AUGMENTATION = 'paper';
 
 const post = (message: FromTaskWorker) => parentPort!.postMessage(message);
+const seconds = (from: number, to = performance.now()) => (to - from) / 1000;
+const backendOf = (input: { backend?: string }) => (input.backend ? { backend: input.backend as BackendRequest } : {});
 
-async function loadCases(input: TaskInput) {
-  const wanted = new Set(input.caseIds);
+async function loadCases(input: { datasetPath: string; layout: Layout | 'auto' }, ids?: readonly string[]): Promise<Case[]> {
   const dataset = await loadDataset(input.datasetPath, { layout: input.layout });
+  if (!ids) return dataset.cases;
+  const wanted = new Set(ids);
   return dataset.cases.filter((c) => wanted.has(c.id) && c.label);
 }
 
-/** A seeded choice of ⌈fraction·n⌉ (at least one) cases, by case id. */
-function chooseFraction<T extends { id: string }>(cases: T[], fraction: number, seed: number): T[] {
-  if (fraction >= 1) return cases;
-  const rank = (id: string) => createHash('sha256').update(`${seed}\u0000${id}`).digest('hex');
-  const count = Math.max(1, Math.ceil(fraction * cases.length));
-  return [...cases].sort((a, b) => (rank(a.id) < rank(b.id) ? -1 : 1)).slice(0, count);
+/** Mean loss per epoch of `perEpoch` iterations (a last partial epoch averaged over what ran). */
+function epochMeans(losses: readonly number[], perEpoch: number): number[] {
+  return Array.from({ length: Math.ceil(losses.length / perEpoch) }, (_, e) => {
+    const part = losses.slice(e * perEpoch, (e + 1) * perEpoch);
+    return part.reduce((a, b) => a + b, 0) / part.length;
+  });
 }
 
-async function train(input: TrainInput): Promise<void> {
+/** Training progress; `perEpoch` unknown (0) reports epoch 0. */
+function reportTraining(p: TrainingProgress, perEpoch: number): void {
+  post({ type: 'progress', stage: 'training', fraction: p.iteration / p.iterations, epoch: perEpoch > 0 ? Math.ceil(p.iteration / perEpoch) : 0, loss: p.loss });
+}
+
+/**
+ * Local training for `train` tasks: heart-centred samples, the preset's augmentation prefetched in
+ * a worker, then trainModel with the FedProx term (which the shared training workflow does not take).
+ */
+async function train(input: TrainInput): Promise<TaskOutput> {
   const started = performance.now();
-  const cases = chooseFraction(await loadCases(input), input.dataFraction, input.seed);
-  if (cases.length === 0) throw new Error('no labelled training cases');
-  const slices = cases.flatMap((c) => preprocessCase(c, { size: input.spec.inputSize }).slices);
+  const { training } = input;
+  const cases = selectCases(await loadCases(input, input.caseIds), { fraction: training.dataFraction }, training.seed);
+  const samples = trainingSamples(cases, { inputSize: input.spec.inputSize, spacing: DEFAULT_SPACING });
+  const provider = createPrefetchingBatchProvider(samples, {
+    preset: training.augmentation ?? DEFAULT_AUGMENTATION,
+    seed: training.seed,
+    batchSize: training.batchSize,
+    outputWidth: input.spec.inputSize,
+    outputHeight: input.spec.inputSize,
+  });
   const loaded = performance.now();
-  const perEpoch = Math.ceil(slices.length / input.batchSize);
-  const losses: number[] = [];
-  const result = await trainModel({
-    spec: input.spec,
-    ...(input.initialWeights ? { initialWeights: input.initialWeights } : {}),
-    data: slices,
-    batchSize: input.batchSize,
-    epochs: input.epochs,
-    learningRate: input.learningRate,
-    seed: input.seed,
-    ...(input.backend ? { backend: input.backend as BackendRequest } : {}),
-    onLog: () => undefined,
-    onProgress: (p) => {
-      losses.push(p.loss);
-      post({ type: 'progress', stage: 'training', fraction: p.iteration / p.iterations, epoch: Math.ceil(p.iteration / perEpoch), loss: p.loss });
-    },
-  });
-  const epochLosses = Array.from({ length: input.epochs }, (_, e) => {
-    const part = result.losses.slice(e * perEpoch, (e + 1) * perEpoch);
-    return part.reduce((a, b) => a + b, 0) / Math.max(1, part.length);
-  });
-  post({ type: 'done', output: { kind: 'train', weights: result.weights, epochLosses, casesUsed: cases.length, dataLoadS: (loaded - started) / 1000, computeS: (performance.now() - loaded) / 1000 } });
+  const perEpoch = provider.batchesPerEpoch;
+  try {
+    const result = await trainModel({
+      spec: input.spec,
+      ...(input.initialWeights ? { initialWeights: input.initialWeights } : {}),
+      data: asTrainerBatchProvider(provider),
+      ...(training.epochs !== undefined ? { epochs: training.epochs } : { iterations: training.iterations! }),
+      learningRate: training.learningRate,
+      seed: training.seed,
+      proximalMu: training.proximalMu,
+      ...backendOf(input),
+      onLog: () => undefined,
+      onProgress: (p) => reportTraining(p, perEpoch),
+    });
+    return { kind: 'train', weights: result.weights, epochLosses: epochMeans(result.losses, perEpoch), casesUsed: cases.length, dataLoadS: seconds(started, loaded), computeS: seconds(loaded) };
+  } finally {
+    await provider.close();
+  }
 }
 
-async function evaluate(input: EvaluateInput): Promise<void> {
+/** Scores `model` on labelled cases; the refs are positions in the list, never case ids. */
+async function score(model: LoadedModel, cases: readonly Case[], input: { backend?: string }, stage: string): Promise<ScoredCases> {
+  const report = await evaluateModel({
+    model,
+    cases,
+    ...backendOf(input),
+    onLog: () => undefined,
+    onCase: (_, done, total) => post({ type: 'progress', stage, fraction: done / total, epoch: 0, loss: 0 }),
+  });
+  return report.cases.map((c, i) => ({ ref: `case-${i + 1}`, scores: c.scores }));
+}
+
+async function evaluate(input: EvaluateInput): Promise<TaskOutput> {
   const started = performance.now();
-  await initEngine({ ...(input.backend ? { backend: input.backend as BackendRequest } : {}), log: () => undefined });
+  const cases = await loadCases(input, input.caseIds);
+  const loaded = performance.now();
+  const model: LoadedModel = { spec: input.spec, weights: input.weights, id: modelId(input.spec, input.weights) };
+  return { kind: 'evaluate', cases: await score(model, cases, input, 'evaluating'), dataLoadS: seconds(started, loaded), computeS: seconds(loaded) };
+}
+
+/** One fine-tune variant: train (from the pretrained weights or from scratch), then score on the test split. */
+async function finetune(input: FinetuneInput): Promise<TaskOutput> {
+  const started = performance.now();
+  const { training } = input;
+  const [trainCases, testCases] = [await loadCases(input, input.caseIds), await loadCases(input, input.testCaseIds)];
+  const loaded = performance.now();
+  const start = input.initialWeights ? { spec: input.spec, weights: input.initialWeights, id: modelId(input.spec, input.initialWeights) } : { scratch: input.spec };
+  const result = await finetuneModel({
+    start,
+    cases: trainCases,
+    selection: { fraction: training.dataFraction },
+    ...(input.freeze?.trainEncoderBlocks !== undefined ? { trainEncoderBlocks: input.freeze.trainEncoderBlocks } : {}),
+    ...(input.freeze?.trainDecoderBlocks !== undefined ? { trainDecoderBlocks: input.freeze.trainDecoderBlocks } : {}),
+    augmentation: training.augmentation ?? DEFAULT_AUGMENTATION,
+    batchSize: training.batchSize,
+    ...(training.epochs !== undefined ? { epochs: training.epochs } : { iterations: training.iterations! }),
+    learningRate: training.learningRate,
+    seed: training.seed,
+    ...backendOf(input),
+    onLog: () => undefined,
+    onProgress: (p) => reportTraining(p, 0),
+  });
+  const tuned: LoadedModel = { spec: result.spec, weights: result.weights, id: result.modelId, training: result.record };
+  const cases = await score(tuned, testCases, input, 'evaluating');
+  // By epochs: one point per epoch; by iterations: one per iteration.
+  const perEpoch = training.epochs !== undefined ? Math.max(1, Math.round(result.losses.length / training.epochs)) : 1;
+  return {
+    kind: 'finetune',
+    casesUsed: result.usedCases.length,
+    trainedBlocks: result.trainedBlocks,
+    epochLosses: epochMeans(result.losses, perEpoch),
+    cases,
+    dataLoadS: seconds(started, loaded),
+    computeS: seconds(loaded),
+  };
+}
+
+/** The DP intensity report over every image of the dataset, labelled or not. */
+async function harmonisationCheck(input: HarmonisationInput): Promise<TaskOutput> {
+  const started = performance.now();
   const cases = await loadCases(input);
   const loaded = performance.now();
-  const model = new UNet(input.spec, input.weights);
-  const scored = [];
-  try {
-    for (const [i, c] of cases.entries()) {
-      const predicted = await predictVolume(model, c.image);
-      scored.push({ ref: `case-${i + 1}`, scores: evaluateCase(predicted, c.label!) });
-      post({ type: 'progress', stage: 'evaluating', fraction: (i + 1) / cases.length, epoch: 0, loss: 0 });
-    }
-  } finally {
-    model.dispose();
-  }
-  post({ type: 'done', output: { kind: 'evaluate', cases: scored, dataLoadS: (loaded - started) / 1000, computeS: (performance.now() - loaded) / 1000 } });
+  const report = buildSiteIntensityReport(
+    cases.map((c) => c.image.data),
+    { epsilon: input.epsilon, sensitivity: input.sensitivity, reference: input.reference },
+  );
+  return { kind: 'harmonisation-check', report, imagesProfiled: cases.length, dataLoadS: seconds(started, loaded), computeS: seconds(loaded) };
 }
 
-const input = workerData as TaskInput;
-(input.kind === 'train' ? train(input) : evaluate(input)).catch((err: Error) => post({ type: 'error', name: err.name, message: err.message }));
+function run(input: TaskInput): Promise<TaskOutput> {
+  switch (input.kind) {
+    case 'train':
+      return train(input);
+    case 'evaluate':
+      return evaluate(input);
+    case 'finetune':
+      return finetune(input);
+    case 'harmonisation-check':
+      return harmonisationCheck(input);
+  }
+}
+
+run(workerData as TaskInput).then(
+  (output) => post({ type: 'done', output }),
+  (err: Error) => post({ type: 'error', name: err.name, message: err.message }),
+);

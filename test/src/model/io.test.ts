@@ -45,7 +45,11 @@ describe('model: float16 files and protocol architecture', () => {
       assert.equal(wire.depth, spec.stages - 1);
       assert.deepEqual(fromArchitectureSpec(wire), spec);
     }
-    assert.throws(() => toArchitectureSpec(unetSpec('lite', { maxFeatures: 64 })), ModelSpecError);
+    // A feature cap below base·2^(stages−1) travels in maxFilters; 0 (older senders) means uncapped.
+    const capped = unetSpec('lite', { maxFeatures: 64 });
+    assert.equal(toArchitectureSpec(capped).maxFilters, 64);
+    assert.deepEqual(fromArchitectureSpec(toArchitectureSpec(capped)), capped);
+    assert.deepEqual(fromArchitectureSpec({ ...toArchitectureSpec(PRESETS.lite), maxFilters: 0 }), PRESETS.lite);
     assert.throws(() => fromArchitectureSpec({ ...toArchitectureSpec(PRESETS.lite), parameterCount: 5 }), ModelSpecError);
     assert.throws(() => fromArchitectureSpec({ ...toArchitectureSpec(PRESETS.lite), inputHeight: 64 }), ModelSpecError);
   });

@@ -1,0 +1,103 @@
+import type { AugmentationPreset, HyperParameters, TaskAssignment } from '@lgefed/protocol';
+import type { PresetName } from '@lgefed/shared/augment/presets';
+import type { ReferenceIntensityProfile } from '@lgefed/shared/harmonise/index';
+import type { FreezeOptions } from '@lgefed/shared/model/freeze';
+import { PolicyRefusal } from './errors.js';
+
+/** Task kinds by their policy name (the coordinator's job-engine names). */
+export const SITE_TASK_KINDS = ['train', 'evaluate', 'finetune', 'harmonisation-check'] as const;
+export type SiteTaskKind = (typeof SITE_TASK_KINDS)[number];
+
+const KIND_NAMES: Readonly<Record<string, SiteTaskKind>> = {
+  TASK_KIND_TRAIN: 'train',
+  TASK_KIND_EVALUATE: 'evaluate',
+  TASK_KIND_FINE_TUNE: 'finetune',
+  TASK_KIND_HARMONISATION_CHECK: 'harmonisation-check',
+};
+
+const PRESET_NAMES: Readonly<Record<AugmentationPreset, PresetName | undefined>> = {
+  AUGMENTATION_PRESET_UNSPECIFIED: undefined,
+  AUGMENTATION_PRESET_NONE: 'none',
+  AUGMENTATION_PRESET_SPATIAL: 'spatial',
+  AUGMENTATION_PRESET_PAPER: 'paper',
+  AUGMENTATION_PRESET_NNUNET: 'nnunet',
+};
+
+/** Local training as the coordinator asked for it; exactly one of epochs and iterations is set. */
+export interface TrainingSettings {
+  readonly epochs?: number;
+  readonly iterations?: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly seed: number;
+  /** Fraction of the training split to use, in (0, 1]. */
+  readonly dataFraction: number;
+  /** Absent: the training function's default preset. */
+  readonly augmentation?: PresetName;
+  /** FedProx μ; 0 = plain local training. */
+  readonly proximalMu: number;
+}
+
+/** A TaskAssignment read into what the site will run. */
+export type SiteTask =
+  | { readonly kind: 'train'; readonly training: TrainingSettings }
+  | { readonly kind: 'evaluate' }
+  | { readonly kind: 'finetune'; readonly training: TrainingSettings; readonly freeze: FreezeOptions | null }
+  | { readonly kind: 'harmonisation-check'; readonly reference: ReferenceIntensityProfile; readonly epsilon: number; readonly sensitivity: number };
+
+const unsupported = (message: string) => new PolicyRefusal('unsupported_task', message);
+
+function trainingSettings(h: HyperParameters): TrainingSettings {
+  if ((h.epochs > 0) === (h.iterations > 0)) throw unsupported(`training needs exactly one of epochs and iterations (got ${h.epochs} and ${h.iterations})`);
+  if (!(h.dataFraction >= 0 && h.dataFraction <= 1)) throw unsupported(`data fraction ${h.dataFraction} is not in (0, 1]`);
+  if (!(h.proximalMu >= 0 && Number.isFinite(h.proximalMu))) throw unsupported(`FedProx μ ${h.proximalMu} must be a finite number ≥ 0`);
+  if (h.weightDecay !== 0 || (h.optimizer !== '' && h.optimizer !== 'adam') || (h.loss !== '' && h.loss !== 'dice+ce')) {
+    throw unsupported(`this agent trains with adam on dice+ce without weight decay (asked: ${h.optimizer || 'adam'}, ${h.loss || 'dice+ce'}, weight decay ${h.weightDecay})`);
+  }
+  const augmentation = PRESET_NAMES[h.augmentationPreset];
+  return {
+    ...(h.epochs > 0 ? { epochs: h.epochs } : { iterations: h.iterations }),
+    batchSize: h.batchSize || 4,
+    learningRate: h.learningRate || 1e-3,
+    seed: h.seed,
+    // 0 is the wire default: the whole training split.
+    dataFraction: h.dataFraction > 0 ? h.dataFraction : 1,
+    ...(augmentation ? { augmentation } : {}),
+    proximalMu: h.proximalMu,
+  };
+}
+
+/** Reads what an assignment asks for; a request this agent cannot honour is refused (PolicyRefusal 'unsupported_task'). */
+export function readAssignment(assignment: TaskAssignment): SiteTask {
+  const kind = KIND_NAMES[assignment.kind];
+  const h = assignment.hyperParameters;
+  switch (kind) {
+    case 'train':
+      return { kind, training: trainingSettings(h) };
+    case 'evaluate':
+      return { kind };
+    case 'finetune': {
+      // Only the scores leave the site: a fine-tune that is not scored would send back nothing.
+      if (!h.evaluateAfter) throw unsupported('a fine-tune task must ask for evaluation on the test split (evaluate_after)');
+      if (h.proximalMu !== 0) throw unsupported('fine-tuning has no FedProx term');
+      const { enabled, trainEncoderBlocks, trainDecoderBlocks } = h.freeze;
+      return { kind, training: trainingSettings(h), freeze: enabled ? { trainEncoderBlocks, trainDecoderBlocks } : null };
+    }
+    case 'harmonisation-check': {
+      const { normalisation, histogram, quantiles, epsilon, sensitivity } = assignment.harmonisation;
+      if (!(epsilon > 0) || !(sensitivity > 0)) throw unsupported(`a harmonisation check needs a positive ε and sensitivity (got ${epsilon}, ${sensitivity})`);
+      return {
+        kind,
+        reference: {
+          normalisation: { lowerPercentile: normalisation.lowerPercentile, upperPercentile: normalisation.upperPercentile },
+          histogram: { low: histogram.low, high: histogram.high, counts: [...histogram.counts] },
+          quantiles: { probabilities: [...quantiles.probabilities], values: [...quantiles.values] },
+        },
+        epsilon,
+        sensitivity,
+      };
+    }
+    default:
+      throw unsupported(`this agent does not run ${assignment.kind} tasks`);
+  }
+}

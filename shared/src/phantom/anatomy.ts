@@ -61,8 +61,9 @@ export interface Anatomy {
 const TERRITORY_ANGLE: Record<Territory, number> = { LAD: -2.0, LCx: 0.1, RCA: 2.0 };
 
 export function sampleAnatomy(rng: Random, fov: readonly [number, number], infarctRate: number, noReflowRate: number): Anatomy {
-  const endoRadius = rng.uniform(18, 28);
-  const wall = rng.uniform(7, 12);
+  // End-diastolic post-infarction LVs (EMIDEC, MS-CMRSeg): basal cavity 42-64 mm across, wall 8-13 mm.
+  const endoRadius = rng.uniform(21, 32);
+  const wall = rng.uniform(8, 13);
   const lvCentre: [number, number] = [fov[0] / 2 + rng.uniform(-10, 30), fov[1] / 2 + rng.uniform(-25, 15)];
   const a = rng.uniform(140, 175);
   const b = rng.uniform(95, 125);

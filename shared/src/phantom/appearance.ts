@@ -29,7 +29,7 @@ export function sampleAcquisition(rng: Random, look: VendorAppearance): Acquisit
   intensity[Tissue.softTissue] = rng.uniform(0.28, 0.5);
   intensity[Tissue.subcutaneousFat] = jitter(0.75);
   intensity[Tissue.muscle] = rng.uniform(0.2, 0.4);
-  intensity[Tissue.lung] = rng.uniform(0.04, 0.14);
+  intensity[Tissue.lung] = rng.uniform(0.08, 0.25);
   intensity[Tissue.liver] = rng.uniform(0.3, 0.55);
   intensity[Tissue.vessel] = blood * rng.uniform(0.9, 1.05);
   intensity[Tissue.spine] = rng.uniform(0.15, 0.35);

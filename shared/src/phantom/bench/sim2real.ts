@@ -45,7 +45,7 @@ try {
     maxSeconds: MAX_SECONDS,
     seed: SEED,
     onProgress: (p) => {
-      if (p.iteration % 100 === 0) console.log(`  iteration ${p.iteration}: loss ${p.loss.toFixed(3)}, ${p.slicesPerSecond.toFixed(1)} slices/s`);
+      if (p.iteration % 25 === 0) console.log(`  iteration ${p.iteration}: loss ${p.loss.toFixed(3)}, ${p.slicesPerSecond.toFixed(1)} slices/s`);
     },
   });
   const trainSeconds = (performance.now() - t) / 1000;

@@ -2,9 +2,9 @@
  * Loss and parameter gradients of a U-Net with the backward pass written out, instead of tfjs's
  * tape. The tape keeps every saved tensor and every intermediate gradient until the whole backward
  * pass ends, which puts the `paper` network (256², batch 8) far beyond wasm's 4 GiB. Here the
- * forward pass keeps only what the backward pass reads (each conv's input, each norm's input and
- * statistics) and the backward pass frees each of those, and each gradient, as soon as it is
- * consumed. Same kernels and maths as autodiff through `UNet.forward` (the loss part still goes
+ * forward pass keeps only what the backward pass reads (each norm's input and statistics, and the
+ * input of each block; the activation between a block's two convs is recomputed) and the backward
+ * pass frees each of those, and each gradient, as soon as it is consumed. Same kernels and maths as autodiff through `UNet.forward` (the loss part still goes
  * through tfjs autodiff: it is small); gradients are computed only where a trainable parameter
  * needs them (frozen leading blocks are not back-propagated into).
  */
@@ -28,13 +28,19 @@ interface ConvNormSaved {
   readonly invStd: tf.Tensor4D;
 }
 
+/**
+ * The second conv of a block: its input (the first conv's activation) is not kept but recomputed
+ * from the first conv's saved norm input when the backward pass reaches it (one cheap fused pass).
+ */
+type SecondConvSaved = Omit<ConvNormSaved, 'x'>;
+
 interface DecoderSaved {
   readonly level: number;
   readonly block: string;
   /** Input of the up-convolution (the deeper stage's output). */
   readonly below: tf.Tensor4D;
   readonly conv1: ConvNormSaved;
-  readonly conv2: ConvNormSaved;
+  readonly conv2: SecondConvSaved;
   /** Block output (input of the head and of the next up-convolution). */
   readonly out: tf.Tensor4D;
 }
@@ -86,12 +92,13 @@ class Backprop {
     const features = stageFeatures(spec);
 
     // Forward, keeping what the backward pass reads.
-    const encoder: [ConvNormSaved, ConvNormSaved][] = [];
+    const encoder: [ConvNormSaved, SecondConvSaved][] = [];
     const skips: tf.Tensor4D[] = [];
     let x = input;
     for (let stage = 0; stage < spec.stages; stage++) {
       const conv1 = this.convNorm(x, `enc${stage}.conv1`, stage === 0 ? 1 : 2);
       const conv2 = this.convNorm(conv1.out, `enc${stage}.conv2`, 1);
+      conv1.out.dispose();
       x = conv2.out;
       encoder.push([conv1.saved, conv2.saved]);
       skips.push(x);
@@ -108,6 +115,7 @@ class Backprop {
       tf.dispose([upConv, up]);
       const conv1 = this.convNorm(joined, `${block}.conv1`, 1);
       const conv2 = this.convNorm(conv1.out, `${block}.conv2`, 1);
+      conv1.out.dispose();
       const out = conv2.out;
       decoder.push({ level, block, below: x, conv1: conv1.saved, conv2: conv2.saved, out });
       if (levels.includes(level)) {
@@ -145,13 +153,12 @@ class Backprop {
       fromAbove = undefined;
       if (dOut === undefined) {
         this.release(saved.conv1, saved.conv2);
-        tf.dispose([saved.conv1.x, saved.conv2.x]);
+        saved.conv1.x.dispose();
         continue;
       }
-      const dMid = this.convNormBackward(saved.conv2, dOut, true);
-      saved.conv2.x.dispose();
+      const dMid = this.secondConvBackward(saved.conv1, saved.conv2, dOut);
       // The joined input's gradient feeds this block's up-convolution parameters and the skip.
-      const dJoined = this.convNormBackward(saved.conv1, dMid!, true)!;
+      const dJoined = this.convNormBackward(saved.conv1, dMid, true)!;
       saved.conv1.x.dispose();
       const [dUp, dSkip] = tf.split(dJoined, 2, 3) as [tf.Tensor4D, tf.Tensor4D];
       dJoined.dispose();
@@ -186,12 +193,10 @@ class Backprop {
       if (dOut === undefined || this.firstTrainable > stage) {
         dOut?.dispose();
         this.release(conv1, conv2);
-        conv2.x.dispose();
         continue;
       }
-      const dMid = this.convNormBackward(conv2, dOut, true);
-      conv2.x.dispose();
-      fromAbove = this.convNormBackward(conv1, dMid!, this.firstTrainable < stage);
+      const dMid = this.secondConvBackward(conv1, conv2, dOut);
+      fromAbove = this.convNormBackward(conv1, dMid, this.firstTrainable < stage);
     }
     fromAbove?.dispose();
     return { loss, gradients: this.gradients };
@@ -212,7 +217,16 @@ class Backprop {
     return { out, saved: { prefix, stride, x, y, mean, invStd } };
   }
 
-  private release(...saved: ConvNormSaved[]): void {
+  /** Backward through a block's second conv, recomputing its input from the first conv's saved state. */
+  private secondConvBackward(first: ConvNormSaved, second: SecondConvSaved, dOut: tf.Tensor4D): tf.Tensor4D {
+    const { out: x, mean, invStd } = instanceNormAct(first.y, this.model.variable(`${first.prefix}.norm.gamma`), this.model.variable(`${first.prefix}.norm.beta`), NORM);
+    tf.dispose([mean, invStd]);
+    const dx = this.convNormBackward({ ...second, x }, dOut, true)!;
+    x.dispose();
+    return dx;
+  }
+
+  private release(...saved: SecondConvSaved[]): void {
     for (const s of saved) tf.dispose([s.y, s.mean, s.invStd]);
   }
 

@@ -79,6 +79,9 @@ const ERROR_TYPES = ['task.failed', 'task.refused', 'site.error_report', 'transp
  */
 export class ConsoleViews {
   readonly tracker: ProgressTracker;
+  /** Per site, from the audit log: refusals and the latest error, kept up to date incrementally. */
+  private readonly siteHistory = new Map<string, { refusals: number; lastRefusal: string | null; lastError: SiteView['lastError'] }>();
+  private auditSeq = 0;
 
   constructor(
     private readonly state: CoordinatorState,
@@ -102,14 +105,9 @@ export class ConsoleViews {
   }
 
   sites(): SiteView[] {
+    this.scanAudit();
     return this.state.sites.list().map((site) => {
-      const actor = `site:${site.id}`;
-      const refusals = this.state.db.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE actor = ? AND type = 'task.refused'").get(actor) as { n: number };
-      const lastRefusal = this.state.db.prepare("SELECT details FROM audit_log WHERE actor = ? AND type = 'task.refused' ORDER BY seq DESC LIMIT 1").get(actor) as { details: string } | undefined;
-      const placeholders = ERROR_TYPES.map(() => '?').join(', ');
-      const lastError = this.state.db
-        .prepare(`SELECT at, type, details FROM audit_log WHERE (actor = ? OR json_extract(details, '$.siteId') = ?) AND type IN (${placeholders}) ORDER BY seq DESC LIMIT 1`)
-        .get(actor, site.id, ...ERROR_TYPES) as { at: number; type: string; details: string } | undefined;
+      const history = this.siteHistory.get(site.id);
       return {
         id: site.id,
         name: site.name,
@@ -117,10 +115,30 @@ export class ConsoleViews {
         enrolledAt: site.enrolledAt,
         revokedReason: site.revokedReason,
         presence: this.presence ? this.presence(site.id) : null,
-        policy: { refusals: refusals.n, lastRefusal: lastRefusal ? describe(lastRefusal.details) : null },
-        lastError: lastError ? { at: lastError.at, type: lastError.type, message: describe(lastError.details) } : null,
+        policy: { refusals: history?.refusals ?? 0, lastRefusal: history?.lastRefusal ?? null },
+        lastError: history?.lastError ?? null,
       };
     });
+  }
+
+  /** Folds audit events written since the last call into each site's refusals and latest error. */
+  private scanAudit(): void {
+    for (;;) {
+      const events = this.state.audit.list({ afterSeq: this.auditSeq, limit: 5000 });
+      for (const e of events) {
+        this.auditSeq = e.seq;
+        if (!ERROR_TYPES.includes(e.type)) continue;
+        const details = (e.details ?? {}) as { siteId?: unknown };
+        const siteId = e.actor.startsWith('site:') ? e.actor.slice('site:'.length) : typeof details.siteId === 'string' ? details.siteId : null;
+        if (siteId === null) continue;
+        const history = this.siteHistory.get(siteId) ?? { refusals: 0, lastRefusal: null, lastError: null };
+        const message = describe(e.details);
+        if (e.type === 'task.refused') Object.assign(history, { refusals: history.refusals + 1, lastRefusal: message });
+        history.lastError = { at: e.at, type: e.type, message };
+        this.siteHistory.set(siteId, history);
+      }
+      if (events.length < 5000) return;
+    }
   }
 
   job(jobId: string): JobView {
@@ -183,12 +201,8 @@ export class ConsoleViews {
 }
 
 /** One line from an audit event's details: its code and message when it has them. */
-function describe(details: string): string {
-  try {
-    const d = JSON.parse(details) as { code?: unknown; message?: unknown; reason?: unknown };
-    const text = [d.code, d.message ?? d.reason].filter((v) => typeof v === 'string' && v.length > 0).join(': ');
-    return text || details;
-  } catch {
-    return details;
-  }
+function describe(details: unknown): string {
+  const d = (details ?? {}) as { code?: unknown; message?: unknown; reason?: unknown };
+  const text = [d.code, d.message ?? d.reason].filter((v) => typeof v === 'string' && v.length > 0).join(': ');
+  return text || JSON.stringify(details);
 }

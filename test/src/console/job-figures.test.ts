@@ -91,6 +91,22 @@ describe('job figures and reports from stored jobs (simulated sites)', () => {
     state.close();
   });
 
+  it('site views count refusals and keep the latest error per site from the audit log', async () => {
+    const { state, ids } = await setup(['dijon', 'oslo']);
+    const views = new ConsoleViews(state, undefined);
+    const dijon = ids.get('dijon')!;
+    assert.deepEqual(views.sites().find((s) => s.name === 'dijon')!.policy, { refusals: 0, lastRefusal: null });
+    state.audit.append({ actor: `site:${dijon}`, type: 'task.refused', subject: 'job-1', details: { taskId: 't1', code: 'POLICY', message: 'finetune not allowed' } });
+    state.audit.append({ actor: `site:${dijon}`, type: 'task.refused', subject: 'job-2', details: { taskId: 't2', code: 'POLICY', message: 'weights may not leave' } });
+    state.audit.append({ actor: 'coordinator', type: 'site.excluded', subject: 'job-3', details: { taskId: 't3', siteId: ids.get('oslo')!, reason: 'missed its deadline' } });
+    const sites = new Map(views.sites().map((s) => [s.name, s]));
+    assert.deepEqual(sites.get('dijon')!.policy, { refusals: 2, lastRefusal: 'POLICY: weights may not leave' });
+    assert.equal(sites.get('oslo')!.policy.refusals, 0);
+    assert.equal(sites.get('oslo')!.lastError!.type, 'site.excluded');
+    assert.equal(sites.get('oslo')!.lastError!.message, 'missed its deadline');
+    state.close();
+  });
+
   it('cancelling closes the open round: deadlines stop retrying its tasks and the job view says who cancelled', async () => {
     const { state, engine, transport, ids } = await setup(['dijon']);
     const job = await engine.submit('finetune', { sites: ['dijon'], architecture: 'toy-unet', pretrainedModel: 'b'.repeat(64), encoderBlocks: [2], dataFractions: [1], config: {}, deadlineSeconds: 1 }, 'admin');

@@ -60,6 +60,7 @@ describe('site review page (local model run, niivue overlay, per-case Dice, inte
 
   it('renders a case with the segmentation overlaid in niivue, the Dice table and the intensity charts', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.setDefaultTimeout(120_000);
     const errors = watchPageErrors(page);
     await page.goto(server.url);
     await page.waitForSelector(`body[data-loaded="${review.cases[0]!.id}:prediction"]`);

@@ -1,0 +1,88 @@
+/**
+ * The per-site computations every experiment is made of, as reusable functions with explicit seeds
+ * (the federated jobs will run the same ones at the sites): train a model on some cases, and score
+ * a model on a site's test cases, optionally through an image harmonisation transform.
+ */
+import type { FreezeOptions } from '../model/freeze.js';
+import type { UNetSpec } from '../model/spec.js';
+import type { TrainingProgress } from '../model/train.js';
+import type { NamedTensor } from '../model/weights.js';
+import { STRUCTURES, type Case, type Structure } from '../types.js';
+import { evaluateModel, type CaseEvaluation, type ImageTransform } from '../workflows/evaluate.js';
+import type { LoadedModel } from '../workflows/model-files.js';
+import type { MeanSd } from '../workflows/summary.js';
+import { trainSegmentation } from '../workflows/train.js';
+import type { TrainingSettings } from './config.js';
+
+export interface ComputeOptions {
+  /** Engine backend request for the workers (default: LGEFED_BACKEND or auto). */
+  readonly backend?: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+  readonly signal?: AbortSignal;
+  readonly onTraining?: (progress: TrainingProgress) => void;
+  readonly onCase?: (done: number, total: number) => void;
+}
+
+export interface TrainArm {
+  readonly spec: UNetSpec;
+  readonly cases: readonly Case[];
+  readonly training: TrainingSettings;
+  /** Overrides training.augmentation (the augmentation experiment's factor). */
+  readonly augmentation?: string;
+  readonly iterations?: number;
+  /** Fine-tuning: start here instead of He initialisation, training only the unfrozen blocks. */
+  readonly initial?: LoadedModel;
+  readonly freeze?: FreezeOptions;
+}
+
+/** Trains one arm; the result is a model as evaluation reads it (spec, weights, id, training record). */
+export async function trainArm(arm: TrainArm, options: ComputeOptions = {}): Promise<LoadedModel> {
+  const result = await trainSegmentation({
+    spec: arm.spec,
+    cases: arm.cases,
+    spacing: arm.training.spacing,
+    augmentation: arm.augmentation ?? arm.training.augmentation,
+    batchSize: arm.training.batchSize,
+    iterations: arm.iterations ?? arm.training.iterations,
+    learningRate: arm.training.learningRate,
+    seed: arm.training.seed,
+    ...(arm.initial ? { initialWeights: arm.initial.weights, startedFrom: arm.initial.id } : {}),
+    ...(arm.freeze ? { freeze: arm.freeze } : {}),
+    ...(options.backend ? { backend: options.backend } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onTraining ? { onProgress: options.onTraining } : {}),
+    onLog: () => undefined,
+  });
+  return { spec: result.spec, weights: result.weights as NamedTensor[], id: result.modelId, training: result.record };
+}
+
+export interface SiteScores {
+  readonly cases: CaseEvaluation[];
+  readonly dice: Record<Structure, MeanSd>;
+}
+
+/** Scores a model on test cases (3D Dice per structure, after largest-component post-processing). */
+export async function scoreArm(model: LoadedModel, cases: readonly Case[], transform: ImageTransform | undefined, options: ComputeOptions = {}): Promise<SiteScores> {
+  const report = await evaluateModel({
+    model,
+    cases,
+    ...(transform ? { transform } : {}),
+    ...(options.backend ? { backend: options.backend } : {}),
+    onLog: () => undefined,
+    ...(options.onCase ? { onCase: (_r, done, total) => options.onCase!(done, total) } : {}),
+  });
+  return { cases: report.cases, dice: report.summary.dice };
+}
+
+/** One bar or point of a figure: a Dice mean ± sd for a structure under named factors. */
+export interface DiceRow {
+  readonly [factor: string]: string | number;
+  readonly structure: Structure;
+  readonly testSite: string;
+  readonly mean: number;
+  readonly sd: number;
+  readonly n: number;
+}
+
+export function diceRows(factors: Record<string, string | number>, testSite: string, scores: SiteScores): DiceRow[] {
+  return STRUCTURES.map((structure) => ({ ...factors, testSite, structure, mean: scores.dice[structure].mean, sd: scores.dice[structure].sd, n: scores.dice[structure].n }));
+}

@@ -1,0 +1,222 @@
+/**
+ * Experiments are configs as data (JSON), so a run can be written down, repeated and later
+ * reproduced by the federated jobs. `parseExperimentConfig` checks untrusted JSON and fills
+ * defaults; every field that matters for the result ends up explicit in results.json.
+ */
+import { presetByName } from '../augment/presets.js';
+import { cycleGanPreset, validateCycleGanSpec, type CycleGanSpec } from '../cyclegan/spec.js';
+import { LAYOUTS, type Layout } from '../imaging/layouts.js';
+import { isPresetName, unetSpec, validateSpec, type UNetSpec } from '../model/spec.js';
+import { PROFILES } from '../phantom/profiles.js';
+import { ExperimentError } from './errors.js';
+
+export const EXPERIMENT_NAMES = ['augmentation', 'harmonisation', 'finetune', 'multicentre'] as const;
+export type ExperimentName = (typeof EXPERIMENT_NAMES)[number];
+
+/** A site is a phantom profile (generated, seeded) or a real folder in one of our layouts. */
+export type SiteSource =
+  | { readonly name: string; readonly phantom: { readonly profile: string; readonly cases: number; readonly seed: number } }
+  | { readonly name: string; readonly folder: string; readonly layout?: Layout };
+
+export interface TrainingSettings {
+  readonly iterations: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  /** Seeds initialisation, batch order and augmentation; the same in every arm, so arms differ only in their factor. */
+  readonly seed: number;
+  /** Augmentation preset for experiments that do not vary it. */
+  readonly augmentation: string;
+  /** In-plane spacing (mm) the models work at. */
+  readonly spacing: readonly [number, number];
+}
+
+export interface CycleGanSettings {
+  readonly spec: CycleGanSpec;
+  readonly iterations: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly seed: number;
+}
+
+export interface ExperimentConfig {
+  readonly experiment: ExperimentName;
+  readonly sites: readonly SiteSource[];
+  /** Cases kept for testing at every site (the study keeps 15); the same split in every experiment. */
+  readonly testCases: number;
+  readonly splitSeed: number;
+  readonly model: UNetSpec;
+  readonly training: TrainingSettings;
+  /** Fig. 6: train at each of `trainSites` with each preset, test everywhere. */
+  readonly augmentation: { readonly presets: readonly string[]; readonly trainSites: readonly string[] };
+  /** Fig. 7: a model trained at `referenceSite`, tested at the others with each harmonisation method. */
+  readonly harmonisation: { readonly referenceSite: string; readonly methods: readonly HarmonisationArm[]; readonly cyclegan: CycleGanSettings };
+  /** Figs. 8, 10 and Table 5: pretrain at `sourceSite`, fine-tune at each target site. */
+  readonly finetune: {
+    readonly sourceSite: string;
+    readonly targetSites: readonly string[];
+    /** Block counts k for "first k encoder blocks" and "last k decoder blocks" (Fig. 8). */
+    readonly blocks: readonly number[];
+    /** Fractions of the target's training pool (Fig. 10, Table 5). */
+    readonly fractions: readonly number[];
+    /** Blocks trained in the data-fraction runs; absent = every block. */
+    readonly fractionFreeze?: { readonly trainEncoderBlocks?: number; readonly trainDecoderBlocks?: number };
+    /** Fine-tuning iterations (default: training.iterations). */
+    readonly iterations: number;
+  };
+  /** Fig. 11: sites added one by one in this order; each model is tested at every site. */
+  readonly multicentre: { readonly order: readonly string[] };
+}
+
+export const HARMONISATION_ARMS = ['none', 'histogram', 'cyclegan'] as const;
+export type HarmonisationArm = (typeof HARMONISATION_ARMS)[number];
+
+type Json = Record<string, unknown>;
+
+function object(value: unknown, where: string): Json {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ExperimentError(`${where} must be an object`);
+  return value as Json;
+}
+
+function optionalObject(value: unknown, where: string): Json {
+  return value === undefined ? {} : object(value, where);
+}
+
+function int(value: unknown, where: string, min: number, fallback?: number): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw new ExperimentError(`${where} must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function positive(value: unknown, where: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw new ExperimentError(`${where} must be a positive number, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function string(value: unknown, where: string, fallback?: string): string {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== 'string' || value.length === 0) throw new ExperimentError(`${where} must be a non-empty string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function list<T>(value: unknown, where: string, item: (v: unknown, where: string) => T, fallback?: T[]): T[] {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (!Array.isArray(value) || value.length === 0) throw new ExperimentError(`${where} must be a non-empty array`);
+  return value.map((v, i) => item(v, `${where}[${i}]`));
+}
+
+function parseSite(value: unknown, where: string): SiteSource {
+  const raw = object(value, where);
+  const name = string(raw['name'], `${where}.name`);
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new ExperimentError(`${where}.name '${name}' may hold only letters, digits, _ and -`);
+  if ((raw['phantom'] === undefined) === (raw['folder'] === undefined)) throw new ExperimentError(`${where} needs exactly one of phantom and folder`);
+  if (raw['phantom'] !== undefined) {
+    const p = object(raw['phantom'], `${where}.phantom`);
+    const profile = string(p['profile'], `${where}.phantom.profile`);
+    if (!Object.hasOwn(PROFILES, profile)) throw new ExperimentError(`${where}.phantom.profile '${profile}' is not one of ${Object.keys(PROFILES).join(', ')}`);
+    return { name, phantom: { profile, cases: int(p['cases'], `${where}.phantom.cases`, 2), seed: int(p['seed'], `${where}.phantom.seed`, 0, 0) } };
+  }
+  const layout = raw['layout'];
+  if (layout !== undefined && !(LAYOUTS as readonly unknown[]).includes(layout)) throw new ExperimentError(`${where}.layout must be one of ${LAYOUTS.join(', ')}`);
+  return { name, folder: string(raw['folder'], `${where}.folder`), ...(layout !== undefined ? { layout: layout as Layout } : {}) };
+}
+
+function parseModel(value: unknown): UNetSpec {
+  if (value === undefined) return unetSpec('lite');
+  const raw = object(value, 'model');
+  if (raw['architecture'] !== undefined) return validateSpec(raw);
+  const preset = string(raw['preset'], 'model.preset', 'lite');
+  if (!isPresetName(preset)) throw new ExperimentError(`model.preset '${preset}' is not a U-Net preset (lite, paper)`);
+  return unetSpec(preset, optionalObject(raw['overrides'], 'model.overrides') as Partial<Omit<UNetSpec, 'architecture'>>);
+}
+
+function siteName(sites: readonly SiteSource[]) {
+  return (value: unknown, where: string): string => {
+    const name = string(value, where);
+    if (!sites.some((s) => s.name === name)) throw new ExperimentError(`${where} '${name}' is not a configured site (${sites.map((s) => s.name).join(', ')})`);
+    return name;
+  };
+}
+
+function fraction(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !(value > 0 && value <= 1)) throw new ExperimentError(`${where} must be a fraction in (0, 1], got ${JSON.stringify(value)}`);
+  return value;
+}
+
+export function parseExperimentConfig(input: unknown, experiment?: ExperimentName): ExperimentConfig {
+  const raw = object(input, 'config');
+  const name = experiment ?? string(raw['experiment'], 'experiment');
+  if (!(EXPERIMENT_NAMES as readonly string[]).includes(name)) throw new ExperimentError(`unknown experiment '${name}' (expected one of: ${EXPERIMENT_NAMES.join(', ')})`);
+  const sites = list(raw['sites'], 'sites', parseSite);
+  const names = new Set<string>();
+  for (const s of sites) {
+    if (names.has(s.name)) throw new ExperimentError(`site name '${s.name}' is used twice`);
+    names.add(s.name);
+  }
+  const site = siteName(sites);
+  const t = optionalObject(raw['training'], 'training');
+  const augmentationPreset = string(t['augmentation'], 'training.augmentation', 'paper');
+  presetByName(augmentationPreset);
+  const spacing = t['spacing'] === undefined ? ([1.5, 1.5] as const) : list(t['spacing'], 'training.spacing', (v, w) => positive(v, w, 1));
+  if (spacing.length !== 2) throw new ExperimentError('training.spacing must be [x, y] in mm');
+  const training: TrainingSettings = {
+    iterations: int(t['iterations'], 'training.iterations', 1, 300),
+    batchSize: int(t['batchSize'], 'training.batchSize', 1, 8),
+    learningRate: positive(t['learningRate'], 'training.learningRate', 1e-3),
+    seed: int(t['seed'], 'training.seed', 0, 1),
+    augmentation: augmentationPreset,
+    spacing: [spacing[0]!, spacing[1]!],
+  };
+  const firstSite = sites[0]!.name;
+  const a = optionalObject(raw['augmentation'], 'augmentation');
+  const presets = list(a['presets'], 'augmentation.presets', (v, w) => string(v, w), ['none', 'spatial', 'paper']);
+  presets.forEach((p) => presetByName(p));
+  const h = optionalObject(raw['harmonisation'], 'harmonisation');
+  const methods = list(h['methods'], 'harmonisation.methods', (v, w) => {
+    const m = string(v, w);
+    if (!(HARMONISATION_ARMS as readonly string[]).includes(m)) throw new ExperimentError(`${w} '${m}' is not one of ${HARMONISATION_ARMS.join(', ')}`);
+    return m as HarmonisationArm;
+  }, [...HARMONISATION_ARMS]);
+  const c = optionalObject(h['cyclegan'], 'harmonisation.cyclegan');
+  const cycleSpec = c['spec'] !== undefined ? validateCycleGanSpec(c['spec']) : cycleGanPreset(string(c['preset'], 'harmonisation.cyclegan.preset', 'site'));
+  const f = optionalObject(raw['finetune'], 'finetune');
+  const sourceSite = site(f['sourceSite'] ?? firstSite, 'finetune.sourceSite');
+  const fractionFreeze = f['fractionFreeze'] === undefined ? undefined : object(f['fractionFreeze'], 'finetune.fractionFreeze');
+  const m = optionalObject(raw['multicentre'], 'multicentre');
+  return {
+    experiment: name as ExperimentName,
+    sites,
+    testCases: int(raw['testCases'], 'testCases', 1, 15),
+    splitSeed: int(raw['splitSeed'], 'splitSeed', 0, 2024),
+    model: parseModel(raw['model']),
+    training,
+    augmentation: { presets, trainSites: list(a['trainSites'], 'augmentation.trainSites', site, [firstSite]) },
+    harmonisation: {
+      referenceSite: site(h['referenceSite'] ?? firstSite, 'harmonisation.referenceSite'),
+      methods,
+      cyclegan: {
+        spec: cycleSpec,
+        iterations: int(c['iterations'], 'harmonisation.cyclegan.iterations', 1, 300),
+        batchSize: int(c['batchSize'], 'harmonisation.cyclegan.batchSize', 1, 4),
+        learningRate: positive(c['learningRate'], 'harmonisation.cyclegan.learningRate', 2e-4),
+        seed: int(c['seed'], 'harmonisation.cyclegan.seed', 0, training.seed),
+      },
+    },
+    finetune: {
+      sourceSite,
+      targetSites: list(f['targetSites'], 'finetune.targetSites', site, sites.map((s) => s.name).filter((n) => n !== sourceSite)),
+      blocks: list(f['blocks'], 'finetune.blocks', (v, w) => int(v, w, 1), [1, 2, 3]),
+      fractions: list(f['fractions'], 'finetune.fractions', fraction, [0.1, 0.25, 0.5, 1]),
+      ...(fractionFreeze
+        ? {
+            fractionFreeze: {
+              ...(fractionFreeze['trainEncoderBlocks'] !== undefined ? { trainEncoderBlocks: int(fractionFreeze['trainEncoderBlocks'], 'finetune.fractionFreeze.trainEncoderBlocks', 0) } : {}),
+              ...(fractionFreeze['trainDecoderBlocks'] !== undefined ? { trainDecoderBlocks: int(fractionFreeze['trainDecoderBlocks'], 'finetune.fractionFreeze.trainDecoderBlocks', 0) } : {}),
+            },
+          }
+        : {}),
+      iterations: int(f['iterations'], 'finetune.iterations', 1, training.iterations),
+    },
+    multicentre: { order: list(m['order'], 'multicentre.order', site, sites.map((s) => s.name)) },
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * Vega-Lite specs shaped like the study's figures, rendered headlessly to SVG and PNG by the plots
+ * module. Every chart plots Dice mean ± sd over a site's fixed test cases, one panel per structure.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { renderPng, renderSvg, type VegaLiteSpec } from '../plots/render.js';
+import type { DiceRow } from './arms.js';
+
+const DICE = { field: 'mean', type: 'quantitative', title: 'Dice (mean ± sd)', scale: { domain: [0, 1] } } as const;
+const ERROR_BOUNDS = [
+  { calculate: 'max(0, datum.mean - datum.sd)', as: 'low' },
+  { calculate: 'min(1, datum.mean + datum.sd)', as: 'high' },
+];
+
+/** Grouped bars: x = test site, one bar per `group` value, panels per structure (and `row` when given). */
+export function groupedBars(rows: readonly DiceRow[], group: string, title: string, row?: string): VegaLiteSpec {
+  return {
+    title,
+    data: { values: rows as unknown as Record<string, unknown>[] },
+    transform: ERROR_BOUNDS,
+    facet: { column: { field: 'structure', type: 'nominal', title: null }, ...(row ? { row: { field: row, type: 'nominal' } } : {}) },
+    spec: {
+      width: 220,
+      height: 160,
+      layer: [
+        { mark: 'bar', encoding: { x: { field: 'testSite', type: 'nominal', title: 'test site' }, xOffset: { field: group, type: 'nominal' }, y: DICE, color: { field: group, type: 'nominal' } } },
+        {
+          mark: { type: 'rule', color: 'black' },
+          encoding: { x: { field: 'testSite', type: 'nominal' }, xOffset: { field: group, type: 'nominal' }, y: { field: 'low', type: 'quantitative', title: null }, y2: { field: 'high' } },
+        },
+      ],
+    },
+  } as VegaLiteSpec;
+}
+
+/** Lines with points: x = a numeric factor, one line per `series`, panels per structure (rows per `row`). */
+export function lines(rows: readonly DiceRow[], x: { field: string; title: string }, series: string, title: string, row?: string): VegaLiteSpec {
+  return {
+    title,
+    data: { values: rows as unknown as Record<string, unknown>[] },
+    transform: ERROR_BOUNDS,
+    facet: { column: { field: 'structure', type: 'nominal', title: null }, ...(row ? { row: { field: row, type: 'nominal' } } : {}) },
+    spec: {
+      width: 220,
+      height: 160,
+      layer: [
+        {
+          mark: { type: 'line', point: true },
+          encoding: { x: { field: x.field, type: 'quantitative', title: x.title, axis: { tickMinStep: 1, format: '~g' } }, y: DICE, color: { field: series, type: 'nominal' } },
+        },
+        { mark: 'errorbar', encoding: { x: { field: x.field, type: 'quantitative' }, y: { field: 'low', type: 'quantitative', title: null }, y2: { field: 'high' }, color: { field: series, type: 'nominal' } } },
+      ],
+    },
+  } as VegaLiteSpec;
+}
+
+/** Writes `<name>.svg` and `<name>.png`; returns the file names. */
+export async function writeFigure(directory: string, name: string, spec: VegaLiteSpec): Promise<string[]> {
+  await mkdir(directory, { recursive: true });
+  const svg = `${name}.svg`;
+  const png = `${name}.png`;
+  await writeFile(join(directory, svg), await renderSvg(spec));
+  await writeFile(join(directory, png), await renderPng(spec));
+  return [svg, png];
+}

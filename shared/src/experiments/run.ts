@@ -1,0 +1,104 @@
+/**
+ * `runExperiment`: loads the sites, applies the fixed test split, runs one experiment and writes
+ * `results.json`, its figures (SVG + PNG) and, for fine-tuning, Table 5 (CSV + markdown) to `outDir`.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ComputeOptions } from './arms.js';
+import { runAugmentationExperiment } from './augmentation.js';
+import { parseExperimentConfig, type ExperimentConfig, type ExperimentName } from './config.js';
+import type { RunContext } from './context.js';
+import { ExperimentError } from './errors.js';
+import type { ExperimentListener } from './events.js';
+import { groupedBars, lines, writeFigure } from './figures.js';
+import { runFinetuneExperiment } from './finetune.js';
+import { runHarmonisationExperiment } from './harmonisation.js';
+import { runMulticentreExperiment } from './multicentre.js';
+import { loadSite, splitOf, type SiteData, type SiteSplit } from './sites.js';
+import { fractionTable } from './table.js';
+
+export interface RunExperimentOptions {
+  readonly outDir: string;
+  readonly backend?: ComputeOptions['backend'];
+  readonly signal?: AbortSignal;
+  readonly onEvent?: ExperimentListener;
+}
+
+export interface ExperimentRun {
+  readonly experiment: ExperimentName;
+  readonly config: ExperimentConfig;
+  readonly splits: Record<string, SiteSplit>;
+  readonly seconds: number;
+  /** Files written next to results.json. */
+  readonly files: string[];
+  readonly results: Record<string, unknown>;
+}
+
+/** Reads a JSON config file; `experiment` (from the command line) overrides the file's field. */
+export async function readExperimentConfig(file: string, experiment?: ExperimentName): Promise<ExperimentConfig> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new ExperimentError(`cannot read config ${file}: ${(error as Error).message}`);
+  }
+  return parseExperimentConfig(parsed, experiment);
+}
+
+async function figuresFor(config: ExperimentConfig, results: Record<string, unknown>, outDir: string): Promise<string[]> {
+  const files: string[] = [];
+  const rows = (key: string) => results[key] as Parameters<typeof groupedBars>[0];
+  switch (config.experiment) {
+    case 'augmentation':
+      files.push(...(await writeFigure(outDir, 'fig6-augmentation', groupedBars(rows('rows'), 'preset', 'Augmentation: Dice per test site (trained at row site)', 'trainSite'))));
+      break;
+    case 'harmonisation':
+      files.push(...(await writeFigure(outDir, 'fig7-harmonisation', groupedBars(rows('rows'), 'method', `Harmonisation toward ${config.harmonisation.referenceSite}: Dice per test site`))));
+      break;
+    case 'finetune': {
+      const blockRows = rows('blockRows').filter((r) => r['side'] !== 'pretrained');
+      files.push(...(await writeFigure(outDir, 'fig8-finetune-blocks', lines(blockRows, { field: 'blocks', title: 'k trainable blocks' }, 'side', 'Fine-tuned blocks: encoder vs decoder', 'testSite'))));
+      const fractionRows = rows('fractionRows').map((r) => ({ ...r, percent: Math.round((r['fraction'] as number) * 100) }));
+      files.push(...(await writeFigure(outDir, 'fig10-data-fraction', lines(fractionRows, { field: 'percent', title: 'training cases used (%)' }, 'start', 'Data fraction: fine-tuned vs from scratch', 'testSite'))));
+      const table = fractionTable(rows('fractionRows'));
+      await writeFile(join(outDir, 'table5-finetune.csv'), table.csv);
+      await writeFile(join(outDir, 'table5-finetune.md'), table.markdown);
+      files.push('table5-finetune.csv', 'table5-finetune.md');
+      break;
+    }
+    case 'multicentre':
+      files.push(...(await writeFigure(outDir, 'fig11-multicentre', lines(rows('rows'), { field: 'sitesIncluded', title: 'sites included in training' }, 'testSite', `Progressive inclusion: ${config.multicentre.order.join(' → ')}`))));
+      break;
+  }
+  return files;
+}
+
+export async function runExperiment(config: ExperimentConfig, options: RunExperimentOptions): Promise<ExperimentRun> {
+  const started = performance.now();
+  const emit: ExperimentListener = options.onEvent ?? (() => undefined);
+  await mkdir(options.outDir, { recursive: true });
+  const sites = new Map<string, SiteData>();
+  for (const source of config.sites) {
+    emit({ type: 'note', message: `loading site ${source.name}` });
+    sites.set(source.name, await loadSite(source, { dataDir: join(options.outDir, 'data'), testCases: config.testCases, splitSeed: config.splitSeed }));
+  }
+  const context: RunContext = {
+    config,
+    sites,
+    emit,
+    ...(options.backend ? { backend: options.backend } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  const runners = {
+    augmentation: runAugmentationExperiment,
+    harmonisation: runHarmonisationExperiment,
+    finetune: runFinetuneExperiment,
+    multicentre: runMulticentreExperiment,
+  } as const;
+  const results = (await runners[config.experiment](context)) as unknown as Record<string, unknown>;
+  const files = await figuresFor(config, results, options.outDir);
+  const splits = Object.fromEntries([...sites.values()].map((s) => [s.name, splitOf(s)]));
+  const run: ExperimentRun = { experiment: config.experiment, config, splits, seconds: (performance.now() - started) / 1000, files, results };
+  await writeFile(join(options.outDir, 'results.json'), `${JSON.stringify(run, null, 2)}\n`);
+  return run;
+}

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import {
+  ExperimentError,
+  fixedTestSplit,
+  parseExperimentConfig,
+  runExperiment,
+  type DiceRow,
+  type ExperimentEvent,
+  type ExperimentName,
+  type ExperimentRun,
+} from '@lgefed/shared/experiments/index';
+
+/** A miniature study: two phantom vendors, three cases each (one kept for testing), a tiny U-Net. */
+const miniature = {
+  sites: [
+    { name: 'emidec', phantom: { profile: 'emidec', cases: 3, seed: 1 } },
+    { name: 'vh', phantom: { profile: 'vh', cases: 3, seed: 2 } },
+  ],
+  testCases: 1,
+  splitSeed: 5,
+  model: { preset: 'lite', overrides: { stages: 3, baseFeatures: 4, maxFeatures: 8, inputSize: 64 } },
+  training: { iterations: 3, batchSize: 2, seed: 1 },
+  augmentation: { presets: ['none', 'paper'] },
+  harmonisation: { cyclegan: { preset: 'tiny', iterations: 2, batchSize: 2 } },
+  finetune: { blocks: [1, 2], fractions: [0.5, 1], iterations: 2 },
+};
+
+function checkRows(rows: readonly DiceRow[], expected: number): void {
+  assert.equal(rows.length, expected);
+  for (const row of rows) {
+    assert.ok(row.mean >= 0 && row.mean <= 1, `Dice ${row.mean} outside [0, 1]`);
+    assert.equal(row.n, 1, 'one test case per site in the miniature');
+  }
+}
+
+async function checkFigure(directory: string, name: string): Promise<void> {
+  const svg = await readFile(join(directory, `${name}.svg`), 'utf8');
+  assert.match(svg, /^<svg/);
+  assert.match(svg, /bloodpool/);
+  const png = PNG.sync.read(await readFile(join(directory, `${name}.png`)));
+  assert.ok(png.width > 300 && png.height > 150);
+}
+
+describe('experiments: config', () => {
+  it('fills defaults and names what is wrong with a typed error', () => {
+    const config = parseExperimentConfig(miniature, 'augmentation');
+    assert.equal(config.training.learningRate, 1e-3);
+    assert.deepEqual(config.augmentation.trainSites, ['emidec']);
+    assert.deepEqual(config.finetune.targetSites, ['vh']);
+    assert.deepEqual(config.multicentre.order, ['emidec', 'vh']);
+    assert.throws(() => parseExperimentConfig({ ...miniature, augmentation: { trainSites: ['nowhere'] } }, 'augmentation'), /not a configured site/);
+    assert.throws(() => parseExperimentConfig(miniature, 'federated' as ExperimentName), ExperimentError);
+    assert.throws(() => parseExperimentConfig({ ...miniature, sites: [{ name: 'x', phantom: { profile: 'siemens9', cases: 3 } }] }, 'augmentation'), /phantom.profile 'siemens9'/);
+    assert.throws(() => parseExperimentConfig({ ...miniature, training: { augmentation: 'heavy' } }, 'multicentre'), /augmentation preset/);
+    assert.throws(() => parseExperimentConfig({ ...miniature, finetune: { fractions: [0] } }, 'finetune'), /fraction/);
+  });
+
+  it('keeps one seeded test split per site whatever the case order', () => {
+    const cases = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => ({ id }));
+    const one = fixedTestSplit(cases, 2, 7, 's');
+    const two = fixedTestSplit([...cases].reverse(), 2, 7, 's');
+    assert.deepEqual(one.test.map((c) => c.id).sort(), two.test.map((c) => c.id).sort());
+    assert.equal(one.pool.length, 4);
+    assert.ok(one.pool.every((c) => !one.test.includes(c)));
+    assert.throws(() => fixedTestSplit(cases, 6, 7, 's'), ExperimentError);
+  });
+});
+
+describe('experiments: a miniature of each runs end to end', function () {
+  this.timeout(600_000);
+  let directory: string;
+  const runs = new Map<ExperimentName, ExperimentRun>();
+  before(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'lgefed-experiments-'));
+  });
+  after(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  async function run(name: ExperimentName): Promise<{ out: string; result: ExperimentRun; events: ExperimentEvent[] }> {
+    const out = join(directory, name);
+    const events: ExperimentEvent[] = [];
+    const result = await runExperiment(parseExperimentConfig(miniature, name), { outDir: out, onEvent: (e) => events.push(e) });
+    const written = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as ExperimentRun;
+    assert.equal(written.experiment, name);
+    assert.deepEqual(written.results, JSON.parse(JSON.stringify(result.results)));
+    runs.set(name, result);
+    return { out, result, events };
+  }
+
+  it('augmentation (Fig. 6): every preset tested at every site', async () => {
+    const { out, result, events } = await run('augmentation');
+    checkRows(result.results['rows'] as DiceRow[], 2 * 2 * 2);
+    assert.deepEqual(events.filter((e) => e.type === 'arm').map((e) => (e as { label: string }).label), ['train emidec / none', 'train emidec / paper']);
+    assert.ok(events.some((e) => e.type === 'training' && e.iteration === 3));
+    await checkFigure(out, 'fig6-augmentation');
+  });
+
+  it('harmonisation (Fig. 7): histogram matching brings the test site toward the reference, CycleGAN trained at the site', async () => {
+    const { out, result } = await run('harmonisation');
+    checkRows(result.results['rows'] as DiceRow[], 3 * 2);
+    const distances = result.results['distances'] as { method: string; wasserstein1: number }[];
+    const w1 = (method: string) => distances.find((d) => d.method === method)!.wasserstein1;
+    assert.ok(w1('histogram') < w1('none'), `W1 none ${w1('none')}, histogram ${w1('histogram')}`);
+    assert.equal((result.results['cyclegan'] as unknown[]).length, 1);
+    await checkFigure(out, 'fig7-harmonisation');
+  });
+
+  it('finetune (Figs. 8, 10, Table 5): encoder vs decoder blocks, data fractions vs scratch', async () => {
+    const { out, result } = await run('finetune');
+    checkRows(result.results['blockRows'] as DiceRow[], (1 + 2 * 2) * 2);
+    const fractionRows = result.results['fractionRows'] as DiceRow[];
+    checkRows(fractionRows, 2 * 2 * 2);
+    const casesAt = (fraction: number) => fractionRows.find((r) => r['fraction'] === fraction)!['cases'];
+    assert.equal(casesAt(0.5), 1);
+    assert.equal(casesAt(1), 2);
+    await checkFigure(out, 'fig8-finetune-blocks');
+    await checkFigure(out, 'fig10-data-fraction');
+    const table = await readFile(join(out, 'table5-finetune.md'), 'utf8');
+    assert.match(table, /\| vh \| 50 % \| 1 \|/);
+    assert.ok((await stat(join(out, 'table5-finetune.csv'))).size > 0);
+  });
+
+  it('multicentre (Fig. 11): sites included one by one, tested everywhere; every experiment used the same test split', async () => {
+    const { out, result } = await run('multicentre');
+    const rows = result.results['rows'] as DiceRow[];
+    checkRows(rows, 2 * 2 * 2);
+    assert.deepEqual([...new Set(rows.map((r) => r['sitesIncluded']))], [1, 2]);
+    await checkFigure(out, 'fig11-multicentre');
+    const splits = [...runs.values()].map((r) => JSON.stringify(r.splits));
+    assert.equal(new Set(splits).size, 1, 'the fixed test split differs between experiments');
+  });
+});

@@ -60,7 +60,7 @@ function taskRow(task) {
     task.status === 'completed' ? 'done'
     : task.status === 'excluded' ? 'excluded'
     : task.status === 'pending' ? 'waiting for site'
-    : `${task.stage ?? 'sent'} ${pct}%${task.epoch ? ` · epoch ${task.epoch}` : ''}${task.loss ? ` · loss ${task.loss.toFixed(3)}` : ''}${task.etaSeconds !== null ? ` · ETA ${duration(task.etaSeconds)}` : ''}`;
+    : `${task.stage ?? 'sent to site'} ${pct}%${task.epoch ? ` · epoch ${task.epoch}` : ''}${task.loss ? ` · loss ${task.loss.toFixed(3)}` : ''}${task.etaSeconds !== null ? ` · ETA ${duration(task.etaSeconds)}` : ''}`;
   const retries = task.retries > 0 ? ` · retry ${task.retries}/${task.maxAttempts - 1}` : '';
   return [
     h('span', {}, task.site),

@@ -177,7 +177,7 @@ export function learningCurveSpec(rows: readonly LearningPointRow[], stepTitle =
       height: 180,
       mark: { type: 'line', point: true, strokeWidth: 2 },
       encoding: {
-        x: { field: 'step', type: 'quantitative', title: stepTitle, axis: { tickMinStep: 1 } },
+        x: { field: 'step', type: 'quantitative', title: stepTitle, axis: { tickMinStep: 1, format: 'd' } },
         y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
         color: { field: 'series', type: 'nominal', title: null },
         tooltip: [{ field: 'series' }, { field: 'step', title: stepTitle }, { field: 'metric' }, { field: 'value', format: '.4f' }],

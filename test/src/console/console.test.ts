@@ -88,7 +88,7 @@ describe('coordinator console in headless Chromium (real coordinator, two real a
       const card = page.locator(`article.job[data-job="${jobId}"]`);
       const status = await card.getAttribute('data-status');
       completedRounds.push(await card.locator('.rounds span.completed').count());
-      if (!midRunShot && status === 'running' && (await card.locator('.tasks .bar').count()) > 0) {
+      if (!midRunShot && status === 'running' && completedRounds.at(-1)! >= 1 && (await card.locator('.tasks .bar').count()) > 0) {
         await screenshot(page, '2-job-running');
         midRunShot = true;
       }

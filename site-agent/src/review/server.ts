@@ -57,7 +57,7 @@ const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.j
 function caseSummaries(options: ReviewServerOptions) {
   return options.cases.map((c, index) => {
     const scores = options.metrics.get(c.id) ?? null;
-    return { index, id: c.id, file: basename(c.source), dims: c.image.dims, spacing: c.image.spacing, hasLabel: c.label !== undefined, scores };
+    return { index, id: c.id, file: c.source.split(' + ').map((f) => basename(f)).join(' + '), dims: c.image.dims, spacing: c.image.spacing, hasLabel: c.label !== undefined, scores };
   });
 }
 

@@ -7,6 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -102,6 +103,8 @@ async function main(): Promise<void> {
   const steps = Number(argValue('--steps') ?? 5);
   const only = argValue('--only');
   const withPeer = !process.argv.includes('--no-peer');
+  // The machine may be shared: the 1-minute load before and after goes with the figures.
+  const loadBefore = loadavg()[0]!;
   const engine: EngineInfo = await initEngine();
   const configs: Config[] = [
     { preset: 'lite', peerArgs: ['--base', '16', '--stages', '5', '--cap', '256', '--size', '128'], steps },
@@ -124,10 +127,18 @@ async function main(): Promise<void> {
     results.push(measured);
   }
 
-  console.log(`\nbackend: ${engine.backend}, ${engine.threads} thread(s) — ${engine.reason}; batch ${BATCH}; PyTorch ${peerThreads} thread(s)\n`);
+  const loadAfter = loadavg()[0]!;
+  console.log(`\nbackend: ${engine.backend}, ${engine.threads} thread(s) — ${engine.reason}; batch ${BATCH}; PyTorch ${peerThreads} thread(s)`);
+  console.log(`1-min load average: ${loadBefore.toFixed(1)} at start, ${loadAfter.toFixed(1)} at end (${availableParallelism()} cores)\n`);
   console.log('| model | train slices/s | PyTorch train | ratio | infer slices/s | PyTorch infer | ratio | peak RSS MiB |');
   console.log('|---|---|---|---|---|---|---|---|');
-  const figures: Record<string, number | string | null> = { backend: engine.backend, threads: engine.threads, batch: BATCH };
+  const figures: Record<string, number | string | null> = {
+    backend: engine.backend,
+    threads: engine.threads,
+    batch: BATCH,
+    load_start: +loadBefore.toFixed(2),
+    load_end: +loadAfter.toFixed(2),
+  };
   for (const r of results) {
     const trainRatio = r.peer ? r.trainSlicesPerS / r.peer.train_slices_per_s : undefined;
     const inferRatio = r.peer ? r.inferSlicesPerS / r.peer.infer_slices_per_s : undefined;

@@ -4,10 +4,9 @@
  * with a clear reason) and that no finished result was lost or counted twice.
  */
 import { join } from 'node:path';
-import { Signer } from '@lgefed/protocol';
+import { loadPrivateKey, Signer } from '@lgefed/protocol';
 import type { JobView } from '@lgefed/coordinator/live/console-views';
 import type { RoundRecord } from '@lgefed/coordinator/store/jobs';
-import { loadOrCreateSiteKey } from '@lgefed/site-agent/identity';
 import { io } from 'socket.io-client';
 import { connections, type DemoFederation } from './federation.js';
 import { submitJob, waitForJob, whileReachable, type FinishedJob, type JobRequest } from './jobs.js';
@@ -69,10 +68,9 @@ async function until(federation: DemoFederation, jobId: string, ready: (view: Jo
 
 const taskOf = (view: JobView, site: string) => view.rounds.at(-1)?.tasks.find((t) => t.site === site);
 
-/** Sends the coordinator a message signed with the site's own key and altered after signing. */
+/** Sends the coordinator a message signed with the site's own key (`<stateDir>/site.private.jwk`) and altered after signing. */
 export async function injectTamperedMessage(url: string, siteStateDir: string, siteId: string): Promise<void> {
-  const { key, created } = await loadOrCreateSiteKey(siteStateDir);
-  if (created) throw new Error(`no site key in ${siteStateDir}: the site has not run yet`);
+  const key = await loadPrivateKey(join(siteStateDir, 'site.private.jwk'));
   const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -118,6 +116,11 @@ export async function runFaultDrill(federation: DemoFederation, fault: Fault, se
     },
   };
   const timeoutMs = settings.timeoutMs ?? 600_000;
+  if (fault === 'disconnect-during-model-transfer') {
+    // Agents keep received models in memory: a fresh process must fetch the start model again.
+    await victim.agent.stop();
+    await federation.restartAgent(victim.name);
+  }
   const jobId = await submitJob(federation.client, request);
   log(`${request.label}: job ${jobId}, fault on ${fault === 'coordinator-killed-mid-job' ? 'the coordinator' : `site ${victim.name}`}`);
   let detail = '';
@@ -160,7 +163,7 @@ export async function runFaultDrill(federation: DemoFederation, fault: Fault, se
     }
     case 'disconnect-during-model-transfer': {
       const before = connections(victim.agent);
-      const flowing = await victim.link.waitForTraffic(Math.floor(settings.modelBytes / 4), timeoutMs);
+      const flowing = await victim.link.waitForTraffic(Math.floor(settings.modelBytes / 4), Math.min(timeoutMs, 120_000));
       if (!flowing) checks.push('the model transfer to the site never started');
       victim.link.cut();
       log(`cut ${victim.name}'s connection after a quarter of the model reached it`);

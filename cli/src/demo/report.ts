@@ -15,7 +15,7 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 
 /** Training jobs are summarised in the index; the jobs with figures get their own page. */
-const REPORTED_STEPS = new Set(['harmonisation-check', 'fedavg', 'cross-site-evaluation', 'finetune-evaluation']);
+const REPORTED_STEPS = new Set(['harmonisation-check', 'finetune', 'fedavg', 'cross-site-evaluation']);
 
 /** Writes `dir/index.html` and one folder per reported job; returns the index path. */
 export async function writeStudyReport(dir: string, client: AdminClient, summary: DemoSummary): Promise<string> {

@@ -69,7 +69,7 @@ export async function prepareSites(
         datasets: [{ name: 'lge', path: dataDir, layout: 'auto' }],
         split: { seed, validation: 0, test: sizes.testFraction },
         policy: {
-          allowedTaskKinds: ['train', 'evaluate'],
+          allowedTaskKinds: ['train', 'evaluate', 'finetune', 'harmonisation-check'],
           // Phantom test splits are small; real data keeps the agent's default minimum of 3 cases.
           ...(source.phantomProfile ? { minCasesForMetrics: 1 } : {}),
           approvedArchitectures: [approved],

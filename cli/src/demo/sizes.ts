@@ -22,13 +22,15 @@ export interface DemoSizes {
   readonly fedLocalEpochs: number;
   /** Fractions of each site's training cases for the fine-tuning comparison. */
   readonly finetuneFractions: readonly number[];
+  /** Encoder fine-tuning variants: how many encoder blocks train (the rest of the network stays frozen). */
+  readonly finetuneEncoderBlocks: readonly number[];
   /** Per-task deadline: generous, so only injected faults make a site miss it. */
   readonly deadlineSeconds: number;
 }
 
 export const QUICK: DemoSizes = {
   name: 'quick',
-  casesPerSite: 6,
+  casesPerSite: 4,
   testFraction: 0.5,
   architecture: 'lite:inputSize=64',
   epochs: 1,
@@ -37,24 +39,26 @@ export const QUICK: DemoSizes = {
   fedRounds: 3,
   fedLocalEpochs: 1,
   finetuneFractions: [0.1, 1],
+  finetuneEncoderBlocks: [2],
   deadlineSeconds: 300,
 };
 
 export const FULL: DemoSizes = {
   name: 'full',
-  casesPerSite: 12,
-  testFraction: 0.25,
+  casesPerSite: 10,
+  testFraction: 0.3,
   architecture: 'lite:inputSize=96',
-  epochs: 3,
+  epochs: 2,
   batchSize: 4,
   learningRate: 1e-3,
   fedRounds: 3,
-  fedLocalEpochs: 2,
+  fedLocalEpochs: 1,
   finetuneFractions: [0.1, 1],
+  finetuneEncoderBlocks: [1, 3],
   deadlineSeconds: 900,
 };
 
 /** One line for the terminal and the summary. */
 export function describeSizes(s: DemoSizes): string {
-  return `${s.name}: ${s.casesPerSite} phantom cases/site (test ${Math.round(s.testFraction * 100)} %), U-Net ${s.architecture}, ${s.epochs} epoch(s) per local training, FedAvg ${s.fedRounds} rounds × ${s.fedLocalEpochs} epoch(s), fine-tuning on ${s.finetuneFractions.map((f) => `${f * 100} %`).join(' and ')} of cases`;
+  return `${s.name}: ${s.casesPerSite} phantom cases/site (test ${Math.round(s.testFraction * 100)} %), U-Net ${s.architecture}, ${s.epochs} epoch(s) per local training, FedAvg ${s.fedRounds} rounds × ${s.fedLocalEpochs} epoch(s), encoder fine-tuning (${s.finetuneEncoderBlocks.join(', ')} block(s)) on ${s.finetuneFractions.map((f) => `${f * 100} %`).join(' and ')} of cases vs scratch`;
 }

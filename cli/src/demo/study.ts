@@ -1,11 +1,9 @@
 /**
- * The study, run as federated jobs on the coordinator: harmonisation check; fine-tuning of the
- * pretrained model on 10 % and 100 % of each site's cases against training from scratch; FedAvg
- * from the pretrained model with progressive inclusion of sites; the cross-site evaluation of the
- * pretrained, single-centre and federated models; each site's fine-tuning comparison.
- *
- * Fine-tuning travels as `train` tasks (start model + `dataFraction`) scored by `evaluate` tasks,
- * because those are the task kinds the site channel carries; every block trains.
+ * The study, run as federated jobs on the coordinator: harmonisation check; each site's model
+ * fine-tuned from the pretrained one without and with augmentation; encoder fine-tuning of the
+ * pretrained model on 10 % and 100 % of each site's cases against training from scratch (the
+ * coordinator's `finetune` sweep); FedAvg from the pretrained model with progressive inclusion of
+ * sites; the cross-site evaluation of the pretrained, single-centre and federated models.
  */
 import type { ReferenceIntensityProfile } from '@lgefed/shared/harmonise/index';
 import type { AdminClient } from '../commands/admin.js';
@@ -13,7 +11,7 @@ import { submitJob, waitForJob, type FinishedJob, type JobRequest } from './jobs
 import type { ProgressBoard } from './progress.js';
 import type { DemoSizes } from './sizes.js';
 
-export const STUDY_STEPS = ['harmonisation-check', 'finetune-training', 'fedavg', 'cross-site-evaluation', 'finetune-evaluation'] as const;
+export const STUDY_STEPS = ['harmonisation-check', 'augmentation-training', 'finetune', 'fedavg', 'cross-site-evaluation'] as const;
 export type StudyStep = (typeof STUDY_STEPS)[number];
 
 export interface StudyJob {
@@ -21,13 +19,8 @@ export interface StudyJob {
   readonly job: FinishedJob;
 }
 
-/** A fine-tuning variant: where training starts and how much of the site's training split it uses. */
-export interface TrainingVariant {
-  readonly start: 'pretrained' | 'scratch';
-  readonly dataFraction: number;
-}
-
-export const variantLabel = (v: TrainingVariant) => `${v.start} ${Math.round(v.dataFraction * 100)} %`;
+/** The augmentation presets single-centre models are trained with: none, and the study's. */
+const AUGMENTATIONS = ['none', 'paper'] as const;
 
 export interface StudySettings {
   readonly client: () => AdminClient;
@@ -52,9 +45,9 @@ export class Study {
     return { deadlineSeconds: this.s.sizes.deadlineSeconds, maxAttempts: 2 };
   }
 
-  private training(epochs: number, dataFraction?: number) {
+  private training(epochs: number, augmentation?: string) {
     const { sizes, seed } = this.s;
-    return { epochs, seed, batchSize: sizes.batchSize, learningRate: sizes.learningRate, ...(dataFraction === undefined ? {} : { dataFraction }) };
+    return { epochs, seed, batchSize: sizes.batchSize, learningRate: sizes.learningRate, ...(augmentation === undefined ? {} : { augmentation }) };
   }
 
   /** Submits the requests together (they run side by side), waits for all, records them. */
@@ -83,23 +76,40 @@ export class Study {
       ]);
     } else this.s.board.log('harmonisation check skipped: the pretrained model ships no intensity reference');
 
-    // Fine-tuning vs scratch: one wave per variant, each site training its own model in parallel.
-    const variants: TrainingVariant[] = sizes.finetuneFractions.flatMap((dataFraction) => (['pretrained', 'scratch'] as const).map((start) => ({ start, dataFraction })));
-    const trained = new Map<string, { variant: TrainingVariant; model: string }[]>(all.map((site) => [site, []]));
-    for (const variant of variants) {
+    // Single-centre models: the pretrained model trained on each site, without and with augmentation.
+    const local = new Map<string, string>();
+    for (const augmentation of AUGMENTATIONS) {
       const jobs = await this.runAll(
-        'finetune-training',
+        'augmentation-training',
         all.map((site) => ({
-          label: `train ${site} ${variantLabel(variant)}`,
+          label: `train ${site} augmentation ${augmentation}`,
           kind: 'train',
-          spec: { site, architecture: sizes.architecture, initialModel: variant.start === 'pretrained' ? pretrainedHash : null, config: this.training(sizes.epochs, variant.dataFraction), ...this.limits() },
+          spec: { site, architecture: sizes.architecture, initialModel: pretrainedHash, config: this.training(sizes.epochs, augmentation), ...this.limits() },
         })),
       );
       jobs.forEach((job, i) => {
         const model = (job.summary as { model?: string } | null)?.model;
-        if (job.status === 'completed' && model) trained.get(all[i]!)!.push({ variant, model });
+        if (job.status === 'completed' && model) local.set(`${all[i]!}/${augmentation}`, model);
       });
     }
+
+    await this.runAll('finetune', [
+      {
+        label: 'encoder fine-tuning vs scratch',
+        kind: 'finetune',
+        spec: {
+          sites: all,
+          architecture: sizes.architecture,
+          pretrainedModel: pretrainedHash,
+          encoderBlocks: sizes.finetuneEncoderBlocks,
+          dataFractions: sizes.finetuneFractions,
+          scratchBaselines: true,
+          config: this.training(sizes.epochs),
+          minSites: all.length,
+          ...this.limits(),
+        },
+      },
+    ]);
 
     const [fedavg] = await this.runAll('fedavg', [
       {
@@ -120,27 +130,18 @@ export class Study {
       },
     ]);
 
-    // Cross-site: the pretrained model, each site's own fine-tuned model (100 %), the federated model.
+    // Cross-site: the pretrained model, each site's own models (with augmentation: its single-centre model), the federated model.
     const federated = (fedavg!.summary as { finalModel?: string; rounds?: { participants: { site: string }[] }[] } | null) ?? null;
-    const local = all.flatMap((site) => trained.get(site)!.filter((t) => t.variant.start === 'pretrained' && t.variant.dataFraction === 1).map((t) => ({ label: `local:${site}`, hash: t.model, trainedAt: [site] })));
     const federatedSites = [...new Set((federated?.rounds ?? []).flatMap((r) => r.participants.map((p) => p.site)))].sort();
     const models = [
       { label: 'pretrained', hash: pretrainedHash },
-      ...local,
+      ...all.flatMap((site) => {
+        const plain = local.get(`${site}/none`);
+        const augmented = local.get(`${site}/paper`);
+        return [...(plain ? [{ label: `${site} no-aug`, hash: plain }] : []), ...(augmented ? [{ label: `${site} aug`, hash: augmented, trainedAt: [site] }] : [])];
+      }),
       ...(fedavg!.status === 'completed' && federated?.finalModel ? [{ label: 'federated', hash: federated.finalModel, trainedAt: federatedSites }] : []),
     ];
     await this.runAll('cross-site-evaluation', [{ label: 'cross-site evaluation', kind: 'evaluate', spec: { sites: all, models, minSites: 2, ...this.limits() } }]);
-
-    // Fine-tuning comparison: each site scores its own variants on its own test split.
-    await this.runAll(
-      'finetune-evaluation',
-      all
-        .filter((site) => trained.get(site)!.length > 0)
-        .map((site) => ({
-          label: `fine-tuning scores ${site}`,
-          kind: 'evaluate',
-          spec: { sites: [site], models: trained.get(site)!.map((t) => ({ label: variantLabel(t.variant), hash: t.model })), minSites: 1, ...this.limits() },
-        })),
-    );
   }
 }

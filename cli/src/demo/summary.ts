@@ -9,16 +9,12 @@ import { exclusions, participants, type FinishedJob } from './jobs.js';
 import type { DemoSizes } from './sizes.js';
 import type { StudyJob, StudyStep } from './study.js';
 
-/** A job that could not run because site agents in this build do not carry its task kind. */
-const UNSUPPORTED_REASON = /cannot be sent to sites yet/;
-
 export interface JobSummary {
   readonly step: StudyStep;
   readonly label: string;
   readonly id: string;
   readonly kind: string;
-  /** `unsupported`: failed only because the site channel cannot carry this task kind yet. */
-  readonly status: 'completed' | 'failed' | 'cancelled' | 'running' | 'unsupported';
+  readonly status: FinishedJob['status'];
   readonly failure: string | null;
   readonly sites: readonly string[];
   readonly excluded: readonly { readonly site: string; readonly round: string; readonly reason: string }[];
@@ -59,6 +55,7 @@ export interface DemoSummary {
     readonly crossSite: readonly DiceCell[];
     /** The pretrained model on the phantom site in its own (EMIDEC) style; null without such a site. */
     readonly pretrainedOwnProfile: DiceCell | null;
+    /** Per fine-tuning variant (e.g. `enc2@10%`, `scratch@100%`) at each site, on its own test cases. */
     readonly finetune: readonly DiceCell[];
   };
   readonly harmonisation: { readonly flagged: readonly string[]; readonly distances: readonly { readonly site: string; readonly wasserstein1: number }[] } | null;
@@ -77,10 +74,17 @@ function matrixCells(job: FinishedJob | undefined): DiceCell[] {
   );
 }
 
+/** Each variant of a finished `finetune` sweep at each site. */
+function finetuneCells(job: FinishedJob | undefined): DiceCell[] {
+  if (job?.status !== 'completed') return [];
+  const { variants } = job.summary as { variants: { variant: { name: string }; sites: Record<string, { dice: Cells }> }[] };
+  return variants.flatMap((v) =>
+    Object.entries(v.sites).map(([site, { dice }]) => ({ model: v.variant.name, site, n: dice.bloodpool.n, bloodpool: dice.bloodpool.mean, myocardium: dice.myocardium.mean })),
+  );
+}
+
 export function jobSummary({ step, job }: StudyJob): JobSummary {
-  const excluded = exclusions(job);
-  const unsupported = job.status === 'failed' && excluded.length > 0 && excluded.every((e) => UNSUPPORTED_REASON.test(e.reason));
-  return { step, label: job.label, id: job.id, kind: job.kind, status: unsupported ? 'unsupported' : job.status, failure: job.failure, sites: participants(job), excluded };
+  return { step, label: job.label, id: job.id, kind: job.kind, status: job.status, failure: job.failure, sites: participants(job), excluded: exclusions(job) };
 }
 
 export function buildSummary(input: {
@@ -113,7 +117,7 @@ export function buildSummary(input: {
     dice: {
       crossSite,
       pretrainedOwnProfile: crossSite.find((c) => c.model === 'pretrained' && c.site === input.ownProfileSite) ?? null,
-      finetune: input.jobs.filter((j) => j.step === 'finetune-evaluation').flatMap((j) => matrixCells(j.job)),
+      finetune: finetuneCells(input.jobs.find((j) => j.step === 'finetune')?.job),
     },
     harmonisation,
     faults: input.faults ?? [],
@@ -135,11 +139,11 @@ export function renderSummary(summary: DemoSummary): string {
     out.push(table(['model', ...sites], models.map((m) => [m, ...sites.map((s) => `${dice(cell(m, s)?.bloodpool)} / ${dice(cell(m, s)?.myocardium)}`)])));
   }
   if (summary.dice.finetune.length > 0) {
-    out.push('', 'Fine-tuning vs scratch, each site on its own test cases (blood pool / myocardium)');
+    out.push('', 'Encoder fine-tuning vs scratch, each site on its own test cases (blood pool / myocardium)');
     const variants = [...new Set(summary.dice.finetune.map((c) => c.model))];
     const ftSites = [...new Set(summary.dice.finetune.map((c) => c.site))];
     const cell = (m: string, s: string) => summary.dice.finetune.find((c) => c.model === m && c.site === s);
-    out.push(table(['start / cases', ...ftSites], variants.map((v) => [v, ...ftSites.map((s) => `${dice(cell(v, s)?.bloodpool)} / ${dice(cell(v, s)?.myocardium)}`)])));
+    out.push(table(['variant', ...ftSites], variants.map((v) => [v, ...ftSites.map((s) => `${dice(cell(v, s)?.bloodpool)} / ${dice(cell(v, s)?.myocardium)}`)])));
   }
   if (summary.harmonisation) {
     out.push('', `Harmonisation check: W1 to the reference ${summary.harmonisation.distances.map((d) => `${d.site} ${d.wasserstein1.toFixed(3)}`).join(', ')}; flagged: ${summary.harmonisation.flagged.join(', ') || 'none'}`);

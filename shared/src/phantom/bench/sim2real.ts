@@ -50,7 +50,9 @@ try {
   });
   const trainSeconds = (performance.now() - t) / 1000;
   const { record } = trained;
-  console.log(`trained lite U-Net: ${record.iterations} iterations x ${record.batchSize} slices in ${trainSeconds.toFixed(0)} s on ${record.backend}${trained.stoppedByTimeLimit ? ' (stopped by the time limit)' : ''}`);
+  // The engine's line names the backend first, then why it skipped the others.
+  const backend = record.backend.split(' — ')[0]!;
+  console.log(`trained lite U-Net: ${record.iterations} iterations x ${record.batchSize} slices in ${trainSeconds.toFixed(0)} s on ${backend}${trained.stoppedByTimeLimit ? ' (stopped by the time limit)' : ''}`);
 
   const real = await loadDataset(REAL_DIR, { layout: 'png-slices' });
   t = performance.now();
@@ -75,7 +77,7 @@ try {
       batch_size: record.batchSize,
       train_seconds: +trainSeconds.toFixed(0),
       stopped_by_time_limit: trained.stoppedByTimeLimit,
-      backend: record.backend,
+      backend,
       real_cases: report.cases.length,
       dice_bloodpool: +report.summary.dice.bloodpool.mean.toFixed(3),
       dice_myocardium: +report.summary.dice.myocardium.mean.toFixed(3),

@@ -39,17 +39,41 @@ export interface MappedLabels {
   readonly unknown: number[];
 }
 
-const tables = new WeakMap<LabelMap, Int16Array>();
+const tables = new WeakMap<LabelMap, Uint8Array>();
 
-/** Site value → our value for 0..65535 (-1 = unknown), built once per map. */
-function lookupTable(labelMap: LabelMap): Int16Array {
+/** Site value → our value for 0..65535, built once per map; unknown values map to background (and are reported from `seen`). */
+function lookupTable(labelMap: LabelMap): Uint8Array {
   let lut = tables.get(labelMap);
   if (!lut) {
-    lut = new Int16Array(65536).fill(-1);
+    lut = new Uint8Array(65536);
     for (const [site, ours] of labelMap) if (Number.isInteger(site) && site >= 0 && site < 65536) lut[site] = ours;
     tables.set(labelMap, lut);
   }
   return lut;
+}
+
+/** Integer samples (PNG): every value indexes the table directly. */
+function mapIntegers(raw: Uint8Array | Uint16Array, lut: Uint8Array, data: Uint8Array, seen: Uint8Array): void {
+  for (let i = 0; i < raw.length; i++) {
+    const k = raw[i]!;
+    seen[k] = 1;
+    data[i] = lut[k]!;
+  }
+}
+
+/** Float voxels (NIfTI): integers in 0..65535 use the table, anything else goes through the map. */
+function mapFloats(raw: Float32Array, labelMap: LabelMap, lut: Uint8Array, data: Uint8Array, seen: Uint8Array, others: Set<number>): void {
+  for (let i = 0; i < raw.length; i++) {
+    const v = raw[i]!;
+    const k = v & 0xffff;
+    if (k === v) {
+      seen[k] = 1;
+      data[i] = lut[k]!;
+    } else {
+      others.add(v);
+      data[i] = labelMap.get(v) ?? background;
+    }
+  }
 }
 
 /** Maps a site's raw label values (as read: floats from NIfTI, integer samples from PNG) to ours. */
@@ -58,29 +82,10 @@ export function applyLabelMap(raw: Float32Array | Uint8Array | Uint16Array, labe
   // Label files hold small non-negative integers: a lookup table beats a Map/Set per voxel.
   const lut = lookupTable(labelMap);
   const seen = new Uint8Array(65536);
-  const seenOther = new Set<number>();
-  if (raw instanceof Float32Array) {
-    for (let i = 0; i < raw.length; i++) {
-      const v = raw[i]!;
-      const k = v | 0;
-      if (k === v && k >= 0 && k < 65536) {
-        seen[k] = 1;
-        const mapped = lut[k]!;
-        data[i] = mapped < 0 ? background : mapped;
-      } else {
-        seenOther.add(v);
-        data[i] = labelMap.get(v) ?? background;
-      }
-    }
-  } else {
-    for (let i = 0; i < raw.length; i++) {
-      const k = raw[i]!;
-      seen[k] = 1;
-      const mapped = lut[k]!;
-      data[i] = mapped < 0 ? background : mapped;
-    }
-  }
-  const values = [...seenOther];
+  const others = new Set<number>();
+  if (raw instanceof Float32Array) mapFloats(raw, labelMap, lut, data, seen, others);
+  else mapIntegers(raw, lut, data, seen);
+  const values = [...others];
   for (let v = 0; v < 65536; v++) if (seen[v]) values.push(v);
   values.sort((a, b) => a - b);
   return { data, values, unknown: values.filter((v) => !labelMap.has(v)) };

@@ -39,6 +39,8 @@ export interface TrainSegmentationOptions {
   /** Model id of `initialWeights`, kept in the training record. */
   readonly startedFrom?: string;
   readonly freeze?: FreezeOptions;
+  /** FedProx proximal term μ (0 or absent: plain training), pulling weights towards `initialWeights`. */
+  readonly proximalMu?: number;
   /** Stop after this long and keep the weights reached (the record says how far it got). */
   readonly maxSeconds?: number;
   readonly signal?: AbortSignal;
@@ -63,6 +65,8 @@ export interface TrainSegmentationResult {
   readonly losses: number[];
   /** True when maxSeconds ended training before the planned iterations. */
   readonly stoppedByTimeLimit: boolean;
+  /** Batches in one pass over the training slices. */
+  readonly iterationsPerEpoch: number;
 }
 
 export async function trainSegmentation(options: TrainSegmentationOptions): Promise<TrainSegmentationResult> {
@@ -116,6 +120,7 @@ export async function trainSegmentation(options: TrainSegmentationOptions): Prom
         signal: stop.signal,
         ...(options.initialWeights ? { initialWeights: options.initialWeights } : {}),
         ...(options.freeze ? { freeze: options.freeze } : {}),
+        ...(options.proximalMu ? { proximalMu: options.proximalMu } : {}),
         onProgress,
         ...(options.checkpointEvery !== undefined ? { checkpointEvery: options.checkpointEvery } : {}),
         ...(options.checkpointDir !== undefined ? { checkpointDir: options.checkpointDir } : {}),
@@ -153,5 +158,5 @@ export async function trainSegmentation(options: TrainSegmentationOptions): Prom
   const id = options.outDir
     ? await saveModelDirectory(options.outDir, options.spec, weights, { training: record, ...(options.dtype ? { dtype: options.dtype } : {}) })
     : modelId(options.spec, weights);
-  return { spec: options.spec, weights, modelId: id, record, losses, stoppedByTimeLimit: timeUp };
+  return { spec: options.spec, weights, modelId: id, record, losses, stoppedByTimeLimit: timeUp, iterationsPerEpoch: provider.batchesPerEpoch };
 }

@@ -4,21 +4,17 @@
  * and with it the socket and heartbeats, stays free whatever this thread does.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { asTrainerBatchProvider } from '@lgefed/shared/augment/trainer-adapter';
-import { createPrefetchingBatchProvider } from '@lgefed/shared/augment/prefetch';
 import type { BackendRequest } from '@lgefed/shared/engine/index';
 import { buildSiteIntensityReport } from '@lgefed/shared/harmonise/index';
 import { loadDataset } from '@lgefed/shared/imaging/dataset';
 import type { Layout } from '@lgefed/shared/imaging/layouts';
 import { modelId } from '@lgefed/shared/model/io';
-import { trainModel } from '@lgefed/shared/model/train';
 import type { Case } from '@lgefed/shared/types';
 import { evaluateModel } from '@lgefed/shared/workflows/evaluate';
 import { finetuneModel } from '@lgefed/shared/workflows/finetune';
 import type { LoadedModel } from '@lgefed/shared/workflows/model-files';
-import { trainingSamples } from '@lgefed/shared/workflows/samples';
 import { selectCases } from '@lgefed/shared/workflows/split';
-import { DEFAULT_SPACING } from '@lgefed/shared/workflows/train';
+import { trainSegmentation } from '@lgefed/shared/workflows/train';
 import type { TrainingProgress } from '@lgefed/shared/model/train-protocol';
 import type { EvaluateInput, FinetuneInput, FromTaskWorker, HarmonisationInput, ScoredCases, TaskInput, TaskOutput, TrainInput } from './task-protocol.js';
 
@@ -49,41 +45,28 @@ function reportTraining(p: TrainingProgress, perEpoch: number): void {
   post({ type: 'progress', stage: 'training', fraction: p.iteration / p.iterations, epoch: perEpoch > 0 ? Math.ceil(p.iteration / perEpoch) : 0, loss: p.loss });
 }
 
-/**
- * Local training for `train` tasks: heart-centred samples, the preset's augmentation prefetched in
- * a worker, then trainModel with the FedProx term (which the shared training workflow does not take).
- */
+/** Local training for `train` tasks: the shared training workflow, with the task's FedProx term. */
 async function train(input: TrainInput): Promise<TaskOutput> {
   const started = performance.now();
   const { training } = input;
   const cases = selectCases(await loadCases(input, input.caseIds), { fraction: training.dataFraction }, training.seed);
-  const samples = trainingSamples(cases, { inputSize: input.spec.inputSize, spacing: DEFAULT_SPACING });
-  const provider = createPrefetchingBatchProvider(samples, {
-    preset: training.augmentation ?? DEFAULT_AUGMENTATION,
-    seed: training.seed,
-    batchSize: training.batchSize,
-    outputWidth: input.spec.inputSize,
-    outputHeight: input.spec.inputSize,
-  });
   const loaded = performance.now();
-  const perEpoch = provider.batchesPerEpoch;
-  try {
-    const result = await trainModel({
-      spec: input.spec,
-      ...(input.initialWeights ? { initialWeights: input.initialWeights } : {}),
-      data: asTrainerBatchProvider(provider),
-      ...(training.epochs !== undefined ? { epochs: training.epochs } : { iterations: training.iterations! }),
-      learningRate: training.learningRate,
-      seed: training.seed,
-      proximalMu: training.proximalMu,
-      ...backendOf(input),
-      onLog: () => undefined,
-      onProgress: (p) => reportTraining(p, perEpoch),
-    });
-    return { kind: 'train', weights: result.weights, epochLosses: epochMeans(result.losses, perEpoch), casesUsed: cases.length, dataLoadS: seconds(started, loaded), computeS: seconds(loaded) };
-  } finally {
-    await provider.close();
-  }
+  const result = await trainSegmentation({
+    spec: input.spec,
+    cases,
+    augmentation: training.augmentation ?? DEFAULT_AUGMENTATION,
+    batchSize: training.batchSize,
+    ...(training.epochs !== undefined ? { epochs: training.epochs } : { iterations: training.iterations! }),
+    learningRate: training.learningRate,
+    seed: training.seed,
+    proximalMu: training.proximalMu,
+    ...(input.initialWeights ? { initialWeights: input.initialWeights } : {}),
+    ...backendOf(input),
+    onLog: () => undefined,
+    // With epochs given, the planned iterations are whole epochs; with iterations, epochs are not reported.
+    onProgress: (p) => reportTraining(p, training.epochs !== undefined ? p.iterations / training.epochs : 0),
+  });
+  return { kind: 'train', weights: result.weights, epochLosses: epochMeans(result.losses, result.iterationsPerEpoch), casesUsed: cases.length, dataLoadS: seconds(started, loaded), computeS: seconds(loaded) };
 }
 
 /** Scores `model` on labelled cases; the refs are positions in the list, never case ids. */

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildReferenceProfile } from '@lgefed/shared/harmonise/index';
+import { loadDataset } from '@lgefed/shared/imaging/dataset';
+import { selectCases } from '@lgefed/shared/workflows/split';
+import { trainSegmentation } from '@lgefed/shared/workflows/train';
+import { resolveArchitecture } from '@lgefed/site-agent/architecture';
 import { readAgentAudit } from '@lgefed/site-agent/audit-log';
 import { prepareSite, startAgent, startCoordinatorProcess, TINY_ARCH, waitForJob, writeTinyDataset, type Proc, type RunningCoordinatorProcess, type SiteSetup } from './harness.js';
 
@@ -111,5 +115,32 @@ describe('federation: every job kind over the wire (real processes)', function (
     assert.ok(!strictAudit.some((e) => e.type === 'HarmonisationReport'), 'the refusing site released no histogram');
     const report = (await readAgentAudit(join(sites[0]!.dir, 'state', 'audit.jsonl'))).filter((e) => e.type === 'HarmonisationReport');
     assert.equal(report.length, 1);
+  });
+
+  it('trains at one site exactly as the local training workflow does with the same seed', async () => {
+    const site = sites[0]!;
+    const config = { epochs: 2, seed: 9, batchSize: 4, augmentation: 'paper' };
+    const job = await run('train', { site: site.name, architecture: TINY_ARCH, initialModel: null, config });
+    assert.equal(job.status, 'completed', JSON.stringify(job).slice(0, 3000));
+    const federated = job.rounds[0].outcome.metrics as { epochs: number; loss: number };
+    assert.equal(federated.epochs, 2);
+
+    // The same computation on this machine: the agent's fixed train split, the same seed and backend.
+    const split = JSON.parse(await readFile(join(site.dir, 'state', 'split-lge.json'), 'utf8')) as { cases: Record<string, string> };
+    const dataset = await loadDataset(join(site.dir, 'data'), { layout: 'nifti-pairs' });
+    const train = dataset.cases.filter((c) => split.cases[c.id] === 'train' && c.label);
+    const local = await trainSegmentation({
+      spec: resolveArchitecture(TINY_ARCH),
+      cases: selectCases(train, { fraction: 1 }, config.seed),
+      augmentation: config.augmentation,
+      batchSize: config.batchSize,
+      epochs: config.epochs,
+      seed: config.seed,
+      backend: 'cpu',
+    });
+    const lastEpoch = local.losses.slice(-local.iterationsPerEpoch);
+    const localLoss = lastEpoch.reduce((a, b) => a + b, 0) / lastEpoch.length;
+    // The wire carries the loss as float32.
+    assert.ok(Math.abs(federated.loss - localLoss) <= 1e-6 * Math.max(1, Math.abs(localLoss)), `federated ${federated.loss} vs local ${localLoss}`);
   });
 });

@@ -6,19 +6,7 @@ import { conv2dBackpropFilter } from '@lgefed/shared/engine/kernels/conv2d-backp
 import { conv2dBackpropInputByPhases } from '@lgefed/shared/engine/kernels/conv2d-backprop-input';
 import { WasmHeap } from '@lgefed/shared/engine/kernels/wasm-heap';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-
-/** Deterministic uniform values in [-1, 1). */
-function values(count: number, seed: number): Float32Array {
-  let state = seed >>> 0 || 1;
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    out[i] = (state >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
-}
+import { relativeError, values } from './numeric.js';
 
 interface Case {
   batch: number;
@@ -67,18 +55,6 @@ function describeCase(c: Case): string {
 
 function outSize(size: number, c: Case): number {
   return c.pad === 'same' ? Math.ceil(size / c.stride) : Math.ceil((size - c.kernel + 1) / c.stride);
-}
-
-/** max|a - b| / max|b|: error relative to the reference's scale. */
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  assert.equal(actual.length, expected.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
-    scale = Math.max(scale, Math.abs(expected[i]!));
-  }
-  return diff / Math.max(scale, 1e-30);
 }
 
 async function onBackend(name: string, f: () => tf.Tensor): Promise<Float32Array> {

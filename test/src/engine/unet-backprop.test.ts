@@ -5,31 +5,7 @@ import { instanceNormActConfigs } from '@lgefed/shared/engine/kernels/instance-n
 import { diceCrossEntropy, initialWeights, oneHotAtLevel, supervisedLevels, UNet, validateSpec, type NamedTensor } from '@lgefed/shared/model/index';
 import { unetLossAndGradients } from '@lgefed/shared/model/unet-backprop';
 import { AdamOptimizer } from '@lgefed/shared/model/adam';
-
-/** Deterministic uniform values in [-1, 1). */
-function values(count: number, seed: number): Float32Array {
-  let state = seed >>> 0 || 1;
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    out[i] = (state >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-/** max|a - b| / max|b|. */
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  assert.equal(actual.length, expected.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
-    scale = Math.max(scale, Math.abs(expected[i]!));
-  }
-  return diff / Math.max(scale, 1e-30);
-}
+import { relativeError, values } from './numeric.js';
 
 /** Runs `f` with the cpu backend's fused kernels removed, so tfjs ops (and autodiff) do the work. */
 async function withoutCpuFusedKernels<T>(f: () => Promise<T>): Promise<T> {

@@ -13,46 +13,37 @@ const ERROR_BOUNDS = [
   { calculate: 'min(1, datum.mean + datum.sd)', as: 'high' },
 ];
 
-/** Grouped bars: x = test site, one bar per `group` value, panels per structure (and `row` when given). */
-export function groupedBars(rows: readonly DiceRow[], group: string, title: string, row?: string): VegaLiteSpec {
+/** Dice panels per structure (and per `row` when given), with mean ± sd bounds, around `layer`. */
+function dicePanels(rows: readonly DiceRow[], title: string, row: string | undefined, layer: unknown[]): VegaLiteSpec {
   return {
     title,
     data: { values: rows as unknown as Record<string, unknown>[] },
     transform: ERROR_BOUNDS,
     facet: { column: { field: 'structure', type: 'nominal', title: null }, ...(row ? { row: { field: row, type: 'nominal' } } : {}) },
-    spec: {
-      width: 220,
-      height: 160,
-      layer: [
-        { mark: 'bar', encoding: { x: { field: 'testSite', type: 'nominal', title: 'test site' }, xOffset: { field: group, type: 'nominal' }, y: DICE, color: { field: group, type: 'nominal' } } },
-        {
-          mark: { type: 'rule', color: 'black' },
-          encoding: { x: { field: 'testSite', type: 'nominal' }, xOffset: { field: group, type: 'nominal' }, y: { field: 'low', type: 'quantitative', title: null }, y2: { field: 'high' } },
-        },
-      ],
-    },
+    spec: { width: 220, height: 160, layer },
   } as VegaLiteSpec;
+}
+
+/** Grouped bars: x = test site, one bar per `group` value, panels per structure (and `row` when given). */
+export function groupedBars(rows: readonly DiceRow[], group: string, title: string, row?: string): VegaLiteSpec {
+  return dicePanels(rows, title, row, [
+    { mark: 'bar', encoding: { x: { field: 'testSite', type: 'nominal', title: 'test site' }, xOffset: { field: group, type: 'nominal' }, y: DICE, color: { field: group, type: 'nominal' } } },
+    {
+      mark: { type: 'rule', color: 'black' },
+      encoding: { x: { field: 'testSite', type: 'nominal' }, xOffset: { field: group, type: 'nominal' }, y: { field: 'low', type: 'quantitative', title: null }, y2: { field: 'high' } },
+    },
+  ]);
 }
 
 /** Lines with points: x = a numeric factor, one line per `series`, panels per structure (rows per `row`). */
 export function lines(rows: readonly DiceRow[], x: { field: string; title: string }, series: string, title: string, row?: string): VegaLiteSpec {
-  return {
-    title,
-    data: { values: rows as unknown as Record<string, unknown>[] },
-    transform: ERROR_BOUNDS,
-    facet: { column: { field: 'structure', type: 'nominal', title: null }, ...(row ? { row: { field: row, type: 'nominal' } } : {}) },
-    spec: {
-      width: 220,
-      height: 160,
-      layer: [
-        {
-          mark: { type: 'line', point: true },
-          encoding: { x: { field: x.field, type: 'quantitative', title: x.title, axis: { tickMinStep: 1, format: '~g' } }, y: DICE, color: { field: series, type: 'nominal' } },
-        },
-        { mark: 'errorbar', encoding: { x: { field: x.field, type: 'quantitative' }, y: { field: 'low', type: 'quantitative', title: null }, y2: { field: 'high' }, color: { field: series, type: 'nominal' } } },
-      ],
+  return dicePanels(rows, title, row, [
+    {
+      mark: { type: 'line', point: true },
+      encoding: { x: { field: x.field, type: 'quantitative', title: x.title, axis: { tickMinStep: 1, format: '~g' } }, y: DICE, color: { field: series, type: 'nominal' } },
     },
-  } as VegaLiteSpec;
+    { mark: 'errorbar', encoding: { x: { field: x.field, type: 'quantitative' }, y: { field: 'low', type: 'quantitative', title: null }, y2: { field: 'high' }, color: { field: series, type: 'nominal' } } },
+  ]);
 }
 
 /** Writes `<name>.svg` and `<name>.png`; returns the file names. */

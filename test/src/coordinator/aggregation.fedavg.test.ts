@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { chunkFor, fedAvg, inMemoryUpdate, type ClientUpdate } from '@lgefed/coordinator/aggregation/index';
+import { seededUniform } from './seeded-uniform.js';
 
 describe('coordinator: FedAvg aggregation', () => {
   it('weights each site by its training cases', async () => {
@@ -10,7 +11,7 @@ describe('coordinator: FedAvg aggregation', () => {
   });
 
   it('gives the same answer whatever the chunk size and site order', async () => {
-    const rng = mulberry32(7);
+    const rng = seededUniform(7);
     const updates = Array.from({ length: 5 }, (_, s) =>
       inMemoryUpdate(`s${s}`, 1 + s * 3, Float32Array.from({ length: 1000 }, () => rng() * 2 - 1)),
     );
@@ -70,13 +71,3 @@ describe('coordinator: FedAvg aggregation', () => {
     await assert.rejects(fedAvg().aggregate([]), { code: 'aggregation_failed' });
   });
 });
-
-function mulberry32(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -6,21 +6,11 @@ import { encodeWeights, decodeWeights } from '@lgefed/coordinator/weights-file';
 import { readFile } from 'node:fs/promises';
 import { ARCH, enrolSites, InboxTransport, ManualClock, openEngine, PARAMS, simulatedTraining } from './federation-harness.js';
 import { useTempDir } from './temp-dir.js';
-
-/** A seeded uniform source, so image content and DP noise are reproducible in tests. */
-function seeded(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededUniform } from './seeded-uniform.js';
 
 /** Synthetic scanner images: uniform signal raised to `gamma` (a non-linear contrast change that normalisation cannot undo). */
 function images(seed: number, gamma: number, count = 3, size = 64 * 64): Float32Array[] {
-  const rng = seeded(seed);
+  const rng = seededUniform(seed);
   return Array.from({ length: count }, () => Float32Array.from({ length: size }, () => 1 + 1000 * rng() ** gamma));
 }
 
@@ -51,13 +41,13 @@ describe('coordinator: harmonisation-check and finetune jobs, result validation'
       const task = onlyTask(transport, ids.get(name)!);
       const payload = task.payload as unknown as HarmonisationCheckTaskPayload;
       assert.equal(payload.epsilon, 2);
-      const report = buildSiteIntensityReport(images(10 + gamma * 7, gamma), { epsilon: payload.epsilon, sensitivity: payload.sensitivity, reference: payload.reference, uniform: seeded(99) });
+      const report = buildSiteIntensityReport(images(10 + gamma * 7, gamma), { epsilon: payload.epsilon, sensitivity: payload.sensitivity, reference: payload.reference, uniform: seededUniform(99) });
       reports.set(name, report);
       assert.equal(await engine.handleResult(ids.get(name)!, { resultId: `r-${name}`, taskId: task.taskId, metrics: report as never, numExamples: 3 }), 'accepted');
     }
     // Turin bins its histogram differently: the report is refused, the round goes on without it.
     const turin = onlyTask(transport, ids.get('turin')!);
-    const wrongBins = buildSiteIntensityReport(images(5, 1), { epsilon: 2, bins: 16, uniform: seeded(3) });
+    const wrongBins = buildSiteIntensityReport(images(5, 1), { epsilon: 2, bins: 16, uniform: seededUniform(3) });
     assert.equal(await engine.handleResult(ids.get('turin')!, { resultId: 'r-turin', taskId: turin.taskId, metrics: wrongBins as never, numExamples: 3 }), 'rejected');
 
     const done = state.jobs.job(job.id);
@@ -82,7 +72,7 @@ describe('coordinator: harmonisation-check and finetune jobs, result validation'
     await assert.rejects(engine.submit('harmonisation-check', { sites: ['dijon'], reference, epsilon: 0 }, 'admin'), { code: 'invalid_argument', message: /epsilon/ });
     const job = await engine.submit('harmonisation-check', { sites: ['dijon'], reference, epsilon: 1 }, 'admin');
     const task = onlyTask(transport, ids.get('dijon')!);
-    const greedy = buildSiteIntensityReport(images(2, 1), { epsilon: 5, reference, uniform: seeded(4) });
+    const greedy = buildSiteIntensityReport(images(2, 1), { epsilon: 5, reference, uniform: seededUniform(4) });
     assert.equal(await engine.handleResult(ids.get('dijon')!, { resultId: 'r1', taskId: task.taskId, metrics: greedy as never, numExamples: 3 }), 'rejected');
     const failed = state.jobs.job(job.id);
     assert.equal(failed.status, 'failed');

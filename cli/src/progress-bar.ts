@@ -1,6 +1,7 @@
 /**
- * One-line training progress for terminals: a bar, iteration, loss, slices/s and ETA, redrawn in
- * place. When stderr is not a terminal (logs, CI) it prints a plain line every `everyLines` updates.
+ * One-line progress for terminals: a bar, iteration, what the task reports (loss, slices/s) and
+ * ETA, redrawn in place. When stderr is not a terminal (logs, CI) it prints a plain line every
+ * `everyLines` updates.
  */
 import type { TrainingProgress } from '@lgefed/shared/model/index';
 
@@ -15,21 +16,32 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(rest).padStart(2, '0')}s`;
 }
 
-export function progressLine(p: TrainingProgress): string {
-  const filled = Math.round((WIDTH * p.iteration) / p.iterations);
-  const bar = `${'█'.repeat(filled)}${'░'.repeat(WIDTH - filled)}`;
-  return `${bar} ${p.iteration}/${p.iterations} loss ${p.loss.toFixed(4)} ${p.slicesPerSecond.toFixed(2)} slices/s ETA ${formatDuration(p.etaSeconds)}`;
+export interface IterationProgress {
+  readonly iteration: number;
+  readonly iterations: number;
+  readonly etaSeconds: number;
 }
 
-export function progressBar(stream: NodeJS.WriteStream = process.stderr, everyLines = 10): { update(p: TrainingProgress): void; done(): void } {
+/** What segmentation training reports beside the bar. */
+export function trainingDetail(p: TrainingProgress): string {
+  return `loss ${p.loss.toFixed(4)} ${p.slicesPerSecond.toFixed(2)} slices/s`;
+}
+
+export function progressLine<P extends IterationProgress>(p: P, detail: (p: P) => string): string {
+  const filled = Math.round((WIDTH * p.iteration) / p.iterations);
+  const bar = `${'█'.repeat(filled)}${'░'.repeat(WIDTH - filled)}`;
+  return `${bar} ${p.iteration}/${p.iterations} ${detail(p)} ETA ${formatDuration(p.etaSeconds)}`;
+}
+
+export function progressBar<P extends IterationProgress>(detail: (p: P) => string, stream: NodeJS.WriteStream = process.stderr, everyLines = 10): { update(p: P): void; done(): void } {
   let drawn = false;
   return {
     update(p) {
       if (stream.isTTY) {
-        stream.write(`\r${progressLine(p)}\x1b[K`);
+        stream.write(`\r${progressLine(p, detail)}\x1b[K`);
         drawn = true;
       } else if (p.iteration % everyLines === 0 || p.iteration === p.iterations) {
-        stream.write(`${progressLine(p)}\n`);
+        stream.write(`${progressLine(p, detail)}\n`);
       }
     },
     done() {

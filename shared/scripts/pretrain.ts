@@ -9,12 +9,13 @@
  * --max-minutes M (stop early, keeping the weights reached) --preset lite|paper --seed S
  * --split-seed S --resume DIR (start from a model directory, e.g. a checkpoint; Adam restarts)
  * --resumed-iterations N (how far that checkpoint had trained, for the record) --checkpoints DIR
- * (default .lgefed/pretrain-<preset>; every 25 iterations, and the float32 final model).
+ * (default .lgefed/pretrain-<preset>; every 25 iterations, and the float32 final model)
+ * --schedule constant|poly (learning rate over the planned iterations; default constant).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadDataset } from '@lgefed/shared/imaging/index';
-import { isPresetName, unetSpec } from '@lgefed/shared/model/index';
+import { isLearningRateSchedule, isPresetName, unetSpec } from '@lgefed/shared/model/index';
 import {
   cohortProfile,
   evaluateModel,
@@ -53,6 +54,8 @@ async function main(): Promise<void> {
   const batchSize = Number(option('batch', '8'));
   const maxMinutes = option('max-minutes', '');
   const seed = Number(option('seed', '1'));
+  const schedule = option('schedule', 'constant');
+  if (!isLearningRateSchedule(schedule)) throw new Error(`unknown learning-rate schedule ${schedule}`);
   const splitSeed = Number(option('split-seed', String(SPLIT.seed)));
   const resume = option('resume', '');
   // A checkpoint directory holds weights only; how far it had trained is stated by the caller.
@@ -81,6 +84,7 @@ async function main(): Promise<void> {
     batchSize,
     iterations,
     learningRate: 1e-3,
+    learningRateSchedule: schedule,
     seed,
     ...(start ? { initialWeights: start.weights, startedFrom: start.id } : {}),
     ...(maxMinutes ? { maxSeconds: Number(maxMinutes) * 60 } : {}),

@@ -1,23 +1,10 @@
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { issueAdminToken, type AdminRole } from '@lgefed/coordinator/auth/admin-tokens';
 import { startCoordinator } from '@lgefed/coordinator/server';
 import { buildStartupKit } from '@lgefed/coordinator/startup-kit';
 import { openCoordinatorState } from '@lgefed/coordinator/state';
 import { UsageError, type Command } from '../command.js';
-
-function options<T extends Record<string, { type: 'string' | 'boolean' }>>(args: string[], spec: T) {
-  try {
-    return parseArgs({ args, options: spec, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
-
-const required = (value: string | boolean | undefined, flag: string): string => {
-  if (typeof value !== 'string' || value.length === 0) throw new UsageError(`${flag} is required`);
-  return value;
-};
+import { parseFlags as options, required } from '../flags.js';
 
 export const coordinatorStart: Command = {
   name: 'coordinator start',

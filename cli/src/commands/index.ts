@@ -4,6 +4,7 @@ import { coordinatorCommands } from './coordinator.js';
 import { dataCommands } from './data.js';
 import { demo } from './demo.js';
 import { experiment } from './experiment.js';
+import { harmoniserCommands } from './harmoniser.js';
 import { keygen } from './keygen.js';
 import { modelCommands } from './model.js';
 import { phantom } from './phantom.js';
@@ -12,4 +13,4 @@ import { siteCommands } from './site.js';
 import { siteReview } from './site-review.js';
 
 /** Every subcommand, in the order `lgefed --help` lists them. */
-export const commands: readonly Command[] = [demo, keygen, ...coordinatorCommands, ...dataCommands, phantom, ...siteCommands, siteReview, ...modelCommands, experiment, ...adminCommands, report];
+export const commands: readonly Command[] = [demo, keygen, ...coordinatorCommands, ...dataCommands, phantom, ...siteCommands, siteReview, ...modelCommands, ...harmoniserCommands, experiment, ...adminCommands, report];

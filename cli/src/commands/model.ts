@@ -1,8 +1,7 @@
 /** `lgefed train | finetune | evaluate | predict`: the model workflows for people and scripts. */
-import { parseArgs } from 'node:util';
-import { loadDataset, LAYOUTS, type Layout } from '@lgefed/shared/imaging/index';
+import { cycleGanTransform, loadCycleGanGenerator } from '@lgefed/shared/cyclegan/index';
+import { LAYOUTS } from '@lgefed/shared/imaging/index';
 import { isPresetName, PRESETS, unetSpec, type UNetSpec } from '@lgefed/shared/model/index';
-import type { Case } from '@lgefed/shared/types';
 import {
   evaluateModel,
   finetuneModel,
@@ -22,56 +21,9 @@ import {
 } from '@lgefed/shared/workflows/index';
 import { join } from 'node:path';
 import { UsageError, type Command } from '../command.js';
-import { progressBar } from '../progress-bar.js';
-
-type Spec = Record<string, { type: 'string' | 'boolean' }>;
-
-function options<T extends Spec>(args: string[], spec: T) {
-  try {
-    return parseArgs({ args, options: spec, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
-
-function required(value: string | boolean | undefined, flag: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw new UsageError(`${flag} is required`);
-  return value;
-}
-
-function positiveInteger(value: string | boolean | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got ${String(value)}`);
-  return n;
-}
-
-function positiveNumber(value: string | boolean | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`${flag} must be a positive number, got ${String(value)}`);
-  return n;
-}
-
-function integer(value: string | boolean | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new UsageError(`${flag} must be an integer, got ${String(value)}`);
-  return n;
-}
-
-function layoutOf(value: string | boolean | undefined): Layout | 'auto' {
-  if (value === undefined) return 'auto';
-  if (value === 'auto' || (LAYOUTS as readonly unknown[]).includes(value)) return value as Layout | 'auto';
-  throw new UsageError(`--layout must be auto or one of ${LAYOUTS.join(', ')}`);
-}
-
-async function loadCases(dir: string, layout: Layout | 'auto'): Promise<Case[]> {
-  const dataset = await loadDataset(dir, { layout });
-  for (const problem of dataset.problems) console.error(`warning: ${problem.message}`);
-  if (dataset.cases.length === 0) throw new UsageError(`no usable cases in ${dir}`);
-  return dataset.cases;
-}
+import { integer, layoutOf, parseFlags as options, positiveInteger, positiveNumber, required } from '../flags.js';
+import { loadCases } from '../load-cases.js';
+import { progressBar, trainingDetail } from '../progress-bar.js';
 
 /** Training flags shared by train and finetune. */
 const TRAINING_FLAGS = {
@@ -94,7 +46,7 @@ function trainingSettings(o: Record<string, string | boolean | undefined>) {
   const iterations = positiveInteger(o['iterations'], '--iterations');
   if (epochs !== undefined && iterations !== undefined) throw new UsageError('give --epochs or --iterations, not both');
   const maxMinutes = positiveNumber(o['max-minutes'], '--max-minutes');
-  const bar = o['json'] ? undefined : progressBar();
+  const bar = o['json'] ? undefined : progressBar(trainingDetail);
   return {
     settings: {
       ...(epochs !== undefined || iterations !== undefined ? {} : { epochs: 10 }),
@@ -219,14 +171,16 @@ same way from random initialisation: the baseline to compare against.`,
 
 const HARMONISE = ['none', 'histogram', 'nyul', 'cyclegan'] as const;
 
-/**
- * The harmonisation transform for --harmonise. CycleGAN is trained at a site by its own workflow;
- * until that is wired here, asking for it is an error rather than a silent no-op.
- */
-async function harmonisation(method: string, referenceFile: string | undefined, model: string): Promise<ImageTransform | undefined> {
+/** The harmonisation transform for --harmonise; CycleGAN uses a generator from `lgefed harmoniser train`. */
+async function harmonisation(method: string, o: { reference?: string | boolean; harmoniser?: string | boolean }, model: string): Promise<ImageTransform | undefined> {
   if (method === 'none') return undefined;
-  if (method === 'histogram' || method === 'nyul') return intensityHarmonisation(method, await readReferenceProfile(referenceFile ?? join(model, REFERENCE_PROFILE_FILE)));
-  if (method === 'cyclegan') throw new UsageError('--harmonise cyclegan is not available in this build yet (use histogram or nyul)');
+  if (method === 'histogram' || method === 'nyul') {
+    return intensityHarmonisation(method, await readReferenceProfile(typeof o.reference === 'string' ? o.reference : join(model, REFERENCE_PROFILE_FILE)));
+  }
+  if (method === 'cyclegan') {
+    const saved = await loadCycleGanGenerator(required(o.harmoniser, '--harmoniser (with --harmonise cyclegan)'));
+    return cycleGanTransform(saved.spec, saved.generator, { spacing: saved.spacing });
+  }
   throw new UsageError(`--harmonise must be one of ${HARMONISE.join(', ')}`);
 }
 
@@ -234,16 +188,17 @@ export const evaluate: Command = {
   name: 'evaluate',
   summary: 'score a model on a labelled dataset folder (Dice, HD95 per case and mean ± sd)',
   usage: `Usage: lgefed evaluate --data DIR [--model DIR] [--layout auto|${LAYOUTS.join('|')}] [--harmonise ${HARMONISE.join('|')}]
-                       [--reference PROFILE.json] [--mirror] [--json]
+                       [--reference PROFILE.json] [--harmoniser DIR] [--mirror] [--json]
 
 --model defaults to the shipped EMIDEC model. --harmonise histogram|nyul maps each image to the
-reference intensity profile (default: the one shipped with the model). --json prints per case and
+reference intensity profile (default: the one shipped with the model); --harmonise cyclegan
+translates each image with the generator --harmoniser DIR made by \`lgefed harmoniser train\`. --json prints per case and
 {dice: {bloodpool: {mean, sd, n}, myocardium: …}, hd95: …}.`,
   async run(args) {
-    const o = options(args, { data: { type: 'string' }, model: { type: 'string' }, layout: { type: 'string' }, harmonise: { type: 'string' }, reference: { type: 'string' }, mirror: { type: 'boolean' }, json: { type: 'boolean' } });
+    const o = options(args, { data: { type: 'string' }, model: { type: 'string' }, layout: { type: 'string' }, harmonise: { type: 'string' }, reference: { type: 'string' }, harmoniser: { type: 'string' }, mirror: { type: 'boolean' }, json: { type: 'boolean' } });
     const modelDir = typeof o.model === 'string' ? o.model : PRETRAINED_MODEL_DIR;
     const method = typeof o.harmonise === 'string' ? o.harmonise : 'none';
-    const transform = await harmonisation(method, typeof o.reference === 'string' ? o.reference : undefined, modelDir);
+    const transform = await harmonisation(method, o, modelDir);
     const model = await loadModelDirectory(modelDir);
     const cases = (await loadCases(required(o.data, '--data'), layoutOf(o.layout))).filter((c) => c.label);
     if (cases.length === 0) throw new UsageError('no labelled cases to evaluate');

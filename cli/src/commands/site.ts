@@ -1,17 +1,9 @@
-import { parseArgs } from 'node:util';
 import { SiteAgent } from '@lgefed/site-agent/agent';
 import { architectureHash, resolveArchitecture } from '@lgefed/site-agent/architecture';
 import { loadSiteConfig } from '@lgefed/site-agent/config';
 import { loadStartupKit } from '@lgefed/site-agent/kit';
 import { UsageError, type Command } from '../command.js';
-
-function options<T extends Record<string, { type: 'string' | 'boolean' }>>(args: string[], spec: T, positionals = false) {
-  try {
-    return parseArgs({ args, options: spec, strict: true, allowPositionals: positionals });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-}
+import { parseFlags, parseFlagsAndPositionals } from '../flags.js';
 
 export const siteStart: Command = {
   name: 'site start',
@@ -28,7 +20,7 @@ The agent makes its key in stateDir on first start (never sent), keeps a fixed s
 and an append-only log of every outbound message (stateDir/audit.jsonl). --capture also writes
 every packet it sends to FILE.`,
   async run(args) {
-    const o = options(args, { kit: { type: 'string' }, config: { type: 'string' }, capture: { type: 'string' } }).values;
+    const o = parseFlags(args, { kit: { type: 'string' }, config: { type: 'string' }, capture: { type: 'string' } });
     if (!o.kit || !o.config) throw new UsageError('--kit and --config are required');
     const agent = new SiteAgent({ kit: await loadStartupKit(o.kit), config: await loadSiteConfig(o.config), ...(o.capture ? { captureFile: o.capture } : {}) });
     await agent.start();
@@ -45,7 +37,7 @@ export const siteArchHash: Command = {
   summary: 'print the hash a site pins to approve an architecture (policy.approvedArchitectures)',
   usage: 'Usage: lgefed site arch-hash NAME     (NAME: lite | paper, optionally :key=value,… e.g. lite:stages=3,inputSize=64)',
   async run(args) {
-    const { positionals } = options(args, {}, true);
+    const { positionals } = parseFlagsAndPositionals(args, {});
     if (positionals.length !== 1) throw new UsageError('give one architecture name');
     console.log(architectureHash(resolveArchitecture(positionals[0]!)));
     return 0;

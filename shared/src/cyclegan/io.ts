@@ -1,10 +1,12 @@
 /**
  * A trained harmoniser on disk: `cyclegan.json` (format, spec, tensor manifest) and `generator.bin`
  * (the site → reference generator's float32 values, manifest order), so a site can train once and
- * harmonise every later evaluation.
+ * harmonise every later evaluation. The manifest keeps the in-plane spacing the generator learnt at,
+ * which is the scale it must be applied at.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeDirectoryAtomically } from '../files/atomic-directory.js';
 import { elementCount, type NamedTensor } from '../model/weights.js';
 import { CycleGanError } from './errors.js';
 import { generatorLayout, pickWeights, validateCycleGanSpec, type CycleGanSpec } from './spec.js';
@@ -16,18 +18,34 @@ const FORMAT = 'lgefed-cyclegan/1';
 interface Manifest {
   readonly format: typeof FORMAT;
   readonly spec: CycleGanSpec;
+  /** In-plane spacing (mm) of the slices the generator was trained on. */
+  readonly spacing: [number, number];
   readonly tensors: { name: string; shape: number[] }[];
 }
 
-export async function saveCycleGanGenerator(directory: string, spec: CycleGanSpec, weights: readonly NamedTensor[]): Promise<void> {
-  const ordered = pickWeights(generatorLayout(validateCycleGanSpec(spec), 'toReference'), weights);
-  await mkdir(directory, { recursive: true });
-  await writeFile(join(directory, WEIGHTS), ordered.map((t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)));
-  const manifest: Manifest = { format: FORMAT, spec, tensors: ordered.map(({ name, shape }) => ({ name, shape: [...shape] })) };
-  await writeFile(join(directory, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+export interface SavedCycleGan {
+  readonly spec: CycleGanSpec;
+  readonly generator: NamedTensor[];
+  readonly spacing: [number, number];
 }
 
-export async function loadCycleGanGenerator(directory: string): Promise<{ spec: CycleGanSpec; generator: NamedTensor[] }> {
+function checkedSpacing(value: unknown, where: string): [number, number] {
+  if (!Array.isArray(value) || value.length !== 2 || !value.every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0)) {
+    throw new CycleGanError(`${where}: spacing must be two positive millimetre values, got ${JSON.stringify(value)}`);
+  }
+  return [value[0] as number, value[1] as number];
+}
+
+export async function saveCycleGanGenerator(directory: string, spec: CycleGanSpec, weights: readonly NamedTensor[], spacing: readonly [number, number]): Promise<void> {
+  const ordered = pickWeights(generatorLayout(validateCycleGanSpec(spec), 'toReference'), weights);
+  const manifest: Manifest = { format: FORMAT, spec, spacing: checkedSpacing([...spacing], directory), tensors: ordered.map(({ name, shape }) => ({ name, shape: [...shape] })) };
+  await writeDirectoryAtomically(directory, [
+    { name: WEIGHTS, data: ordered.map((t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)) },
+    { name: MANIFEST, data: `${JSON.stringify(manifest, null, 2)}\n` },
+  ]);
+}
+
+export async function loadCycleGanGenerator(directory: string): Promise<SavedCycleGan> {
   let manifest: Manifest;
   try {
     manifest = JSON.parse(await readFile(join(directory, MANIFEST), 'utf8')) as Manifest;
@@ -36,6 +54,7 @@ export async function loadCycleGanGenerator(directory: string): Promise<{ spec: 
   }
   if (manifest.format !== FORMAT) throw new CycleGanError(`${directory}: unknown format ${JSON.stringify(manifest.format)}`);
   const spec = validateCycleGanSpec(manifest.spec);
+  const spacing = checkedSpacing(manifest.spacing, join(directory, MANIFEST));
   const bytes = await readFile(join(directory, WEIGHTS));
   const expected = manifest.tensors.reduce((n, t) => n + 4 * elementCount(t.shape), 0);
   if (bytes.byteLength !== expected) throw new CycleGanError(`${directory}: ${WEIGHTS} has ${bytes.byteLength} bytes, the manifest describes ${expected}`);
@@ -47,5 +66,5 @@ export async function loadCycleGanGenerator(directory: string): Promise<{ spec: 
     offset += data.length;
     return { name, shape, data };
   });
-  return { spec, generator: pickWeights(generatorLayout(spec, 'toReference'), tensors) };
+  return { spec, spacing, generator: pickWeights(generatorLayout(spec, 'toReference'), tensors) };
 }

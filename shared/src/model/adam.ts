@@ -9,6 +9,11 @@ import * as tf from '@tensorflow/tfjs-core';
 const BETA1 = 0.9;
 const BETA2 = 0.999;
 
+function checkedRate(learningRate: number): number {
+  if (!(learningRate > 0) || !Number.isFinite(learningRate)) throw new RangeError(`learningRate must be a positive number, got ${learningRate}`);
+  return learningRate;
+}
+
 export class AdamOptimizer {
   private readonly firstMoments = new Map<string, tf.Variable>();
   private readonly secondMoments = new Map<string, tf.Variable>();
@@ -17,10 +22,17 @@ export class AdamOptimizer {
   /** tf.train.adam's default: the backend's epsilon (1e-7 on float32 backends). */
   private readonly epsilon = tf.backend().epsilon();
 
-  constructor(private readonly learningRate: number) {
-    if (!(learningRate > 0) || !Number.isFinite(learningRate)) throw new RangeError(`learningRate must be a positive number, got ${learningRate}`);
+  private learningRate: number;
+
+  constructor(learningRate: number) {
+    this.learningRate = checkedRate(learningRate);
     this.accBeta1 = tf.tidy(() => tf.scalar(BETA1).variable(false));
     this.accBeta2 = tf.tidy(() => tf.scalar(BETA2).variable(false));
+  }
+
+  /** Changes the rate of the following updates (a schedule); the moments are kept. */
+  setLearningRate(learningRate: number): void {
+    this.learningRate = checkedRate(learningRate);
   }
 
   /** One update of each variable with its gradient; the gradients are left to the caller. */

@@ -6,6 +6,7 @@ export * from './batches.js';
 export * from './unet.js';
 export * from './loss.js';
 export * from './trainer.js';
+export * from './lr-schedule.js';
 export { registerTrainingGradients } from './gradients.js';
 export * from './io.js';
 export * from './train.js';

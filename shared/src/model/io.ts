@@ -6,9 +6,10 @@
  * files; the id is then that of the float16-rounded weights, which is what a load gives back.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromFloat16, toFloat16 } from '@lgefed/protocol';
+import { writeDirectoryAtomically } from '../files/atomic-directory.js';
 import { validateSpec, type UNetSpec } from './spec.js';
 import { checkWeights, elementCount, WeightsError, type NamedTensor } from './weights.js';
 
@@ -90,18 +91,11 @@ export async function saveModel(directory: string, spec: UNetSpec, weights: read
     spec,
     tensors: ordered.map(({ name, shape }) => ({ name, shape: [...shape] })),
   };
-  const staging = `${directory}.partial-${process.pid}-${Date.now()}`;
-  await mkdir(staging, { recursive: true });
-  try {
-    const payload = halves ? halves.map((h) => new Uint8Array(h.buffer, h.byteOffset, h.byteLength)) : ordered.map((t) => littleEndianBytes(t.data));
-    await writeFile(join(staging, WEIGHTS_FILE), payload);
-    await writeFile(join(staging, SPEC_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-    await rm(directory, { recursive: true, force: true });
-    await rename(staging, directory);
-  } catch (error) {
-    await rm(staging, { recursive: true, force: true });
-    throw error;
-  }
+  const payload = halves ? halves.map((h) => new Uint8Array(h.buffer, h.byteOffset, h.byteLength)) : ordered.map((t) => littleEndianBytes(t.data));
+  await writeDirectoryAtomically(directory, [
+    { name: WEIGHTS_FILE, data: payload },
+    { name: SPEC_FILE, data: `${JSON.stringify(manifest, null, 2)}\n` },
+  ]);
   return id;
 }
 

@@ -2,6 +2,7 @@
 import type { BackendRequest, EngineBackend } from '../engine/index.js';
 import type { Batch } from './batches.js';
 import type { FreezeOptions } from './freeze.js';
+import type { LearningRateSchedule } from './lr-schedule.js';
 import type { UNetSpec } from './spec.js';
 import type { NamedTensor } from './weights.js';
 
@@ -21,6 +22,8 @@ export interface WorkerTrainOptions {
   readonly initialWeights?: NamedTensor[];
   readonly iterations: number;
   readonly learningRate: number;
+  /** How the rate changes over the planned iterations; absent = constant. */
+  readonly learningRateSchedule?: LearningRateSchedule;
   readonly seed: number;
   readonly freeze?: FreezeOptions;
   /** FedProx μ (see TrainerOptions.proximalMu). */

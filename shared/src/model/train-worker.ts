@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { initEngine } from '../engine/index.js';
 import type { Batch } from './batches.js';
 import { saveModel } from './io.js';
+import { scheduledLearningRate } from './lr-schedule.js';
 import type { FromWorker, ToWorker, WorkerTrainOptions } from './train-protocol.js';
 import { UNetTrainer } from './trainer.js';
 import { UNet } from './unet.js';
@@ -78,6 +79,7 @@ async function train(options: WorkerTrainOptions): Promise<void> {
       }
       // Ask for the next batch before training, so the caller prepares it while we compute.
       if (iteration + 1 < options.iterations) requestBatch(iteration + 1);
+      trainer.setLearningRate(scheduledLearningRate(options.learningRateSchedule ?? 'constant', options.learningRate, iteration, options.iterations));
       losses.push(await trainer.step(batch));
       slices += batch.count;
       const elapsed = (performance.now() - started) / 1000;

@@ -8,6 +8,7 @@ import type { BackendRequest, EngineBackend } from '../engine/index.js';
 import type { Slice } from '../types.js';
 import { sliceBatches, type Batch, type BatchProvider } from './batches.js';
 import type { FreezeOptions } from './freeze.js';
+import type { LearningRateSchedule } from './lr-schedule.js';
 import { modelId } from './io.js';
 import type { UNetSpec } from './spec.js';
 import type { FromWorker, ToWorker, TrainingProgress } from './train-protocol.js';
@@ -28,6 +29,8 @@ export interface TrainModelOptions {
   readonly iterations?: number;
   /** Adam learning rate (default 1e-3, as in the study). */
   readonly learningRate?: number;
+  /** constant (default) or poly decay over the planned iterations (nnU-Net's). */
+  readonly learningRateSchedule?: LearningRateSchedule;
   /** Seeds initialisation and slice shuffling (default 0). */
   readonly seed?: number;
   readonly freeze?: FreezeOptions;
@@ -184,6 +187,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
             ...(initialWeights ? { initialWeights } : {}),
             iterations,
             learningRate,
+            ...(options.learningRateSchedule ? { learningRateSchedule: options.learningRateSchedule } : {}),
             seed,
             ...(options.freeze ? { freeze: options.freeze } : {}),
             ...(options.proximalMu ? { proximalMu: options.proximalMu } : {}),

@@ -52,6 +52,11 @@ export class UNetTrainer {
     return anchor ? tf.add(gradient, tf.mul(tf.sub(this.model.variable(name), anchor), this.proximalMu)) : gradient;
   }
 
+  /** Sets the Adam rate of the next steps (for a learning-rate schedule). */
+  setLearningRate(learningRate: number): void {
+    this.optimizer.setLearningRate(learningRate);
+  }
+
   /** Trains on one batch and returns its loss (before the update). */
   async step(batch: Batch): Promise<number> {
     const { spec } = this.model;

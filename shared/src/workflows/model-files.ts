@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromFloat16, toFloat16 } from '@lgefed/protocol';
 import { loadModel, saveModel, type ModelFiles, type StorageDType } from '../model/io.js';
+import type { LearningRateSchedule } from '../model/lr-schedule.js';
 import type { UNetSpec } from '../model/spec.js';
 import type { NamedTensor } from '../model/weights.js';
 import { WorkflowError } from './errors.js';
@@ -21,6 +22,8 @@ export interface TrainingRecord {
   readonly iterations: number;
   readonly batchSize: number;
   readonly learningRate: number;
+  /** Absent = constant rate. */
+  readonly learningRateSchedule?: LearningRateSchedule;
   readonly seed: number;
   readonly seconds: number;
   readonly backend: string;

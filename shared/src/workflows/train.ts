@@ -8,6 +8,7 @@ import { createPrefetchingBatchProvider } from '../augment/prefetch.js';
 import { presetByName } from '../augment/presets.js';
 import type { BackendRequest } from '../engine/index.js';
 import type { FreezeOptions } from '../model/freeze.js';
+import type { LearningRateSchedule } from '../model/lr-schedule.js';
 import { modelId, type StorageDType } from '../model/io.js';
 import type { UNetSpec } from '../model/spec.js';
 import { TrainingCancelledError, trainModel, type TrainingProgress } from '../model/train.js';
@@ -33,6 +34,8 @@ export interface TrainSegmentationOptions {
   readonly epochs?: number;
   readonly iterations?: number;
   readonly learningRate?: number;
+  /** constant (default) or poly decay over the planned iterations. */
+  readonly learningRateSchedule?: LearningRateSchedule;
   readonly seed?: number;
   /** Starting weights (fine-tuning); absent = He initialisation. */
   readonly initialWeights?: readonly NamedTensor[];
@@ -116,6 +119,7 @@ export async function trainSegmentation(options: TrainSegmentationOptions): Prom
         ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
         ...(options.iterations !== undefined ? { iterations: options.iterations } : {}),
         learningRate,
+        ...(options.learningRateSchedule ? { learningRateSchedule: options.learningRateSchedule } : {}),
         seed,
         signal: stop.signal,
         ...(options.initialWeights ? { initialWeights: options.initialWeights } : {}),
@@ -147,6 +151,7 @@ export async function trainSegmentation(options: TrainSegmentationOptions): Prom
     iterations,
     batchSize,
     learningRate,
+    ...(options.learningRateSchedule ? { learningRateSchedule: options.learningRateSchedule } : {}),
     seed,
     seconds: (performance.now() - started) / 1000,
     backend,

@@ -76,9 +76,10 @@ describe('cyclegan: site harmonisation', function () {
 
     const directory = await mkdtemp(join(tmpdir(), 'lgefed-cyclegan-'));
     try {
-      await saveCycleGanGenerator(directory, a.spec, a.generator);
+      await saveCycleGanGenerator(directory, a.spec, a.generator, [1.5, 1.25]);
       const loaded = await loadCycleGanGenerator(directory);
       assert.deepEqual(loaded.spec, tiny);
+      assert.deepEqual(loaded.spacing, [1.5, 1.25]);
       const [fromDisk] = await translateImages(loaded.spec, loaded.generator, site.slice(0, 1));
       const [fromMemory] = await translateImages(tiny, a.generator, site.slice(0, 1));
       assert.deepEqual(fromDisk, fromMemory);

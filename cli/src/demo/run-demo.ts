@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { resolveArchitecture } from '@lgefed/site-agent/architecture';
 import { loadModelDirectory, readReferenceProfile, REFERENCE_PROFILE_FILE, type LoadedModel } from '@lgefed/shared/workflows/index';
@@ -62,6 +62,15 @@ export interface DemoRun {
   readonly ok: boolean;
 }
 
+/**
+ * The agents share this machine's cores and work side by side: more wasm threads than cores makes
+ * XNNPACK's worker threads spin against each other, so each agent gets its share (LGEFED_THREADS wins).
+ */
+function agentThreads(agents: number): Record<string, string> {
+  if (process.env['LGEFED_THREADS']) return {};
+  return { LGEFED_THREADS: String(Math.max(1, Math.floor(availableParallelism() / agents))) };
+}
+
 export async function runDemo(options: DemoOptions, out: NodeJS.WriteStream = process.stdout): Promise<DemoRun> {
   const started = Date.now();
   const sizes: DemoSizes = options.quick ? QUICK : FULL;
@@ -76,7 +85,10 @@ export async function runDemo(options: DemoOptions, out: NodeJS.WriteStream = pr
   const pretrained = await loadPretrained(options.pretrainedDir, sizes.architecture);
   const reference = await loadReference(options.pretrainedDir);
   const prepared = await prepareSites({ runDir, dataRoot: join(workdir, 'data') }, options.sites, sizes, options.seed, log);
-  const federation = await DemoFederation.start({ stateDir: join(runDir, 'coordinator'), sites: prepared, pretrained: { model: pretrained, architecture: sizes.architecture }, port: options.port }, log);
+  const federation = await DemoFederation.start(
+    { stateDir: join(runDir, 'coordinator'), sites: prepared, pretrained: { model: pretrained, architecture: sizes.architecture }, port: options.port, agentEnv: agentThreads(prepared.length) },
+    log,
+  );
   const interrupted = () => {
     board.log('interrupted: stopping the coordinator and agents');
     void federation.close().then(() => process.exit(130));

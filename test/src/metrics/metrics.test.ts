@@ -54,6 +54,27 @@ describe('metrics: Dice, HD95, volumes', () => {
     assert.equal(percentile(Float64Array.from([3, 1, 2]), 50), 2);
   });
 
+  it('gives the same HD95 on a small structure in a large grid as brute force over every surface pair', () => {
+    // Structures away from the grid border, as the heart is in a scan: the union bounding box is
+    // what the distance transform runs on, so this checks that cutting it out changes nothing.
+    const dims: Dims = [40, 30, 6];
+    const spacing: Spacing = [1.4, 1.4, 9];
+    const place = (seed: number, x0: number, y0: number) => {
+      const local = randomMask(9 * 8 * 3, 0.5, seed);
+      const m = new Uint8Array(dims[0] * dims[1] * dims[2]);
+      for (let i = 0; i < local.length; i++) if (local[i]) m[x0 + (i % 9) + dims[0] * (y0 + (Math.floor(i / 9) % 8) + dims[1] * (1 + Math.floor(i / 72)))] = 1;
+      return m;
+    };
+    const p = place(5, 12, 9);
+    const t = place(6, 15, 11);
+    const coords = (m: Uint8Array) => [...surfaceOf(m, dims).entries()].filter(([, v]) => v).map(([i]) => [(i % 40) * spacing[0], (Math.floor(i / 40) % 30) * spacing[1], Math.floor(i / 1200) * spacing[2]]);
+    const directed = (from: number[][], to: number[][]) =>
+      percentile(Float64Array.from(from.map((a) => Math.min(...to.map((b) => Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!))))), 95);
+    const expected = Math.max(directed(coords(p), coords(t)), directed(coords(t), coords(p)));
+    assert.ok(expected > 0);
+    assert.ok(Math.abs(hausdorff95(p, t, dims, spacing) - expected) < 1e-9, `${hausdorff95(p, t, dims, spacing)} vs ${expected}`);
+  });
+
   it('uses only surface voxels: the interior of a solid block is not surface', () => {
     const dims: Dims = [5, 5, 5];
     const cube: [number, number, number][] = [];

@@ -18,10 +18,31 @@ export const Tissue = {
   scar: 13,
   noReflow: 14,
   papillary: 15, // papillary muscles: myocardial signal inside the cavity, labelled blood pool as annotators do
+  bowel: 16, // stomach and bowel loops below the diaphragm: mid-to-bright, textured
+  bowelGas: 17, // gas in stomach or colon: dark
+  fatPad: 18, // pericardial, diaphragmatic and mediastinal fat layers: bright
+  pulmonaryVessel: 19, // vessels seen end-on in the lung: small bright dots
+  trabeculae: 20, // endocardial trabeculation: myocardial signal at the cavity edge, labelled blood pool
 } as const;
-export const TISSUE_COUNT = 16;
+export const TISSUE_COUNT = 21;
 
 type Territory = 'LAD' | 'LCx' | 'RCA';
+
+/**
+ * A structure around the heart (bowel loop, gas pocket, fat layer, lung vessel): an ellipse that exists
+ * for long-axis positions `from`..`to` and drifts by `drift` mm per unit of t, so it moves between slices.
+ */
+export interface Blob {
+  readonly tissue: number;
+  readonly centre: readonly [number, number];
+  readonly radii: readonly [number, number];
+  readonly angle: number;
+  readonly from: number;
+  readonly to: number;
+  readonly drift: readonly [number, number];
+  /** Tissues it may replace: bowel stays in soft tissue and liver, lung vessels in lung. */
+  readonly within: readonly number[];
+}
 
 /** One patient's anatomy, in mm, image axes (+x right = patient left, +y down = posterior). */
 export interface Anatomy {
@@ -45,6 +66,10 @@ export interface Anatomy {
   readonly papillary: { readonly angles: readonly [number, number]; readonly radius: number };
   /** Angle of the LV outflow tract, which opens the basal myocardial ring toward the aorta. */
   readonly outflowAngle: number;
+  /** Trabeculation: small bumps of myocardial signal at the endocardium (angle, depth mm, width rad). */
+  readonly trabeculae: readonly (readonly [number, number, number])[];
+  /** Abdominal and mediastinal clutter, painted over the body before the heart. */
+  readonly clutter: readonly Blob[];
   readonly infarct?: {
     readonly territory: Territory;
     readonly angle: number;
@@ -60,30 +85,70 @@ export interface Anatomy {
 // Territory centres in heart coordinates (RV at angle π): LAD anterior/anteroseptal, LCx lateral, RCA inferior.
 const TERRITORY_ANGLE: Record<Territory, number> = { LAD: -2.0, LCx: 0.1, RCA: 2.0 };
 
+const SOFT = [Tissue.softTissue, Tissue.liver, Tissue.muscle];
+
+/** `count` blobs of one kind scattered `near`..`far` mm from `centre`. */
+function sampleBlobs(
+  rng: Random,
+  count: number,
+  tissue: number,
+  centre: readonly [number, number],
+  near: number,
+  far: number,
+  radii: readonly [readonly [number, number], readonly [number, number]],
+  within: readonly number[],
+): Blob[] {
+  return [...Array(count)].map(() => {
+    const angle = rng.uniform(0, 2 * Math.PI);
+    const distance = rng.uniform(near, far);
+    const from = rng.uniform(-0.4, 1.1);
+    return {
+      tissue,
+      centre: [centre[0] + distance * Math.cos(angle), centre[1] + distance * Math.sin(angle)] as const,
+      radii: [rng.uniform(...radii[0]), rng.uniform(...radii[1])] as const,
+      angle: rng.uniform(0, Math.PI),
+      from,
+      to: from + rng.uniform(0.15, 0.7),
+      drift: [rng.uniform(-30, 30), rng.uniform(-30, 30)] as const,
+      within,
+    };
+  });
+}
+
 export function sampleAnatomy(rng: Random, fov: readonly [number, number], infarctRate: number, noReflowRate: number): Anatomy {
-  // End-diastolic post-infarction LVs (EMIDEC, MS-CMRSeg): basal cavity 42-64 mm across, wall 8-13 mm.
-  const endoRadius = rng.uniform(21, 32);
+  // End-diastolic post-infarction LVs (EMIDEC, MS-CMRSeg): basal cavity 46-68 mm across, wall 8-13 mm
+  // (EMIDEC's largest LV cross-section is 72-103 mm across, 10th-90th percentile).
+  const endoRadius = rng.uniform(23, 34);
   const wall = rng.uniform(8, 13);
   const lvCentre: [number, number] = [fov[0] / 2 + rng.uniform(-10, 30), fov[1] / 2 + rng.uniform(-25, 15)];
-  const a = rng.uniform(140, 175);
-  const b = rng.uniform(95, 125);
+  // Chest half-width and half-depth: the heart lies close behind a thick anterior wall, so a
+  // heart-centred window holds tissue, not air.
+  const a = rng.uniform(150, 190);
+  const b = rng.uniform(105, 140);
   const infarcted = rng.chance(infarctRate);
   const territory = rng.pick<Territory>(['LAD', 'LAD', 'LCx', 'RCA']);
   const span = territory === 'LAD' ? [rng.uniform(0.2, 0.5), rng.uniform(0.85, 1)] : [rng.uniform(0, 0.2), rng.uniform(0.5, 0.8)];
   return {
     lvCentre,
     rotation: 0.35 + 0.25 * rng.gaussian(),
-    ellipticity: rng.uniform(0.88, 1.12),
+    ellipticity: rng.uniform(0.85, 1.18),
     endoRadius,
     wall,
     harmonics: [1, 2, 3].map((n) => [rng.uniform(0, 0.06 / n), rng.uniform(0, 2 * Math.PI)] as const),
     length: rng.uniform(75, 98),
     rv: { width: rng.uniform(0.7, 0.95) * (endoRadius + wall), height: rng.uniform(1.25, 1.55) * (endoRadius + wall), wall: rng.uniform(2.5, 4) },
     epicardialFat: { thickness: rng.uniform(1, 6), angle: rng.uniform(0, 2 * Math.PI) },
-    body: { centre: [lvCentre[0] - rng.uniform(20, 45), lvCentre[1] + rng.uniform(15, 40)], a, b, fat: rng.uniform(6, 20), muscle: rng.uniform(6, 12) },
+    body: { centre: [lvCentre[0] - rng.uniform(20, 45), lvCentre[1] + rng.uniform(10, 30)], a, b, fat: rng.uniform(8, 24), muscle: rng.uniform(8, 16) },
     aortaRadius: rng.uniform(10, 14),
     papillary: { angles: [-0.9 + rng.uniform(-0.3, 0.3), 1.1 + rng.uniform(-0.3, 0.3)], radius: rng.uniform(3, 5.5) },
     outflowAngle: -2.5 + rng.uniform(-0.3, 0.3),
+    trabeculae: [...Array(rng.int(4, 10))].map(() => [rng.uniform(0, 2 * Math.PI), rng.uniform(1.5, 4), rng.uniform(0.08, 0.22)] as const),
+    clutter: [
+      ...sampleBlobs(rng, rng.int(4, 10), Tissue.bowel, lvCentre, 45, 120, [[8, 22], [5, 14]], SOFT),
+      ...sampleBlobs(rng, rng.int(1, 4), Tissue.bowelGas, lvCentre, 50, 120, [[4, 14], [3, 9]], [Tissue.softTissue, Tissue.bowel]),
+      ...sampleBlobs(rng, rng.int(4, 9), Tissue.fatPad, lvCentre, 35, 110, [[12, 40], [2, 6]], SOFT),
+      ...sampleBlobs(rng, rng.int(10, 24), Tissue.pulmonaryVessel, lvCentre, 40, 140, [[1.5, 4], [1.5, 3]], [Tissue.lung]),
+    ],
     ...(infarcted
       ? {
           infarct: {
@@ -130,6 +195,8 @@ export function paintSlice(anatomy: Anatomy, t: number, width: number, height: n
   const papillaryHere = t > 0.2 && t < 0.85;
   const papillaryRadius = anatomy.papillary.radius * taper((t - 0.2) / 0.65);
   const papillaryCentres = anatomy.papillary.angles.map((a) => [Math.cos(a), Math.sin(a)] as const);
+  // Clutter present at this level, so the per-pixel loop only visits what can be there.
+  const clutter = anatomy.clutter.filter((b) => t >= b.from && t <= b.to);
   for (let j = 0; j < height; j++) {
     const y = (j + 0.5) * pixel[1];
     for (let i = 0; i < width; i++) {
@@ -146,6 +213,14 @@ export function paintSlice(anatomy: Anatomy, t: number, width: number, height: n
         if (insideEllipse(x, y, cx - 0.5 * body.a, cy - 0.05 * body.b, 0.34 * body.a, 0.6 * body.b)) tissue = Tissue.lung;
         if (insideEllipse(x, y, cx + 0.52 * body.a, cy + 0.05 * body.b, 0.3 * body.a, 0.55 * body.b)) tissue = Tissue.lung;
         if (liverScale > 0 && insideEllipse(x, y, cx - 0.32 * body.a, cy + 0.3 * body.b, 0.5 * body.a * liverScale, 0.45 * body.b * liverScale)) tissue = Tissue.liver;
+        for (const blob of clutter) {
+          if (!blob.within.includes(tissue)) continue;
+          const ex = x - blob.centre[0] - blob.drift[0] * t;
+          const ey = y - blob.centre[1] - blob.drift[1] * t;
+          const cb = Math.cos(blob.angle);
+          const sb = Math.sin(blob.angle);
+          if (insideEllipse(ex * cb + ey * sb, -ex * sb + ey * cb, 0, 0, blob.radii[0], blob.radii[1])) tissue = blob.tissue;
+        }
         if (insideEllipse(x, y, cx, cy + 0.72 * body.b, 20, 17)) tissue = Tissue.spine;
         if (insideEllipse(x, y, cx + 28, cy + 0.5 * body.b, anatomy.aortaRadius, anatomy.aortaRadius)) tissue = Tissue.vessel;
       }
@@ -176,6 +251,12 @@ export function paintSlice(anatomy: Anatomy, t: number, width: number, height: n
         const outflow = dOutflow < outflowHalfWidth;
         if (rho < endo) {
           tissue = Tissue.lvBlood;
+          for (const [angle, depth, width] of anatomy.trabeculae) {
+            let dTrab = Math.abs(phi - angle);
+            if (dTrab > Math.PI) dTrab = 2 * Math.PI - dTrab;
+            // A rounded bump into the cavity, thinning toward the apex with the cavity itself.
+            if (dTrab < width && rho > endo - depth * taper(t) * Math.cos((dTrab / width) * (Math.PI / 2))) tissue = Tissue.trabeculae;
+          }
           if (papillaryHere) {
             const centreDistance = endo - papillaryRadius * 0.8;
             for (const [cu, cv] of papillaryCentres) {

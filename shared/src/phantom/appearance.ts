@@ -13,7 +13,7 @@ export interface Acquisition {
   readonly zeroFill: number;
   /** Zero-filled fraction of the read direction (exports padded to a square matrix). */
   readonly zeroFillRead: number;
-  /** Amplitude of the smooth texture that modulates tissue outside the heart (organs, vessels, bowel). */
+  /** Amplitude of the multi-scale texture that modulates tissue (organs, vessels, bowel; faintly the heart). */
   readonly texture: number;
 }
 
@@ -22,25 +22,34 @@ export function sampleAcquisition(rng: Random, look: VendorAppearance): Acquisit
   const jitter = (v: number) => v * rng.uniform(0.88, 1.12);
   const intensity = new Float32Array(TISSUE_COUNT);
   const blood = jitter(0.62 - (1 - ti) * 0.1);
-  // Inversion recovery magnitude: healthy myocardium is nulled when TI is right, grey when it is not.
-  const myocardium = 0.04 + (1 - ti) * 0.45;
-  // Surrounding tissue is mid-grey on real LGE (magnitude images after a non-selective inversion), not black.
+  // Inversion recovery magnitude: healthy myocardium is darkest when TI is right, grey when it is not.
+  // Even at a good TI, real exports keep it a dark grey rather than black (EMIDEC: blood/myocardium ≈ 1.3).
+  const myocardium = blood * (0.25 + 0.9 * (1 - ti));
+  // Everything else relative to blood, as on real LGE: after a non-selective inversion the chest is
+  // mid-grey with bright fat, and even lung is dark grey rather than black.
+  const relative = (lo: number, hi: number) => blood * rng.uniform(lo, hi);
+  const fat = relative(1.2, 1.5);
   intensity[Tissue.air] = 0;
-  intensity[Tissue.softTissue] = rng.uniform(0.28, 0.5);
-  intensity[Tissue.subcutaneousFat] = jitter(0.75);
-  intensity[Tissue.muscle] = rng.uniform(0.2, 0.4);
-  intensity[Tissue.lung] = rng.uniform(0.08, 0.25);
-  intensity[Tissue.liver] = rng.uniform(0.3, 0.55);
-  intensity[Tissue.vessel] = blood * rng.uniform(0.9, 1.05);
-  intensity[Tissue.spine] = rng.uniform(0.15, 0.35);
-  intensity[Tissue.epicardialFat] = jitter(0.68);
-  intensity[Tissue.rvWall] = myocardium * 1.2;
-  intensity[Tissue.rvBlood] = blood * rng.uniform(0.85, 1.0);
+  intensity[Tissue.softTissue] = relative(0.8, 1.05);
+  intensity[Tissue.subcutaneousFat] = fat;
+  intensity[Tissue.epicardialFat] = fat * rng.uniform(0.9, 1.05);
+  intensity[Tissue.fatPad] = fat * rng.uniform(0.9, 1.05);
+  intensity[Tissue.muscle] = relative(0.55, 0.8);
+  intensity[Tissue.lung] = relative(0.35, 0.55);
+  intensity[Tissue.pulmonaryVessel] = relative(0.8, 1.0);
+  intensity[Tissue.liver] = relative(0.75, 1.0);
+  intensity[Tissue.bowel] = relative(0.6, 1.1);
+  intensity[Tissue.bowelGas] = relative(0.05, 0.25);
+  intensity[Tissue.vessel] = relative(0.9, 1.05);
+  intensity[Tissue.spine] = relative(0.4, 0.7);
+  intensity[Tissue.rvWall] = myocardium * 1.1;
+  intensity[Tissue.rvBlood] = relative(0.85, 1.0);
   intensity[Tissue.lvMyocardium] = myocardium;
-  intensity[Tissue.papillary] = myocardium * rng.uniform(1, 1.3);
+  intensity[Tissue.papillary] = myocardium * rng.uniform(1, 1.1);
+  intensity[Tissue.trabeculae] = myocardium * rng.uniform(1, 1.15);
   intensity[Tissue.lvBlood] = blood;
-  intensity[Tissue.scar] = Math.min(1, blood * rng.uniform(1.15, 1.45));
-  intensity[Tissue.noReflow] = jitter(0.05);
+  intensity[Tissue.scar] = Math.min(1, relative(1.15, 1.45));
+  intensity[Tissue.noReflow] = relative(0.08, 0.2);
   return {
     intensity,
     contrast: rng.uniform(...look.contrast),
@@ -50,7 +59,7 @@ export function sampleAcquisition(rng: Random, look: VendorAppearance): Acquisit
     blurMm: rng.uniform(...look.blurMm),
     zeroFill: rng.uniform(...look.zeroFill),
     zeroFillRead: rng.uniform(...look.zeroFill),
-    texture: rng.uniform(0.15, 0.4),
+    texture: rng.uniform(0.2, 0.45),
   };
 }
 
@@ -84,36 +93,55 @@ function blur(img: Float32Array, w: number, h: number, sigmaX: number, sigmaY: n
   for (let x = 0; x < w; x++) convolveLine(tmp, img, x, w, h, ky, pad);
 }
 
-/** Tissues the texture leaves alone: the heart, whose contrast is what the model must learn. */
-const UNTEXTURED = new Set<number>([Tissue.air, Tissue.lvBlood, Tissue.lvMyocardium, Tissue.papillary, Tissue.scar, Tissue.noReflow]);
-const TEXTURE_CELL_MM = 14;
+/** Tissues of the heart get a faint texture (flow, partial volume); their contrast is what the model must learn. */
+const HEART = new Set<number>([Tissue.lvBlood, Tissue.lvMyocardium, Tissue.papillary, Tissue.trabeculae, Tissue.scar, Tissue.noReflow]);
+const HEART_TEXTURE = 0.25;
+/** Octaves of the texture field: cell size (mm) and weight; large organ-scale shading down to fine grain. */
+const OCTAVES: readonly (readonly [number, number])[] = [
+  [48, 0.45],
+  [20, 0.3],
+  [8, 0.17],
+  [3.5, 0.08],
+];
+
+/** Smooth random field in about [-1, 1]: bilinear value noise summed over OCTAVES. */
+function textureField(w: number, h: number, pixel: readonly [number, number], rng: Random): Float32Array {
+  const field = new Float32Array(w * h);
+  for (const [cellMm, weight] of OCTAVES) {
+    const gx = Math.ceil((w * pixel[0]) / cellMm) + 2;
+    const gy = Math.ceil((h * pixel[1]) / cellMm) + 2;
+    const grid = new Float32Array(gx * gy);
+    for (let i = 0; i < grid.length; i++) grid[i] = rng.uniform(-1, 1);
+    const cellsPerPixelX = pixel[0] / cellMm;
+    const cellsPerPixelY = pixel[1] / cellMm;
+    for (let y = 0; y < h; y++) {
+      const fy = y * cellsPerPixelY;
+      const y0 = Math.floor(fy);
+      const ty = fy - y0;
+      for (let x = 0; x < w; x++) {
+        const fx = x * cellsPerPixelX;
+        const x0 = Math.floor(fx);
+        const tx = fx - x0;
+        const a = grid[y0 * gx + x0]! + (grid[y0 * gx + x0 + 1]! - grid[y0 * gx + x0]!) * tx;
+        const b = grid[(y0 + 1) * gx + x0]! + (grid[(y0 + 1) * gx + x0 + 1]! - grid[(y0 + 1) * gx + x0]!) * tx;
+        field[y * w + x] = field[y * w + x]! + weight * (a + (b - a) * ty);
+      }
+    }
+  }
+  return field;
+}
 
 /**
- * Multiplies tissue outside the heart by 1 + amplitude·f, f a smooth random field (bilinear over a
- * 14 mm grid of uniform values in [-1, 1]): real chests are full of structure (vessels, bowel, liver
- * texture) that a flat-shaded phantom lacks, and a model must learn to ignore it.
+ * Multiplies tissue by 1 + amplitude·f, f a multi-scale smooth random field: real chests are full of
+ * structure (vessels, bowel, liver texture, fat strands) that a flat-shaded phantom lacks, and a model
+ * must learn to ignore it. The heart gets a quarter of the amplitude, air none.
  */
 function applyTexture(img: Float32Array, tissues: Uint8Array, w: number, h: number, pixel: readonly [number, number], amplitude: number, rng: Random): void {
-  const gx = Math.ceil((w * pixel[0]) / TEXTURE_CELL_MM) + 2;
-  const gy = Math.ceil((h * pixel[1]) / TEXTURE_CELL_MM) + 2;
-  const grid = new Float32Array(gx * gy);
-  for (let i = 0; i < grid.length; i++) grid[i] = rng.uniform(-1, 1);
-  const cellsPerPixelX = pixel[0] / TEXTURE_CELL_MM;
-  const cellsPerPixelY = pixel[1] / TEXTURE_CELL_MM;
-  for (let y = 0; y < h; y++) {
-    const fy = y * cellsPerPixelY;
-    const y0 = Math.floor(fy);
-    const ty = fy - y0;
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      if (UNTEXTURED.has(tissues[i]!)) continue;
-      const fx = x * cellsPerPixelX;
-      const x0 = Math.floor(fx);
-      const tx = fx - x0;
-      const a = grid[y0 * gx + x0]! + (grid[y0 * gx + x0 + 1]! - grid[y0 * gx + x0]!) * tx;
-      const b = grid[(y0 + 1) * gx + x0]! + (grid[(y0 + 1) * gx + x0 + 1]! - grid[(y0 + 1) * gx + x0]!) * tx;
-      img[i] = img[i]! * (1 + amplitude * (a + (b - a) * ty));
-    }
+  const field = textureField(w, h, pixel, rng);
+  for (let i = 0; i < img.length; i++) {
+    const tissue = tissues[i]!;
+    if (tissue === Tissue.air) continue;
+    img[i] = img[i]! * (1 + (HEART.has(tissue) ? HEART_TEXTURE * amplitude : amplitude) * field[i]!);
   }
 }
 

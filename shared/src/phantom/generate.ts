@@ -10,9 +10,14 @@ export interface PhantomCase extends Case {
   readonly anatomy: Anatomy;
 }
 
-/** Our labels from tissues: scar and no-reflow are myocardium for LV anatomy; papillary muscles are cavity. */
+/** Cavity tissues: annotators draw the endocardium outside papillary muscles and trabeculation. */
+export function isCavity(tissue: number): boolean {
+  return tissue === Tissue.lvBlood || tissue === Tissue.papillary || tissue === Tissue.trabeculae;
+}
+
+/** Our labels from tissues: scar and no-reflow are myocardium for LV anatomy; papillary muscles and trabeculae are cavity. */
 export function ourLabel(tissue: number): number {
-  if (tissue === Tissue.lvBlood || tissue === Tissue.papillary) return Label.bloodpool;
+  if (isCavity(tissue)) return Label.bloodpool;
   if (tissue === Tissue.lvMyocardium || tissue === Tissue.scar || tissue === Tissue.noReflow) return Label.myocardium;
   return Label.background;
 }

@@ -61,7 +61,7 @@ export const PROFILES: Record<string, PhantomProfile> = {
     slices: [4, 10],
     infarctRate: 0.67,
     noReflowRate: 0.4,
-    appearance: { gamma: 1, contrast: [0.9, 1.1], tiQuality: [0.5, 1], noise: [0.03, 0.06], bias: [0.05, 0.2], blurMm: [0.9, 1.4], zeroFill: [0, 0.2] },
+    appearance: { gamma: 1, contrast: [0.9, 1.1], tiQuality: [0.3, 0.65], noise: [0.015, 0.035], bias: [0.05, 0.2], blurMm: [0.9, 1.4], zeroFill: [0, 0.2] },
   },
   mscmr: {
     name: 'mscmr',

@@ -5,7 +5,7 @@ import { DataError } from '../imaging/errors.js';
 import { writeNifti } from '../imaging/nifti-write.js';
 import { writePng } from '../imaging/png.js';
 import { Tissue } from './anatomy.js';
-import { generatePhantomCase, type PhantomCase } from './generate.js';
+import { generatePhantomCase, isCavity, type PhantomCase } from './generate.js';
 import { renderGallery } from './gallery.js';
 import { PROFILES, type PhantomProfile } from './profiles.js';
 
@@ -34,7 +34,7 @@ export function phantomProfile(name: string): PhantomProfile {
 
 /** The site's own label value for a tissue, in its layout's convention. */
 function siteLabel(profile: PhantomProfile, tissue: number): number {
-  const lv = tissue === Tissue.lvBlood || tissue === Tissue.papillary;
+  const lv = isCavity(tissue);
   const myo = tissue === Tissue.lvMyocardium;
   if (profile.layout === 'mscmr') return lv ? 500 : myo || tissue === Tissue.scar || tissue === Tissue.noReflow ? 200 : tissue === Tissue.rvBlood ? 600 : 0;
   if (profile.layout === 'manifest') return lv ? 1 : myo || tissue === Tissue.scar || tissue === Tissue.noReflow ? 2 : 0;

@@ -59,7 +59,8 @@ export interface Anatomy {
   /** LV length base→apex, mm. */
   readonly length: number;
   readonly rv: { readonly width: number; readonly height: number; readonly wall: number };
-  readonly epicardialFat: { readonly thickness: number; readonly angle: number };
+  /** Epicardial fat: a thin `base` layer all round (the bright epicardial line on LGE) plus a lobe of `thickness` toward `angle`. */
+  readonly epicardialFat: { readonly base: number; readonly thickness: number; readonly angle: number };
   readonly body: { readonly centre: readonly [number, number]; readonly a: number; readonly b: number; readonly fat: number; readonly muscle: number };
   readonly aortaRadius: number;
   /** Papillary muscles: angles in heart coordinates (anterolateral, posteromedial) and radius, mm. */
@@ -137,7 +138,7 @@ export function sampleAnatomy(rng: Random, fov: readonly [number, number], infar
     harmonics: [1, 2, 3].map((n) => [rng.uniform(0, 0.06 / n), rng.uniform(0, 2 * Math.PI)] as const),
     length: rng.uniform(75, 98),
     rv: { width: rng.uniform(0.7, 0.95) * (endoRadius + wall), height: rng.uniform(1.25, 1.55) * (endoRadius + wall), wall: rng.uniform(2.5, 4) },
-    epicardialFat: { thickness: rng.uniform(1, 6), angle: rng.uniform(0, 2 * Math.PI) },
+    epicardialFat: { base: rng.uniform(0.5, 2), thickness: rng.uniform(1, 6), angle: rng.uniform(0, 2 * Math.PI) },
     body: { centre: [lvCentre[0] - rng.uniform(20, 45), lvCentre[1] + rng.uniform(10, 30)], a, b, fat: rng.uniform(8, 24), muscle: rng.uniform(8, 16) },
     aortaRadius: rng.uniform(10, 14),
     papillary: { angles: [-0.9 + rng.uniform(-0.3, 0.3), 1.1 + rng.uniform(-0.3, 0.3)], radius: rng.uniform(3, 5.5) },
@@ -191,7 +192,8 @@ export function paintSlice(anatomy: Anatomy, t: number, width: number, height: n
   const minDim = Math.min(body.a, body.b);
   // Basal slices: the outflow tract opens the ring over a sector that closes within the first 12% of the LV.
   const outflowHalfWidth = t >= 0 && t < 0.12 ? 0.55 * (1 - t / 0.12) : 0;
-  const reach = rEpi + (outflowHalfWidth > 0 ? Math.max(anatomy.epicardialFat.thickness, anatomy.aortaRadius) : anatomy.epicardialFat.thickness);
+  const fatReach = anatomy.epicardialFat.base + anatomy.epicardialFat.thickness;
+  const reach = rEpi + (outflowHalfWidth > 0 ? Math.max(fatReach, anatomy.aortaRadius) : fatReach);
   const papillaryHere = t > 0.2 && t < 0.85;
   const papillaryRadius = anatomy.papillary.radius * taper((t - 0.2) / 0.65);
   const papillaryCentres = anatomy.papillary.angles.map((a) => [Math.cos(a), Math.sin(a)] as const);
@@ -245,7 +247,7 @@ export function paintSlice(anatomy: Anatomy, t: number, width: number, height: n
         for (let n = 0; n < anatomy.harmonics.length; n++) shape += anatomy.harmonics[n]![0] * Math.cos((n + 1) * phi - anatomy.harmonics[n]![1]);
         const endo = rEndo * shape;
         const epi = rEpi * shape;
-        const fat = anatomy.epicardialFat.thickness * Math.max(0, Math.cos(phi - anatomy.epicardialFat.angle)) ** 2;
+        const fat = anatomy.epicardialFat.base + anatomy.epicardialFat.thickness * Math.max(0, Math.cos(phi - anatomy.epicardialFat.angle)) ** 2;
         let dOutflow = Math.abs(phi - anatomy.outflowAngle);
         if (dOutflow > Math.PI) dOutflow = 2 * Math.PI - dOutflow;
         const outflow = dOutflow < outflowHalfWidth;

@@ -28,9 +28,9 @@ export function sampleAcquisition(rng: Random, look: VendorAppearance): Acquisit
   // Everything else relative to blood, as on real LGE: after a non-selective inversion the chest is
   // mid-grey with bright fat, and even lung is dark grey rather than black.
   const relative = (lo: number, hi: number) => blood * rng.uniform(lo, hi);
-  const fat = relative(1.2, 1.5);
+  const fat = relative(1.3, 1.6);
   intensity[Tissue.air] = 0;
-  intensity[Tissue.softTissue] = relative(0.8, 1.05);
+  intensity[Tissue.softTissue] = relative(0.85, 1.1);
   intensity[Tissue.subcutaneousFat] = fat;
   intensity[Tissue.epicardialFat] = fat * rng.uniform(0.9, 1.05);
   intensity[Tissue.fatPad] = fat * rng.uniform(0.9, 1.05);

@@ -10,10 +10,10 @@ const bin = fileURLToPath(new URL('../../../cli/bin/lgefed.js', import.meta.url)
 
 /**
  * Lowest blood-pool Dice accepted for the shipped EMIDEC model on the phantom site in its own
- * (EMIDEC) style, at the quick demo's 64×64 crop on 2 test cases. Measured: 0.39 for the shipped
- * model, 0.00 for the same network with untrained (He-initialised) weights.
+ * (EMIDEC) style, at the quick demo's 96×96 crop on its 2 test cases. Measured: 0.85 (the shipped
+ * model); at a 64×64 crop, which loses the heart on some cases, it was 0.00-0.39.
  */
-const PRETRAINED_OWN_PROFILE_FLOOR = 0.25;
+const PRETRAINED_OWN_PROFILE_FLOOR = 0.6;
 
 describe('lgefed demo --quick, end to end (coordinator and four agents as processes)', function () {
   this.timeout(900_000);

@@ -10,7 +10,7 @@
  * --split-seed S --resume DIR (start from a model directory, e.g. a checkpoint; Adam restarts)
  * --resumed-iterations N (how far that checkpoint had trained, for the record) --checkpoints DIR
  * (default .lgefed/pretrain-<preset>; every 25 iterations, and the float32 final model)
- * --schedule constant|poly (learning rate over the planned iterations; default constant).
+ * --schedule poly|constant (learning rate over the planned iterations; default poly, nnU-Net's decay).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const batchSize = Number(option('batch', '8'));
   const maxMinutes = option('max-minutes', '');
   const seed = Number(option('seed', '1'));
-  const schedule = option('schedule', 'constant');
+  const schedule = option('schedule', 'poly');
   if (!isLearningRateSchedule(schedule)) throw new Error(`unknown learning-rate schedule ${schedule}`);
   const splitSeed = Number(option('split-seed', String(SPLIT.seed)));
   const resume = option('resume', '');

@@ -40,7 +40,7 @@ export function lines(rows: readonly DiceRow[], x: { field: string; title: strin
   return dicePanels(rows, title, row, [
     {
       mark: { type: 'line', point: true },
-      encoding: { x: { field: x.field, type: 'quantitative', title: x.title, axis: { tickMinStep: 1, format: '~g' } }, y: DICE, color: { field: series, type: 'nominal' } },
+      encoding: { x: { field: x.field, type: 'quantitative', title: x.title, axis: { tickMinStep: 1, format: 'd' } }, y: DICE, color: { field: series, type: 'nominal' } },
     },
     { mark: 'errorbar', encoding: { x: { field: x.field, type: 'quantitative' }, y: { field: 'low', type: 'quantitative', title: null }, y2: { field: 'high' }, color: { field: series, type: 'nominal' } } },
   ]);

@@ -56,10 +56,17 @@ export async function prepareSites(
       await mkdir(dir, { recursive: true, mode: 0o700 });
       let dataDir: string;
       if (source.phantomProfile) {
-        dataDir = join(paths.dataRoot, `${source.name}-${sizes.casesPerSite}-cases-seed-${seed}`);
+        const cap = sizes.maxSlicesPerCase ? `-max-${sizes.maxSlicesPerCase}-slices` : '';
+        dataDir = join(paths.dataRoot, `${source.name}-${sizes.casesPerSite}-cases${cap}-seed-${seed}`);
         if (await nonEmptyDir(dataDir)) log(`site ${source.name}: reusing phantom data in ${dataDir}`);
         else {
-          const written = await writePhantomSiteInWorker({ profile: source.phantomProfile, cases: sizes.casesPerSite, seed: seed * 100 + index, out: dataDir });
+          const written = await writePhantomSiteInWorker({
+            profile: source.phantomProfile,
+            cases: sizes.casesPerSite,
+            seed: seed * 100 + index,
+            out: dataDir,
+            ...(sizes.maxSlicesPerCase ? { maxSlices: sizes.maxSlicesPerCase } : {}),
+          });
           log(`site ${source.name}: ${written.cases.length} phantom ${source.phantomProfile} case(s) written as '${written.layout}'`);
         }
       } else dataDir = resolve(source.dataDir!);

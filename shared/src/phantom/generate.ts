@@ -29,19 +29,31 @@ export function phantomCaseId(profile: PhantomProfile, index: number, infarcted:
   return `${profile.name}_${n}`;
 }
 
-/** Generates case `index` of a profile; the same (profile, seed, index) always gives the same case. */
-export function generatePhantomCase(profile: PhantomProfile, seed: number, index: number): PhantomCase {
+export interface PhantomCaseOptions {
+  /**
+   * At most this many slices: a longer stack keeps its base-to-apex extent with fewer, thicker-spaced
+   * slices (for quick runs; the anatomy and appearance stay those of the seed).
+   */
+  readonly maxSlices?: number;
+}
+
+/** Generates case `index` of a profile; the same (profile, seed, index, options) always gives the same case. */
+export function generatePhantomCase(profile: PhantomProfile, seed: number, index: number, options: PhantomCaseOptions = {}): PhantomCase {
+  const maxSlices = options.maxSlices ?? Infinity;
+  if (!(maxSlices >= 2)) throw new RangeError(`maxSlices must be at least 2, got ${options.maxSlices}`);
   const rng = new Random(seed, `${profile.name}#${index}`);
   const pixel = rng.uniform(...profile.spacing);
   const fov = rng.uniform(...profile.fovMm);
   const width = Math.round(fov / pixel);
   const height = Math.round((fov * rng.uniform(...profile.phaseFov)) / pixel);
-  const dz = rng.pick(profile.sliceSpacing);
-  const depth = rng.int(...profile.slices);
+  const acquiredDz = rng.pick(profile.sliceSpacing);
+  const acquiredDepth = rng.int(...profile.slices);
   const anatomy = sampleAnatomy(rng, [width * pixel, height * pixel], profile.infarctRate, profile.noReflowRate);
   const acquisition = sampleAcquisition(rng, profile.appearance);
   // Place the stack over the LV: long stacks also catch the atria above and the abdomen below.
-  const extent = (depth - 1) * dz;
+  const extent = (acquiredDepth - 1) * acquiredDz;
+  const depth = Math.min(acquiredDepth, Math.floor(maxSlices));
+  const dz = depth === acquiredDepth ? acquiredDz : extent / (depth - 1);
   const spare = Math.max(0, extent - anatomy.length * 0.9);
   const start = rng.uniform(0.02, 0.08) * anatomy.length - spare * rng.uniform(0.2, 0.5);
   const plane = width * height;

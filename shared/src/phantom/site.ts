@@ -16,6 +16,8 @@ export interface PhantomSiteOptions {
   readonly out: string;
   /** Also write `gallery-<profile>.png` next to the data (up to 6 cases). */
   readonly gallery?: boolean;
+  /** Cap on slices per case (see PhantomCaseOptions.maxSlices); absent = the profile's own stacks. */
+  readonly maxSlices?: number;
 }
 
 export interface PhantomSiteSummary {
@@ -131,12 +133,15 @@ async function writeCase(profile: PhantomProfile, c: PhantomCase, out: string): 
 export async function writePhantomSite(options: PhantomSiteOptions): Promise<PhantomSiteSummary> {
   const profile = phantomProfile(options.profile);
   if (!Number.isInteger(options.cases) || options.cases < 1) throw new DataError('bad-input', options.out, `--cases must be a positive integer (got ${options.cases})`);
+  if (options.maxSlices !== undefined && !(Number.isInteger(options.maxSlices) && options.maxSlices >= 2)) {
+    throw new DataError('bad-input', options.out, `--max-slices must be an integer ≥ 2 (got ${options.maxSlices})`);
+  }
   await mkdir(options.out, { recursive: true });
   const summary: PhantomSiteSummary['cases'] = [];
   const galleryCases: PhantomCase[] = [];
   const spacing: Record<string, readonly number[]> = {};
   for (let i = 0; i < options.cases; i++) {
-    const c = generatePhantomCase(profile, options.seed, i);
+    const c = generatePhantomCase(profile, options.seed, i, options.maxSlices === undefined ? {} : { maxSlices: options.maxSlices });
     await writeCase(profile, c, options.out);
     spacing[c.id] = c.image.spacing;
     summary.push({ id: c.id, dims: c.image.dims, spacing: c.image.spacing, infarct: c.anatomy.infarct?.territory ?? null });

@@ -36,6 +36,22 @@ describe('phantom: multi-vendor LGE generator', function () {
     }
   });
 
+  it('thins a long stack to maxSlices over the same extent, and leaves short stacks alone', () => {
+    const full = generatePhantomCase(PROFILES.stpau!, 1, 0);
+    const thin = generatePhantomCase(PROFILES.stpau!, 1, 0, { maxSlices: 6 });
+    assert.equal(thin.image.dims[2], 6);
+    assert.deepEqual(thin.image.dims.slice(0, 2), full.image.dims.slice(0, 2));
+    assert.deepEqual(thin.anatomy, full.anatomy);
+    const extent = (v: { dims: readonly number[]; spacing: readonly number[] }) => (v.dims[2]! - 1) * v.spacing[2]!;
+    assert.ok(Math.abs(extent(thin.image) - extent(full.image)) < 1e-9, `${extent(thin.image)} vs ${extent(full.image)} mm`);
+    assert.equal(thin.label!.dims[2], 6);
+    // Every thinned stack still crosses the LV, so each case keeps labelled blood pool.
+    assert.ok(thin.label!.data.some((v) => v === 1));
+    const short = generatePhantomCase(PROFILES.emidec!, 1, 0);
+    assert.deepEqual(generatePhantomCase(PROFILES.emidec!, 1, 0, { maxSlices: 50 }).image.data, short.image.data);
+    assert.throws(() => generatePhantomCase(PROFILES.emidec!, 1, 0, { maxSlices: 1 }), /maxSlices/);
+  });
+
   it('labels match the geometry: blood pool at the LV centre, enclosed by myocardium, radius as drawn', () => {
     const c = generatePhantomCase(PROFILES.stpau!, 3, 2);
     const [w, h, d] = c.image.dims;

@@ -28,7 +28,7 @@ pretrained model on 10 % and 100 % of each site's cases vs training from scratch
 progressive inclusion, cross-site evaluation of the pretrained, single-centre and federated models.
 Ends with a summary table and the HTML report path.
 
-  --quick          small sizes (about 5 min on 2 cores); the default sizes take about 11 min
+  --quick          small sizes (under 3 min on 2 cores); the default sizes take about 10 min
   --chaos          instead of the study, run fault drills: a site killed mid-round, the coordinator
                    killed and restarted mid-job, a site frozen past its deadline, a tampered message,
                    a connection cut during a model transfer; each checked for lost or double results

@@ -1,7 +1,7 @@
 /**
  * How big the demo's study is. Chosen so the whole federated study fits a 2-core laptop: measured
- * 590 CPU-seconds over all processes for `quick` (about 5 min of 2 cores), 1,280 for `full` (about
- * 11 min). The summary prints these sizes, so every figure says what it rests on.
+ * on 2 idle cores, `quick` took 166 s (318 CPU-seconds over all processes), `full` 604 s (1,128).
+ * The summary prints these sizes, so every figure says what it rests on.
  */
 export interface DemoSizes {
   readonly name: 'quick' | 'full';
@@ -34,8 +34,9 @@ export interface DemoSizes {
 export const QUICK: DemoSizes = {
   name: 'quick',
   casesPerSite: 4,
-  // The STPAU- and MSCMR-like stacks (10-24 slices) would set every round's pace.
-  maxSlicesPerCase: 6,
+  // The STPAU- and MSCMR-like stacks (10-24 slices) would set every round's pace: with the profiles'
+  // own stacks the quick study took 590 CPU-seconds, with at most 5 slices per case 318.
+  maxSlicesPerCase: 5,
   testFraction: 0.5,
   // 96² (144 mm at 1.5 mm) still holds the whole heart after an image-only centre estimate; at 64²
   // the shipped model loses the LV on some phantom cases (blood pool Dice 0.00-0.75 vs 0.59-0.97).
@@ -55,8 +56,7 @@ export const FULL: DemoSizes = {
   casesPerSite: 10,
   testFraction: 0.3,
   architecture: 'lite:inputSize=96',
-  // One epoch per training: the whole study then took 1,280 CPU-seconds over all processes, about
-  // 11 min of 2 cores.
+  // One epoch per training: the whole study then took 10 min on 2 cores.
   epochs: 1,
   batchSize: 4,
   learningRate: 1e-3,

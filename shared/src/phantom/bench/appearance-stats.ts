@@ -1,5 +1,5 @@
 /**
- * `npm run build && node shared/dist/phantom/bench/appearance-stats.js`: how close does the phantom look to
+ * `npm run bench:appearance`: how close does the phantom look to
  * real LGE, in the window the model actually sees? Both the real EMIDEC slices and phantom cases go
  * through the training preprocessing (1.5 mm, 128-pixel label-centred crop, per-slice min-max), then we
  * compare per-slice statistics: blood pool / myocardium / surrounding-tissue means and their ratios,

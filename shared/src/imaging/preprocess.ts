@@ -1,3 +1,4 @@
+import { boxMean } from './box-mean.js';
 import type { Case, ImageVolume, LabelVolume, Slice, Spacing } from '../types.js';
 import { DataError } from './errors.js';
 import { resampleLinear, resampleNearest } from './resample.js';
@@ -84,31 +85,18 @@ export function estimateHeartCentre(slices: readonly Float32Array[], w: number, 
     const scale = hi > lo ? 1 / (hi - lo) : 0;
     for (let i = 0; i < s.length; i++) mean[i] = mean[i]! + (s[i]! - lo) * scale;
   }
-  // Integral image so the box sum is O(1) per pixel whatever the box size.
-  const integral = new Float64Array((w + 1) * (h + 1));
-  for (let y = 0; y < h; y++) {
-    let row = 0;
-    for (let x = 0; x < w; x++) {
-      row += mean[y * w + x]!;
-      integral[(y + 1) * (w + 1) + x + 1] = integral[y * (w + 1) + x + 1]! + row;
-    }
-  }
   const rx = Math.max(1, Math.round(12.5 / spacing[0]));
   const ry = Math.max(1, Math.round(12.5 / spacing[1]));
+  const smoothed = boxMean(mean, w, h, rx, ry);
   const sigmaX = 0.3 * w;
   const sigmaY = 0.3 * h;
   let best = -Infinity;
   let centre: [number, number] = [(w - 1) / 2, (h - 1) / 2];
   for (let y = 0; y < h; y++) {
-    const y0 = Math.max(0, y - ry);
-    const y1 = Math.min(h, y + ry + 1);
     const py = (y - (h - 1) / 2) / sigmaY;
     for (let x = 0; x < w; x++) {
-      const x0 = Math.max(0, x - rx);
-      const x1 = Math.min(w, x + rx + 1);
-      const sum = integral[y1 * (w + 1) + x1]! - integral[y0 * (w + 1) + x1]! - integral[y1 * (w + 1) + x0]! + integral[y0 * (w + 1) + x0]!;
       const px = (x - (w - 1) / 2) / sigmaX;
-      const score = (sum / ((x1 - x0) * (y1 - y0))) * Math.exp(-0.5 * (px * px + py * py));
+      const score = smoothed[y * w + x]! * Math.exp(-0.5 * (px * px + py * py));
       if (score > best) {
         best = score;
         centre = [x, y];

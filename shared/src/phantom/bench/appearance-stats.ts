@@ -9,6 +9,7 @@
  * Environment: LGEFED_STATS_PROFILE (default emidec), LGEFED_STATS_CASES (phantom cases, default 20),
  * LGEFED_STATS_REAL (real data folder), LGEFED_STATS_REAL_CASES (default 30), LGEFED_STATS_SEED (default 1).
  */
+import { boxMean } from '../../imaging/box-mean.js';
 import { loadDataset } from '../../imaging/dataset.js';
 import { writePng } from '../../imaging/png.js';
 import { preprocessCase } from '../../imaging/preprocess.js';
@@ -67,36 +68,12 @@ function distanceToLv(label: Uint8Array, n: number): Uint16Array {
   return d;
 }
 
-/** Mean over the (2r+1)² box around each pixel (clamped at the edges), from an integral image. */
-function boxMean(image: Float32Array, n: number, r: number): Float32Array {
-  const integral = new Float64Array((n + 1) * (n + 1));
-  for (let y = 0; y < n; y++) {
-    let row = 0;
-    for (let x = 0; x < n; x++) {
-      row += image[y * n + x]!;
-      integral[(y + 1) * (n + 1) + x + 1] = integral[y * (n + 1) + x + 1]! + row;
-    }
-  }
-  const out = new Float32Array(n * n);
-  for (let y = 0; y < n; y++) {
-    const y0 = Math.max(0, y - r);
-    const y1 = Math.min(n, y + r + 1);
-    for (let x = 0; x < n; x++) {
-      const x0 = Math.max(0, x - r);
-      const x1 = Math.min(n, x + r + 1);
-      const sum = integral[y1 * (n + 1) + x1]! - integral[y0 * (n + 1) + x1]! - integral[y1 * (n + 1) + x0]! + integral[y0 * (n + 1) + x0]!;
-      out[y * n + x] = sum / ((x1 - x0) * (y1 - y0));
-    }
-  }
-  return out;
-}
-
 function sliceStats(s: Slice): SliceStats | undefined {
   const n = s.width;
   const { image, label } = s;
   const distance = distanceToLv(label, n);
-  const fine = boxMean(image, n, 2);
-  const coarse = boxMean(image, n, 10);
+  const fine = boxMean(image, n, n, 2, 2);
+  const coarse = boxMean(image, n, n, 10, 10);
   const sum = { bloodpool: 0, myocardium: 0, inner: 0, near: 0, far: 0 };
   const count = { bloodpool: 0, myocardium: 0, inner: 0, near: 0, far: 0 };
   const histogram = new Array<number>(BINS).fill(0);

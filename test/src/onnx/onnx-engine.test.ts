@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadDataset, preprocessCase } from '@lgefed/shared/imaging/index';
+import { ModelInputError, parameterLayout, SeededRandom, UNet, validateSpec, type NamedTensor, type UNetSpec } from '@lgefed/shared/model/index';
+import { OnnxProbabilityEngine, OnnxUnavailableError, onnxRuntimeAvailable } from '@lgefed/shared/onnx/index';
+import { loadModelDirectory, PRETRAINED_MODEL_DIR } from '@lgefed/shared/workflows/index';
+import { useWasm } from '../model/tiny.js';
+
+/** Development data (never needed by the product): real LGE slices for the shipped model. */
+const EMIDEC = '/work/shared/data/emidec-lge-slices';
+const TOLERANCE = 1e-4;
+
+/** tfjs reference: softmax of the full-resolution head, NHWC. */
+async function tfjsProbabilities(spec: UNetSpec, weights: readonly NamedTensor[], images: Float32Array, n: number, size: number): Promise<Float32Array> {
+  const model = new UNet({ ...spec, inputSize: size }, weights);
+  try {
+    const probabilities = tf.tidy(() => tf.softmax(model.forward(tf.tensor4d(images, [n, size, size, 1]), [0]).get(0)!));
+    const data = (await probabilities.data()) as Float32Array;
+    probabilities.dispose();
+    return data;
+  } finally {
+    model.dispose();
+  }
+}
+
+function maxAbsDifference(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+  return max;
+}
+
+/** Every parameter random (gammas and biases too), so a wrong layout of any of them shows. */
+function randomWeights(spec: UNetSpec, seed: number): NamedTensor[] {
+  const random = new SeededRandom(seed);
+  return parameterLayout(spec).map(({ name, shape, fanIn }) => {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) data[i] = random.normal() * (name.endsWith('.gamma') || name.endsWith('.beta') ? 0.5 : Math.sqrt(2 / fanIn));
+    return { name, shape, data };
+  });
+}
+
+describe('onnx: U-Net inference on onnxruntime-node', () => {
+  before(useWasm);
+
+  it('onnxruntime-node is installed and loads', async () => {
+    assert.equal(await onnxRuntimeAvailable(), true);
+  });
+
+  it('matches tfjs on the shipped model and real EMIDEC slices (max abs error < 1e-4)', async function () {
+    if (!existsSync(EMIDEC)) this.skip();
+    const model = await loadModelDirectory(PRETRAINED_MODEL_DIR);
+    const id = (model.training!.notes!['split'] as { validation: string[] }).validation[0]!;
+    const dir = await mkdtemp(join(tmpdir(), 'lgefed-onnx-'));
+    let images: Float32Array;
+    const n = 4;
+    const size = model.spec.inputSize;
+    try {
+      for (const sub of ['images', 'labels']) {
+        await mkdir(join(dir, sub));
+        for (const name of (await readdir(join(EMIDEC, sub))).filter((f) => f.startsWith(`${id}_`))) await copyFile(join(EMIDEC, sub, name), join(dir, sub, name));
+      }
+      const { cases } = await loadDataset(dir, { layout: 'png-slices' });
+      const { slices } = preprocessCase(cases[0]!, { size, targetSpacing: model.training!.spacing });
+      assert.ok(slices.length >= n, `${id} has ${slices.length} slices`);
+      const first = Math.floor((slices.length - n) / 2);
+      images = new Float32Array(n * size * size);
+      for (let i = 0; i < n; i++) images.set(slices[first + i]!.image, i * size * size);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const engine = await OnnxProbabilityEngine.load(model.spec, model.weights, { threads: 2 });
+    try {
+      assert.match(engine.name, /^onnxruntime-node \d+\.\d+\.\d+ cpu, 2 threads$/);
+      assert.equal(engine.classes, 3);
+      const onnx = await engine.probabilities(images, n, size);
+      const error = maxAbsDifference(onnx, await tfjsProbabilities(model.spec, model.weights, images, n, size));
+      console.log(`      shipped lite model, ${n} EMIDEC slices of ${id}: max abs error ${error.toExponential(2)}`);
+      assert.ok(error < TOLERANCE, `max abs error ${error}`);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  describe('a small random model', () => {
+    const spec = validateSpec({ architecture: 'unet2d-instancenorm-leakyrelu', stages: 3, baseFeatures: 4, maxFeatures: 16, inputSize: 32, inChannels: 1, classes: 3 });
+    const weights = randomWeights(spec, 7);
+    let engine: OnnxProbabilityEngine;
+    before(async () => {
+      engine = await OnnxProbabilityEngine.load(spec, weights, { threads: 1 });
+    });
+    after(async () => engine.dispose());
+
+    for (const size of [32, 64]) {
+      it(`matches tfjs for a batch of 2 at ${size}x${size}, given a view into a larger buffer`, async () => {
+        const random = new SeededRandom(size);
+        const n = 2;
+        const buffer = new Float32Array(n * size * size + 5).map(() => random.next());
+        const images = buffer.subarray(5);
+        const onnx = await engine.probabilities(images, n, size);
+        assert.equal(onnx.length, n * size * size * spec.classes);
+        const error = maxAbsDifference(onnx, await tfjsProbabilities(spec, weights, images, n, size));
+        console.log(`      random 3-stage model at ${size}²: max abs error ${error.toExponential(2)}`);
+        assert.ok(error < TOLERANCE, `max abs error ${error}`);
+      });
+    }
+
+    it('refuses a bad input shape with ModelInputError', async () => {
+      await assert.rejects(engine.probabilities(new Float32Array(32 * 32), 2, 32), ModelInputError);
+      await assert.rejects(engine.probabilities(new Float32Array(30 * 30), 1, 30), ModelInputError);
+      await assert.rejects(engine.probabilities(new Float32Array(0), 0, 32), ModelInputError);
+    });
+  });
+
+  it('says OnnxUnavailableError when the runtime cannot be loaded', async () => {
+    const missing = () => Promise.reject(new Error("Cannot find package 'onnxruntime-node'"));
+    assert.equal(await onnxRuntimeAvailable(missing), false);
+    const spec = validateSpec({ architecture: 'unet2d-instancenorm-leakyrelu', stages: 2, baseFeatures: 2, maxFeatures: 2, inputSize: 8, inChannels: 1, classes: 2 });
+    await assert.rejects(OnnxProbabilityEngine.load(spec, randomWeights(spec, 1), { importRuntime: missing }), OnnxUnavailableError);
+  });
+});

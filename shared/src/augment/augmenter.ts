@@ -13,7 +13,21 @@ export interface AugmenterOptions {
   /** Network input size; every output slice has it. */
   readonly outputWidth: number;
   readonly outputHeight: number;
+  /**
+   * Share of windows placed on a random foreground pixel instead of anywhere in the slice
+   * (default 1/3, nnU-Net's oversample_foreground_percent): whole slices are mostly background.
+   */
+  readonly foregroundFraction?: number;
 }
+
+/**
+ * Where the output window lies in the (transformed) slice: its centre, anywhere it fits, or around a
+ * random foreground pixel (anywhere when there is none).
+ */
+export type WindowPlacement = 'centre' | 'random' | 'foreground';
+
+/** nnU-Net's share of foreground-forced patches. */
+export const DEFAULT_FOREGROUND_FRACTION = 1 / 3;
 
 /** An augmented slice at the network input size, with the pixel spacing it now has. */
 export interface AugmentedSlice extends SpacedSlice {
@@ -23,7 +37,8 @@ export interface AugmentedSlice extends SpacedSlice {
 
 /**
  * Applies a preset to slices: spatial operators (image bilinear, label nearest, one resampling),
- * a crop to the output size, then intensity operators on the image.
+ * a window of the output size (on the foreground with `foregroundFraction`, else anywhere), then
+ * intensity operators on the image.
  */
 export class Augmenter {
   readonly preset: AugmentationPreset;
@@ -39,13 +54,19 @@ export class Augmenter {
     if (!Number.isInteger(outputWidth) || !Number.isInteger(outputHeight) || outputWidth < 1 || outputHeight < 1) {
       throw new AugmentationError(`output size must be positive integers, got ${outputWidth}x${outputHeight}`);
     }
+    const fraction = options.foregroundFraction ?? DEFAULT_FOREGROUND_FRACTION;
+    if (!(fraction >= 0 && fraction <= 1)) throw new AugmentationError(`foregroundFraction must be in [0, 1], got ${fraction}`);
+    this.foregroundFraction = fraction;
     this.prng = new Prng(options.seed);
   }
+
+  private readonly foregroundFraction: number;
 
   /** Augments one slice, drawing which operators fire (each with its p) and their parameters. */
   augment(sample: SpacedSlice): AugmentedSlice {
     const firing = this.preset.operators.filter((op) => this.prng.chance(op.p));
-    return applyOperators(sample, firing, this.preset.crop, this.options, this.prng);
+    const placement: WindowPlacement = this.prng.chance(this.foregroundFraction) ? 'foreground' : 'random';
+    return applyOperators(sample, firing, placement, this.options, this.prng);
   }
 }
 
@@ -56,7 +77,7 @@ export class Augmenter {
 export function applyOperators(
   sample: SpacedSlice,
   operators: readonly OperatorSpec[],
-  crop: 'random' | 'centre',
+  placement: WindowPlacement,
   size: { readonly outputWidth: number; readonly outputHeight: number },
   prng: Prng,
 ): AugmentedSlice {
@@ -64,10 +85,11 @@ export function applyOperators(
   const { outputWidth, outputHeight } = size;
   const params = identityParameters(sample);
   for (const op of operators) if (isSpatial(op)) drawSpatial(op, params, prng);
-  if (crop === 'random') {
-    const [slackX, slackY] = cropSlack(sample, params, outputWidth, outputHeight);
+  if (placement !== 'centre') {
+    const slack = cropSlack(sample, params, outputWidth, outputHeight);
+    const onForeground = placement === 'foreground' ? foregroundShift(sample, params, size, slack, prng) : undefined;
     // Whole output pixels: a crop alone then copies pixels instead of interpolating them.
-    params.cropShift = [Math.round(prng.uniform(-slackX, slackX)), Math.round(prng.uniform(-slackY, slackY))];
+    params.cropShift = onForeground ?? [Math.round(prng.uniform(-slack[0], slack[0])), Math.round(prng.uniform(-slack[1], slack[1]))];
   }
   const map = spatialMap(sample, params, outputWidth, outputHeight);
   const resampled = resample(sample, map, outputWidth, outputHeight);
@@ -81,6 +103,38 @@ export function applyOperators(
     spacing: params.outputSpacing,
     applied: operators.map((op) => op.kind),
   };
+}
+
+/**
+ * Window shift that puts a random foreground pixel within the middle half of the window (jittered,
+ * so the heart is not always centred), kept inside the slice where the slice is larger than the
+ * window; undefined when the slice has no foreground.
+ */
+function foregroundShift(
+  sample: SpacedSlice,
+  params: SpatialParameters,
+  size: { readonly outputWidth: number; readonly outputHeight: number },
+  slack: readonly [number, number],
+  prng: Prng,
+): [number, number] | undefined {
+  const { label, width, height } = sample;
+  let count = 0;
+  for (let i = 0; i < label.length; i++) if (label[i] !== 0) count++;
+  if (count === 0) return undefined;
+  let pick = Math.min(count - 1, Math.floor(prng.uniform(0, count)));
+  let index = 0;
+  for (; index < label.length; index++) if (label[index] !== 0 && pick-- === 0) break;
+  // input = centre + M (window pixel + shift - window centre), so shift = M⁻¹ (pixel - centre) - jitter.
+  const [a, b, c, d] = spatialMap(sample, params, size.outputWidth, size.outputHeight).matrix;
+  const px = (index % width) - (width - 1) / 2;
+  const py = Math.floor(index / width) - (height - 1) / 2;
+  const det = a * d - b * c;
+  const jitterX = prng.uniform(-size.outputWidth / 4, size.outputWidth / 4);
+  const jitterY = prng.uniform(-size.outputHeight / 4, size.outputHeight / 4);
+  const shiftX = (d * px - b * py) / det - jitterX;
+  const shiftY = (-c * px + a * py) / det - jitterY;
+  const clamp = (v: number, limit: number): number => Math.round(Math.min(limit, Math.max(-limit, v)));
+  return [clamp(shiftX, slack[0]), clamp(shiftY, slack[1])];
 }
 
 function draw(prng: Prng, range: Range): number {

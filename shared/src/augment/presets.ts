@@ -3,12 +3,12 @@ import { validateOperator, type OperatorSpec } from './operators.js';
 
 /**
  * A named augmentation pipeline: operators applied in order (all spatial ones are composed into
- * a single resampling), then a crop to the network input size, random or centred.
+ * a single resampling). Where the network window lies in the slice is the augmenter's sampling,
+ * the same for every preset.
  */
 export interface AugmentationPreset {
   readonly name: string;
   readonly operators: readonly OperatorSpec[];
-  readonly crop: 'random' | 'centre';
 }
 
 /** The study's probability for every operator. */
@@ -50,10 +50,10 @@ const nnunet: readonly OperatorSpec[] = [
 ];
 
 export const PRESETS = {
-  none: { name: 'none', operators: [], crop: 'centre' },
-  spatial: { name: 'spatial', operators: studySpatial, crop: 'random' },
-  paper: { name: 'paper', operators: [...studySpatial, ...studyIntensity], crop: 'random' },
-  nnunet: { name: 'nnunet', operators: nnunet, crop: 'random' },
+  none: { name: 'none', operators: [] },
+  spatial: { name: 'spatial', operators: studySpatial },
+  paper: { name: 'paper', operators: [...studySpatial, ...studyIntensity] },
+  nnunet: { name: 'nnunet', operators: nnunet },
 } as const satisfies Record<string, AugmentationPreset>;
 
 export type PresetName = keyof typeof PRESETS;
@@ -68,8 +68,5 @@ export function presetByName(name: string): AugmentationPreset {
 }
 
 export function validatePreset(preset: AugmentationPreset): void {
-  if (preset.crop !== 'random' && preset.crop !== 'centre') {
-    throw new AugmentationError(`preset '${preset.name}': crop must be 'random' or 'centre'`);
-  }
   for (const op of preset.operators) validateOperator(op);
 }

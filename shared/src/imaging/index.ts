@@ -10,3 +10,4 @@ export * from './dataset.js';
 export * from './resample.js';
 export * from './preprocess.js';
 export * from './check.js';
+export * from './whole-slice.js';

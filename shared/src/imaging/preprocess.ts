@@ -1,5 +1,4 @@
-import { boxMean } from './box-mean.js';
-import type { Case, ImageVolume, LabelVolume, Slice, Spacing } from '../types.js';
+import type { Case, ImageVolume, Slice, Spacing } from '../types.js';
 import { DataError } from './errors.js';
 import { resampleLinear, resampleNearest } from './resample.js';
 
@@ -8,11 +7,9 @@ export interface PreprocessOptions {
   readonly size: number;
   /** In-plane target spacing in mm [x, y]; omitted = keep the acquired spacing (no resampling). */
   readonly targetSpacing?: readonly [number, number];
-  /** Where to centre the crop: from labels when present (training, default), or from the image alone (inference). */
-  readonly centreFrom?: 'labels' | 'image';
 }
 
-/** Everything needed to put a size×size prediction back onto the case's original grid. */
+/** Where the window came from in the case's grid. */
 export interface PreprocessTransform {
   readonly originalDims: readonly [number, number, number];
   readonly originalSpacing: Spacing;
@@ -23,7 +20,7 @@ export interface PreprocessTransform {
   readonly cropX: number;
   readonly cropY: number;
   readonly size: number;
-  readonly centredOn: 'labels' | 'image';
+  readonly centredOn: 'labels' | 'grid';
 }
 
 export interface PreprocessedCase {
@@ -39,7 +36,7 @@ function checkOptions(options: PreprocessOptions, source: string): void {
   }
 }
 
-function resampledSize(volume: ImageVolume, target?: readonly [number, number]): [number, number] {
+export function resampledSize(volume: ImageVolume, target?: readonly [number, number]): [number, number] {
   if (!target) return [volume.dims[0], volume.dims[1]];
   return [Math.max(1, Math.round((volume.dims[0] * volume.spacing[0]) / target[0])), Math.max(1, Math.round((volume.dims[1] * volume.spacing[1]) / target[1]))];
 }
@@ -63,47 +60,6 @@ function labelCentre(labels: Uint8Array[], w: number, h: number): [number, numbe
     }
   }
   return n > 0 ? [sx / n, sy / n] : undefined;
-}
-
-/**
- * Heart centre from the image alone. In LGE the LV blood pool is a bright blob of roughly 20-50 mm
- * near the middle of the field of view; bright fat and chest wall lie at the periphery. We average the
- * min-max normalised slices of the stack, smooth with a box of ~25 mm (blood-pool sized, so thin bright
- * rims score low), weight by a Gaussian prior centred on the image (σ = 30% of the field of view) and
- * take the maximum.
- */
-export function estimateHeartCentre(slices: readonly Float32Array[], w: number, h: number, spacing: readonly [number, number]): [number, number] {
-  const mean = new Float64Array(w * h);
-  for (const s of slices) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let i = 0; i < s.length; i++) {
-      const v = s[i]!;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    const scale = hi > lo ? 1 / (hi - lo) : 0;
-    for (let i = 0; i < s.length; i++) mean[i] = mean[i]! + (s[i]! - lo) * scale;
-  }
-  const rx = Math.max(1, Math.round(12.5 / spacing[0]));
-  const ry = Math.max(1, Math.round(12.5 / spacing[1]));
-  const smoothed = boxMean(mean, w, h, rx, ry);
-  const sigmaX = 0.3 * w;
-  const sigmaY = 0.3 * h;
-  let best = -Infinity;
-  let centre: [number, number] = [(w - 1) / 2, (h - 1) / 2];
-  for (let y = 0; y < h; y++) {
-    const py = (y - (h - 1) / 2) / sigmaY;
-    for (let x = 0; x < w; x++) {
-      const px = (x - (w - 1) / 2) / sigmaX;
-      const score = smoothed[y * w + x]! * Math.exp(-0.5 * (px * px + py * py));
-      if (score > best) {
-        best = score;
-        centre = [x, y];
-      }
-    }
-  }
-  return centre;
 }
 
 /**
@@ -138,15 +94,6 @@ function sliceMinimum(slice: Float32Array): number {
   return lo;
 }
 
-/** Places a size×size window whose top-left is (x0, y0) back into a w×h grid of background. */
-function uncrop(window: Uint8Array, size: number, x0: number, y0: number, w: number, h: number): Uint8Array {
-  const out = new Uint8Array(w * h);
-  for (let y = Math.max(0, y0); y < Math.min(h, y0 + size); y++) {
-    for (let x = Math.max(0, x0); x < Math.min(w, x0 + size); x++) out[y * w + x] = window[(y - y0) * size + (x - x0)]!;
-  }
-  return out;
-}
-
 function minMaxNormalise(slice: Float32Array): Float32Array {
   let lo = Infinity;
   let hi = -Infinity;
@@ -162,10 +109,11 @@ function minMaxNormalise(slice: Float32Array): Float32Array {
 
 
 /**
- * The study's preprocessing: optional in-plane resampling (linear image, nearest labels), a size×size
- * crop/pad centred on the heart, then per-slice min-max normalisation of the cropped image. Padding uses
- * the slice minimum so it does not stretch the normalisation. A case without labels gets all-background
- * label slices and an image-based centre.
+ * A size×size window centred on the labelled heart (the grid centre when unannotated), after optional
+ * in-plane resampling (linear image, nearest labels), each slice min-max normalised after cropping;
+ * padding uses the slice minimum so it does not stretch the normalisation. For looking at the heart
+ * region (appearance statistics, the data bench): models train and predict on whole slices
+ * (whole-slice.ts).
  */
 export function preprocessCase(c: Case, options: PreprocessOptions): PreprocessedCase {
   checkOptions(options, c.source);
@@ -187,10 +135,8 @@ export function preprocessCase(c: Case, options: PreprocessOptions): Preprocesse
       labels.push(resampling ? resampleNearest(lab, w, h, rw, rh) : lab);
     }
   }
-  const wantLabels = (options.centreFrom ?? 'labels') === 'labels';
-  const fromLabels = wantLabels && c.label ? labelCentre(labels, rw, rh) : undefined;
-  const spacingAfter: [number, number] = [(image.spacing[0] * w) / rw, (image.spacing[1] * h) / rh];
-  const centre = fromLabels ?? estimateHeartCentre(images, rw, rh, spacingAfter);
+  const fromLabels = c.label ? labelCentre(labels, rw, rh) : undefined;
+  const centre = fromLabels ?? [(rw - 1) / 2, (rh - 1) / 2];
   const { size } = options;
   const cropX = Math.round(centre[0] - (size - 1) / 2);
   const cropY = Math.round(centre[1] - (size - 1) / 2);
@@ -210,27 +156,7 @@ export function preprocessCase(c: Case, options: PreprocessOptions): Preprocesse
       cropX,
       cropY,
       size,
-      centredOn: fromLabels ? 'labels' : 'image',
+      centredOn: fromLabels ? 'labels' : 'grid',
     },
   };
-}
-
-/**
- * Maps size×size label slices (one per original slice) back onto the case's original grid: un-crop
- * (outside the window is background), then nearest-neighbour back to the acquired spacing. Without
- * resampling this is the exact inverse of the crop: restore(preprocess(label)) = label wherever the
- * window covered it.
- */
-export function restorePrediction(labelSlices: readonly Uint8Array[], transform: PreprocessTransform): LabelVolume {
-  const [w, h, depth] = transform.originalDims;
-  const { size, resampledWidth: rw, resampledHeight: rh, cropX, cropY } = transform;
-  if (labelSlices.length !== depth) throw new DataError('bad-input', 'prediction', `${labelSlices.length} slices given, the case has ${depth}`);
-  const out = new Uint8Array(w * h * depth);
-  labelSlices.forEach((slice, k) => {
-    if (slice.length !== size * size) throw new DataError('bad-input', 'prediction', `slice ${k} has ${slice.length} pixels, expected ${size}x${size}`);
-    const resampledGrid = uncrop(slice, size, cropX, cropY, rw, rh);
-    const original = rw === w && rh === h ? resampledGrid : resampleNearest(resampledGrid, rw, rh, w, h);
-    out.set(original, k * w * h);
-  });
-  return { data: out, dims: transform.originalDims, spacing: transform.originalSpacing };
 }

@@ -13,3 +13,6 @@ export * from './train.js';
 export * from './predict.js';
 export * from './predictor.js';
 export * from './wire.js';
+export * from './probability-engine.js';
+export * from './sliding-window.js';
+export * from './tfjs-engine.js';

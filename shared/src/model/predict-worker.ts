@@ -4,11 +4,14 @@ import { initEngine } from '../engine/index.js';
 import type { LabelVolume } from '../types.js';
 import { predictVolume } from './predict.js';
 import type { PredictorReply, PredictorRequest } from './predict-protocol.js';
+import type { ProbabilityEngine } from './probability-engine.js';
+import type { UNetSpec } from './spec.js';
+import { TfjsProbabilityEngine } from './tfjs-engine.js';
 import { UNet } from './unet.js';
 
 if (!parentPort) throw new Error('predict-worker must run as a worker thread');
 const port = parentPort;
-let model: UNet | undefined;
+let loaded: { engine: ProbabilityEngine; spec: UNetSpec } | undefined;
 
 function reply(message: PredictorReply, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
@@ -22,13 +25,13 @@ async function handle(request: PredictorRequest): Promise<void> {
         ...(request.threads ? { threads: request.threads } : {}),
         log: (line) => reply({ type: 'log', line }),
       });
-      model = new UNet(request.spec, request.weights);
+      loaded = { engine: new TfjsProbabilityEngine(new UNet(request.spec, request.weights), engine.backend), spec: request.spec };
       reply({ type: 'loaded', id: request.id, backend: engine.backend });
       return;
     }
     case 'predict': {
-      if (!model) throw new Error('no model loaded');
-      const label: LabelVolume = await predictVolume(model, request.image, request.options);
+      if (!loaded) throw new Error('no model loaded');
+      const label: LabelVolume = await predictVolume(loaded.engine, loaded.spec, request.image, request.options);
       reply({ type: 'predicted', id: request.id, label }, [label.data.buffer as ArrayBuffer]);
       return;
     }

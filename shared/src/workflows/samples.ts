@@ -1,32 +1,28 @@
 /**
- * Cases → training samples. Slices are cut wider than the network input (a context margin) so
- * that the augmenter's random crop and rotation have real image to draw from instead of padding;
- * with augmentation `none` the centred crop gives exactly the inference-time window.
+ * Cases → training samples: every slice whole, at the working spacing, normalised exactly as
+ * inference normalises it. The augmenter then samples network windows anywhere in the slice (a
+ * share of them forced onto the heart), so the network learns the background it meets when
+ * inference tiles the whole image.
  */
 import type { SpacedSlice } from '../augment/sample.js';
-import { preprocessCase } from '../imaging/preprocess.js';
+import { preprocessWholeSlices } from '../imaging/whole-slice.js';
 import type { Case } from '../types.js';
 import { WorkflowError } from './errors.js';
 
 export interface SampleOptions {
-  /** Network input size in pixels. */
+  /** Network input size in pixels: smaller slices are padded to it. */
   readonly inputSize: number;
   /** In-plane spacing (mm) the model works at; cases are resampled to it. */
   readonly spacing: readonly [number, number];
-  /** Extra context around the input window, as a fraction of the input size (default 0.5). */
-  readonly contextFraction?: number;
 }
 
-/** Every slice of every annotated case, heart-centred (from its labels) and min-max normalised. */
+/** Every slice of every annotated case, whole, resampled and normalised. */
 export function trainingSamples(cases: readonly Case[], options: SampleOptions): SpacedSlice[] {
-  const context = options.contextFraction ?? 0.5;
-  if (!(context >= 0 && context <= 2)) throw new WorkflowError(`contextFraction must be in [0, 2], got ${context}`);
-  const size = 2 * Math.round((options.inputSize * (1 + context)) / 2);
   const samples: SpacedSlice[] = [];
   for (const c of cases) {
     if (!c.label) throw new WorkflowError(`case ${c.id} (${c.source}) has no labels; training needs annotated cases`);
-    const { slices } = preprocessCase(c, { size, targetSpacing: options.spacing, centreFrom: 'labels' });
-    for (const slice of slices) samples.push({ ...slice, spacing: [options.spacing[0], options.spacing[1]] });
+    const { slices, spacing } = preprocessWholeSlices(c, { minSize: options.inputSize, targetSpacing: options.spacing });
+    for (const slice of slices) samples.push({ ...slice, spacing });
   }
   if (samples.length === 0) throw new WorkflowError('no training slices in the given cases');
   return samples;

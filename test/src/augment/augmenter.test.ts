@@ -90,7 +90,7 @@ describe('augmentation: spatial operators keep image and label aligned', () => {
 
   it('a random crop alone copies an exact window of the input, at varying places', () => {
     const real = loadEmidecSlice();
-    const augmenter = new Augmenter({ name: 'crop only', operators: [], crop: 'random' }, { seed: 3, outputWidth: 160, outputHeight: 160 });
+    const augmenter = new Augmenter({ name: 'crop only', operators: [] }, { seed: 3, outputWidth: 160, outputHeight: 160 });
     const offsets = new Set<string>();
     for (let trial = 0; trial < 6; trial++) {
       const out = augmenter.augment(real);
@@ -101,14 +101,53 @@ describe('augmentation: spatial operators keep image and label aligned', () => {
     assert.ok(offsets.size > 1, 'every crop at the same place');
   });
 
-  it('keeps the labelled heart of a real EMIDEC slice under the full paper preset', () => {
+  it('keeps the labelled heart of a real EMIDEC slice under the full paper preset with foreground-forced windows', () => {
     const real = loadEmidecSlice();
-    const augmenter = new Augmenter('paper', { seed: 11, outputWidth: 192, outputHeight: 192 });
+    const augmenter = new Augmenter('paper', { seed: 11, outputWidth: 192, outputHeight: 192, foregroundFraction: 1 });
     for (let trial = 0; trial < 10; trial++) {
       const out = augmenter.augment(real);
       assert.ok(count(out.label, 1) > 150 && count(out.label, 2) > 150, `labels lost after ${out.applied.join(', ')}`);
       assert.deepEqual([...new Set(out.label)].every((v) => v <= 2), true);
     }
+  });
+});
+
+describe('augment: window sampling over whole slices', () => {
+  // A 256x256 slice at 1.5 mm with a small "heart" in one corner: a random 64x64 window rarely sees it.
+  const width = 256;
+  const corner: SpacedSlice = (() => {
+    const image = new Float32Array(width * width).fill(0.2);
+    const label = new Uint8Array(width * width);
+    for (let y = 20; y < 30; y++) for (let x = 210; x < 222; x++) label[y * width + x] = x < 214 ? 2 : 1;
+    label.forEach((v, i) => v && (image[i] = 0.8));
+    return { image, label, width, height: width, spacing: [1.5, 1.5] };
+  })();
+  const hasForeground = (out: SpacedSlice): boolean => out.label.some((v) => v > 0);
+
+  it('with foregroundFraction 1 every window contains foreground, under rotation and rescaling too', () => {
+    for (const preset of ['none', 'spatial'] as const) {
+      const augmenter = new Augmenter(preset, { seed: 5, outputWidth: 64, outputHeight: 64, foregroundFraction: 1 });
+      for (let i = 0; i < 40; i++) assert.ok(hasForeground(augmenter.augment(corner)), `${preset} window ${i} missed the foreground`);
+    }
+  });
+
+  it('by default about a third of the windows are forced onto the foreground, the rest lie anywhere', () => {
+    const augmenter = new Augmenter('none', { seed: 9, outputWidth: 64, outputHeight: 64 });
+    let withForeground = 0;
+    const trials = 300;
+    for (let i = 0; i < trials; i++) if (hasForeground(augmenter.augment(corner))) withForeground++;
+    // A random window (start 0..192 on each axis) covers part of the corner patch with probability
+    // 46/193 · 30/193 ≈ 0.04, so the expected share is 1/3 + 2/3 · 0.04 ≈ 0.36.
+    const share = withForeground / trials;
+    assert.ok(share > 0.25 && share < 0.5, `share with foreground ${share}`);
+    const never = new Augmenter('none', { seed: 9, outputWidth: 64, outputHeight: 64, foregroundFraction: 0 });
+    let hits = 0;
+    for (let i = 0; i < trials; i++) if (hasForeground(never.augment(corner))) hits++;
+    assert.ok(hits / trials < 0.1, `without forcing ${hits}/${trials} windows still hit the corner`);
+  });
+
+  it('rejects a foreground fraction outside [0, 1]', () => {
+    assert.throws(() => new Augmenter('none', { seed: 1, outputWidth: 8, outputHeight: 8, foregroundFraction: 1.5 }), AugmentationError);
   });
 });
 
@@ -212,22 +251,24 @@ describe('augmentation: presets, seeding and errors', () => {
     }
   });
 
-  it('preset none is a centred crop and nothing else', () => {
-    const out = new Augmenter('none', { seed: 1, outputWidth: 128, outputHeight: 128 }).augment(real);
-    assert.deepEqual(out.applied, []);
-    assert.equal(out.image[0], real.image[64 * 256 + 64]);
-    assert.equal(out.label[60 * 128 + 70], real.label[(64 + 60) * 256 + 64 + 70]);
+  it('preset none applies no operator: every sample is an exact window of the slice', () => {
+    const augmenter = new Augmenter('none', { seed: 1, outputWidth: 128, outputHeight: 128 });
+    for (let i = 0; i < 4; i++) {
+      const out = augmenter.augment(real);
+      assert.deepEqual(out.applied, []);
+      assert.ok(findWindow(real, out), `sample ${i} is not a window of the input`);
+    }
   });
 
   it('rejects unknown presets, bad operators and bad slices with AugmentationError', () => {
     const size = { seed: 1, outputWidth: 8, outputHeight: 8 };
     assert.throws(() => new Augmenter('strong', size), /unknown augmentation preset 'strong'/);
     assert.throws(
-      () => new Augmenter({ name: 'x', crop: 'random', operators: [{ kind: 'rotate', p: 1.5, degrees: [0, 1] }] }, size),
+      () => new Augmenter({ name: 'x', operators: [{ kind: 'rotate', p: 1.5, degrees: [0, 1] }] }, size),
       AugmentationError,
     );
     assert.throws(
-      () => new Augmenter({ name: 'x', crop: 'random', operators: [{ kind: 'gaussianNoise', p: 0.2, sigma: [0.1, 0] }] }, size),
+      () => new Augmenter({ name: 'x', operators: [{ kind: 'gaussianNoise', p: 0.2, sigma: [0.1, 0] }] }, size),
       /low 0.1 exceeds high 0/,
     );
     assert.throws(() => new Augmenter('paper', { ...size, outputWidth: 0 }), AugmentationError);

@@ -10,16 +10,22 @@ import {
   loadModel,
   ModelFileError,
   modelId,
-  predictSlices,
   predictVolume,
   PredictionError,
   Predictor,
   saveModel,
+  slidingWindowLabels,
+  TfjsProbabilityEngine,
   trainModel,
   UNet,
   type NamedTensor,
 } from '@lgefed/shared/model/index';
 import { engineOptions, ringSlice, tinySpec, useWasm } from './tiny.js';
+
+/** Labels of 16x16 slices, each one window of the tiny network. */
+function labelsOf(model: UNet, images: Float32Array[]): Promise<Uint8Array[]> {
+  return slidingWindowLabels(new TfjsProbabilityEngine(model, 'wasm'), images.map((image) => ({ image, width: 16, height: 16 })), { window: 16 });
+}
 
 function classMask(labels: Uint8Array, c: number): Uint8Array {
   return labels.map((v) => (v === c ? 1 : 0));
@@ -35,7 +41,7 @@ describe('model: inference and weights I/O', () => {
     trained = result.weights;
     const model = new UNet(tinySpec, trained);
     try {
-      const [predicted] = await predictSlices(model, [slice.image]);
+      const [predicted] = await labelsOf(model, [slice.image]);
       for (const c of [1, 2]) {
         const score = dice(classMask(predicted!, c), classMask(slice.label, c));
         assert.ok(score > 0.95, `class ${c} Dice ${score.toFixed(3)}, losses ${result.losses.slice(-3)}`);
@@ -60,7 +66,7 @@ describe('model: inference and weights I/O', () => {
       const b = new UNet(tinySpec, loaded.weights);
       try {
         const images = [slice.image, ringSlice(16, [6, 9]).image];
-        assert.deepEqual(await predictSlices(b, images), await predictSlices(a, images));
+        assert.deepEqual(await labelsOf(b, images), await labelsOf(a, images));
       } finally {
         a.dispose();
         b.dispose();
@@ -80,7 +86,7 @@ describe('model: inference and weights I/O', () => {
   });
 
   it('predicts a volume on its own grid, mirrored or not', async () => {
-    // 20x18 slices: the preprocessing crops/pads to 16x16 and the result is mapped back.
+    // 20x18 slices: overlapping 16x16 windows tile each slice and the result is mapped back.
     const [w, h, d] = [20, 18, 3];
     const data = new Float32Array(w * h * d);
     for (let z = 0; z < d; z++) {
@@ -90,8 +96,9 @@ describe('model: inference and weights I/O', () => {
     const image: ImageVolume = { data, dims: [w, h, d], spacing: [1.5, 1.5, 10] };
     const model = new UNet(tinySpec, trained);
     try {
-      const plain = await predictVolume(model, image);
-      const mirrored = await predictVolume(model, image, { mirror: true });
+      const engine = new TfjsProbabilityEngine(model, 'wasm');
+      const plain = await predictVolume(engine, tinySpec, image);
+      const mirrored = await predictVolume(engine, tinySpec, image, { mirror: true });
       for (const v of [plain, mirrored]) {
         assert.deepEqual(v.dims, image.dims);
         assert.deepEqual(v.spacing, image.spacing);
@@ -113,7 +120,7 @@ describe('model: inference and weights I/O', () => {
     try {
       assert.equal(backend, 'wasm');
       const remote = await predictor.predict(image, { mirror: true });
-      assert.deepEqual(remote, await predictVolume(model, image, { mirror: true }));
+      assert.deepEqual(remote, await predictVolume(new TfjsProbabilityEngine(model, 'wasm'), tinySpec, image, { mirror: true }));
       await assert.rejects(predictor.predict({ ...image, dims: [w, h, 3] }), PredictionError);
     } finally {
       model.dispose();

@@ -121,7 +121,7 @@ function sliceStats(s: Slice): SliceStats | undefined {
 function collect(cases: readonly Case[]): SliceStats[] {
   const out: SliceStats[] = [];
   for (const c of cases) {
-    for (const s of preprocessCase(c, { size: SIZE, targetSpacing: SPACING, centreFrom: 'labels' }).slices) {
+    for (const s of preprocessCase(c, { size: SIZE, targetSpacing: SPACING }).slices) {
       const st = sliceStats(s);
       if (st) out.push(st);
     }
@@ -156,7 +156,7 @@ async function writeTiles(path: string, realCases: readonly Case[], phantomCases
   const pixels = new Uint8Array(columns * SIZE * 2 * SIZE);
   [realCases, phantomCases].forEach((cases, row) => {
     cases.slice(0, columns).forEach((c, column) => {
-      const { slices } = preprocessCase(c, { size: SIZE, targetSpacing: SPACING, centreFrom: 'labels' });
+      const { slices } = preprocessCase(c, { size: SIZE, targetSpacing: SPACING });
       const s = slices[Math.floor(slices.length / 2)]!;
       for (let y = 0; y < SIZE; y++) for (let x = 0; x < SIZE; x++) pixels[(row * SIZE + y) * columns * SIZE + column * SIZE + x] = Math.round(s.image[y * SIZE + x]! * 255);
     });

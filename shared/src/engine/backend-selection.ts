@@ -46,7 +46,8 @@ export function parseBackendRequest(value: string): BackendRequest {
   throw new EngineError(`unknown backend "${value}" (expected auto, ${ENGINE_BACKENDS.join(', ')})`);
 }
 
-function resolveThreads(requested: number | undefined): number {
+/** Compute threads: the request, else `LGEFED_THREADS`, else the available cores (at most 8). */
+export function resolveThreads(requested: number | undefined): number {
   const fromEnv = process.env['LGEFED_THREADS'];
   const threads = requested ?? (fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) : Math.min(availableParallelism(), MAX_WASM_THREADS));
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_WASM_THREADS) {

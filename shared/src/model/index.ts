@@ -16,3 +16,4 @@ export * from './wire.js';
 export * from './probability-engine.js';
 export * from './sliding-window.js';
 export * from './tfjs-engine.js';
+export * from './inference-choice.js';

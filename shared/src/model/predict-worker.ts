@@ -1,13 +1,11 @@
 /** Worker-thread side of `Predictor`: holds one model on the engine and answers volume predictions. */
 import { parentPort } from 'node:worker_threads';
-import { initEngine } from '../engine/index.js';
 import type { LabelVolume } from '../types.js';
 import { predictVolume } from './predict.js';
 import type { PredictorReply, PredictorRequest } from './predict-protocol.js';
 import type { ProbabilityEngine } from './probability-engine.js';
 import type { UNetSpec } from './spec.js';
-import { TfjsProbabilityEngine } from './tfjs-engine.js';
-import { UNet } from './unet.js';
+import { loadProbabilityEngine } from './inference-choice.js';
 
 if (!parentPort) throw new Error('predict-worker must run as a worker thread');
 const port = parentPort;
@@ -20,13 +18,14 @@ function reply(message: PredictorReply, transfer: ArrayBuffer[] = []): void {
 async function handle(request: PredictorRequest): Promise<void> {
   switch (request.type) {
     case 'load': {
-      const engine = await initEngine({
+      const engine = await loadProbabilityEngine(request.spec, request.weights, {
+        ...(request.inference ? { inference: request.inference } : {}),
         ...(request.backend ? { backend: request.backend } : {}),
         ...(request.threads ? { threads: request.threads } : {}),
         log: (line) => reply({ type: 'log', line }),
       });
-      loaded = { engine: new TfjsProbabilityEngine(new UNet(request.spec, request.weights), engine.backend), spec: request.spec };
-      reply({ type: 'loaded', id: request.id, backend: engine.backend });
+      loaded = { engine, spec: request.spec };
+      reply({ type: 'loaded', id: request.id, engine: engine.name });
       return;
     }
     case 'predict': {

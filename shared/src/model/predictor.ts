@@ -3,7 +3,8 @@
  * caller's event loop. Requests are answered in order; close() ends the worker.
  */
 import { Worker } from 'node:worker_threads';
-import type { BackendRequest, EngineBackend } from '../engine/index.js';
+import type { BackendRequest } from '../engine/index.js';
+import type { InferenceRequest } from './inference-choice.js';
 import type { ImageVolume, LabelVolume } from '../types.js';
 import type { PredictOptions } from './predict.js';
 import type { PredictorReply, PredictorRequest } from './predict-protocol.js';
@@ -11,6 +12,9 @@ import type { UNetSpec } from './spec.js';
 import { checkWeights, cloneWeights, type NamedTensor } from './weights.js';
 
 export interface PredictorOptions {
+  /** onnxruntime where it loads (default), or tfjs. */
+  readonly inference?: InferenceRequest;
+  /** A tfjs backend; naming one picks tfjs over onnxruntime. */
   readonly backend?: BackendRequest;
   readonly threads?: number;
   /** The engine's backend choice line; default stderr. */
@@ -52,17 +56,25 @@ export class Predictor {
     worker.on('exit', (code) => failAll(new Error(`predictor worker exited with code ${code}`)));
   }
 
-  /** Starts a worker with the model; resolves once it is ready, with the backend it runs on. */
-  static async start(spec: UNetSpec, weights: readonly NamedTensor[], options: PredictorOptions = {}): Promise<{ predictor: Predictor; backend: EngineBackend }> {
+  /** Starts a worker with the model; resolves once it is ready, with the engine it runs on. */
+  static async start(spec: UNetSpec, weights: readonly NamedTensor[], options: PredictorOptions = {}): Promise<{ predictor: Predictor; engine: string }> {
     const copies = cloneWeights(checkWeights(spec, weights));
     const worker = new Worker(new URL('./predict-worker.js', import.meta.url));
     const predictor = new Predictor(worker, options.onLog ?? ((line) => process.stderr.write(`${line}\n`)));
     try {
       const reply = await predictor.request(
-        { type: 'load', id: predictor.nextId++, spec, weights: copies, ...(options.backend ? { backend: options.backend } : {}), ...(options.threads ? { threads: options.threads } : {}) },
+        {
+          type: 'load',
+          id: predictor.nextId++,
+          spec,
+          weights: copies,
+          ...(options.inference ? { inference: options.inference } : {}),
+          ...(options.backend ? { backend: options.backend } : {}),
+          ...(options.threads ? { threads: options.threads } : {}),
+        },
         copies.map((t) => t.data.buffer as ArrayBuffer),
       );
-      return { predictor, backend: (reply as Extract<PredictorReply, { type: 'loaded' }>).backend };
+      return { predictor, engine: (reply as Extract<PredictorReply, { type: 'loaded' }>).engine };
     } catch (error) {
       await worker.terminate();
       throw error;

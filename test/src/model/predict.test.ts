@@ -109,22 +109,24 @@ describe('model: inference and weights I/O', () => {
     }
   });
 
-  it('a Predictor in a worker thread gives the same volume as in-thread inference', async () => {
+  it('a Predictor in a worker thread runs onnxruntime by default, tfjs when asked, and both give the in-thread volume', async () => {
     const [w, h, d] = [16, 16, 2];
     const data = new Float32Array(w * h * d);
     data.set(slice.image, 0);
     data.set(ringSlice(16, [7, 9]).image, w * h);
     const image: ImageVolume = { data, dims: [w, h, d], spacing: [1.4, 1.4, 8] };
-    const { predictor, backend } = await Predictor.start(tinySpec, trained, engineOptions);
     const model = new UNet(tinySpec, trained);
-    try {
-      assert.equal(backend, 'wasm');
-      const remote = await predictor.predict(image, { mirror: true });
-      assert.deepEqual(remote, await predictVolume(new TfjsProbabilityEngine(model, 'wasm'), tinySpec, image, { mirror: true }));
-      await assert.rejects(predictor.predict({ ...image, dims: [w, h, 3] }), PredictionError);
-    } finally {
-      model.dispose();
-      await predictor.close();
+    const expected = await predictVolume(new TfjsProbabilityEngine(model, 'wasm'), tinySpec, image, { mirror: true });
+    model.dispose();
+    for (const inference of ['auto', 'tfjs'] as const) {
+      const { predictor, engine } = await Predictor.start(tinySpec, trained, { ...engineOptions, inference, backend: 'auto' });
+      try {
+        assert.match(engine, inference === 'auto' ? /^onnxruntime-node .* cpu/ : /^tfjs wasm/);
+        assert.deepEqual(await predictor.predict(image, { mirror: true }), expected, engine);
+        await assert.rejects(predictor.predict({ ...image, dims: [w, h, 3] }), PredictionError);
+      } finally {
+        await predictor.close();
+      }
     }
   });
 

@@ -184,23 +184,36 @@ async function harmonisation(method: string, o: { reference?: string | boolean; 
   throw new UsageError(`--harmonise must be one of ${HARMONISE.join(', ')}`);
 }
 
+/** --cases: 'validation' (the ids the model's training record kept aside) or a comma-separated id list. */
+function casesToScore(value: string, model: LoadedModel): Set<string> {
+  if (value !== 'validation') return new Set(value.split(',').map((id) => id.trim()).filter((id) => id.length > 0));
+  const notes = model.training?.notes as { split?: { validation?: unknown }; validationCases?: unknown } | undefined;
+  const ids = notes?.split?.validation ?? notes?.validationCases;
+  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw new UsageError('--cases validation: the model\'s training record names no validation cases');
+  return new Set(ids as string[]);
+}
+
 export const evaluate: Command = {
   name: 'evaluate',
   summary: 'score a model on a labelled dataset folder (Dice, HD95 per case and mean ± sd)',
-  usage: `Usage: lgefed evaluate --data DIR [--model DIR] [--layout auto|${LAYOUTS.join('|')}] [--harmonise ${HARMONISE.join('|')}]
-                       [--reference PROFILE.json] [--harmoniser DIR] [--mirror] [--json]
+  usage: `Usage: lgefed evaluate --data DIR [--model DIR] [--cases validation|ID,ID,...] [--layout auto|${LAYOUTS.join('|')}]
+                       [--harmonise ${HARMONISE.join('|')}] [--reference PROFILE.json] [--harmoniser DIR] [--mirror] [--json]
 
---model defaults to the shipped EMIDEC model. --harmonise histogram|nyul maps each image to the
+--model defaults to the shipped EMIDEC model. --cases validation scores only the validation cases
+the model's training record names (the shipped model's held-out EMIDEC cases); or list case ids. --harmonise histogram|nyul maps each image to the
 reference intensity profile (default: the one shipped with the model); --harmonise cyclegan
 translates each image with the generator --harmoniser DIR made by \`lgefed harmoniser train\`. --json prints per case and
 {dice: {bloodpool: {mean, sd, n}, myocardium: …}, hd95: …}.`,
   async run(args) {
-    const o = options(args, { data: { type: 'string' }, model: { type: 'string' }, layout: { type: 'string' }, harmonise: { type: 'string' }, reference: { type: 'string' }, harmoniser: { type: 'string' }, mirror: { type: 'boolean' }, json: { type: 'boolean' } });
+    const o = options(args, { data: { type: 'string' }, model: { type: 'string' }, cases: { type: 'string' }, layout: { type: 'string' }, harmonise: { type: 'string' }, reference: { type: 'string' }, harmoniser: { type: 'string' }, mirror: { type: 'boolean' }, json: { type: 'boolean' } });
     const modelDir = typeof o.model === 'string' ? o.model : PRETRAINED_MODEL_DIR;
     const method = typeof o.harmonise === 'string' ? o.harmonise : 'none';
     const transform = await harmonisation(method, o, modelDir);
     const model = await loadModelDirectory(modelDir);
-    const cases = (await loadCases(required(o.data, '--data'), layoutOf(o.layout))).filter((c) => c.label);
+    const wanted = typeof o.cases === 'string' ? casesToScore(o.cases, model) : undefined;
+    const cases = (await loadCases(required(o.data, '--data'), layoutOf(o.layout))).filter((c) => c.label && (!wanted || wanted.has(c.id)));
+    const missing = wanted ? [...wanted].filter((id) => !cases.some((c) => c.id === id)) : [];
+    if (missing.length > 0) throw new UsageError(`--cases: no labelled case ${missing.join(', ')} in the data`);
     if (cases.length === 0) throw new UsageError('no labelled cases to evaluate');
     const report = await evaluateModel({
       model,

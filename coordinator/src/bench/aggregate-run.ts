@@ -22,6 +22,7 @@ const sites = updates.map((u) => {
 const ctx = { models, registerModel: () => undefined } as unknown as WorkflowContext;
 
 const start = process.hrtime.bigint();
+const cpuStart = process.cpuUsage();
 const readers = await openAll(sites.map((s) => s.hash), ctx);
 const result = await storeAggregate(
   readers[0]!.header,
@@ -31,5 +32,6 @@ const result = await storeAggregate(
   ctx,
 );
 const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+const cpu = process.cpuUsage(cpuStart);
 await Promise.all(readers.map((r) => r.close()));
-console.log(JSON.stringify({ result, seconds, baselineRssMB: baselineRss / 1e6, peakRssMB: peakRssMB() }));
+console.log(JSON.stringify({ result, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, baselineRssMB: baselineRss / 1e6, peakRssMB: peakRssMB() }));

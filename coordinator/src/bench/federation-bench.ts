@@ -3,8 +3,9 @@
  * (metrics-only tasks, real JobEngine + SQLite store, in-process transport), distribution of the
  * 31 M-parameter U-Net to 4 agents over loopback (@lgefed/protocol chunks over socket.io, against
  * raw TCP), and streaming aggregation throughput and peak RSS by model size (against Flower's
- * in-memory numpy FedAvg). Prints tables, then one JSON line of every figure.
+ * in-memory numpy FedAvg; interleaved rounds, --rounds N, default 3). Prints tables, then one JSON line of every figure.
  */
+import { interleavedJson, roundsFlag, warnIfNotQuiet } from '@lgefed/shared/bench/interleaved';
 import { measureAggregation, type AggregationFigures } from './aggregation.js';
 import { measureDistribution } from './distribution.js';
 import { measureRoundOverhead, type RoundOverhead } from './round-overhead.js';
@@ -33,11 +34,26 @@ table(
 );
 
 const aggregation: AggregationFigures[] = [];
-for (const parameters of [1_000_000, 8_000_000, 31_102_895]) aggregation.push(await measureAggregation(parameters, 4));
-console.log('FedAvg aggregation of 4 site updates from the model store (fresh process each; peer = Flower aggregate() on numpy)');
+for (const parameters of [1_000_000, 8_000_000, 31_102_895]) aggregation.push(await measureAggregation(parameters, 4, roundsFlag()));
+console.log('FedAvg aggregation of 4 site updates from the model store (fresh process each, ours and peer in turn, medians; peer = Flower aggregate() on numpy)');
+const spreadOf = (a: AggregationFigures, side: string) => `${fmt((a.rounds.sides[side]?.spread['mb_per_s'] ?? NaN) * 100, 0)}%`;
+const cpuRate = (a: AggregationFigures, side: string) => fmt(a.rounds.sides[side]?.median['mb_per_cpu_s'] ?? NaN);
 table(
-  ['parameters', 'model MB', 'stream MB/s', 'stream peak RSS MB', 'peer MB/s', 'peer peak RSS MB', 'speed vs peer', 'RSS vs peer'],
-  aggregation.map((a) => [a.parameters, fmt(a.modelMB), fmt(a.streamingMBps), fmt(a.streamingPeakRssMB), fmt(a.peerMBps), fmt(a.peerPeakRssMB), fmt(a.streamingMBps / a.peerMBps, 2), fmt(a.streamingPeakRssMB / a.peerPeakRssMB, 2)]),
+  ['parameters', 'model MB', 'stream MB/s', 'spread', 'MB/CPU-s', 'stream peak RSS MB', 'peer MB/s', 'spread', 'MB/CPU-s', 'peer peak RSS MB', 'speed vs peer', 'RSS vs peer'],
+  aggregation.map((a) => [a.parameters, fmt(a.modelMB), fmt(a.streamingMBps), spreadOf(a, 'streaming'), cpuRate(a, 'streaming'), fmt(a.streamingPeakRssMB), fmt(a.peerMBps), spreadOf(a, 'flower'), cpuRate(a, 'flower'), fmt(a.peerPeakRssMB), fmt(a.streamingMBps / a.peerMBps, 2), fmt(a.streamingPeakRssMB / a.peerPeakRssMB, 2)]),
 );
+for (const a of aggregation) {
+  for (const [side, message] of Object.entries(a.rounds.failed)) console.log(`${a.parameters} parameters: ${side} failed: ${message}`);
+  warnIfNotQuiet(`FedAvg aggregation, ${a.parameters} parameters`, a.rounds);
+}
 
-console.log(JSON.stringify({ bench: 'federation', transport: 'in-process', roundOverhead: rounds, distribution, aggregation }));
+console.log(
+  JSON.stringify({
+    bench: 'federation',
+    transport: 'in-process',
+    quiet: aggregation.every((a) => a.rounds.quiet),
+    roundOverhead: rounds,
+    distribution,
+    aggregation: aggregation.map((a) => ({ ...a, rounds: interleavedJson(a.rounds) })),
+  }),
+);

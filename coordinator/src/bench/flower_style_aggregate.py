@@ -11,7 +11,7 @@ import numpy as np
 
 def main() -> None:
     out_path, *sites = sys.argv[1:]
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     results = []
     for site in sites:
         path, offset, count, cases = site.rsplit(":", 3)
@@ -20,8 +20,8 @@ def main() -> None:
     weighted = [w * n for w, n in results]
     aggregate = (reduce(np.add, weighted) / total).astype("<f4")
     aggregate.tofile(out_path)
-    seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "peakRssMB": peak_rss_mb()}))
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    print(json.dumps({"seconds": seconds, "cpuSeconds": cpu_seconds, "peakRssMB": peak_rss_mb()}))
 
 
 def peak_rss_mb() -> float:

@@ -1,10 +1,12 @@
 /**
  * Augmentation and histogram-matching throughput against a Python peer (scipy.ndimage / skimage /
  * numpy doing the same operations on the same 256x256 EMIDEC slices). `npm run bench:augment`.
+ * Ours and the peer run in interleaved rounds (--rounds N, default 3); figures are medians.
  */
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { applyOperators, Augmenter, galleryOperators, Prng, type OperatorSpec } from '@lgefed/shared/augment/index';
+import { interleavedJson, printInterleaved, roundsFlag, runInterleaved, type Round } from '@lgefed/shared/bench/interleaved';
 import { buildHistogram, matchHistogram } from '@lgefed/shared/harmonise/index';
 import { EMIDEC_DIR, loadEmidecSlice } from './emidec-fixture.js';
 import { SYSTEM_PYTHON } from '../harmonise/skimage.js';
@@ -24,17 +26,24 @@ const samples = SLICES.map((name) => loadEmidecSlice(name));
 const size = { outputWidth: OUT, outputHeight: OUT };
 const byName = new Map(galleryOperators().map((op) => [op.kind === 'gamma' && op.inverted ? 'inverse gamma' : op.kind === 'flip' ? `flip ${op.axis}` : op.kind, op]));
 const single = (name: string): OperatorSpec => ({ ...byName.get(name)!, p: 1 });
-const ours: Record<string, number> = {};
 const prng = new Prng(1);
-ours['rotate+rescale+crop'] = msPerCall((i) => applyOperators(samples[i % 5]!, [single('rotate'), single('rescale')], 'random', size, prng));
-ours['bilateral'] = msPerCall((i) => applyOperators(samples[i % 5]!, [single('bilateral')], 'random', size, prng));
-ours['gaussianNoise'] = msPerCall((i) => applyOperators(samples[i % 5]!, [single('gaussianNoise')], 'random', size, prng));
-ours['gamma'] = msPerCall((i) => applyOperators(samples[i % 5]!, [single('gamma')], 'random', size, prng));
 const paper = new Augmenter('paper', { seed: 2, ...size });
-ours['paper preset (p = 0.2 each)'] = msPerCall((i) => paper.augment(samples[i % 5]!));
 const reference = samples[4]!.image;
 const referenceHistogram = buildHistogram(reference, { bins: 256, low: 0, high: 1 });
-ours['histogram matching'] = msPerCall((i) => matchHistogram(samples[i % 4]!.image, referenceHistogram));
+
+/** One round: ms per slice of every operation; CPU over all of them, warm-up calls included as in the peer. */
+function oursRound(): Round {
+  const cpuStart = process.cpuUsage();
+  const ms: Record<string, number> = {};
+  ms['rotate+rescale+crop'] = msPerCall((i) => applyOperators(samples[i % 5]!, [single('rotate'), single('rescale')], 'random', size, prng));
+  ms['bilateral'] = msPerCall((i) => applyOperators(samples[i % 5]!, [single('bilateral')], 'random', size, prng));
+  ms['gaussianNoise'] = msPerCall((i) => applyOperators(samples[i % 5]!, [single('gaussianNoise')], 'random', size, prng));
+  ms['gamma'] = msPerCall((i) => applyOperators(samples[i % 5]!, [single('gamma')], 'random', size, prng));
+  ms['paper preset (p = 0.2 each)'] = msPerCall((i) => paper.augment(samples[i % 5]!));
+  ms['histogram matching'] = msPerCall((i) => matchHistogram(samples[i % 4]!.image, referenceHistogram));
+  const cpu = process.cpuUsage(cpuStart);
+  return { figures: ms, cpuSeconds: (cpu.user + cpu.system) / 1e6, work: Object.keys(ms).length * (REPEATS + 1) };
+}
 
 const PEER = String.raw`
 import sys, time, json, numpy as np
@@ -74,6 +83,7 @@ def ms(fn):
     fn(0); t = time.perf_counter()
     for i in range(R): fn(i)
     return (time.perf_counter() - t) / R * 1000
+cpu = time.process_time()
 out = {
   'rotate+rescale+crop': ms(lambda i: spatial(imgs[i % 5], labs[i % 5])),
   'bilateral': ms(lambda i: bilateral(crop(imgs[i % 5], labs[i % 5])[0])),
@@ -82,17 +92,14 @@ out = {
   'paper preset (p = 0.2 each)': ms(lambda i: paper(imgs[i % 5], labs[i % 5])),
   'histogram matching': ms(lambda i: match_histograms(imgs[i % 4], imgs[4])),
 }
-print(json.dumps(out))
+print(json.dumps({'figures': out, 'cpuSeconds': time.process_time() - cpu, 'work': len(out) * (R + 1)}))
 `;
-const peer = JSON.parse(execFileSync(SYSTEM_PYTHON, ['-c', PEER, EMIDEC_DIR, SLICES.join(','), String(REPEATS), String(OUT)], { encoding: 'utf8' })) as Record<string, number>;
+const peer = async (): Promise<Round> => JSON.parse(execFileSync(SYSTEM_PYTHON, ['-c', PEER, EMIDEC_DIR, SLICES.join(','), String(REPEATS), String(OUT)], { encoding: 'utf8' })) as Round;
 
+const result = await runInterleaved({ ours: async () => oursRound(), scipy: peer }, { rounds: roundsFlag(), unit: 'slices' });
 console.log(`augmentation of 256x256 EMIDEC slices to ${OUT}x${OUT}, ms per slice (mean of ${REPEATS}); peer = scipy.ndimage/skimage/numpy`);
-console.log('operation                       lgefed ms   peer ms   peer/lgefed');
-for (const [name, value] of Object.entries(ours)) {
-  const other = peer[name]!;
-  console.log(`${name.padEnd(30)} ${value.toFixed(2).padStart(9)} ${other.toFixed(2).padStart(9)} ${(other / value).toFixed(2).padStart(12)}`);
-}
-console.log('(lgefed rows include validating the slice and resampling the crop, about 3 ms; the peer crops by array slicing)');
-const slicesPerSecond = 1000 / ours['paper preset (p = 0.2 each)']!;
+printInterleaved('augmentation', result);
+console.log('(ms rows: ours/scipy below 1 means ours is faster; ours include validating the slice and resampling the crop, about 3 ms; the peer crops by array slicing)');
+const slicesPerSecond = 1000 / result.sides['ours']!.median['paper preset (p = 0.2 each)']!;
 console.log(`paper preset throughput: ${slicesPerSecond.toFixed(0)} slices/s on one thread (a batch of 16 in ${(16 / slicesPerSecond * 1000).toFixed(0)} ms)`);
-console.log(JSON.stringify({ bench: 'augment', outputSize: OUT, repeats: REPEATS, lgefedMs: ours, peerMs: peer, paperSlicesPerSecond: slicesPerSecond }));
+console.log(JSON.stringify({ bench: 'augment', outputSize: OUT, repeats: REPEATS, paperSlicesPerSecond: slicesPerSecond, ...interleavedJson(result) }));

@@ -1,22 +1,23 @@
 /**
  * `npm run bench:train`: U-Net training and inference throughput on the selected backend against
- * the PyTorch CPU peer (../shared/bench/torch_unet.py, same network, batch and thread count) in the
- * same run, plus peak RSS and the per-kernel profile of one training step.
- * Options: --steps N (lite; paper uses fewer), --only lite|paper, --no-peer, LGEFED_BACKEND/THREADS.
- * Ends with one JSON line of figures.
+ * the PyTorch CPU peer (../shared/bench/torch_unet.py, same network, batch and thread count), run in
+ * interleaved rounds (ours, peer, ours, ...; medians, spreads, load before each round, slices per
+ * CPU-second), plus peak RSS and the per-kernel profile of one training step.
+ * Options: --steps N (lite; paper uses fewer), --rounds N (default 3), --only lite|paper, --no-peer,
+ * LGEFED_BACKEND/THREADS. Ends with one JSON line of figures.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
 import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine, type EngineInfo } from '../index.js';
 import { initialWeights, UNet, UNetTrainer, unetSpec, type Batch, type PresetName } from '../../model/index.js';
+import { interleavedJson, printInterleaved, roundsFlag, runInterleaved, type Interleaved, type Round, type Side } from '../../bench/interleaved.js';
+import { runPythonPeer } from '../../bench/python-peer.js';
 
-const run = promisify(execFile);
 const PEER = resolve(process.cwd(), '../shared/bench/torch_unet.py');
 const BATCH = 8;
+/** torch_unet.py runs 2 untimed training steps and 1 untimed inference before its timed loops. */
+const PEER_WARMUP = { train: 2, infer: 1 };
 
 interface Config {
   readonly preset: PresetName;
@@ -24,13 +25,10 @@ interface Config {
   readonly steps: number;
 }
 
-interface Measured {
-  preset: PresetName;
-  trainSlicesPerS: number;
-  inferSlicesPerS: number;
-  peakRssMiB: number;
-  kernels: { name: string; ms: number; share: number }[];
-  peer?: { train_slices_per_s: number; infer_slices_per_s: number; threads: number };
+interface Kernel {
+  name: string;
+  ms: number;
+  share: number;
 }
 
 function argValue(name: string): string | undefined {
@@ -52,22 +50,34 @@ function peakRssMiB(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
 
-async function measure(config: Config): Promise<Measured> {
-  const spec = unetSpec(config.preset);
+/** Per-kernel time of one step, outside the timed rounds; it also warms the kernels up for round 1. */
+async function profileStep(preset: PresetName): Promise<Kernel[]> {
+  const spec = unetSpec(preset);
   const model = new UNet(spec, initialWeights(spec, 1));
   const trainer = new UNetTrainer(model, { learningRate: 1e-3 });
   const batch = syntheticBatch(spec.inputSize, 7);
-  await trainer.step(batch); // warm-up: operator creation, heap growth
-
-  // Per-kernel time of one step; composite kernels (ours) include the kernels they call.
+  await trainer.step(batch);
+  // Composite kernels (ours) include the kernels they call.
   const profile = await tf.profile(() => trainer.step(batch));
+  trainer.dispose();
+  model.dispose();
   const byKernel = new Map<string, number>();
   for (const k of profile.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
   const total = [...byKernel.values()].reduce((a, b) => a + b, 0);
-  const kernels = [...byKernel.entries()]
+  return [...byKernel.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, 10)
     .map(([name, ms]) => ({ name, ms, share: ms / total }));
+}
+
+/** One round of ours, shaped like the peer's process: build, warm up, time training, time inference. */
+async function oursRound(config: Config): Promise<Round> {
+  const spec = unetSpec(config.preset);
+  const batch = syntheticBatch(spec.inputSize, 7);
+  const cpuStart = process.cpuUsage();
+  const model = new UNet(spec, initialWeights(spec, 1));
+  const trainer = new UNetTrainer(model, { learningRate: 1e-3 });
+  await trainer.step(batch); // operator creation, heap growth
 
   let start = performance.now();
   for (let i = 0; i < config.steps; i++) await trainer.step(batch);
@@ -86,25 +96,31 @@ async function measure(config: Config): Promise<Measured> {
   input.dispose();
   trainer.dispose();
   model.dispose();
-  return { preset: config.preset, trainSlicesPerS, inferSlicesPerS, peakRssMiB: peakRssMiB(), kernels };
+  const cpu = process.cpuUsage(cpuStart);
+  return {
+    figures: { train_slices_per_s: trainSlicesPerS, infer_slices_per_s: inferSlicesPerS },
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    work: BATCH * 2 * (config.steps + 1),
+  };
 }
 
-async function peer(config: Config, threads: number): Promise<Measured['peer']> {
-  const args = [PEER, ...config.peerArgs, '--batch', String(BATCH), '--threads', String(threads), '--steps', String(config.steps)];
-  const { stdout } = await run('/usr/bin/python3', args, { maxBuffer: 1 << 20 });
-  return JSON.parse(stdout.trim().split('\n').pop()!) as Measured['peer'];
-}
-
-function fixed(value: number | undefined, digits = 2): string {
-  return value === undefined ? '-' : value.toFixed(digits);
+/** One run of the PyTorch peer; its CPU seconds come from its own getrusage, torch already imported. */
+async function peerRound(config: Config, threads: number): Promise<Round> {
+  const args = [...config.peerArgs, '--batch', String(BATCH), '--threads', String(threads), '--steps', String(config.steps)];
+  const { stdout, cpuSeconds } = await runPythonPeer(PEER, args, { preload: ['torch'] });
+  const r = JSON.parse(stdout.trim().split('\n').pop()!) as { train_slices_per_s: number; infer_slices_per_s: number };
+  return {
+    figures: { train_slices_per_s: r.train_slices_per_s, infer_slices_per_s: r.infer_slices_per_s },
+    cpuSeconds,
+    work: BATCH * (PEER_WARMUP.train + PEER_WARMUP.infer + 2 * config.steps),
+  };
 }
 
 async function main(): Promise<void> {
   const steps = Number(argValue('--steps') ?? 5);
+  const rounds = roundsFlag();
   const only = argValue('--only');
   const withPeer = !process.argv.includes('--no-peer');
-  // The machine may be shared: the 1-minute load before and after goes with the figures.
-  const loadBefore = loadavg()[0]!;
   const engine: EngineInfo = await initEngine();
   const configs: Config[] = [
     { preset: 'lite', peerArgs: ['--base', '16', '--stages', '5', '--cap', '256', '--size', '128'], steps },
@@ -113,50 +129,41 @@ async function main(): Promise<void> {
   const peerThreads = Math.max(1, engine.threads);
   const peerAvailable = withPeer && existsSync(PEER);
   if (withPeer && !peerAvailable) console.log(`PyTorch peer not found at ${PEER}: ratios skipped`);
+  console.log(`backend: ${engine.backend}, ${engine.threads} thread(s) — ${engine.reason}; batch ${BATCH}; PyTorch ${peerThreads} thread(s)`);
 
-  const results: Measured[] = [];
+  const results: { config: Config; kernels: Kernel[]; rounds: Interleaved; peakRssMiB: number }[] = [];
   for (const config of configs) {
-    const measured = await measure(config);
-    if (peerAvailable) {
-      try {
-        measured.peer = await peer(config, peerThreads);
-      } catch (error) {
-        console.log(`PyTorch peer failed for ${config.preset}: ${(error as Error).message.split('\n')[0]}`);
-      }
-    }
-    results.push(measured);
+    const kernels = await profileStep(config.preset);
+    const sides: Record<string, Side> = { ours: () => oursRound(config) };
+    if (peerAvailable) sides['pytorch'] = () => peerRound(config, peerThreads);
+    const measured = await runInterleaved(sides, { rounds, unit: 'slices' });
+    printInterleaved(`${config.preset} (${config.steps} step(s) per round)`, measured);
+    results.push({ config, kernels, rounds: measured, peakRssMiB: peakRssMiB() });
   }
 
-  const loadAfter = loadavg()[0]!;
-  console.log(`\nbackend: ${engine.backend}, ${engine.threads} thread(s) — ${engine.reason}; batch ${BATCH}; PyTorch ${peerThreads} thread(s)`);
-  console.log(`1-min load average: ${loadBefore.toFixed(1)} at start, ${loadAfter.toFixed(1)} at end (${availableParallelism()} cores)\n`);
-  console.log('| model | train slices/s | PyTorch train | ratio | infer slices/s | PyTorch infer | ratio | peak RSS MiB |');
-  console.log('|---|---|---|---|---|---|---|---|');
-  const figures: Record<string, number | string | null> = {
+  const figures: Record<string, unknown> = {
     backend: engine.backend,
     threads: engine.threads,
     batch: BATCH,
-    load_start: +loadBefore.toFixed(2),
-    load_end: +loadAfter.toFixed(2),
+    quiet: results.every((r) => r.rounds.quiet),
   };
-  for (const r of results) {
-    const trainRatio = r.peer ? r.trainSlicesPerS / r.peer.train_slices_per_s : undefined;
-    const inferRatio = r.peer ? r.inferSlicesPerS / r.peer.infer_slices_per_s : undefined;
-    console.log(
-      `| ${r.preset} | ${fixed(r.trainSlicesPerS)} | ${fixed(r.peer?.train_slices_per_s)} | ${fixed(trainRatio, 3)} | ${fixed(r.inferSlicesPerS)} | ${fixed(r.peer?.infer_slices_per_s)} | ${fixed(inferRatio, 3)} | ${fixed(r.peakRssMiB, 0)} |`,
-    );
+  for (const { config, rounds: r, peakRssMiB: rss } of results) {
+    const ours = r.sides['ours']?.median;
+    const peer = r.sides['pytorch']?.median;
+    const fixed = (v: number | undefined) => (v === undefined ? null : +v.toFixed(3));
     Object.assign(figures, {
-      [`${r.preset}_train_slices_per_s`]: +r.trainSlicesPerS.toFixed(3),
-      [`${r.preset}_infer_slices_per_s`]: +r.inferSlicesPerS.toFixed(3),
-      [`${r.preset}_peer_train_slices_per_s`]: r.peer?.train_slices_per_s ?? null,
-      [`${r.preset}_peer_infer_slices_per_s`]: r.peer?.infer_slices_per_s ?? null,
-      [`${r.preset}_train_ratio`]: trainRatio === undefined ? null : +trainRatio.toFixed(3),
-      [`${r.preset}_infer_ratio`]: inferRatio === undefined ? null : +inferRatio.toFixed(3),
-      [`${r.preset}_peak_rss_mib`]: Math.round(r.peakRssMiB),
+      [`${config.preset}_train_slices_per_s`]: fixed(ours?.['train_slices_per_s']),
+      [`${config.preset}_infer_slices_per_s`]: fixed(ours?.['infer_slices_per_s']),
+      [`${config.preset}_peer_train_slices_per_s`]: fixed(peer?.['train_slices_per_s']),
+      [`${config.preset}_peer_infer_slices_per_s`]: fixed(peer?.['infer_slices_per_s']),
+      [`${config.preset}_train_ratio`]: fixed(r.ratios['train_slices_per_s']),
+      [`${config.preset}_infer_ratio`]: fixed(r.ratios['infer_slices_per_s']),
+      [`${config.preset}_peak_rss_mib`]: Math.round(rss),
+      [config.preset]: interleavedJson(r),
     });
   }
   for (const r of results) {
-    console.log(`\n${r.preset}: one training step by kernel (top 10)`);
+    console.log(`\n${r.config.preset}: one training step by kernel (top 10); peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
     console.log('| kernel | ms | share |');
     console.log('|---|---|---|');
     for (const k of r.kernels) console.log(`| ${k.name} | ${k.ms.toFixed(1)} | ${(k.share * 100).toFixed(1)}% |`);

@@ -2,12 +2,14 @@
  * `npm run bench:data`: load + preprocess throughput (slices/s) for NIfTI volumes and PNG slices against
  * a nibabel/numpy and scikit-image peer doing the same work, and phantom generation (cases/s).
  * Loading must stay ≥ 10x the lite training rate (PyTorch CPU lite training: ~20 slices/s here).
+ * Ours and the peer run in interleaved rounds (--rounds N, default 3); figures are medians.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { interleavedJson, printInterleaved, roundsFlag, runInterleaved, type Interleaved, type Round } from '../../bench/interleaved.js';
 import { discoverDataset, loadCase, preprocessCase, DEFAULT_LABEL_MAPS } from '../index.js';
 import { generatePhantomCase, PROFILES, writePhantomSite } from '../../phantom/index.js';
 
@@ -17,14 +19,8 @@ const PNG_DIR = process.env.LGEFED_BENCH_PNG ?? '/work/shared/data/emidec-lge-sl
 const LITE_TRAIN_SLICES_PER_S = 20;
 const SIZE = 128;
 
-/** Throughput by wall clock and by CPU time (all threads); the CPU figure holds up on a loaded, shared machine. */
-interface Rate {
-  slicesPerS: number;
-  slicesPerCpuS: number;
-  slices: number;
-}
-
-async function ours(dir: string, repeats: number): Promise<Rate> {
+/** Throughput by wall clock; the runner adds slices per CPU-second (all threads), which holds up on a loaded machine. */
+async function ours(dir: string, repeats: number): Promise<Round> {
   const found = await discoverDataset(dir);
   const context = { labelMap: DEFAULT_LABEL_MAPS[found.layout], defaultSpacing: [1.5, 1.5, 10] as const };
   // One untimed pass first: JIT warm-up, as the peer's imports happen before its clock starts.
@@ -39,7 +35,7 @@ async function ours(dir: string, repeats: number): Promise<Rate> {
     }
   }
   const cpu = process.cpuUsage(cpuStart);
-  return { slicesPerS: slices / ((performance.now() - started) / 1000), slicesPerCpuS: slices / ((cpu.user + cpu.system) / 1e6), slices };
+  return { figures: { slices_per_s: slices / ((performance.now() - started) / 1000) }, cpuSeconds: (cpu.user + cpu.system) / 1e6, work: slices };
 }
 
 /** The peer: nibabel (NIfTI) or scikit-image (PNG) reads, numpy label-centred crop/pad and min-max. */
@@ -77,17 +73,13 @@ else:
             img = np.stack([io.imread(folder + "/images/" + n).astype(np.float32) for n in files], axis=2)
             lab = np.stack([io.imread(folder + "/labels/" + n) for n in files], axis=2)
             slices += prep(img, lab)
-print(json.dumps({"slicesPerS": slices / (time.perf_counter() - start), "slicesPerCpuS": slices / (time.process_time() - cpu_start), "slices": slices}))
+print(json.dumps({"figures": {"slices_per_s": slices / (time.perf_counter() - start)}, "cpuSeconds": time.process_time() - cpu_start, "work": slices}))
 `;
 
-async function peer(kind: 'nifti' | 'png', dir: string, repeats: number): Promise<Rate | null> {
-  try {
-    const { stdout } = await run('/usr/bin/python3', ['-c', PEER, kind, dir, String(repeats), String(SIZE)], { maxBuffer: 1 << 20 });
-    return JSON.parse(stdout) as Rate;
-  } catch (err) {
-    console.error(`peer (${kind}) unavailable: ${(err as Error).message.split('\n')[0]}`);
-    return null;
-  }
+/** Its CPU seconds are its own process_time() over the timed loop, as ours counts only its loop. */
+async function peer(kind: 'nifti' | 'png', dir: string, repeats: number): Promise<Round> {
+  const { stdout } = await run('/usr/bin/python3', ['-c', PEER, kind, dir, String(repeats), String(SIZE)], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout) as Round;
 }
 
 async function phantomRates(): Promise<Record<string, { generate: number; write: number }>> {
@@ -111,45 +103,45 @@ async function phantomRates(): Promise<Record<string, { generate: number; write:
 }
 
 const f1 = (v: number) => v.toFixed(1);
-const niftiOurs = await ours(NIFTI_DIR, 10);
-const niftiPeer = await peer('nifti', NIFTI_DIR, 10);
-const pngOurs = await ours(PNG_DIR, 2);
-const pngPeer = await peer('png', PNG_DIR, 2);
+const rounds = roundsFlag();
+const nifti = await runInterleaved({ ours: () => ours(NIFTI_DIR, 10), nibabel: () => peer('nifti', NIFTI_DIR, 10) }, { rounds, unit: 'slices' });
+printInterleaved(`load + preprocess NIfTI (Sunnybrook, gz int16) to ${SIZE}x${SIZE}, 1 thread`, nifti);
+const png = await runInterleaved({ ours: () => ours(PNG_DIR, 2), 'scikit-image': () => peer('png', PNG_DIR, 2) }, { rounds, unit: 'slices' });
+printInterleaved(`load + preprocess PNG slices (EMIDEC, 491 slices) to ${SIZE}x${SIZE}, 1 thread`, png);
 const phantom = await phantomRates();
 const target = 10 * LITE_TRAIN_SLICES_PER_S;
-const ratio = (o: number, p: number | undefined) => (p ? +(o / p).toFixed(2) : null);
+const med = (r: Interleaved, side: string, figure: string) => r.sides[side]?.median[figure];
+const ratio = (r: Interleaved, figure: string) => (r.ratios[figure] === undefined ? null : +r.ratios[figure].toFixed(2));
+const rate = (r: Interleaved, side: string, figure: string) => {
+  const v = med(r, side, figure);
+  return v === undefined ? null : +f1(v);
+};
+const lowest = (figure: string) => Math.min(med(nifti, 'ours', figure) ?? NaN, med(png, 'ours', figure) ?? NaN);
 
-console.log(`\nload + preprocess (${SIZE}x${SIZE} label-centred crop, min-max), 1 thread; per wall second and per CPU second:`);
-console.log('| data | ours slices/s | peer slices/s | ours/peer | ours slices/CPU-s | peer slices/CPU-s | ours/peer (CPU) | ≥ 10x lite training (' + target + '/s) |');
-console.log('|---|---|---|---|---|---|---|---|');
-for (const [name, o, p, peerName] of [
-  ['NIfTI (Sunnybrook, gz int16)', niftiOurs, niftiPeer, 'nibabel'],
-  ['PNG slices (EMIDEC, 491 slices)', pngOurs, pngPeer, 'scikit-image'],
-] as const) {
-  console.log(
-    `| ${name} | ${f1(o.slicesPerS)} | ${p ? `${f1(p.slicesPerS)} (${peerName})` : 'n/a'} | ${ratio(o.slicesPerS, p?.slicesPerS) ?? 'n/a'} | ${f1(o.slicesPerCpuS)} | ${p ? f1(p.slicesPerCpuS) : 'n/a'} | ${ratio(o.slicesPerCpuS, p?.slicesPerCpuS) ?? 'n/a'} | ${o.slicesPerCpuS >= target ? 'yes' : 'NO'} (wall ${o.slicesPerS >= target ? 'yes' : 'no'}) |`,
-  );
-}
+console.log(`\nloading ≥ 10x lite training (${target} slices/s): ${lowest('slices_per_cpu_s') >= target ? 'yes' : 'NO'} per CPU second, ${lowest('slices_per_s') >= target ? 'yes' : 'no'} per wall second`);
 console.log('\nphantom generation (cases/s):');
 console.log('| profile | generate | generate + write in its layout |');
 console.log('|---|---|---|');
 for (const [name, r] of Object.entries(phantom)) console.log(`| ${name} | ${r.generate.toFixed(2)} | ${r.write.toFixed(2)} |`);
 console.log(
   JSON.stringify({
-    nifti_slices_per_s: +f1(niftiOurs.slicesPerS),
-    nifti_slices_per_cpu_s: +f1(niftiOurs.slicesPerCpuS),
-    nifti_peer_slices_per_s: niftiPeer ? +f1(niftiPeer.slicesPerS) : null,
-    nifti_peer_slices_per_cpu_s: niftiPeer ? +f1(niftiPeer.slicesPerCpuS) : null,
-    nifti_ratio: ratio(niftiOurs.slicesPerS, niftiPeer?.slicesPerS),
-    nifti_cpu_ratio: ratio(niftiOurs.slicesPerCpuS, niftiPeer?.slicesPerCpuS),
-    png_slices_per_s: +f1(pngOurs.slicesPerS),
-    png_slices_per_cpu_s: +f1(pngOurs.slicesPerCpuS),
-    png_peer_slices_per_s: pngPeer ? +f1(pngPeer.slicesPerS) : null,
-    png_peer_slices_per_cpu_s: pngPeer ? +f1(pngPeer.slicesPerCpuS) : null,
-    png_ratio: ratio(pngOurs.slicesPerS, pngPeer?.slicesPerS),
-    png_cpu_ratio: ratio(pngOurs.slicesPerCpuS, pngPeer?.slicesPerCpuS),
-    loading_vs_lite_training: +(Math.min(niftiOurs.slicesPerS, pngOurs.slicesPerS) / LITE_TRAIN_SLICES_PER_S).toFixed(1),
-    loading_vs_lite_training_cpu: +(Math.min(niftiOurs.slicesPerCpuS, pngOurs.slicesPerCpuS) / LITE_TRAIN_SLICES_PER_S).toFixed(1),
+    quiet: nifti.quiet && png.quiet,
+    nifti_slices_per_s: rate(nifti, 'ours', 'slices_per_s'),
+    nifti_slices_per_cpu_s: rate(nifti, 'ours', 'slices_per_cpu_s'),
+    nifti_peer_slices_per_s: rate(nifti, 'nibabel', 'slices_per_s'),
+    nifti_peer_slices_per_cpu_s: rate(nifti, 'nibabel', 'slices_per_cpu_s'),
+    nifti_ratio: ratio(nifti, 'slices_per_s'),
+    nifti_cpu_ratio: ratio(nifti, 'slices_per_cpu_s'),
+    png_slices_per_s: rate(png, 'ours', 'slices_per_s'),
+    png_slices_per_cpu_s: rate(png, 'ours', 'slices_per_cpu_s'),
+    png_peer_slices_per_s: rate(png, 'scikit-image', 'slices_per_s'),
+    png_peer_slices_per_cpu_s: rate(png, 'scikit-image', 'slices_per_cpu_s'),
+    png_ratio: ratio(png, 'slices_per_s'),
+    png_cpu_ratio: ratio(png, 'slices_per_cpu_s'),
+    loading_vs_lite_training: +(lowest('slices_per_s') / LITE_TRAIN_SLICES_PER_S).toFixed(1),
+    loading_vs_lite_training_cpu: +(lowest('slices_per_cpu_s') / LITE_TRAIN_SLICES_PER_S).toFixed(1),
     ...Object.fromEntries(Object.entries(phantom).map(([k, v]) => [`phantom_${k}_cases_per_s`, +v.generate.toFixed(2)])),
+    nifti: interleavedJson(nifti),
+    png: interleavedJson(png),
   }),
 );

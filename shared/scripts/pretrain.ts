@@ -10,7 +10,8 @@
  * --split-seed S --resume DIR (start from a model directory, e.g. a checkpoint; Adam restarts)
  * --resumed-iterations N (how far that checkpoint had trained, for the record) --checkpoints DIR
  * (default .lgefed/pretrain-<preset>; every 25 iterations, and the float32 final model)
- * --schedule poly|constant (learning rate over the planned iterations; default poly, nnU-Net's decay).
+ * --schedule poly|constant (learning rate over the planned iterations; default poly, nnU-Net's decay)
+ * --lr R (peak learning rate, default 1e-3).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -54,6 +55,8 @@ async function main(): Promise<void> {
   const batchSize = Number(option('batch', '8'));
   const maxMinutes = option('max-minutes', '');
   const seed = Number(option('seed', '1'));
+  const learningRate = Number(option('lr', '1e-3'));
+  if (!(learningRate > 0)) throw new Error(`--lr must be positive, got ${learningRate}`);
   const schedule = option('schedule', 'poly');
   if (!isLearningRateSchedule(schedule)) throw new Error(`unknown learning-rate schedule ${schedule}`);
   const splitSeed = Number(option('split-seed', String(SPLIT.seed)));
@@ -83,7 +86,7 @@ async function main(): Promise<void> {
     augmentation: 'paper',
     batchSize,
     iterations,
-    learningRate: 1e-3,
+    learningRate,
     learningRateSchedule: schedule,
     seed,
     ...(start ? { initialWeights: start.weights, startedFrom: start.id } : {}),

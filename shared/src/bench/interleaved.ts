@@ -2,10 +2,13 @@
  * Peer benchmarks a busy machine cannot fool: ours and the peer run alternately (A B A B A B), so a
  * change in load hits both sides alike; every figure is the median of a side's rounds with its spread,
  * the 1-min load is recorded before each round, and work per CPU-second (which load moves far less
- * than wall time) goes with the wall-clock figures. A run is quiet only when no round started on a
- * busy machine and each side's rounds agree with each other.
+ * than wall time) goes with the wall-clock figures. A run is quiet only when no round started while
+ * other processes kept the cores busy and each side's rounds agree with each other. The 1-min load is
+ * shown but not judged: it still counts our own previous round for about a minute after it ends.
  */
+import { readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** What one round of one side measured. */
 export interface Round {
@@ -25,6 +28,8 @@ export interface RoundLoad {
   readonly round: number;
   /** 1-min load average just before the round started. */
   readonly load: number;
+  /** Cores that processes other than this one kept busy just before the round; NaN when unknown. */
+  readonly otherBusyCores: number;
 }
 
 export interface SideSummary {
@@ -43,7 +48,7 @@ export interface Verdict {
 export interface Interleaved extends Verdict {
   readonly rounds: number;
   readonly cores: number;
-  /** Every round in the order it ran, with the load before it. */
+  /** Every round in the order it ran, with the load and other processes' use before it. */
   readonly order: readonly RoundLoad[];
   readonly sides: Readonly<Record<string, SideSummary>>;
   /** Sides that threw, by name, with the reason; they run no further rounds. */
@@ -53,19 +58,21 @@ export interface Interleaved extends Verdict {
 }
 
 export interface Limits {
-  readonly maxLoadPerCore: number;
+  readonly maxOtherBusyPerCore: number;
   readonly maxSpread: number;
   /** Fewer rounds than this cannot show a spread worth trusting. */
   readonly minRounds: number;
 }
 
-export const LIMITS: Limits = { maxLoadPerCore: 0.5, maxSpread: 0.2, minRounds: 3 };
+export const LIMITS: Limits = { maxOtherBusyPerCore: 0.5, maxSpread: 0.2, minRounds: 3 };
 
 export interface Options {
   readonly rounds?: number;
   /** Names the work unit: figures cpu_s and <unit>_per_cpu_s are added to every round. */
   readonly unit?: string;
   readonly load?: () => number;
+  /** Samples other processes' busy cores before a round; default sampleOtherBusyCores. */
+  readonly otherBusy?: () => Promise<number>;
   readonly cores?: number;
   readonly limits?: Limits;
 }
@@ -85,14 +92,63 @@ export function spread(values: readonly number[]): number {
   return m === 0 ? Infinity : range / m;
 }
 
+/** Jiffies of the machine's aggregate `cpu` line in /proc/stat, and the CPUs it sums. */
+export interface CpuTicks {
+  readonly busy: number;
+  readonly total: number;
+  readonly cpus: number;
+}
+
+/** Parses /proc/stat: busy is user + nice + system + irq + softirq + steal (guest is already in user). */
+export function parseProcStat(text: string): CpuTicks {
+  const lines = text.split('\n');
+  const aggregate = lines.find((l) => /^cpu\s/.test(l));
+  if (!aggregate) throw new Error('/proc/stat has no aggregate cpu line');
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = aggregate.trim().split(/\s+/).slice(1).map(Number);
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busy, total: busy + idle + iowait, cpus: lines.filter((l) => /^cpu\d+\s/.test(l)).length };
+}
+
+/**
+ * Cores kept busy by other processes between two samples: the machine's busy share of all CPU time
+ * times its CPUs, less this process's own CPU seconds over the interval (never below 0: the kernel's
+ * jiffies are coarser than the process's microseconds).
+ */
+export function otherBusyCores(before: CpuTicks, after: CpuTicks, ownCpuSeconds: number, seconds: number): number {
+  const total = after.total - before.total;
+  if (total <= 0 || seconds <= 0) return NaN;
+  return Math.max(0, ((after.busy - before.busy) / total) * after.cpus - ownCpuSeconds / seconds);
+}
+
+/**
+ * Samples for `ms` what processes other than this one keep busy. No child of ours runs between
+ * rounds, so this process's own CPU time is all there is to take away. NaN without /proc/stat.
+ */
+export async function sampleOtherBusyCores(ms = 1000): Promise<number> {
+  const read = async () => parseProcStat(await readFile('/proc/stat', 'utf8'));
+  const ownStart = process.cpuUsage();
+  const started = performance.now();
+  let before: CpuTicks;
+  try {
+    before = await read();
+  } catch {
+    return NaN;
+  }
+  await sleep(ms);
+  const after = await read();
+  const own = process.cpuUsage(ownStart);
+  return otherBusyCores(before, after, (own.user + own.system) / 1e6, (performance.now() - started) / 1000);
+}
+
 const percent = (v: number) => `${(v * 100).toFixed(0)}%`;
 
 export function quietVerdict(order: readonly RoundLoad[], spreads: Readonly<Record<string, Readonly<Record<string, number>>>>, cores: number, rounds: number, limits: Limits = LIMITS): Verdict {
   const reasons: string[] = [];
   if (rounds < limits.minRounds) reasons.push(`only ${rounds} round(s) per side (${limits.minRounds} needed to judge the spread)`);
-  for (const { side, round, load } of order) {
-    if (load / cores > limits.maxLoadPerCore) {
-      reasons.push(`load ${load.toFixed(2)} (${(load / cores).toFixed(2)} per core > ${limits.maxLoadPerCore}) before ${side} round ${round + 1}`);
+  if (order.some((o) => Number.isNaN(o.otherBusyCores))) reasons.push("other processes' CPU use unknown (no /proc/stat)");
+  for (const { side, round, otherBusyCores: busy } of order) {
+    if (busy / cores > limits.maxOtherBusyPerCore) {
+      reasons.push(`other processes kept ${busy.toFixed(2)} cores busy (${(busy / cores).toFixed(2)} per core > ${limits.maxOtherBusyPerCore}) before ${side} round ${round + 1}`);
     }
   }
   for (const [side, bySide] of Object.entries(spreads)) {
@@ -133,6 +189,7 @@ export async function runInterleaved(sides: Readonly<Record<string, Side>>, opti
   const rounds = options.rounds ?? LIMITS.minRounds;
   const unit = options.unit ?? 'work';
   const load = options.load ?? (() => loadavg()[0]!);
+  const otherBusy = options.otherBusy ?? (() => sampleOtherBusyCores());
   const cores = options.cores ?? availableParallelism();
   const names = Object.keys(sides);
   const measured: Record<string, Round[]> = Object.fromEntries(names.map((n) => [n, []]));
@@ -141,7 +198,7 @@ export async function runInterleaved(sides: Readonly<Record<string, Side>>, opti
   for (let round = 0; round < rounds; round++) {
     for (const side of names) {
       if (side in failed) continue;
-      order.push({ side, round, load: load() });
+      order.push({ side, round, load: load(), otherBusyCores: await otherBusy() });
       try {
         const r = await sides[side]!();
         const figures = { ...r.figures, cpu_s: r.cpuSeconds, [`${unit}_per_cpu_s`]: r.work / r.cpuSeconds };
@@ -170,12 +227,13 @@ export async function runInterleaved(sides: Readonly<Record<string, Side>>, opti
 const sig = (v: number) => (Number.isFinite(v) ? +v.toPrecision(4) : null);
 const mapValues = (record: Readonly<Record<string, number>>, f: (v: number) => number | null) => Object.fromEntries(Object.entries(record).map(([k, v]) => [k, f(v)]));
 
-/** The result for a bench's one-line JSON: medians, spreads, ratios, the load before each round, the verdict. */
+/** The result for a bench's one-line JSON: medians, spreads, ratios, the load and other processes' busy cores before each round, the verdict. */
 export function interleavedJson(result: Interleaved): Record<string, unknown> {
   return {
     rounds: result.rounds,
     order: result.order.map((o) => o.side),
     loads: result.order.map((o) => +o.load.toFixed(2)),
+    otherBusyCores: result.order.map((o) => (Number.isNaN(o.otherBusyCores) ? null : +o.otherBusyCores.toFixed(2))),
     ...Object.fromEntries(Object.entries(result.sides).map(([n, s]) => [n, { median: mapValues(s.median, sig), spread: mapValues(s.spread, (v) => (Number.isFinite(v) ? +v.toFixed(3) : null)) }])),
     ratios: mapValues(result.ratios, sig),
     ...(Object.keys(result.failed).length > 0 ? { failed: result.failed } : {}),
@@ -189,8 +247,8 @@ const show = (v: number | undefined) => (v === undefined ? '-' : Math.abs(v) >= 
 /** A table of medians (± spread) and ratios on stdout; a loud boxed warning on stderr when not quiet. */
 export function printInterleaved(title: string, result: Interleaved): void {
   const names = Object.keys(result.sides);
-  const loads = result.order.map((o) => `${o.side} ${o.load.toFixed(2)}`).join(', ');
-  console.log(`\n${title}: ${result.rounds} interleaved round(s) per side (${names.join(', ')}); 1-min load before each round: ${loads} (${result.cores} cores)`);
+  const loads = result.order.map((o) => `${o.side} ${o.load.toFixed(2)} / ${o.otherBusyCores.toFixed(2)}`).join(', ');
+  console.log(`\n${title}: ${result.rounds} interleaved round(s) per side (${names.join(', ')}); before each round, 1-min load / other processes' busy cores: ${loads} (${result.cores} cores)`);
   for (const [side, message] of Object.entries(result.failed)) console.log(`${side} failed, no further rounds: ${message}`);
   const ratio = names.length > 1 ? [`${names[0]}/${names[1]}`] : [];
   console.log(`| figure | ${[...names.map((n) => `${n} median (spread)`), ...ratio].join(' | ')} |`);

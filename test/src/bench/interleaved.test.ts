@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { failureReason, interleavedJson, median, quietVerdict, roundsFlag, runInterleaved, spread, type Round } from '@lgefed/shared/bench/interleaved';
+import { failureReason, interleavedJson, median, otherBusyCores, parseProcStat, quietVerdict, roundsFlag, runInterleaved, sampleOtherBusyCores, spread, type Round } from '@lgefed/shared/bench/interleaved';
 import { runPythonPeer } from '@lgefed/shared/bench/python-peer';
 
 const round = (rate: number, cpuSeconds = 2, work = 10): Round => ({ figures: { rate }, cpuSeconds, work });
@@ -22,12 +22,35 @@ describe('bench: interleaved rounds', () => {
     assert.equal(spread([-1, 0, 1]), Infinity);
   });
 
-  it('quiet only with enough rounds, low load and agreeing rounds', () => {
-    const calm = [{ side: 'ours', round: 0, load: 0.9 }, { side: 'peer', round: 0, load: 1.0 }];
+  it('parses the aggregate cpu line of /proc/stat and counts the CPUs', () => {
+    const stat = 'cpu  100 5 30 800 7 2 3 4 50 0\ncpu0 50 2 15 400 3 1 1 2 25 0\ncpu1 50 3 15 400 4 1 2 2 25 0\nintr 12345\nctxt 678\n';
+    assert.deepEqual(parseProcStat(stat), { busy: 100 + 5 + 30 + 2 + 3 + 4, total: 100 + 5 + 30 + 2 + 3 + 4 + 800 + 7, cpus: 2 });
+    assert.throws(() => parseProcStat('intr 1\n'), /no aggregate cpu line/);
+  });
+
+  it("other processes' busy cores: the machine's busy share times its CPUs, less our own CPU time", () => {
+    const before = { busy: 1000, total: 2000, cpus: 2 };
+    // 150 of 200 jiffies busy on 2 CPUs: 1.5 cores, of which this process used 1 CPU-second per second.
+    assert.equal(otherBusyCores(before, { busy: 1150, total: 2200, cpus: 2 }, 1, 1), 0.5);
+    assert.equal(otherBusyCores(before, { busy: 1150, total: 2200, cpus: 2 }, 3, 2), 0);
+    assert.equal(otherBusyCores(before, { busy: 1005, total: 2200, cpus: 2 }, 0.1, 1), 0, 'never below 0');
+    assert.ok(Number.isNaN(otherBusyCores(before, before, 0, 1)));
+  });
+
+  it('samples this machine: a number of cores between 0 and the CPUs', async () => {
+    const busy = await sampleOtherBusyCores(200);
+    assert.ok(busy >= 0 && busy <= availableParallelism() + 0.1, `other busy cores ${busy}`);
+  });
+
+  it('quiet only with enough rounds, idle other processes and agreeing rounds, whatever the load', () => {
+    // A load of 2 on 2 cores is what our own previous round leaves behind: not a reason.
+    const calm = [{ side: 'ours', round: 0, load: 2, otherBusyCores: 0.1 }, { side: 'peer', round: 0, load: 2.1, otherBusyCores: 1.0 }];
     assert.deepEqual(quietVerdict(calm, { ours: { rate: 0.2 } }, 2, 3), { quiet: true, reasons: [] });
-    const busy = quietVerdict([...calm, { side: 'peer', round: 1, load: 1.2 }], { ours: { rate: 0.1 } }, 2, 3);
+    const busy = quietVerdict([...calm, { side: 'peer', round: 1, load: 0.2, otherBusyCores: 1.2 }], { ours: { rate: 0.1 } }, 2, 3);
     assert.equal(busy.quiet, false);
-    assert.deepEqual(busy.reasons, ['load 1.20 (0.60 per core > 0.5) before peer round 2']);
+    assert.deepEqual(busy.reasons, ['other processes kept 1.20 cores busy (0.60 per core > 0.5) before peer round 2']);
+    const unknown = quietVerdict([{ side: 'ours', round: 0, load: 0, otherBusyCores: NaN }], {}, 2, 3);
+    assert.deepEqual(unknown.reasons, ["other processes' CPU use unknown (no /proc/stat)"]);
     const unstable = quietVerdict(calm, { ours: { rate: 0.1 }, peer: { rate: 0.25 } }, 2, 3);
     assert.deepEqual(unstable.reasons, ['peer rate spread 25% > 20%']);
     assert.match(quietVerdict(calm, {}, 2, 1).reasons[0]!, /only 1 round/);
@@ -39,30 +62,32 @@ describe('bench: interleaved rounds', () => {
     assert.throws(() => roundsFlag(['--rounds', '0']));
   });
 
-  it('alternates the sides, records the load before each round and summarises each side', async () => {
+  it("alternates the sides, records the load and other processes' busy cores before each round and summarises each side", async () => {
     const calls: string[] = [];
     let tick = 0;
+    let others = 0;
     const side = (name: string, rates: number[]) => async () => {
       calls.push(name);
       return round(rates.shift()!);
     };
-    const result = await runInterleaved({ ours: side('ours', [10, 12, 11]), peer: side('peer', [5, 5, 6]) }, { rounds: 3, unit: 'slices', load: () => (tick += 0.1), cores: 2 });
+    const result = await runInterleaved({ ours: side('ours', [10, 12, 11]), peer: side('peer', [5, 5, 6]) }, { rounds: 3, unit: 'slices', load: () => (tick += 0.1), otherBusy: async () => (others += 0.05), cores: 2 });
     assert.deepEqual(calls, ['ours', 'peer', 'ours', 'peer', 'ours', 'peer']);
     assert.deepEqual(result.order.map((o) => [o.side, o.round]), [['ours', 0], ['peer', 0], ['ours', 1], ['peer', 1], ['ours', 2], ['peer', 2]]);
     assert.deepEqual(result.order.map((o) => +o.load.toFixed(1)), [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]);
+    assert.deepEqual(interleavedJson(result)['otherBusyCores'], [0.05, 0.1, 0.15, 0.2, 0.25, 0.3]);
     assert.equal(result.sides['ours']!.median['rate'], 11);
     assert.equal(result.sides['ours']!.median['slices_per_cpu_s'], 5);
     assert.equal(result.sides['ours']!.median['cpu_s'], 2);
     assert.equal(result.ratios['rate'], 11 / 5);
     assert.equal(result.sides['ours']!.spread['rate'], 2 / 11);
-    assert.equal(result.quiet, true, 'loads up to 0.3 per core, spreads up to 20 %');
+    assert.equal(result.quiet, true, 'other processes up to 0.15 per core, spreads up to 20 %');
   });
 
   it('a side that throws runs no further rounds and is reported, the other side goes on', async () => {
     let peerCalls = 0;
     const result = await runInterleaved(
       { ours: async () => round(10), peer: async () => { peerCalls++; throw new Error('no torch\nTraceback'); } },
-      { rounds: 3, load: () => 0, cores: 2 },
+      { rounds: 3, load: () => 0, otherBusy: async () => 0, cores: 2 },
     );
     assert.equal(peerCalls, 1);
     assert.deepEqual(result.failed, { peer: 'no torch' });

@@ -6,6 +6,8 @@ export type CoordinatorErrorCode =
   | 'token_invalid'
   | 'token_used'
   | 'token_expired'
+  | 'token_revoked'
+  | 'key_reused'
   | 'site_revoked'
   | 'site_already_enrolled'
   | 'unauthenticated'

@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
 import type { JobFigures } from '@lgefed/coordinator/report/job-figures';
 import type { JobView, SiteView } from '@lgefed/coordinator/live/console-views';
+import type { StartupKit } from '@lgefed/coordinator/startup-kit';
 import { figureCsv } from '@lgefed/shared/plots/figures';
 import { UsageError, type Command } from '../command.js';
+import { writeStartupKit } from './coordinator.js';
 
 /** A failure the coordinator reported (HTTP status and its error code), or an unreachable coordinator. */
 export class AdminApiError extends Error {
@@ -127,6 +129,25 @@ export const adminSites: Command = {
   },
 };
 
+export const adminSitesRekey: Command = {
+  name: 'admin sites rekey',
+  summary: "replace an enrolled site's key: the old key is refused at once, a new startup kit is issued (audited)",
+  usage: `Usage: lgefed admin sites rekey --site NAME [--ttl-hours 72] [--out kit.json]
+  ${CONNECTION_USAGE}
+
+The site then removes site.private.jwk, site.public.jwk and enrolment.json from its state
+directory and starts with the new kit: it makes a new key and enrols it with the new token.`,
+  async run(args) {
+    const o = parseOptions(args, { ...CONNECTION, site: { type: 'string' }, 'ttl-hours': { type: 'string' }, out: { type: 'string' } }).values;
+    if (!o.site) throw new UsageError('--site is required');
+    const ttlHours = Number(o['ttl-hours'] ?? 72);
+    if (!(ttlHours > 0)) throw new UsageError('--ttl-hours must be positive');
+    const kit = await clientFrom(o).request<StartupKit>('POST', `/api/sites/${encodeURIComponent(o.site)}/rekey`, { ttlHours });
+    await writeStartupKit(kit, o.out);
+    return 0;
+  },
+};
+
 export const adminJobs: Command = {
   name: 'admin jobs',
   summary: 'list jobs, or follow one with a progress bar (--watch ID), cancel (--cancel ID), re-run (--rerun ID)',
@@ -205,4 +226,4 @@ export const adminAudit: Command = {
   },
 };
 
-export const adminCommands: readonly Command[] = [adminSites, adminJobs, adminResults, adminAudit];
+export const adminCommands: readonly Command[] = [adminSites, adminSitesRekey, adminJobs, adminResults, adminAudit];

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { issueAdminToken, type AdminRole } from '@lgefed/coordinator/auth/admin-tokens';
 import { startCoordinator } from '@lgefed/coordinator/server';
-import { buildStartupKit } from '@lgefed/coordinator/startup-kit';
+import { buildStartupKit, type StartupKit } from '@lgefed/coordinator/startup-kit';
 import { openCoordinatorState } from '@lgefed/coordinator/state';
 import { UsageError, type Command } from '../command.js';
 import { parseFlags as options, required } from '../flags.js';
@@ -38,6 +38,13 @@ and resumes unfinished jobs. Sites connect with \`lgefed site start\`.`,
   },
 };
 
+/** Writes a kit to `out` (owner-only: it holds a token) or prints it. */
+export async function writeStartupKit(kit: StartupKit, out: string | undefined): Promise<void> {
+  if (!out) return console.log(JSON.stringify(kit, null, 2));
+  await writeFile(out, JSON.stringify(kit, null, 2) + '\n', { mode: 0o600 });
+  console.log(`startup kit for ${kit.siteName} written to ${out} (token expires ${kit.tokenExpiresAt}; earlier tokens for the site are revoked)`);
+}
+
 export const coordinatorEnroll: Command = {
   name: 'coordinator enroll',
   summary: 'create a site and write its startup kit (one-time enrolment token)',
@@ -54,11 +61,7 @@ The URL defaults to the one the coordinator last announced.`,
       const url = o.url ?? state.setting('public_url');
       if (!url) throw new UsageError('no coordinator URL known yet: pass --url');
       const enrolment = state.sites.createEnrolment(required(o.site, '--site'), ttlHours * 3600_000, 'cli');
-      const kit = JSON.stringify(buildStartupKit(url, state.key.publicJwk, enrolment), null, 2);
-      if (o.out) {
-        await writeFile(o.out, kit + '\n', { mode: 0o600 });
-        console.log(`startup kit for ${enrolment.site.name} written to ${o.out} (token expires ${new Date(enrolment.expiresAt).toISOString()})`);
-      } else console.log(kit);
+      await writeStartupKit(buildStartupKit(url, state.key.publicJwk, enrolment), o.out);
       return 0;
     } finally {
       state.close();

@@ -12,6 +12,8 @@ const STATUS: Partial<Record<CoordinatorErrorCode, number>> = {
   token_invalid: 401,
   token_expired: 401,
   token_used: 409,
+  token_revoked: 401,
+  key_reused: 409,
   forbidden: 403,
   site_revoked: 403,
   not_found: 404,
@@ -55,6 +57,14 @@ export function adminApi(state: CoordinatorState, engine: JobEngine, publicUrl: 
     route('admin', (req, who) => {
       const ttlHours = Number((req.body as { ttlHours?: unknown } | undefined)?.ttlHours ?? 72);
       const enrolment = state.sites.createEnrolment(param(req, 'name'), ttlHours * 3600_000, `admin:${who!.subject}`);
+      return buildStartupKit(publicUrl(), state.key.publicJwk, enrolment);
+    }),
+  );
+  app.post(
+    '/api/sites/:name/rekey',
+    route('admin', (req, who) => {
+      const ttlHours = Number((req.body as { ttlHours?: unknown } | undefined)?.ttlHours ?? 72);
+      const enrolment = state.sites.rekey(param(req, 'name'), ttlHours * 3600_000, `admin:${who!.subject}`);
       return buildStartupKit(publicUrl(), state.key.publicJwk, enrolment);
     }),
   );

@@ -111,4 +111,23 @@ export const MIGRATIONS: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
     `,
   },
+  {
+    version: 2,
+    description: 'at most one live enrolment token per site; keys retired by re-keying',
+    sql: `
+      ALTER TABLE enrolment_tokens ADD COLUMN revoked_at INTEGER;
+      -- Tokens issued before this version: only a pending site's newest unused token stays live.
+      UPDATE enrolment_tokens SET revoked_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000
+        WHERE used_at IS NULL AND (
+          site_id IN (SELECT id FROM sites WHERE status <> 'pending')
+          OR rowid <> (SELECT MAX(t.rowid) FROM enrolment_tokens t WHERE t.site_id = enrolment_tokens.site_id AND t.used_at IS NULL));
+      CREATE UNIQUE INDEX enrolment_tokens_one_live ON enrolment_tokens (site_id) WHERE used_at IS NULL AND revoked_at IS NULL;
+
+      CREATE TABLE retired_site_keys (
+        x TEXT PRIMARY KEY,
+        site_id TEXT NOT NULL REFERENCES sites(id),
+        retired_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -73,8 +73,9 @@ export class SiteChannel implements TaskTransport {
   private engine: JobEngine | undefined;
   private signer: Signer | undefined;
   private readonly verifier = new Verifier({ senders: [], replayCache: new ReplayCache() });
-  private readonly pinned = new Set<string>();
-  private readonly kidToSite = new Map<string, string>();
+  /** The key `x` the verifier holds for each site, to notice a re-keyed site. */
+  private readonly pinnedX = new Map<string, string>();
+  private kidToSite = new Map<string, string>();
   private readonly sessions = new Map<string, Session>();
   private readonly offers: ModelOffers;
   private readonly board = new PresenceBoard();
@@ -160,9 +161,11 @@ export class SiteChannel implements TaskTransport {
     const siteId = await this.siteForKid(claimedKid(envelope));
     if (siteId) {
       const key = this.state.sites.trustedKey(siteId); // throws for revoked or unenrolled sites
-      if (!this.pinned.has(siteId)) {
+      if (this.pinnedX.get(siteId) !== key.x) {
+        // First message, or the site was re-keyed: its retired key must stop verifying at once.
+        this.verifier.unpin(siteId);
         this.verifier.pin({ id: siteId, key: await importPublicJwk(key) });
-        this.pinned.add(siteId);
+        this.pinnedX.set(siteId, key.x!);
       }
     }
     const opened = await this.verifier.openAny(envelope);
@@ -171,15 +174,15 @@ export class SiteChannel implements TaskTransport {
     return opened;
   }
 
-  /** Finds the site whose pinned key has this thumbprint, re-reading the registry on a miss. */
+  /** Finds the site whose pinned key has this thumbprint, re-reading the registry on a miss (new or re-keyed sites). */
   private async siteForKid(kid: string | undefined): Promise<string | undefined> {
     if (!kid) return undefined;
     if (!this.kidToSite.has(kid)) {
+      const fresh = new Map<string, string>();
       for (const site of this.state.sites.list()) {
-        if (site.publicJwk && ![...this.kidToSite.values()].includes(site.id)) {
-          this.kidToSite.set(await thumbprint(site.publicJwk as unknown as PublicJwk), site.id);
-        }
+        if (site.publicJwk) fresh.set(await thumbprint(site.publicJwk as unknown as PublicJwk), site.id);
       }
+      this.kidToSite = fresh;
     }
     return this.kidToSite.get(kid);
   }

@@ -222,10 +222,12 @@ translates each image with the generator --harmoniser DIR made by \`lgefed harmo
       ...(transform ? { transform } : {}),
       onLog: (line) => (o.json ? undefined : console.error(line)),
       onCase: (r, done, total) => {
-        if (!o.json) console.error(`${done}/${total} ${r.id}: Dice blood pool ${r.scores.bloodpool.dice.toFixed(3)}, myocardium ${r.scores.myocardium.dice.toFixed(3)}`);
+        if (o.json) return;
+        console.error(`${done}/${total} ${r.id}: Dice blood pool ${r.scores.bloodpool.dice.toFixed(3)}, myocardium ${r.scores.myocardium.dice.toFixed(3)}`);
+        if (r.warning) console.error(`warning: ${r.id}: ${r.warning}`);
       },
     });
-    if (o.json) console.log(JSON.stringify({ model: report.modelId, harmonise: method, cases: report.cases.map((c) => ({ id: c.id, ...c.scores })), ...report.summary }));
+    if (o.json) console.log(JSON.stringify({ model: report.modelId, harmonise: method, cases: report.cases.map((c) => ({ id: c.id, ...c.scores, ...(c.warning ? { warning: c.warning } : {}) })), ...report.summary }));
     else console.log(`model ${report.modelId.slice(0, 12)}, harmonise ${method}: ${diceText(report)}`);
     return 0;
   },
@@ -244,7 +246,10 @@ export const predict: Command = {
     const model = await modelFrom(o.model);
     const result = await predictNiftiFile(model, required(o.in, '--in'), output, { mirror: Boolean(o.mirror), onLog: () => {} });
     if (o.json) console.log(JSON.stringify({ model: model.id, ...result }));
-    else console.log(`wrote ${result.output}: blood pool ${result.volumesMl.bloodpool.toFixed(1)} ml, myocardium ${result.volumesMl.myocardium.toFixed(1)} ml`);
+    else {
+      console.log(`wrote ${result.output}: blood pool ${result.volumesMl.bloodpool.toFixed(1)} ml, myocardium ${result.volumesMl.myocardium.toFixed(1)} ml`);
+      if (result.warning) console.error(`warning: ${result.warning}`);
+    }
     return 0;
   },
 };

@@ -4,3 +4,4 @@ export * from './distance-transform.js';
 export * from './hausdorff.js';
 export * from './components.js';
 export * from './evaluate.js';
+export * from './plausibility.js';

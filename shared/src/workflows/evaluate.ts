@@ -5,6 +5,7 @@
  */
 import type { BackendRequest } from '../engine/index.js';
 import { evaluateCase, type CaseScores } from '../metrics/evaluate.js';
+import { implausibleVolumeWarning } from '../metrics/plausibility.js';
 import { Predictor } from '../model/predictor.js';
 import type { Case, ImageVolume, LabelVolume } from '../types.js';
 import { WorkflowError } from './errors.js';
@@ -36,6 +37,8 @@ export interface EvaluateOptions extends PredictionSettings {
 export interface CaseEvaluation {
   readonly id: string;
   readonly scores: CaseScores;
+  /** Set when the predicted LV volume is implausible (see implausibleVolumeWarning). */
+  readonly warning?: string;
 }
 
 export interface EvaluationReport {
@@ -44,8 +47,11 @@ export interface EvaluationReport {
   readonly summary: ScoreSummary;
 }
 
-/** Segments cases one after another in a prediction worker; yields each label volume on the case's grid. */
-export async function* segmentCases(model: LoadedModel, cases: readonly Case[], settings: PredictionSettings = {}): AsyncGenerator<{ case: Case; label: LabelVolume }> {
+/**
+ * Segments cases one after another in a prediction worker; yields each label volume on the case's
+ * grid, with a warning when its LV volume is implausible.
+ */
+export async function* segmentCases(model: LoadedModel, cases: readonly Case[], settings: PredictionSettings = {}): AsyncGenerator<{ case: Case; label: LabelVolume; warning?: string }> {
   const { predictor } = await Predictor.start(model.spec, model.weights, {
     ...(settings.backend ? { backend: settings.backend } : {}),
     ...(settings.threads ? { threads: settings.threads } : {}),
@@ -61,7 +67,8 @@ export async function* segmentCases(model: LoadedModel, cases: readonly Case[], 
         mirror: settings.mirror ?? false,
         largestComponent: settings.largestComponent ?? true,
       });
-      yield { case: c, label };
+      const warning = implausibleVolumeWarning(label);
+      yield { case: c, label, ...(warning ? { warning } : {}) };
     }
   } finally {
     await predictor.close();
@@ -73,8 +80,8 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
   const unlabelled = options.cases.filter((c) => !c.label).map((c) => c.id);
   if (unlabelled.length > 0) throw new WorkflowError(`evaluation needs labels; these cases have none: ${unlabelled.join(', ')}`);
   const results: CaseEvaluation[] = [];
-  for await (const { case: c, label } of segmentCases(options.model, options.cases, options)) {
-    const result = { id: c.id, scores: evaluateCase(label, c.label!) };
+  for await (const { case: c, label, warning } of segmentCases(options.model, options.cases, options)) {
+    const result: CaseEvaluation = { id: c.id, scores: evaluateCase(label, c.label!), ...(warning ? { warning } : {}) };
     results.push(result);
     options.onCase?.(result, results.length, options.cases.length);
   }

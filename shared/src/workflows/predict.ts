@@ -11,6 +11,8 @@ export interface PredictFileResult {
   readonly dims: readonly [number, number, number];
   /** Predicted volume per structure, ml. */
   readonly volumesMl: Record<Structure, number>;
+  /** Set when the predicted LV volume is implausible. */
+  readonly warning?: string;
 }
 
 /**
@@ -21,8 +23,9 @@ export async function predictNiftiFile(model: LoadedModel, input: string, output
   const volume = await readNifti(input);
   const image = { data: volume.data, dims: volume.dims, spacing: volume.spacing };
   let label;
-  for await (const result of segmentCases(model, [{ id: input, image, source: input }], settings)) label = result.label;
+  let warning: string | undefined;
+  for await (const result of segmentCases(model, [{ id: input, image, source: input }], settings)) ({ label, warning } = result);
   await writeNifti(output, { data: label!.data, dims: volume.dims, affine: volume.affine, description: `lgefed ${model.id.slice(0, 12)}` });
   const volumesMl = Object.fromEntries(STRUCTURES.map((s, i) => [s, volumeMl(maskOf(label!, i + 1), volume.spacing)])) as Record<Structure, number>;
-  return { output, dims: volume.dims, volumesMl };
+  return { output, dims: volume.dims, volumesMl, ...(warning ? { warning } : {}) };
 }

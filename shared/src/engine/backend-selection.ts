@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { EngineError } from './errors.js';
-import { registerWasmTrainingKernels } from './kernels/index.js';
+import { registerWasmTrainingKernels, simdNote } from './kernels/index.js';
 import { MAX_WASM_THREADS, registerThreadedWasmBackend } from './wasm-threaded.js';
 
 export const ENGINE_BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -149,7 +149,7 @@ async function select(request: BackendRequest, threads: number, options: EngineO
         tfBackend: 'wasm',
         gpu: false,
         threads: started.threads,
-        reason: because(`wasm + XNNPACK with lgefed training kernels${started.note}`),
+        reason: because(`wasm + XNNPACK with lgefed training kernels (${simdNote()})${started.note}`),
       };
     } catch (error) {
       skip('wasm', error);

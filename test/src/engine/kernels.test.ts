@@ -5,6 +5,8 @@ import { registerTrainingGradients } from '@lgefed/shared/model/index';
 import { conv2dBackpropFilter } from '@lgefed/shared/engine/kernels/conv2d-backprop-filter';
 import { conv2dBackpropInputByPhases } from '@lgefed/shared/engine/kernels/conv2d-backprop-input';
 import { WasmHeap } from '@lgefed/shared/engine/kernels/wasm-heap';
+import { INSTANCE_NORM_ACT, INSTANCE_NORM_ACT_GRAD, instanceNormActBackward, instanceNormActForward } from '@lgefed/shared/engine/kernels/instance-norm-act';
+import { SIMD_LANES, simdKernels, simdUnavailable, type WasmMemory } from '@lgefed/shared/engine/kernels/simd';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { relativeError, values } from './numeric.js';
 
@@ -65,15 +67,22 @@ async function onBackend(name: string, f: () => tf.Tensor): Promise<Float32Array
   return data;
 }
 
-/** Runs a kernel on `backend` and checks it leaves no tensor or backend buffer behind. */
-async function runKernel(backend: string, kernel: string, inputs: Record<string, Float32Array>, shapes: Record<string, number[]>, attrs: tf.NamedAttrMap) {
+/** Runs a kernel on `backend` and checks it leaves no tensor or backend buffer behind; all outputs. */
+async function runKernelOutputs(backend: string, kernel: string, inputs: Record<string, Float32Array>, shapes: Record<string, number[]>, attrs: tf.NamedAttrMap) {
   await tf.setBackend(backend);
   const tensors = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, tf.tensor(v, shapes[k])]));
   const before = { tensors: tf.memory().numTensors, buffers: tf.backend().numDataIds() };
-  const out = await onBackend(backend, () => tf.engine().runKernel(kernel, tensors, attrs) as tf.Tensor);
+  const result = tf.engine().runKernel(kernel, tensors, attrs) as tf.Tensor | tf.Tensor[];
+  const outputs = Array.isArray(result) ? result : [result];
+  const data = await Promise.all(outputs.map(async (t) => (await t.data()) as Float32Array));
+  tf.dispose(outputs);
   assert.deepEqual({ tensors: tf.memory().numTensors, buffers: tf.backend().numDataIds() }, before, `${kernel} on ${backend} leaked`);
   Object.values(tensors).forEach((t) => t.dispose());
-  return out;
+  return data;
+}
+
+async function runKernel(backend: string, kernel: string, inputs: Record<string, Float32Array>, shapes: Record<string, number[]>, attrs: tf.NamedAttrMap) {
+  return (await runKernelOutputs(backend, kernel, inputs, shapes, attrs))[0]!;
 }
 
 describe('engine: wasm training kernels match the cpu backend', function () {
@@ -177,4 +186,83 @@ describe('engine: wasm training kernels match the cpu backend', function () {
     );
     tf.dispose([x, dy]);
   });
+});
+
+describe('engine: fused instance norm + LeakyReLU on wasm (SIMD where channels allow) match the cpu backend', function () {
+  this.timeout(120_000);
+  const attrs = { epsilon: 1e-5, alpha: 0.01 };
+
+  it('runs the SIMD kernels and says so in the engine log line', async () => {
+    const info = await initEngine({ backend: 'wasm', log: () => {} });
+    assert.equal(simdUnavailable(), undefined);
+    const memory = new WasmHeap(tf.backend() as BackendWasm).memory;
+    assert.ok(memory && simdKernels(memory), 'no SIMD kernels for the backend memory');
+    assert.match(info.reason, /instance norm in wasm SIMD/);
+  });
+
+  /** Seeded shapes; channel counts divisible by 4 take the SIMD kernels, the others the JS loops. */
+  const r = values(4 * 14, 91);
+  const pick = (x: number, options: number[]) => options[Math.floor(((x + 1) / 2) * options.length)]!;
+  const shapes = Array.from({ length: 14 }, (_, i) => [
+    pick(r[4 * i]!, [1, 2, 3]),
+    pick(r[4 * i + 1]!, [1, 3, 8, 13, 16]),
+    pick(r[4 * i + 2]!, [2, 5, 8, 11]),
+    pick(r[4 * i + 3]!, [1, 3, 4, 5, 8, 12, 16, 32, 64]),
+  ]);
+  for (const shape of shapes) {
+    const channels = shape[3]!;
+    it(`forward and backward: x [${shape}] (${channels % SIMD_LANES === 0 ? 'SIMD' : 'JS loops'})`, async () => {
+      const size = shape.reduce((a, b) => a * b, 1);
+      const stats = [shape[0]!, 1, 1, channels];
+      // Per-channel offsets up to 40 standard deviations: the statistics must not lose them.
+      const x = values(size, size).map((v, i) => v + 4 * (i % channels));
+      const forwardInputs = { x, gamma: values(channels, 3).map((v) => 1 + v), beta: values(channels, 4).map((v) => 0.5 * v) };
+      const forwardShapes = { x: shape, gamma: [channels], beta: [channels] };
+      const expected = await runKernelOutputs('cpu', INSTANCE_NORM_ACT, forwardInputs, forwardShapes, attrs);
+      const actual = await runKernelOutputs('wasm', INSTANCE_NORM_ACT, forwardInputs, forwardShapes, attrs);
+      ['out', 'mean', 'invStd'].forEach((name, i) => assert.ok(relativeError(actual[i]!, expected[i]!) < 1e-4, `${name}: ${relativeError(actual[i]!, expected[i]!)}`));
+
+      const backwardInputs = { ...forwardInputs, dy: values(size, size + 1), mean: expected[1]!, invStd: expected[2]! };
+      const backwardShapes = { ...forwardShapes, dy: shape, mean: stats, invStd: stats };
+      const expectedGrads = await runKernelOutputs('cpu', INSTANCE_NORM_ACT_GRAD, backwardInputs, backwardShapes, attrs);
+      const actualGrads = await runKernelOutputs('wasm', INSTANCE_NORM_ACT_GRAD, backwardInputs, backwardShapes, attrs);
+      ['dx', 'dGamma', 'dBeta'].forEach((name, i) => assert.ok(relativeError(actualGrads[i]!, expectedGrads[i]!) < 1e-4, `${name}: ${relativeError(actualGrads[i]!, expectedGrads[i]!)}`));
+    });
+  }
+
+  for (const shared of [false, true]) {
+    it(`the SIMD build for a ${shared ? 'shared' : 'plain'} memory equals the JS loops on it`, () => {
+      const WebAssembly = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory } }).WebAssembly;
+      const memory = new WebAssembly.Memory({ initial: 16, maximum: 16, shared });
+      const kernels = simdKernels(memory)!;
+      const [samples, pixels, channels] = [3, 37, 12];
+      const layout = { samples, pixels, channels };
+      const size = samples * pixels * channels;
+      // Float offsets of 1 mod 4: the tensors need not be 16-byte aligned.
+      const sizes = [size, channels, channels, size, samples * channels, samples * channels, size, size, channels, channels];
+      const offsets = sizes.map((_, i) => 1 + sizes.slice(0, i).reduce((a, b) => a + b + 4, 0));
+      const floats = new Float32Array(memory.buffer);
+      const [x, gamma, beta, out, mean, invStd, dOut, dx, dGamma, dBeta] = sizes.map((n, i) => floats.subarray(offsets[i]!, offsets[i]! + n)) as Float32Array[];
+      x!.set(values(size, 5).map((v, i) => 2 * v + (i % 5)));
+      gamma!.set(values(channels, 6));
+      beta!.set(values(channels, 7));
+      dOut!.set(values(size, 8));
+      const p = offsets.map((o) => 4 * o);
+      const before = floats.slice();
+      kernels.instanceNormActForward(p[0]!, p[1]!, p[2]!, p[3]!, p[4]!, p[5]!, samples, pixels, channels, attrs.epsilon, attrs.alpha);
+      kernels.instanceNormActBackward(p[6]!, p[0]!, p[4]!, p[5]!, p[1]!, p[2]!, p[7]!, p[8]!, p[9]!, samples, pixels, channels, attrs.alpha);
+      const simd = [out!, mean!, invStd!, dx!, dGamma!, dBeta!].map((a) => a.slice());
+      const reference = [size, samples * channels, samples * channels, size, channels, channels].map((n) => new Float32Array(n));
+      instanceNormActForward(x!, gamma!, beta!, reference[0]!, reference[1]!, reference[2]!, layout, attrs);
+      instanceNormActBackward(dOut!, x!, reference[1]!, reference[2]!, gamma!, beta!, reference[3]!, reference[4]!, reference[5]!, layout, attrs);
+      simd.forEach((a, i) => assert.ok(relativeError(a, reference[i]!) < 1e-5, `output ${i}: ${relativeError(a, reference[i]!)}`));
+      // Inputs, gaps and the rest of the memory are as they were.
+      const outside = (all: Float32Array) => {
+        const copy = all.slice();
+        for (const i of [3, 4, 5, 7, 8, 9]) copy.fill(0, offsets[i]!, offsets[i]! + sizes[i]!);
+        return Buffer.from(copy.buffer);
+      };
+      assert.ok(outside(floats).equals(outside(before)), 'wrote outside its outputs');
+    });
+  }
 });

@@ -4,7 +4,9 @@
  * (each a full pass over memory and a fresh output tensor) and keeps several full-size tensors for
  * the gradient; here it is two passes each way, written as plain loops over the backend's memory
  * (the wasm heap in place), and the backward pass needs only the input and the per-channel
- * statistics.
+ * statistics. On wasm, channel counts divisible by 4 run the same maths as WebAssembly SIMD
+ * (shared/wasm/instance-norm-act.ts); the JS loops here serve the rest, the cpu backend, and
+ * runtimes without SIMD.
  *
  * Forward  (x [N,H,W,C], gamma [C], beta [C]) -> [out [N,H,W,C], mean [N,1,1,C], invStd [N,1,1,C]]
  * Backward (dOut, x, mean, invStd, gamma, beta) -> [dx, dGamma [C], dBeta [C]]
@@ -14,6 +16,7 @@ import { registerGradient, type KernelConfig, type KernelFunc, type NamedAttrMap
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { EngineError } from '../errors.js';
+import { SIMD_LANES, simdKernels, type SimdKernels } from './simd.js';
 import { WasmHeap } from './wasm-heap.js';
 
 export const INSTANCE_NORM_ACT = 'LgefedInstanceNormLeakyRelu';
@@ -207,6 +210,12 @@ function wasmViews(heap: WasmHeap): Views {
   };
 }
 
+/** The SIMD kernels on this backend's memory, when the runtime has them and the channels fit the vectors. */
+function simdFor(heap: WasmHeap, { channels }: Layout): SimdKernels | undefined {
+  const memory = heap.memory;
+  return memory && channels % SIMD_LANES === 0 ? simdKernels(memory) : undefined;
+}
+
 interface CpuBackend {
   readSync(dataId: object): Float32Array;
   makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
@@ -220,6 +229,12 @@ function forwardKernel(backendName: 'wasm' | 'cpu'): KernelFunc {
     if (backendName === 'wasm') {
       const heap = new WasmHeap(backend as BackendWasm);
       const outputs = [heap.allocate([...x.shape]), heap.allocate(statsShape(x)), heap.allocate(statsShape(x))];
+      const simd = simdFor(heap, layout);
+      if (simd) {
+        const [xp, gp, bp, outp, meanp, invp] = heap.byteOffsets(x, gamma, beta, ...outputs) as [number, number, number, number, number, number];
+        simd.instanceNormActForward(xp, gp, bp, outp, meanp, invp, layout.samples, layout.pixels, layout.channels, parsed.epsilon, parsed.alpha);
+        return outputs;
+      }
       const [xs, gs, bs, out, mean, inv] = wasmViews(heap)([x, gamma, beta, ...outputs]) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
       instanceNormActForward(xs, gs, bs, out, mean, inv, layout, parsed);
       return outputs;
@@ -247,6 +262,12 @@ function backwardKernel(backendName: 'wasm' | 'cpu'): KernelFunc {
     if (backendName === 'wasm') {
       const heap = new WasmHeap(backend as BackendWasm);
       const outputs = [heap.allocate([...x.shape]), heap.allocate(channels), heap.allocate(channels)];
+      const simd = simdFor(heap, layout);
+      if (simd) {
+        const p = heap.byteOffsets(dy, x, mean, invStd, gamma, beta, ...outputs);
+        simd.instanceNormActBackward(p[0]!, p[1]!, p[2]!, p[3]!, p[4]!, p[5]!, p[6]!, p[7]!, p[8]!, layout.samples, layout.pixels, layout.channels, parsed.alpha);
+        return outputs;
+      }
       const v = wasmViews(heap)([dy, x, mean, invStd, gamma, beta, ...outputs]) as Float32Array[];
       instanceNormActBackward(v[0]!, v[1]!, v[2]!, v[3]!, v[4]!, v[5]!, v[6]!, v[7]!, v[8]!, layout, parsed);
       return outputs;

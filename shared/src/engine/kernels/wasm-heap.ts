@@ -6,6 +6,13 @@
 import { getKernel, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { EngineError } from '../errors.js';
+import type { WasmMemory } from './simd.js';
+
+/** Where Emscripten keeps the memory: exported by the single-threaded build, created by the threaded one. */
+interface EmscriptenModule {
+  wasmMemory?: WasmMemory;
+  asm?: { memory?: WasmMemory };
+}
 
 export class WasmHeap {
   constructor(readonly backend: BackendWasm) {}
@@ -33,7 +40,18 @@ export class WasmHeap {
    */
   view(...tensors: TensorInfo[]): { heap: Float32Array; offsets: number[] } {
     const heap = new Float32Array((this.backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer);
-    return { heap, offsets: tensors.map((t) => this.backend.getMemoryOffset(t.dataId) / 4) };
+    return { heap, offsets: this.byteOffsets(...tensors).map((bytes) => bytes / 4) };
+  }
+
+  /** The backend's WebAssembly.Memory, for modules of ours that import it (undefined if a build hides it). */
+  get memory(): WasmMemory | undefined {
+    const module = this.backend.wasm as unknown as EmscriptenModule;
+    return module.wasmMemory ?? module.asm?.memory;
+  }
+
+  /** Byte offsets of the tensors in `memory`. */
+  byteOffsets(...tensors: TensorInfo[]): number[] {
+    return tensors.map((t) => this.backend.getMemoryOffset(t.dataId));
   }
 
   dispose(...tensors: TensorInfo[]): void {

@@ -1,0 +1,77 @@
+/**
+ * Our WebAssembly SIMD kernels, compiled at build time from shared/wasm (AssemblyScript) into
+ * dist/wasm, bound to the memory of a tfjs-wasm backend: the module imports that memory, so the
+ * kernels read and write tensors in place. There are two builds of the one source because an
+ * imported memory must match in sharedness: the threaded backend's heap is a shared memory, the
+ * single-threaded backend's is not. Where the runtime lacks SIMD (the module does not compile) or
+ * the build output is missing, callers run their JS loops instead.
+ */
+import { readFileSync } from 'node:fs';
+
+/** Channels per vector: the kernels need a channel count divisible by this. */
+export const SIMD_LANES = 4;
+
+/** Pointers are byte offsets into the imported memory. */
+export interface SimdKernels {
+  instanceNormActForward(
+    x: number, gamma: number, beta: number, out: number, mean: number, invStd: number,
+    samples: number, pixels: number, channels: number, epsilon: number, alpha: number,
+  ): void;
+  instanceNormActBackward(
+    dOut: number, x: number, mean: number, invStd: number, gamma: number, beta: number,
+    dx: number, dGamma: number, dBeta: number,
+    samples: number, pixels: number, channels: number, alpha: number,
+  ): void;
+}
+
+/** The slice of the WebAssembly JS API used here (this project compiles without DOM typings). */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+}
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: { env: { memory: WasmMemory } }) => { exports: unknown };
+}
+const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+const BUILDS = { plain: 'kernels.wasm', shared: 'kernels-shared.wasm' } as const;
+
+type Compiled = { modules: Record<keyof typeof BUILDS, object> } | { unavailable: string };
+let compiled: Compiled | undefined;
+const instances = new WeakMap<WasmMemory, SimdKernels>();
+
+function compile(): Compiled {
+  const load = (file: string) => new webAssembly.Module(readFileSync(new URL(`../../wasm/${file}`, import.meta.url)));
+  try {
+    return { modules: { plain: load(BUILDS.plain), shared: load(BUILDS.shared) } };
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    return { unavailable: code === 'ENOENT' ? 'SIMD kernels not built (npm run build)' : `no WebAssembly SIMD: ${(error as Error).message}` };
+  }
+}
+
+/** Why the SIMD kernels cannot run in this runtime, or undefined when they can. */
+export function simdUnavailable(): string | undefined {
+  compiled ??= compile();
+  return 'unavailable' in compiled ? compiled.unavailable : undefined;
+}
+
+/** The kernels working on `memory`, or undefined without SIMD (see `simdUnavailable`). */
+export function simdKernels(memory: WasmMemory): SimdKernels | undefined {
+  compiled ??= compile();
+  if ('unavailable' in compiled) return undefined;
+  let kernels = instances.get(memory);
+  if (!kernels) {
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    const module = compiled.modules[shared ? 'shared' : 'plain'];
+    kernels = new webAssembly.Instance(module, { env: { memory } }).exports as SimdKernels;
+    instances.set(memory, kernels);
+  }
+  return kernels;
+}
+
+/** For the engine's log line: which implementation the norm kernels use. */
+export function simdNote(): string {
+  const reason = simdUnavailable();
+  return reason === undefined ? 'instance norm in wasm SIMD' : `instance norm in JS loops: ${reason}`;
+}

@@ -169,7 +169,10 @@ export interface HarmonisationReference {
   readonly quantiles: QuantileTable;
   /** Largest ε the site's release may spend (its local policy may refuse a larger one). */
   readonly epsilon: number;
-  /** L1 sensitivity of the histogram (1: one voxel). */
+  /**
+   * Unused: a site derives the sensitivity from how it builds its histogram (per patient) and
+   * ignores this field; coordinators leave it 0.
+   */
   readonly sensitivity: number;
 }
 
@@ -329,11 +332,12 @@ export interface Quantile {
 
 /** How a released histogram was protected, so the receiver can weigh it. */
 export interface PrivacyRecord {
-  /** e.g. "laplace". */
+  /** "discrete-laplace": exact discrete Laplace noise on integer counts. */
   readonly mechanism: string;
   readonly epsilon: number;
+  /** L1 sensitivity in released units (patients), as the site computed it. */
   readonly sensitivity: number;
-  /** Noise scale per count (Laplace b = sensitivity / epsilon). */
+  /** Noise scale per count in released units (sensitivity / epsilon). */
   readonly scale: number;
 }
 
@@ -358,7 +362,7 @@ export interface HarmonisationReport {
   readonly withinTolerance: boolean;
   /**
    * The site's release (fields 6-10 predate it and stay empty): normalisation as the reference's,
-   * the Laplace-noised histogram, quantiles derived from it, its privacy record and distances.
+   * the noised histogram, quantiles derived from it, its privacy record and distances.
    */
   readonly normalisation: IntensityNormalisation;
   readonly noisedHistogram: DensityHistogram;

@@ -37,6 +37,7 @@ import { PolicyRefusal } from './errors.js';
 import { ensureEnrolled, loadOrCreateSiteKey } from './identity.js';
 import type { StartupKit } from './kit.js';
 import { admitAssignment, filterOutbound } from './policy.js';
+import { PrivacyLedger } from './privacy/ledger.js';
 import { runTask, TaskFailure } from './tasks/run-task.js';
 import type { ScoredCases } from './tasks/task-protocol.js';
 
@@ -82,6 +83,7 @@ export class SiteAgent {
   private datasets: RegisteredDataset[] = [];
   private capabilities!: Capabilities;
   private audit!: AgentAuditLog;
+  private ledger!: PrivacyLedger;
   private heartbeat: NodeJS.Timeout | undefined;
   private helloDone = false;
   private readonly units = new Map<string, Unit>();
@@ -113,6 +115,7 @@ export class SiteAgent {
 
     if (created) this.log(`generated the site key ${key.kid} in ${config.stateDir}`);
     this.audit = new AgentAuditLog(join(config.stateDir, 'audit.jsonl'));
+    this.ledger = new PrivacyLedger(join(config.stateDir, 'privacy-ledger.json'), config.policy.privacyBudgetEpsilon);
     this.datasets = await registerDatasets(config);
     for (const d of this.datasets) {
       this.log(`dataset ${d.config.name}: ${d.summary.labelledCaseCount}/${d.summary.caseCount} labelled case(s); split train ${d.split.train.length}, validation ${d.split.validation.length}, test ${d.split.test.length}`);
@@ -511,10 +514,20 @@ export class SiteAgent {
     };
   }
 
-  /** The differentially private intensity report (ε admitted against the policy cap before it ran). */
+  /**
+   * The differentially private intensity report: ε was admitted against the per-release cap; it is
+   * charged to the privacy ledger before any noise is drawn, and refused (and logged) beyond the budget.
+   */
   private async harmonisationCheck(unit: Unit, task: Extract<SiteTask, { kind: 'harmonisation-check' }>, signal: AbortSignal): Promise<Delivery> {
     const a = unit.assignment;
-    const output = await runTask({ kind: 'harmonisation-check', ...this.datasetInput(unit), reference: task.reference, epsilon: task.epsilon, sensitivity: task.sensitivity }, this.onProgress(unit), signal);
+    let epsilon: number;
+    try {
+      ({ epsilon } = await this.ledger.charge({ jobId: a.jobId, taskId: a.taskId, dataset: unit.dataset.config.name, epsilon: task.epsilon }));
+    } catch (err) {
+      if (err instanceof PolicyRefusal) await this.audit.record('in', 'privacy.refused', a.taskId, `[${err.code}] ${err.message}`);
+      throw err;
+    }
+    const output = await runTask({ kind: 'harmonisation-check', ...this.datasetInput(unit), reference: task.reference, epsilon }, this.onProgress(unit), signal);
     const { normalisation, histogram, quantiles, privacy, distances } = output.report;
     if (!distances) throw new TaskFailure('HarmonisationError', 'the report was built without the reference', false);
     return async () => {

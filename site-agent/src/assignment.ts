@@ -43,7 +43,7 @@ export type SiteTask =
   | { readonly kind: 'train'; readonly training: TrainingSettings }
   | { readonly kind: 'evaluate' }
   | { readonly kind: 'finetune'; readonly training: TrainingSettings; readonly freeze: FreezeOptions | null }
-  | { readonly kind: 'harmonisation-check'; readonly reference: ReferenceIntensityProfile; readonly epsilon: number; readonly sensitivity: number };
+  | { readonly kind: 'harmonisation-check'; readonly reference: ReferenceIntensityProfile; readonly epsilon: number };
 
 const unsupported = (message: string) => new PolicyRefusal('unsupported_task', message);
 
@@ -84,8 +84,9 @@ export function readAssignment(assignment: TaskAssignment): SiteTask {
       return { kind, training: trainingSettings(h), freeze: enabled ? { trainEncoderBlocks, trainDecoderBlocks } : null };
     }
     case 'harmonisation-check': {
-      const { normalisation, histogram, quantiles, epsilon, sensitivity } = assignment.harmonisation;
-      if (!(epsilon > 0) || !(sensitivity > 0)) throw unsupported(`a harmonisation check needs a positive ε and sensitivity (got ${epsilon}, ${sensitivity})`);
+      // The wire's `sensitivity` is ignored: how much one patient moves the histogram is the site's to know (privacy/histogram-release.ts).
+      const { normalisation, histogram, quantiles, epsilon } = assignment.harmonisation;
+      if (!(epsilon > 0)) throw unsupported(`a harmonisation check needs a positive ε (got ${epsilon})`);
       return {
         kind,
         reference: {
@@ -94,7 +95,6 @@ export function readAssignment(assignment: TaskAssignment): SiteTask {
           quantiles: { probabilities: [...quantiles.probabilities], values: [...quantiles.values] },
         },
         epsilon,
-        sensitivity,
       };
     }
     default:

@@ -16,6 +16,8 @@ export interface LocalPolicy {
   readonly minCasesForMetrics: number;
   /** Largest ε this site spends on a DP histogram (default 1); a harmonisation check asking for more is refused. */
   readonly maxHistogramEpsilon: number;
+  /** Total ε this site ever spends on histograms (default 3), kept in `<stateDir>/privacy-ledger.json`; a release beyond it is refused. */
+  readonly privacyBudgetEpsilon: number;
   /** Pinning on by default: only networks whose spec hash is listed here may run. */
   readonly pinArchitectures: boolean;
   readonly approvedArchitectures: readonly string[];
@@ -44,6 +46,7 @@ const DEFAULT_POLICY: LocalPolicy = {
   metrics: 'aggregate',
   minCasesForMetrics: 3,
   maxHistogramEpsilon: 1,
+  privacyBudgetEpsilon: 3,
   pinArchitectures: true,
   approvedArchitectures: [],
 };
@@ -98,6 +101,7 @@ function parsePolicy(value: unknown, file: string): LocalPolicy {
   if (policy.metrics !== 'aggregate' && policy.metrics !== 'per-case') throw bad(file, 'policy.metrics is aggregate or per-case');
   if (!Number.isInteger(policy.minCasesForMetrics) || policy.minCasesForMetrics < 1) throw bad(file, 'policy.minCasesForMetrics must be an integer ≥ 1');
   if (!(policy.maxHistogramEpsilon > 0)) throw bad(file, 'policy.maxHistogramEpsilon must be positive');
+  if (!(policy.privacyBudgetEpsilon > 0 && Number.isFinite(policy.privacyBudgetEpsilon))) throw bad(file, 'policy.privacyBudgetEpsilon must be a positive number');
   if (!Array.isArray(policy.approvedArchitectures) || policy.approvedArchitectures.some((h) => typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h))) {
     throw bad(file, 'policy.approvedArchitectures lists sha256 hashes (lgefed site arch-hash NAME prints one)');
   }

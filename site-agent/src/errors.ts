@@ -28,6 +28,7 @@ export type PolicyRefusalCode =
   | 'policy_architecture_not_approved'
   | 'policy_per_case_metrics'
   | 'policy_epsilon'
+  | 'policy_privacy_budget'
   | 'unsupported_task';
 
 export class PolicyRefusal extends Error {

@@ -3,6 +3,7 @@ import type { LocalPolicy } from './config.js';
 import { architectureHash, resolveArchitecture } from './architecture.js';
 import { readAssignment, type SiteTask } from './assignment.js';
 import { PolicyRefusal } from './errors.js';
+import { PATIENT_SENSITIVITY } from './privacy/histogram-release.js';
 import type { RegisteredDataset } from './datasets.js';
 
 /** Checks an assignment against local policy before anything runs and reads it; throws PolicyRefusal. */
@@ -36,7 +37,7 @@ function checkMetricCases(policy: LocalPolicy, aggregates: readonly AggregateMet
  * The outbound filter: every message passes here before it is signed and sent, whatever code
  * produced it. Weights leave only when policy allows; evaluation results lose per-case scores
  * unless policy allows them; no metrics summarise fewer cases than the minimum; no histogram
- * leaves with a larger ε than the cap.
+ * leaves with a larger ε than the cap or under another mechanism than the site's own.
  */
 export function filterOutbound<T>(policy: LocalPolicy, type: string, message: T): T {
   if ((type === 'ModelManifest' || type === 'TrainResult' || type === 'chunk') && !policy.weightsMayLeave) {
@@ -52,6 +53,9 @@ export function filterOutbound<T>(policy: LocalPolicy, type: string, message: T)
     const { privacy } = message as HarmonisationReport;
     if (!(privacy.epsilon > 0 && privacy.epsilon <= policy.maxHistogramEpsilon)) {
       throw new PolicyRefusal('policy_epsilon', `a histogram released with ε = ${privacy.epsilon} exceeds the site's ε cap of ${policy.maxHistogramEpsilon}`);
+    }
+    if (privacy.mechanism !== 'discrete-laplace' || privacy.sensitivity !== PATIENT_SENSITIVITY) {
+      throw new PolicyRefusal('policy_epsilon', `only histograms under the site's own mechanism leave (discrete Laplace, sensitivity ${PATIENT_SENSITIVITY} per patient; got ${privacy.mechanism}, ${privacy.sensitivity})`);
     }
   }
   return message;

@@ -1,7 +1,6 @@
 import type { AggregateMetrics, FineTuneResult, HarmonisationReport } from '@lgefed/protocol';
-import type { SiteIntensityReport } from '@lgefed/shared/harmonise/index';
 import { STRUCTURES } from '@lgefed/shared/types';
-import type { FinetuneResultMetrics, StructureSummaries } from '../workflow/task-payloads.js';
+import { RELEASE_MECHANISM, type FinetuneResultMetrics, type HarmonisationCheckResultMetrics, type StructureSummaries } from '../workflow/task-payloads.js';
 import { TransportError } from './wire.js';
 
 /**
@@ -24,15 +23,15 @@ export function fineTuneMetrics(result: FineTuneResult): FinetuneResultMetrics {
   return { trainCases: result.trainCaseCount, dice: structureSummaries(result.aggregates, `fine-tune result of task ${result.taskId}`) };
 }
 
-/** The report as the SiteIntensityReport `buildSiteIntensityReport` made at the site. */
-export function siteIntensityReport(report: HarmonisationReport): SiteIntensityReport {
+/** The site's histogram release as the engine's result contract. */
+export function siteIntensityReport(report: HarmonisationReport): HarmonisationCheckResultMetrics {
   const { normalisation, noisedHistogram, quantileTable, privacy, distances } = report;
-  if (privacy.mechanism !== 'laplace') throw new TransportError('unexpected_message', `harmonisation report of task ${report.taskId} names privacy mechanism ${JSON.stringify(privacy.mechanism)}`);
+  if (privacy.mechanism !== RELEASE_MECHANISM) throw new TransportError('unexpected_message', `harmonisation report of task ${report.taskId} names privacy mechanism ${JSON.stringify(privacy.mechanism)}`);
   return {
     normalisation: { lowerPercentile: normalisation.lowerPercentile, upperPercentile: normalisation.upperPercentile },
     histogram: { low: noisedHistogram.low, high: noisedHistogram.high, counts: [...noisedHistogram.counts] },
     quantiles: { probabilities: [...quantileTable.probabilities], values: [...quantileTable.values] },
-    privacy: { mechanism: 'laplace', epsilon: privacy.epsilon, sensitivity: privacy.sensitivity, scale: privacy.scale },
+    privacy: { mechanism: RELEASE_MECHANISM, epsilon: privacy.epsilon, sensitivity: privacy.sensitivity, scale: privacy.scale },
     distances: { wasserstein1: distances.wasserstein1, jensenShannon: distances.jensenShannon },
   };
 }

@@ -127,10 +127,10 @@ function harmonisationReference(payload: Record<string, Json>): HarmonisationRef
   const normalisation = object(reference['normalisation'] ?? null);
   const histogram = object(reference['histogram'] ?? null);
   const quantiles = object(reference['quantiles'] ?? null);
-  const { epsilon, sensitivity } = payload;
+  const { epsilon } = payload;
   const { lowerPercentile, upperPercentile } = normalisation;
   const { low, high } = histogram;
-  if (typeof epsilon !== 'number' || typeof sensitivity !== 'number') throw unrepresentable('harmonisation-check payload needs numeric epsilon and sensitivity');
+  if (typeof epsilon !== 'number') throw unrepresentable('harmonisation-check payload needs a numeric epsilon');
   if (typeof lowerPercentile !== 'number' || typeof upperPercentile !== 'number' || typeof low !== 'number' || typeof high !== 'number') {
     throw unrepresentable('harmonisation-check reference needs numeric normalisation percentiles and histogram range');
   }
@@ -139,7 +139,8 @@ function harmonisationReference(payload: Record<string, Json>): HarmonisationRef
     histogram: { low, high, counts: numbers(histogram['counts'], 'reference.histogram.counts') },
     quantiles: { probabilities: numbers(quantiles['probabilities'], 'reference.quantiles.probabilities'), values: numbers(quantiles['values'], 'reference.quantiles.values') },
     epsilon,
-    sensitivity,
+    // Sites derive the sensitivity from how they build the histogram; the field is left empty.
+    sensitivity: 0,
   };
 }
 

@@ -6,12 +6,11 @@ import {
   wasserstein1,
   type IntensityHistogram,
   type ReferenceIntensityProfile,
-  type SiteIntensityReport,
 } from '@lgefed/shared/harmonise/index';
 import { CoordinatorError } from '../errors.js';
 import type { Json, RoundRecord } from '../store/jobs.js';
 import { asObject, int, siteList, taskLimits, type TaskLimits } from './spec.js';
-import type { HarmonisationCheckTaskPayload } from './task-payloads.js';
+import type { HarmonisationCheckResultMetrics, HarmonisationCheckTaskPayload } from './task-payloads.js';
 import type { FinishedRound, NextStep, Workflow, WorkflowContext } from './workflow.js';
 
 export interface HarmonisationCheckSpec {
@@ -19,7 +18,6 @@ export interface HarmonisationCheckSpec {
   readonly reference: ReferenceIntensityProfile;
   /** Privacy budget each site may spend on its histogram (its policy may spend less). */
   readonly epsilon: number;
-  readonly sensitivity: number;
   /** Sites farther than this (W1, intensity units on [0, 1]) from the reference are flagged for harmonisation. */
   readonly flagWasserstein: number;
   readonly minSites: number;
@@ -33,7 +31,7 @@ export interface SiteDistance {
   readonly flagged: boolean;
   readonly imagesProfiled: number;
   readonly epsilon: number;
-  /** Laplace noise per bin relative to the released mass (bins × scale / mass): how much to trust the distances. */
+  /** Noise scale per bin relative to the released mass (bins × scale / mass): how much to trust the distances. */
   readonly relativeNoise: number;
 }
 
@@ -87,7 +85,6 @@ export const harmonisationCheckWorkflow: Workflow<HarmonisationCheckSpec> = {
       siteIds,
       reference: parseReferenceProfile(spec['reference']),
       epsilon: positive(spec['epsilon'], 'epsilon'),
-      sensitivity: spec['sensitivity'] === undefined ? 1 : positive(spec['sensitivity'], 'sensitivity'),
       flagWasserstein: spec['flagWasserstein'] === undefined ? 0.05 : positive(spec['flagWasserstein'], 'flagWasserstein'),
       minSites,
       limits: taskLimits(spec),
@@ -95,7 +92,7 @@ export const harmonisationCheckWorkflow: Workflow<HarmonisationCheckSpec> = {
   },
   next(spec: HarmonisationCheckSpec, finished: readonly RoundRecord[]): NextStep {
     if (finished.length > 0) return { type: 'done', summary: finished[0]!.outcome };
-    const payload: HarmonisationCheckTaskPayload = { reference: spec.reference, epsilon: spec.epsilon, sensitivity: spec.sensitivity };
+    const payload: HarmonisationCheckTaskPayload = { reference: spec.reference, epsilon: spec.epsilon };
     return {
       type: 'round',
       name: 'harmonisation-check',
@@ -106,7 +103,7 @@ export const harmonisationCheckWorkflow: Workflow<HarmonisationCheckSpec> = {
   async completeRound(spec: HarmonisationCheckSpec, round: FinishedRound, ctx: WorkflowContext): Promise<Json> {
     const siteName = (id: string) => ctx.site(id)?.name ?? id;
     // Shapes, binning and privacy records were checked when each result arrived (result-validation.ts).
-    const reports = round.results.map((r) => ({ site: siteName(r.siteId), images: r.numExamples, report: r.metrics as unknown as SiteIntensityReport }));
+    const reports = round.results.map((r) => ({ site: siteName(r.siteId), images: r.numExamples, report: r.metrics as unknown as HarmonisationCheckResultMetrics }));
     const distances: SiteDistance[] = reports.map(({ site, images, report }) => {
       const w1 = wasserstein1(report.histogram, spec.reference.histogram);
       const mass = report.histogram.counts.reduce((a, b) => a + b, 0);

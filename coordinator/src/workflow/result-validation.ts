@@ -6,7 +6,7 @@ import type { ModelStore, ParameterReader } from '../model-store.js';
 import type { Json, TaskRecord } from '../store/jobs.js';
 import { asObject, type SpecObject } from './spec.js';
 import type { EvaluateTaskPayload, FinetuneTaskPayload, HarmonisationCheckTaskPayload, TaskKind, TrainTaskPayload } from './task-payloads.js';
-import { TASK_KINDS } from './task-payloads.js';
+import { RELEASE_MECHANISM, TASK_KINDS } from './task-payloads.js';
 
 /** A result as a site delivers it, before any check. */
 export interface SiteResult {
@@ -189,8 +189,8 @@ function checkHarmonisationResult(payload: HarmonisationCheckTaskPayload, result
   validateQuantileTable(quantiles, 'metrics.quantiles');
   const privacy = asObject(report['privacy'], 'metrics.privacy');
   const { mechanism, epsilon, sensitivity, scale } = privacy as { mechanism: unknown; epsilon: unknown; sensitivity: unknown; scale: unknown };
-  if (mechanism !== 'laplace') throw invalid('metrics.privacy.mechanism must be laplace');
+  if (mechanism !== RELEASE_MECHANISM) throw invalid(`metrics.privacy.mechanism must be ${RELEASE_MECHANISM}`);
   if (typeof epsilon !== 'number' || epsilon <= 0 || epsilon > payload.epsilon) throw invalid(`metrics.privacy.epsilon must be in (0, ${payload.epsilon}], the budget the task allows`);
-  if (typeof sensitivity !== 'number' || sensitivity < payload.sensitivity) throw invalid(`metrics.privacy.sensitivity must be ≥ ${payload.sensitivity}`);
+  if (typeof sensitivity !== 'number' || !(sensitivity > 0)) throw invalid('metrics.privacy.sensitivity must be positive');
   if (typeof scale !== 'number' || Math.abs(scale - sensitivity / epsilon) > 1e-9 * Math.max(1, scale)) throw invalid('metrics.privacy.scale must be sensitivity / epsilon');
 }

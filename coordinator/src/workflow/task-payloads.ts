@@ -57,17 +57,21 @@ export type EvaluateResultMetrics = Readonly<Record<string, StructureSummaries>>
 
 /**
  * `harmonisation-check`: profile the site's images as the reference was profiled (same
- * normalisation and binning) and release the histogram under the Laplace mechanism with at most
- * `epsilon` (the site's policy may lower it), `sensitivity` as given.
- * Result: no weights, `numExamples` = images profiled (≥ 1), `metrics` = the site's
- * `SiteIntensityReport` from `@lgefed/shared/harmonise` (`buildSiteIntensityReport`).
+ * normalisation and binning) and release the histogram under differential privacy with at most
+ * `epsilon` (the site's policy and privacy budget may refuse it). The site alone decides the
+ * mechanism and its sensitivity (discrete Laplace, per patient: `site-agent/src/privacy`).
+ * Result: no weights, `numExamples` = images profiled (≥ 1), `metrics` = the site's release.
  */
 export interface HarmonisationCheckTaskPayload {
   readonly reference: ReferenceIntensityProfile;
   readonly epsilon: number;
-  readonly sensitivity: number;
 }
-export type HarmonisationCheckResultMetrics = SiteIntensityReport;
+export type HarmonisationCheckResultMetrics = Omit<SiteIntensityReport, 'privacy'> & {
+  readonly privacy: { readonly mechanism: typeof RELEASE_MECHANISM; readonly epsilon: number; readonly sensitivity: number; readonly scale: number };
+};
+
+/** The one mechanism sites release histograms under: exact discrete Laplace noise on integer counts. */
+export const RELEASE_MECHANISM = 'discrete-laplace';
 
 /**
  * `finetune` (one variant of the blocks × data-fraction sweep): take `dataFraction` of the site's

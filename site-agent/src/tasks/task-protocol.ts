@@ -3,7 +3,8 @@ import type { UNetSpec } from '@lgefed/shared/model/spec';
 import type { FreezeOptions } from '@lgefed/shared/model/freeze';
 import type { CaseScores } from '@lgefed/shared/metrics/evaluate';
 import type { Layout } from '@lgefed/shared/imaging/layouts';
-import type { ReferenceIntensityProfile, SiteIntensityReport } from '@lgefed/shared/harmonise/index';
+import type { ReferenceIntensityProfile } from '@lgefed/shared/harmonise/index';
+import type { SiteHistogramRelease } from '../privacy/histogram-release.js';
 import type { TrainingSettings } from '../assignment.js';
 
 /** Messages between the agent and a task worker thread; images never leave the worker. */
@@ -43,8 +44,8 @@ export interface FinetuneInput extends TaskInputBase {
 export interface HarmonisationInput extends DatasetInput {
   readonly kind: 'harmonisation-check';
   readonly reference: ReferenceIntensityProfile;
+  /** As charged to the privacy ledger (whole millionths). */
   readonly epsilon: number;
-  readonly sensitivity: number;
 }
 
 export type TaskInput = TrainInput | EvaluateInput | FinetuneInput | HarmonisationInput;
@@ -81,7 +82,7 @@ export interface FinetuneOutput extends Durations {
 
 export interface HarmonisationOutput extends Durations {
   readonly kind: 'harmonisation-check';
-  readonly report: SiteIntensityReport;
+  readonly report: SiteHistogramRelease;
   readonly imagesProfiled: number;
 }
 

@@ -5,7 +5,6 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { BackendRequest } from '@lgefed/shared/engine/index';
-import { buildSiteIntensityReport } from '@lgefed/shared/harmonise/index';
 import { loadDataset } from '@lgefed/shared/imaging/dataset';
 import type { Layout } from '@lgefed/shared/imaging/layouts';
 import { modelId } from '@lgefed/shared/model/io';
@@ -16,6 +15,7 @@ import type { LoadedModel } from '@lgefed/shared/workflows/model-files';
 import { selectCases } from '@lgefed/shared/workflows/split';
 import { trainSegmentation } from '@lgefed/shared/workflows/train';
 import type { TrainingProgress } from '@lgefed/shared/model/train-protocol';
+import { releaseIntensityHistogram } from '../privacy/histogram-release.js';
 import type { EvaluateInput, FinetuneInput, FromTaskWorker, HarmonisationInput, ScoredCases, TaskInput, TaskOutput, TrainInput } from './task-protocol.js';
 
 /** The training functions' default when the coordinator names no preset. */
@@ -131,9 +131,10 @@ async function harmonisationCheck(input: HarmonisationInput): Promise<TaskOutput
   const started = performance.now();
   const cases = await loadCases(input);
   const loaded = performance.now();
-  const report = buildSiteIntensityReport(
+  const report = releaseIntensityHistogram(
     cases.map((c) => c.image.data),
-    { epsilon: input.epsilon, sensitivity: input.sensitivity, reference: input.reference },
+    input.reference,
+    input.epsilon,
   );
   return { kind: 'harmonisation-check', report, imagesProfiled: cases.length, dataLoadS: seconds(started, loaded), computeS: seconds(loaded) };
 }

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { buildReferenceProfile, buildSiteIntensityReport, wasserstein1, type ReferenceIntensityProfile } from '@lgefed/shared/harmonise/index';
+import { buildReferenceProfile, wasserstein1, type ReferenceIntensityProfile } from '@lgefed/shared/harmonise/index';
+import { releaseIntensityHistogram } from '@lgefed/site-agent/privacy/histogram-release';
 import type { CoordinatorState } from '@lgefed/coordinator/state';
 import type { FinetuneTaskPayload, HarmonisationCheckTaskPayload, TaskMessage } from '@lgefed/coordinator/workflow/index';
 import { encodeWeights, decodeWeights } from '@lgefed/coordinator/weights-file';
 import { readFile } from 'node:fs/promises';
 import { ARCH, enrolSites, InboxTransport, ManualClock, openEngine, PARAMS, simulatedTraining } from './federation-harness.js';
 import { useTempDir } from './temp-dir.js';
-import { seededUniform } from './seeded-uniform.js';
+import { seededRandomInt, seededUniform } from './seeded-uniform.js';
 
 /** Synthetic scanner images: uniform signal raised to `gamma` (a non-linear contrast change that normalisation cannot undo). */
 function images(seed: number, gamma: number, count = 3, size = 64 * 64): Float32Array[] {
@@ -35,19 +36,20 @@ describe('coordinator: harmonisation-check and finetune jobs, result validation'
   it('harmonisation-check: per-site distances to the reference from DP-noised histograms, flags the odd scanner, excludes a malformed report', async () => {
     const { state, engine, transport, ids } = await setup(dir(), ['dijon', 'leeds', 'oslo', 'turin']);
     const reference = buildReferenceProfile(images(1, 1), { bins: 32 });
-    const job = await engine.submit('harmonisation-check', { sites: ['dijon', 'leeds', 'oslo', 'turin'], reference, epsilon: 2, flagWasserstein: 0.08, minSites: 2 }, 'admin');
-    const reports = new Map<string, ReturnType<typeof buildSiteIntensityReport>>();
+    const job = await engine.submit('harmonisation-check', { sites: ['dijon', 'leeds', 'oslo', 'turin'], reference, epsilon: 50, flagWasserstein: 0.08, minSites: 2 }, 'admin');
+    const reports = new Map<string, ReturnType<typeof releaseIntensityHistogram>>();
     for (const [name, gamma] of [['dijon', 1], ['leeds', 1.1], ['oslo', 3]] as const) {
       const task = onlyTask(transport, ids.get(name)!);
       const payload = task.payload as unknown as HarmonisationCheckTaskPayload;
-      assert.equal(payload.epsilon, 2);
-      const report = buildSiteIntensityReport(images(10 + gamma * 7, gamma), { epsilon: payload.epsilon, sensitivity: payload.sensitivity, reference: payload.reference, uniform: seededUniform(99) });
+      assert.equal(payload.epsilon, 50);
+      const report = releaseIntensityHistogram(images(10 + gamma * 7, gamma), payload.reference, payload.epsilon, seededRandomInt(99));
       reports.set(name, report);
       assert.equal(await engine.handleResult(ids.get(name)!, { resultId: `r-${name}`, taskId: task.taskId, metrics: report as never, numExamples: 3 }), 'accepted');
     }
     // Turin bins its histogram differently: the report is refused, the round goes on without it.
     const turin = onlyTask(transport, ids.get('turin')!);
-    const wrongBins = buildSiteIntensityReport(images(5, 1), { epsilon: 2, bins: 16, uniform: seededUniform(3) });
+    const release = releaseIntensityHistogram(images(5, 1), reference, 50, seededRandomInt(3));
+    const wrongBins = { ...release, histogram: { ...release.histogram, counts: release.histogram.counts.slice(0, 16) } };
     assert.equal(await engine.handleResult(ids.get('turin')!, { resultId: 'r-turin', taskId: turin.taskId, metrics: wrongBins as never, numExamples: 3 }), 'rejected');
 
     const done = state.jobs.job(job.id);
@@ -72,7 +74,7 @@ describe('coordinator: harmonisation-check and finetune jobs, result validation'
     await assert.rejects(engine.submit('harmonisation-check', { sites: ['dijon'], reference, epsilon: 0 }, 'admin'), { code: 'invalid_argument', message: /epsilon/ });
     const job = await engine.submit('harmonisation-check', { sites: ['dijon'], reference, epsilon: 1 }, 'admin');
     const task = onlyTask(transport, ids.get('dijon')!);
-    const greedy = buildSiteIntensityReport(images(2, 1), { epsilon: 5, reference, uniform: seededUniform(4) });
+    const greedy = releaseIntensityHistogram(images(2, 1), reference, 5, seededRandomInt(4));
     assert.equal(await engine.handleResult(ids.get('dijon')!, { resultId: 'r1', taskId: task.taskId, metrics: greedy as never, numExamples: 3 }), 'rejected');
     const failed = state.jobs.job(job.id);
     assert.equal(failed.status, 'failed');

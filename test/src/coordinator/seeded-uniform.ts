@@ -8,3 +8,9 @@ export function seededUniform(seed: number): () => number {
     return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** A seeded stand-in for the agent's CSPRNG integers (privacy/discrete-laplace.ts), for reproducible DP noise. */
+export function seededRandomInt(seed: number): (n: number) => number {
+  const uniform = seededUniform(seed);
+  return (n) => Math.floor(uniform() * n);
+}

@@ -99,7 +99,7 @@ describe('federation: every job kind over the wire (real processes)', function (
   it('runs a harmonisation check: DP reports with W1/JS distances; the site whose policy caps ε lower refuses', async () => {
     const referenceImages = await writeTinyDataset(join(root, 'reference'), 3, 77);
     const reference = buildReferenceProfile(referenceImages, { bins: 16 });
-    const job = await run('harmonisation-check', { sites: [...sites, strict].map((s) => s.name), minSites: 2, reference, epsilon: 0.5, sensitivity: 1 });
+    const job = await run('harmonisation-check', { sites: [...sites, strict].map((s) => s.name), minSites: 2, reference, epsilon: 0.5 });
     assert.equal(job.status, 'completed', JSON.stringify(job).slice(0, 3000));
     const outcome = job.summary;
     assert.deepEqual(outcome.sites.map((s: { site: string }) => s.site).sort(), ['north', 'south']);

@@ -46,11 +46,14 @@ describe('protocol: every job kind maps to the wire and back', () => {
     assert.equal((readAssignment(scratch!) as { freeze: unknown }).freeze, null);
   });
 
-  it('harmonisation-check carries the reference profile, ε and sensitivity exactly', () => {
+  it('harmonisation-check carries the reference profile and ε exactly; a sensitivity on the wire is ignored by the site', () => {
     const reference = buildReferenceProfile([Float32Array.from({ length: 400 }, (_, i) => (i * 37) % 101)], { bins: 8, quantileCount: 5 });
-    const [assignment] = overTheWire(task('harmonisation-check', { reference, epsilon: 0.3, sensitivity: 2 }));
+    const [assignment] = overTheWire(task('harmonisation-check', { reference, epsilon: 0.3 }));
     assert.equal(assignment!.kind, 'TASK_KIND_HARMONISATION_CHECK');
-    assert.deepEqual(readAssignment(assignment!), { kind: 'harmonisation-check', reference, epsilon: 0.3, sensitivity: 2 });
+    assert.equal(assignment!.harmonisation.sensitivity, 0);
+    const expected = { kind: 'harmonisation-check', reference, epsilon: 0.3 };
+    assert.deepEqual(readAssignment(assignment!), expected);
+    assert.deepEqual(readAssignment({ ...assignment!, harmonisation: { ...assignment!.harmonisation, sensitivity: 1e-12 } }), expected);
   });
 
   it('evaluate sends one assignment per model', () => {

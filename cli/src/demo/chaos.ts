@@ -81,7 +81,8 @@ export async function injectTamperedMessage(url: string, siteStateDir: string, s
     const [header, payload, signature] = (await new Signer(key).seal('SiteHello', hello)).split('.') as [string, string, string];
     const bytes = Buffer.from(payload, 'base64url');
     bytes[bytes.length - 1] ^= 1;
-    await socket.timeout(10_000).emitWithAck('envelope', `${header}.${bytes.toString('base64url')}.${signature}`);
+    // Before a verified hello the coordinator only drops the connection: no reply comes.
+    await socket.timeout(10_000).emitWithAck('envelope', `${header}.${bytes.toString('base64url')}.${signature}`).catch(() => undefined);
   } finally {
     socket.disconnect();
   }

@@ -27,6 +27,7 @@ import type { CoordinatorState } from '../state.js';
 import type { Json } from '../store/jobs.js';
 import type { JobEngine } from '../workflow/engine.js';
 import type { TaskMessage, TaskTransport } from '../workflow/transport.js';
+import { Admission, type AdmissionOptions } from './admission.js';
 import { ModelOffers, ModelUpload } from './model-offers.js';
 import { PresenceBoard, type SitePresence } from './presence.js';
 import { fineTuneMetrics, siteIntensityReport, structureSummaries } from './result-wire.js';
@@ -48,13 +49,18 @@ export interface SiteChannelOptions {
   readonly replyTimeoutMs?: number;
   /** Largest model a site may upload; default 1 GiB. */
   readonly maxUploadBytes?: number;
+  /** Limits on connections that have not said a verified SiteHello yet. */
+  readonly admission?: AdmissionOptions;
   readonly log?: (line: string) => void;
 }
 
 /** One connection; it belongs to a site only after a verified SiteHello. */
 interface Session {
   readonly socket: SiteSocket;
+  readonly address: string;
   siteId: string | null;
+  /** A hello is being verified: an unauthenticated connection gets one message at a time. */
+  helloPending: boolean;
   readonly uploads: Map<string, ModelUpload>;
 }
 
@@ -62,9 +68,10 @@ interface Session {
 const DROP_ON = new Set(['BAD_SIGNATURE', 'BAD_ALGORITHM', 'UNKNOWN_SENDER', 'EXPIRED', 'REPLAY', 'MALFORMED', 'TOO_LARGE', 'INVALID_KEY']);
 
 /**
- * The signed site channel: socket.io on the coordinator's HTTP(S) server. Every envelope is
- * verified against the sending site's pinned key (looked up per message, so a revocation applies
- * at once), answered with a signed Ack/ErrorReport, and refusals are written to the audit log.
+ * The signed site channel: socket.io on the coordinator's HTTP(S) server. A connection must open
+ * with a verified SiteHello; anything else is dropped without a reply (admission.ts). After it,
+ * every envelope is verified against the sending site's pinned key (looked up per message, so a
+ * revocation applies at once), answered with a signed Ack/ErrorReport, and refusals are audited.
  * Implements the engine's TaskTransport: tasks go out as TaskAssignments, models as a signed
  * manifest whose chunks the site pulls (and pulls again after a disconnect, only what it lacks).
  */
@@ -79,6 +86,7 @@ export class SiteChannel implements TaskTransport {
   private readonly sessions = new Map<string, Session>();
   private readonly offers: ModelOffers;
   private readonly board = new PresenceBoard();
+  private readonly admission: Admission;
   /** Evaluation results per task until every model of the task has one. */
   private readonly evaluations = new Map<string, Map<string, { summaries: Json; cases: number; messageId: string }>>();
   private readonly heartbeatIntervalS: number;
@@ -95,6 +103,7 @@ export class SiteChannel implements TaskTransport {
     this.replyTimeoutMs = options.replyTimeoutMs ?? 30_000;
     this.maxUploadBytes = options.maxUploadBytes ?? 1 << 30;
     this.log = options.log ?? ((line) => console.error(line));
+    this.admission = new Admission(options.admission ?? {}, (entry) => void this.state.audit.append(entry));
   }
 
   /** Starts accepting sites on `server`; tasks for unconnected sites stay owed until they connect. */
@@ -117,7 +126,13 @@ export class SiteChannel implements TaskTransport {
     return true;
   }
 
+  /** Refused unauthenticated connections and messages since start (audited or only counted). */
+  get unauthenticatedRefusals(): number {
+    return this.admission.refusedTotal;
+  }
+
   async close(): Promise<void> {
+    this.admission.close();
     this.io?.disconnectSockets(true);
     await new Promise<void>((resolve) => (this.io ? this.io.close(() => resolve()) : resolve()));
   }
@@ -126,10 +141,21 @@ export class SiteChannel implements TaskTransport {
   // Inbound
 
   private accept(socket: SiteSocket): void {
-    const session: Session = { socket, siteId: null, uploads: new Map() };
+    const address = socket.handshake.address;
+    if (!this.admission.admit(address)) {
+      socket.disconnect(true);
+      return;
+    }
+    const session: Session = { socket, address, siteId: null, helloPending: false, uploads: new Map() };
+    const helloDeadline = setTimeout(() => session.siteId === null && this.dropUnauthenticated(session, new TransportError('hello_required', `no SiteHello within ${this.admission.helloTimeoutMs} ms`)), this.admission.helloTimeoutMs);
     socket.on('envelope', (envelope, reply) => void this.onEnvelope(session, envelope, reply));
     socket.on('chunk', (frame, reply) => void this.onChunk(session, frame, reply));
+    socket.onAny((event: string) => {
+      if (session.siteId === null && event !== 'envelope' && event !== 'chunk') this.dropUnauthenticated(session, new TransportError('hello_required', `event ${JSON.stringify(event).slice(0, 64)} before SiteHello`));
+    });
     socket.on('disconnect', () => {
+      clearTimeout(helloDeadline);
+      this.admission.closed(address);
       const siteId = session.siteId;
       if (siteId && this.sessions.get(siteId) === session) {
         this.sessions.delete(siteId);
@@ -141,12 +167,20 @@ export class SiteChannel implements TaskTransport {
 
   private async onEnvelope(session: Session, envelope: unknown, reply: unknown): Promise<void> {
     const answer = typeof reply === 'function' ? (reply as (e: Envelope) => void) : () => undefined;
+    const unauthenticated = session.siteId === null;
+    if (unauthenticated) {
+      if (session.helloPending) return this.dropUnauthenticated(session, new TransportError('hello_required', 'a second message while the hello is verified'));
+      session.helloPending = true;
+    }
     let opened: OpenedAny;
     try {
       opened = await this.open(session, envelope);
     } catch (err) {
-      await this.refuse(session, err, answer, true);
+      if (unauthenticated) this.dropUnauthenticated(session, err);
+      else await this.refuse(session, err, answer, true);
       return;
+    } finally {
+      session.helloPending = false;
     }
     try {
       const [type, message] = await this.handle(session, opened);
@@ -187,10 +221,19 @@ export class SiteChannel implements TaskTransport {
     return this.kidToSite.get(kid);
   }
 
+  /** A connection that has not proven who it is: no reply, counted (and audited at most once per window), dropped. */
+  private dropUnauthenticated(session: Session, err: unknown): void {
+    if (!session.socket.connected) return;
+    if (!(err instanceof TransportError) && !(err instanceof CoordinatorError) && !(err as { code?: string }).code) this.log(`site channel: ${(err as Error).stack ?? String(err)}`);
+    this.admission.refused(session.address, (err as { code?: string }).code ?? 'internal', (err as Error).message);
+    session.socket.disconnect(true);
+  }
+
   private async refuse(session: Session, err: unknown, answer: (e: Envelope) => void, verification: boolean, relatedMessageId = ''): Promise<void> {
     const report = errorReportFor(err, relatedMessageId);
     const code = (err as { code?: string }).code ?? 'internal';
-    const drop = verification && (DROP_ON.has(code) || code === 'site_revoked' || code === 'unauthenticated' || code === 'hello_required' || code === 'site_mismatch');
+    // A hello that verified but is refused (e.g. protocol version) is answered, then dropped.
+    const drop = session.siteId === null || (verification && (DROP_ON.has(code) || code === 'site_revoked' || code === 'unauthenticated' || code === 'site_mismatch'));
     this.state.audit.append({
       actor: session.siteId ? `site:${session.siteId}` : 'unauthenticated',
       type: verification ? 'transport.rejected' : 'transport.refused',
@@ -270,8 +313,8 @@ export class SiteChannel implements TaskTransport {
 
   private async onChunk(session: Session, frame: unknown, reply: unknown): Promise<void> {
     const answer = typeof reply === 'function' ? (reply as (e: Envelope) => void) : () => undefined;
+    if (session.siteId === null) return this.dropUnauthenticated(session, new TransportError('hello_required', 'a chunk before SiteHello'));
     try {
-      if (session.siteId === null) throw new TransportError('hello_required', 'chunks before SiteHello');
       if (!(frame instanceof Uint8Array)) throw new TransportError('unexpected_message', 'a chunk must be a binary frame', 'ERROR_CODE_MALFORMED');
       const { transferId } = decodeChunkFrame(frame);
       const upload = session.uploads.get(transferId);

@@ -89,9 +89,9 @@ describe('coordinator: enrolment tokens cannot take over an enrolled site (issue
       const fresh = await siteKey();
       assert.equal((await redeem(coordinator.url, newKit.enrolmentToken, fresh.pair.publicJwk)).status, 200);
       const again = await connect();
-      const refused = await again.send(await old.seal('SiteHello', hello(siteId)));
-      assert.equal((refused.message as { code: string }).code, 'ERROR_CODE_UNKNOWN_SENDER', 'the retired key no longer verifies once the site has a new one');
+      await assert.rejects(again.send(await old.seal('SiteHello', hello(siteId))), 'the retired key no longer verifies once the site has a new one: dropped unanswered');
       await again.disconnected();
+      assert.equal((coordinator.state.audit.list({ type: 'transport.rejected' }).at(-1)!.details as { code: string }).code, 'UNKNOWN_SENDER');
       const good = await connect();
       assert.equal((await good.send(await fresh.seal('SiteHello', hello(siteId)))).header.msg, 'Enrolment');
 

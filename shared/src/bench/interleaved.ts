@@ -53,7 +53,7 @@ export interface Interleaved extends Verdict {
   readonly sides: Readonly<Record<string, SideSummary>>;
   /** Sides that threw, by name, with the reason; they run no further rounds. */
   readonly failed: Readonly<Record<string, string>>;
-  /** Median of the first side over the median of the second, for figures both have. */
+  /** Median of the first side over the median of the second, of those that did not fail, for figures both have. */
   readonly ratios: Readonly<Record<string, number>>;
 }
 
@@ -211,7 +211,8 @@ export async function runInterleaved(sides: Readonly<Record<string, Side>>, opti
   }
   const summaries: Record<string, SideSummary> = {};
   for (const side of names) if (measured[side]!.length > 0) summaries[side] = summarise(measured[side]!);
-  const [first, second] = names.map((n) => summaries[n]);
+  // The sides that ran, so that the ratios are those of the table's first two columns.
+  const [first, second] = Object.values(summaries);
   const ratios: Record<string, number> = {};
   if (first && second) {
     for (const [figure, value] of Object.entries(first.median)) {

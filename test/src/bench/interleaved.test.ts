@@ -99,6 +99,15 @@ describe('bench: interleaved rounds', () => {
     assert.deepEqual(json['failed'], { peer: 'no torch' });
   });
 
+  it('ratios are of the first two sides that ran', async () => {
+    const result = await runInterleaved(
+      { ours: async () => round(10), peer: async () => { throw new Error('no torch'); }, other: async () => round(4) },
+      { rounds: 1, load: () => 0, otherBusy: async () => 0, cores: 2 },
+    );
+    assert.deepEqual(Object.keys(result.sides), ['ours', 'other']);
+    assert.equal(result.ratios['rate'], 2.5);
+  });
+
   it('a failed child process is reported by the last line of its stderr', () => {
     const error = Object.assign(new Error('Command failed: python3 -c\nimport torch'), { stderr: 'Traceback:\n  ...\nModuleNotFoundError: torch\n' });
     assert.equal(failureReason(error), 'ModuleNotFoundError: torch');

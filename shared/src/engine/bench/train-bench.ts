@@ -1,8 +1,10 @@
 /**
  * `npm run bench:train`: U-Net training and inference throughput on the selected backend against
- * the PyTorch CPU peer (../shared/bench/torch_unet.py, same network, batch and thread count), run in
- * interleaved rounds (ours, peer, ours, ...; medians, spreads, load before each round, slices per
- * CPU-second), plus peak RSS and the per-kernel profile of one training step.
+ * the PyTorch CPU peer (../shared/bench/torch_unet.py, same network, batch and thread count), and
+ * inference on onnxruntime-node (same batch, size and threads; also whole 256x256 slices by sliding
+ * windows), run in interleaved rounds (ours, peer, ours-onnx, ours, ...; medians, spreads, load and
+ * other processes' CPU before each round, slices per CPU-second), plus peak RSS and the per-kernel
+ * profile of one training step.
  * Options: --steps N (lite; paper uses fewer), --rounds N (default 3), --only lite|paper, --no-peer,
  * LGEFED_BACKEND/THREADS. Ends with one JSON line of figures.
  */
@@ -10,7 +12,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine, type EngineInfo } from '../index.js';
-import { initialWeights, UNet, UNetTrainer, unetSpec, type Batch, type PresetName } from '../../model/index.js';
+import { initialWeights, slidingWindowLabels, TfjsProbabilityEngine, UNet, UNetTrainer, unetSpec, windowStarts, type Batch, type PresetName, type ProbabilityEngine } from '../../model/index.js';
+import { OnnxProbabilityEngine, onnxRuntimeAvailable } from '../../onnx/index.js';
 import { interleavedJson, printInterleaved, roundsFlag, runInterleaved, type Interleaved, type Round, type Side } from '../../bench/interleaved.js';
 import { runPythonPeer } from '../../bench/python-peer.js';
 
@@ -18,6 +21,9 @@ const PEER = resolve(process.cwd(), '../shared/bench/torch_unet.py');
 const BATCH = 8;
 /** torch_unet.py runs 2 untimed training steps and 1 untimed inference before its timed loops. */
 const PEER_WARMUP = { train: 2, infer: 1 };
+/** Side of the whole slices: a short-axis slice at the working spacing; 9 lite windows, 1 paper window. */
+const WHOLE = 256;
+const WHOLE_FIGURE = `whole_${WHOLE}_slices_per_s`;
 
 interface Config {
   readonly preset: PresetName;
@@ -70,6 +76,17 @@ async function profileStep(preset: PresetName): Promise<Kernel[]> {
     .map(([name, ms]) => ({ name, ms, share: ms / total }));
 }
 
+/** Slices/s of `steps` timed calls of `slices` slices each, after one untimed call (operator and session set-up, heap growth). */
+async function slicesPerSecond(run: () => Promise<unknown>, slices: number, steps: number): Promise<number> {
+  await run();
+  const start = performance.now();
+  for (let i = 0; i < steps; i++) await run();
+  return (slices * steps) / ((performance.now() - start) / 1000);
+}
+
+/** Batch inference through the ProbabilityEngine call whole-image inference makes (softmax included). */
+const inferBatch = (engine: ProbabilityEngine, batch: Batch) => () => engine.probabilities(batch.images, batch.count, batch.size);
+
 /** One round of ours, shaped like the peer's process: build, warm up, time training, time inference. */
 async function oursRound(config: Config): Promise<Round> {
   const spec = unetSpec(config.preset);
@@ -77,30 +94,40 @@ async function oursRound(config: Config): Promise<Round> {
   const cpuStart = process.cpuUsage();
   const model = new UNet(spec, initialWeights(spec, 1));
   const trainer = new UNetTrainer(model, { learningRate: 1e-3 });
-  await trainer.step(batch); // operator creation, heap growth
-
-  let start = performance.now();
-  for (let i = 0; i < config.steps; i++) await trainer.step(batch);
-  const trainSlicesPerS = (BATCH * config.steps) / ((performance.now() - start) / 1000);
-
-  const input = tf.tensor4d(batch.images, [BATCH, spec.inputSize, spec.inputSize, spec.inChannels]);
-  const infer = async () => {
-    const logits = tf.tidy(() => model.forward(input, [0]).get(0)!);
-    await logits.data();
-    logits.dispose();
-  };
-  await infer();
-  start = performance.now();
-  for (let i = 0; i < config.steps; i++) await infer();
-  const inferSlicesPerS = (BATCH * config.steps) / ((performance.now() - start) / 1000);
-  input.dispose();
+  const trainSlicesPerS = await slicesPerSecond(() => trainer.step(batch), BATCH, config.steps);
+  const engine = new TfjsProbabilityEngine(model, tf.getBackend());
+  const inferSlicesPerS = await slicesPerSecond(inferBatch(engine, batch), BATCH, config.steps);
   trainer.dispose();
-  model.dispose();
+  await engine.dispose();
   const cpu = process.cpuUsage(cpuStart);
   return {
     figures: { train_slices_per_s: trainSlicesPerS, infer_slices_per_s: inferSlicesPerS },
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     work: BATCH * 2 * (config.steps + 1),
+  };
+}
+
+/**
+ * One round of inference on onnxruntime-node, a side of its own so that its CPU time is its own: the
+ * batch ours and the peer infer, then whole WHOLE x WHOLE slices by Gaussian-weighted sliding windows
+ * (50 % overlap, no mirroring), BATCH windows per call.
+ */
+async function onnxRound(config: Config, threads: number): Promise<Round> {
+  const spec = unetSpec(config.preset);
+  const batch = syntheticBatch(spec.inputSize, 7);
+  const whole = syntheticBatch(WHOLE, 11);
+  const plane = WHOLE * WHOLE;
+  const slices = Array.from({ length: whole.count }, (_, i) => ({ image: whole.images.subarray(i * plane, (i + 1) * plane), width: WHOLE, height: WHOLE }));
+  const cpuStart = process.cpuUsage();
+  const engine = await OnnxProbabilityEngine.load(spec, initialWeights(spec, 1), { threads });
+  const inferSlicesPerS = await slicesPerSecond(inferBatch(engine, batch), BATCH, config.steps);
+  const wholeSlicesPerS = await slicesPerSecond(() => slidingWindowLabels(engine, slices, { window: spec.inputSize, batchSize: BATCH }), whole.count, config.steps);
+  await engine.dispose();
+  const cpu = process.cpuUsage(cpuStart);
+  return {
+    figures: { infer_slices_per_s: inferSlicesPerS, [WHOLE_FIGURE]: wholeSlicesPerS },
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    work: (BATCH + whole.count) * (config.steps + 1),
   };
 }
 
@@ -129,15 +156,30 @@ async function main(): Promise<void> {
   const peerThreads = Math.max(1, engine.threads);
   const peerAvailable = withPeer && existsSync(PEER);
   if (withPeer && !peerAvailable) console.log(`PyTorch peer not found at ${PEER}: ratios skipped`);
-  console.log(`backend: ${engine.backend}, ${engine.threads} thread(s) — ${engine.reason}; batch ${BATCH}; PyTorch ${peerThreads} thread(s)`);
+  const onnxAvailable = await onnxRuntimeAvailable();
+  if (!onnxAvailable) console.log('onnxruntime-node does not load here: onnx rows skipped');
+  console.log(`backend: ${engine.backend}, ${engine.threads} thread(s) — ${engine.reason}; batch ${BATCH}; PyTorch and onnxruntime ${peerThreads} thread(s)`);
+  const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a / b);
+  const show = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(2));
 
   const results: { config: Config; kernels: Kernel[]; rounds: Interleaved; peakRssMiB: number }[] = [];
   for (const config of configs) {
     const kernels = await profileStep(config.preset);
     const sides: Record<string, Side> = { ours: () => oursRound(config) };
     if (peerAvailable) sides['pytorch'] = () => peerRound(config, peerThreads);
+    if (onnxAvailable) sides['ours-onnx'] = () => onnxRound(config, peerThreads);
     const measured = await runInterleaved(sides, { rounds, unit: 'slices' });
     printInterleaved(`${config.preset} (${config.steps} step(s) per round)`, measured);
+    const onnx = measured.sides['ours-onnx']?.median;
+    if (onnx) {
+      const infer = onnx['infer_slices_per_s'];
+      console.log(`onnx/pytorch inference ${show(ratio(infer, measured.sides['pytorch']?.median['infer_slices_per_s']))}, onnx/${engine.backend} ${show(ratio(infer, measured.sides['ours']?.median['infer_slices_per_s']))}`);
+      const window = unetSpec(config.preset).inputSize;
+      const windows = windowStarts(WHOLE, window).length ** 2;
+      console.log(
+        `whole ${WHOLE}x${WHOLE} slices on onnx, ${windows} window(s) of ${window} each: ${show(onnx[WHOLE_FIGURE])} slices/s against ${show(infer)} at one window per slice (${show(ratio(onnx[WHOLE_FIGURE], infer))}x)`,
+      );
+    }
     results.push({ config, kernels, rounds: measured, peakRssMiB: peakRssMiB() });
   }
 
@@ -150,14 +192,19 @@ async function main(): Promise<void> {
   for (const { config, rounds: r, peakRssMiB: rss } of results) {
     const ours = r.sides['ours']?.median;
     const peer = r.sides['pytorch']?.median;
+    const onnx = r.sides['ours-onnx']?.median;
     const fixed = (v: number | undefined) => (v === undefined ? null : +v.toFixed(3));
     Object.assign(figures, {
       [`${config.preset}_train_slices_per_s`]: fixed(ours?.['train_slices_per_s']),
       [`${config.preset}_infer_slices_per_s`]: fixed(ours?.['infer_slices_per_s']),
       [`${config.preset}_peer_train_slices_per_s`]: fixed(peer?.['train_slices_per_s']),
       [`${config.preset}_peer_infer_slices_per_s`]: fixed(peer?.['infer_slices_per_s']),
-      [`${config.preset}_train_ratio`]: fixed(r.ratios['train_slices_per_s']),
-      [`${config.preset}_infer_ratio`]: fixed(r.ratios['infer_slices_per_s']),
+      [`${config.preset}_onnx_infer_slices_per_s`]: fixed(onnx?.['infer_slices_per_s']),
+      [`${config.preset}_onnx_${WHOLE_FIGURE}`]: fixed(onnx?.[WHOLE_FIGURE]),
+      [`${config.preset}_train_ratio`]: fixed(ratio(ours?.['train_slices_per_s'], peer?.['train_slices_per_s'])),
+      [`${config.preset}_infer_ratio`]: fixed(ratio(ours?.['infer_slices_per_s'], peer?.['infer_slices_per_s'])),
+      [`${config.preset}_onnx_peer_infer_ratio`]: fixed(ratio(onnx?.['infer_slices_per_s'], peer?.['infer_slices_per_s'])),
+      [`${config.preset}_onnx_ours_infer_ratio`]: fixed(ratio(onnx?.['infer_slices_per_s'], ours?.['infer_slices_per_s'])),
       [`${config.preset}_peak_rss_mib`]: Math.round(rss),
       [config.preset]: interleavedJson(r),
     });

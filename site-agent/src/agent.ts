@@ -36,7 +36,7 @@ import { registerDatasets, type RegisteredDataset } from './datasets.js';
 import { PolicyRefusal } from './errors.js';
 import { ensureEnrolled, loadOrCreateSiteKey } from './identity.js';
 import type { StartupKit } from './kit.js';
-import { admitAssignment, filterOutbound } from './policy.js';
+import { admitAssignment, checkWeightsCases, filterOutbound } from './policy.js';
 import { PrivacyLedger } from './privacy/ledger.js';
 import { runTask, TaskFailure } from './tasks/run-task.js';
 import type { ScoredCases } from './tasks/task-protocol.js';
@@ -411,6 +411,8 @@ export class SiteAgent {
       signal,
     );
     const computed = performance.now();
+    // Before anything of the model leaves: the chunks go out ahead of the TrainResult that counts the cases.
+    checkWeightsCases(this.options.config.policy, output.casesUsed);
     const weights = packModel(output.weights, { modelId: '', architecture: { ...a.model.architecture, parameterCount: output.weights.reduce((n, t) => n + t.data.length, 0) } });
     return async () => {
       const uploadStarted = performance.now();

@@ -10,6 +10,8 @@ export interface LocalPolicy {
   readonly allowedTaskKinds: readonly SiteTaskKind[];
   /** Whether trained weights may leave the site (default true); false refuses training tasks. */
   readonly weightsMayLeave: boolean;
+  /** Fewest cases trained weights may rest on before they leave (default 3): a model of one patient can reveal that patient. */
+  readonly minCasesForWeights: number;
   /** `aggregate`: only n/mean/sd leave (default); `per-case`: per-case scores under a pseudonym too. */
   readonly metrics: 'aggregate' | 'per-case';
   /** Fewest cases any released metric may summarise (default 3). */
@@ -43,6 +45,7 @@ export interface SiteConfig {
 const DEFAULT_POLICY: LocalPolicy = {
   allowedTaskKinds: SITE_TASK_KINDS,
   weightsMayLeave: true,
+  minCasesForWeights: 3,
   metrics: 'aggregate',
   minCasesForMetrics: 3,
   maxHistogramEpsilon: 1,
@@ -99,7 +102,9 @@ function parsePolicy(value: unknown, file: string): LocalPolicy {
   }
   if (typeof policy.weightsMayLeave !== 'boolean' || typeof policy.pinArchitectures !== 'boolean') throw bad(file, 'policy.weightsMayLeave and policy.pinArchitectures are booleans');
   if (policy.metrics !== 'aggregate' && policy.metrics !== 'per-case') throw bad(file, 'policy.metrics is aggregate or per-case');
-  if (!Number.isInteger(policy.minCasesForMetrics) || policy.minCasesForMetrics < 1) throw bad(file, 'policy.minCasesForMetrics must be an integer ≥ 1');
+  for (const key of ['minCasesForMetrics', 'minCasesForWeights'] as const) {
+    if (!Number.isInteger(policy[key]) || policy[key] < 1) throw bad(file, `policy.${key} must be an integer ≥ 1`);
+  }
   if (!(policy.maxHistogramEpsilon > 0)) throw bad(file, 'policy.maxHistogramEpsilon must be positive');
   if (!(policy.privacyBudgetEpsilon > 0 && Number.isFinite(policy.privacyBudgetEpsilon))) throw bad(file, 'policy.privacyBudgetEpsilon must be a positive number');
   if (!Array.isArray(policy.approvedArchitectures) || policy.approvedArchitectures.some((h) => typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h))) {

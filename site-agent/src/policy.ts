@@ -1,4 +1,4 @@
-import type { AggregateMetrics, EvaluationResult, FineTuneResult, HarmonisationReport, TaskAssignment } from '@lgefed/protocol';
+import type { AggregateMetrics, EvaluationResult, FineTuneResult, HarmonisationReport, TaskAssignment, TrainResult } from '@lgefed/protocol';
 import type { LocalPolicy } from './config.js';
 import { architectureHash, resolveArchitecture } from './architecture.js';
 import { readAssignment, type SiteTask } from './assignment.js';
@@ -11,7 +11,11 @@ export function admitAssignment(policy: LocalPolicy, assignment: TaskAssignment,
   const task = readAssignment(assignment);
   const { kind } = task;
   if (!policy.allowedTaskKinds.includes(kind)) throw new PolicyRefusal('policy_task_kind', `local policy does not allow ${kind} tasks (allowed: ${policy.allowedTaskKinds.join(', ') || 'none'})`);
-  if (kind === 'train' && !policy.weightsMayLeave) throw new PolicyRefusal('policy_weights_stay', 'local policy keeps trained weights at the site');
+  if (task.kind === 'train') {
+    if (!policy.weightsMayLeave) throw new PolicyRefusal('policy_weights_stay', 'local policy keeps trained weights at the site');
+    // As the worker will select them (selectCases): refused before any training when too few.
+    checkWeightsCases(policy, Math.max(1, Math.round(dataset.split.train.length * task.training.dataFraction)));
+  }
   if ((kind === 'evaluate' || kind === 'finetune') && dataset.split.test.length < policy.minCasesForMetrics) {
     throw new PolicyRefusal('policy_min_cases', `the test split has ${dataset.split.test.length} case(s); local policy releases metrics over at least ${policy.minCasesForMetrics}`);
   }
@@ -28,6 +32,11 @@ export function admitAssignment(policy: LocalPolicy, assignment: TaskAssignment,
   return task;
 }
 
+/** Weights leave only when trained on at least `minCasesForWeights` cases. */
+export function checkWeightsCases(policy: LocalPolicy, cases: number): void {
+  if (!(cases >= policy.minCasesForWeights)) throw new PolicyRefusal('policy_min_cases', `weights trained on ${cases} case(s) stay at the site; local policy lets weights leave only when trained on at least ${policy.minCasesForWeights}`);
+}
+
 function checkMetricCases(policy: LocalPolicy, aggregates: readonly AggregateMetrics[]): void {
   const fewest = Math.min(...aggregates.map((a) => a.caseCount));
   if (!(fewest >= policy.minCasesForMetrics)) throw new PolicyRefusal('policy_min_cases', `metrics over ${fewest} case(s) are below the site's minimum of ${policy.minCasesForMetrics}`);
@@ -35,7 +44,8 @@ function checkMetricCases(policy: LocalPolicy, aggregates: readonly AggregateMet
 
 /**
  * The outbound filter: every message passes here before it is signed and sent, whatever code
- * produced it. Weights leave only when policy allows; evaluation results lose per-case scores
+ * produced it. Weights leave only when policy allows (a TrainResult over too few cases is refused;
+ * the agent checks the count before it uploads the weights themselves); evaluation results lose per-case scores
  * unless policy allows them; no metrics summarise fewer cases than the minimum; no histogram
  * leaves with a larger ε than the cap or under another mechanism than the site's own.
  */
@@ -43,6 +53,7 @@ export function filterOutbound<T>(policy: LocalPolicy, type: string, message: T)
   if ((type === 'ModelManifest' || type === 'TrainResult' || type === 'chunk') && !policy.weightsMayLeave) {
     throw new PolicyRefusal('policy_weights_stay', `local policy keeps weights at the site (blocked an outbound ${type})`);
   }
+  if (type === 'TrainResult') checkWeightsCases(policy, (message as TrainResult).sampleCount);
   if (type === 'EvaluationResult') {
     const result = message as EvaluationResult;
     checkMetricCases(policy, result.aggregates);

@@ -77,8 +77,8 @@ export async function prepareSites(
         split: { seed, validation: 0, test: sizes.testFraction },
         policy: {
           allowedTaskKinds: ['train', 'evaluate', 'finetune', 'harmonisation-check'],
-          // Phantom test splits are small; real data keeps the agent's default minimum of 3 cases.
-          ...(source.phantomProfile ? { minCasesForMetrics: 1 } : {}),
+          // Phantom splits are small; real data keeps the agent's default minimums.
+          ...(source.phantomProfile ? { minCasesForMetrics: 1, minCasesForWeights: 1 } : {}),
           approvedArchitectures: [approved],
         },
       };

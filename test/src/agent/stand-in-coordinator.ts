@@ -25,6 +25,8 @@ const SITE = 'site-x';
 export class StandInCoordinator {
   /** Every verified message the agent sent, in order. */
   readonly received: OpenedAny[] = [];
+  /** Model chunks the agent uploaded. */
+  chunks = 0;
   private site: Socket<AgentToCoordinatorEvents, CoordinatorToAgentEvents> | undefined;
   private hello: (() => void) | undefined;
   private verifier: Verifier | undefined;
@@ -100,7 +102,14 @@ export class StandInCoordinator {
       if (opened.header.msg === 'SiteHello') {
         reply(await this.signer.seal('Enrolment', { siteId: SITE, accepted: true, reason: '', coordinatorVersion: 'test', protocolVersion: 1, heartbeatIntervalS: 30 }));
         this.hello?.();
+      } else if (opened.header.msg === 'ModelManifest') {
+        const manifest = opened.message as MessageTypes['ModelManifest'];
+        reply(await this.signer.seal('ChunkRequest', { transferId: manifest.transferId, indices: manifest.chunks.map((_, i) => i) }));
       } else reply(await this.signer.seal('Ack', { messageId: opened.header.jti }));
+    });
+    socket.on('chunk', async (frame, reply) => {
+      this.chunks++;
+      reply(await this.signer.seal('Ack', { messageId: `chunk ${frame.byteLength}` }));
     });
   }
 }

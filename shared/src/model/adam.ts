@@ -3,8 +3,11 @@
  * bits), but each variable is updated in its own tidy. tfjs's AdamOptimizer runs the whole update in
  * one tidy, keeping about fourteen parameter-sized temporaries per variable alive until every
  * variable is done: 3.5 GB for the 62M-parameter `paper` network, more than wasm can address.
+ * Where the backend has our fused update kernel (wasm with SIMD), it does the same arithmetic in
+ * one pass over memory.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ADAM_UPDATE } from '../engine/kernels/adam.js';
 
 const BETA1 = 0.9;
 const BETA2 = 0.999;
@@ -38,17 +41,17 @@ export class AdamOptimizer {
   /** One update of each variable with its gradient; the gradients are left to the caller. */
   applyGradients(updates: readonly { variable: tf.Variable; gradient: tf.Tensor }[]): void {
     const [oneMinusAccBeta1, oneMinusAccBeta2] = tf.tidy(() => [tf.sub(1, this.accBeta1), tf.sub(1, this.accBeta2)]) as [tf.Scalar, tf.Scalar];
+    const fused = tf.getKernel(ADAM_UPDATE, tf.getBackend()) !== undefined;
     for (const { variable, gradient } of updates) {
       tf.tidy(() => {
         const m = this.moment(this.firstMoments, variable);
         const v = this.moment(this.secondMoments, variable);
-        const newM = tf.add(tf.mul(m, BETA1), tf.mul(gradient, 1 - BETA1));
-        const newV = tf.add(tf.mul(v, BETA2), tf.mul(tf.square(gradient), 1 - BETA2));
-        const correctedM = tf.div(newM, oneMinusAccBeta1);
-        const correctedV = tf.div(newV, oneMinusAccBeta2);
-        m.assign(newM);
-        v.assign(newV);
-        variable.assign(tf.add(tf.mul(tf.div(correctedM, tf.add(tf.sqrt(correctedV), this.epsilon)), -this.learningRate), variable));
+        const [newX, newM, newV] = fused
+          ? (tf.engine().runKernel(ADAM_UPDATE, { x: variable, gradient, m, v, correction1: oneMinusAccBeta1, correction2: oneMinusAccBeta2 }, { beta1: BETA1, beta2: BETA2, epsilon: this.epsilon, learningRate: this.learningRate }) as tf.Tensor[])
+          : this.update(variable, gradient, m, v, oneMinusAccBeta1, oneMinusAccBeta2);
+        m.assign(newM!);
+        v.assign(newV!);
+        variable.assign(newX!);
       });
     }
     tf.dispose([oneMinusAccBeta1, oneMinusAccBeta2]);
@@ -56,6 +59,15 @@ export class AdamOptimizer {
       this.accBeta1.assign(tf.mul(this.accBeta1, BETA1));
       this.accBeta2.assign(tf.mul(this.accBeta2, BETA2));
     });
+  }
+
+  /** tf.train.adam's arithmetic in tfjs ops: [x', m', v']. */
+  private update(x: tf.Tensor, gradient: tf.Tensor, m: tf.Tensor, v: tf.Tensor, oneMinusAccBeta1: tf.Scalar, oneMinusAccBeta2: tf.Scalar): tf.Tensor[] {
+    const newM = tf.add(tf.mul(m, BETA1), tf.mul(gradient, 1 - BETA1));
+    const newV = tf.add(tf.mul(v, BETA2), tf.mul(tf.square(gradient), 1 - BETA2));
+    const correctedM = tf.div(newM, oneMinusAccBeta1);
+    const correctedV = tf.div(newV, oneMinusAccBeta2);
+    return [tf.add(tf.mul(tf.div(correctedM, tf.add(tf.sqrt(correctedV), this.epsilon)), -this.learningRate), x), newM, newV];
   }
 
   private moment(moments: Map<string, tf.Variable>, variable: tf.Variable): tf.Variable {

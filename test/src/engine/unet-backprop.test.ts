@@ -5,6 +5,7 @@ import { instanceNormActConfigs } from '@lgefed/shared/engine/kernels/instance-n
 import { diceCrossEntropy, initialWeights, oneHotAtLevel, supervisedLevels, UNet, validateSpec, type NamedTensor } from '@lgefed/shared/model/index';
 import { unetLossAndGradients } from '@lgefed/shared/model/unet-backprop';
 import { AdamOptimizer } from '@lgefed/shared/model/adam';
+import { ADAM_UPDATE } from '@lgefed/shared/engine/kernels/adam';
 import { relativeError, values } from './numeric.js';
 
 /** Runs `f` with the cpu backend's fused kernels removed, so tfjs ops (and autodiff) do the work. */
@@ -177,19 +178,26 @@ describe('engine: fused instance norm + LeakyReLU, explicit U-Net backward, lean
     for (const [name, g] of expected.grads) assert.ok(relativeError(actual.grads.get(name)!, g) < 1e-4, name);
   });
 
-  it('the per-variable Adam is bit-identical to tf.train.adam', async () => {
+  it('the per-variable Adam (fused SIMD kernel on wasm) is bit-identical to tf.train.adam', async () => {
     await tf.setBackend('wasm');
-    const shapes = [[3, 3, 2, 4], [4], [2, 5]];
+    assert.ok(tf.getKernel(ADAM_UPDATE, 'wasm'), 'the fused Adam kernel is registered');
+    // Whole vectors, a remainder after them, and fewer values than a vector.
+    const shapes = [[3, 3, 2, 4], [4], [2, 5], [3]];
     const make = () => shapes.map((s, i) => tf.variable(tf.tensor(values(s.reduce((a, b) => a * b, 1), 30 + i), s)));
     const ours = make();
     const reference = make();
     const adam = new AdamOptimizer(1e-2);
     const tfAdam = tf.train.adam(1e-2);
+    let afterFirst = { tensors: 0, buffers: 0 };
     for (let step = 0; step < 3; step++) {
       const grads = shapes.map((s, i) => tf.tensor(values(s.reduce((a, b) => a * b, 1), 100 * step + i), s));
       adam.applyGradients(ours.map((variable, i) => ({ variable, gradient: grads[i]! })));
       tfAdam.applyGradients(Object.fromEntries(reference.map((v, i) => [v.name, grads[i]!])) as never);
       tf.dispose(grads);
+      // The first step creates the moments; later steps must leave nothing behind.
+      const now = { tensors: tf.memory().numTensors, buffers: tf.backend().numDataIds() };
+      if (step === 0) afterFirst = now;
+      else assert.deepEqual(now, afterFirst, `step ${step} leaked`);
     }
     for (let i = 0; i < shapes.length; i++) {
       const a = (await ours[i]!.data()) as Float32Array;

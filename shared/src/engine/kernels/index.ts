@@ -1,8 +1,10 @@
 /** The training kernels we add to (or replace in) the wasm backend, registered in one place. */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { adamUpdateConfig } from './adam.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { INSTANCE_NORM_ACT, INSTANCE_NORM_ACT_GRAD, instanceNormActConfigs, registerInstanceNormActGradient } from './instance-norm-act.js';
+import { simdUnavailable } from './simd.js';
 
 export { simdNote } from './simd.js';
 
@@ -25,11 +27,15 @@ export function registerFusedKernels(): void {
 /** Names of the kernels `registerWasmTrainingKernels` installs. */
 export const WASM_TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', INSTANCE_NORM_ACT, INSTANCE_NORM_ACT_GRAD] as const;
 
-/** Installs our kernels for the `wasm` backend (idempotent). Safe before or after the backend starts. */
+/**
+ * Installs our kernels for the `wasm` backend (idempotent), the Adam update only where the SIMD
+ * kernels run. Safe before or after the backend starts.
+ */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
   const original = getKernel('Conv2DBackpropInput', 'wasm');
   const configs: KernelConfig[] = [conv2dBackpropFilterConfig, conv2dBackpropInputConfig(original)];
+  if (simdUnavailable() === undefined) configs.push(adamUpdateConfig);
   for (const config of configs) replace(config);
   registerFusedKernels();
   registered = true;

@@ -22,6 +22,11 @@ export interface SimdKernels {
     dx: number, dGamma: number, dBeta: number,
     samples: number, pixels: number, channels: number, alpha: number,
   ): void;
+  adamUpdate(
+    x: number, gradient: number, m: number, v: number, xOut: number, mOut: number, vOut: number, count: number,
+    beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
+    correction1: number, correction2: number, epsilon: number, negRate: number,
+  ): void;
 }
 
 /** The slice of the WebAssembly JS API used here (this project compiles without DOM typings). */
@@ -70,8 +75,8 @@ export function simdKernels(memory: WasmMemory): SimdKernels | undefined {
   return kernels;
 }
 
-/** For the engine's log line: which implementation the norm kernels use. */
+/** For the engine's log line: which implementations the instance norm and Adam use. */
 export function simdNote(): string {
   const reason = simdUnavailable();
-  return reason === undefined ? 'instance norm in wasm SIMD' : `instance norm in JS loops: ${reason}`;
+  return reason === undefined ? 'instance norm and Adam in wasm SIMD' : `instance norm in JS loops, Adam in tfjs ops: ${reason}`;
 }

@@ -1,6 +1,7 @@
 /**
  * Times the fused instance-norm + LeakyReLU forward and backward on the lite U-Net's norm shapes
- * (batch 8) on the wasm heap: the JS loops against the WebAssembly SIMD kernels, same data.
+ * (batch 8) on the wasm heap: the JS loops against the WebAssembly SIMD kernels, same data, and
+ * the copies a SIMD module with memory of its own would need on top (it imports the heap instead).
  * `node test/dist/engine/instance-norm-bench.js [--reps N]`; prints the load average with the figures.
  */
 import { loadavg } from 'node:os';
@@ -39,7 +40,8 @@ const heap = new WasmHeap(tf.backend() as BackendWasm);
 const memory = heap.memory;
 const simd = memory && simdKernels(memory);
 if (!simd) throw new Error('no SIMD kernels in this runtime');
-const totals = { jsForward: 0, simdForward: 0, jsBackward: 0, simdBackward: 0 };
+const totals = { jsForward: 0, simdForward: 0, jsBackward: 0, simdBackward: 0, copyForward: 0, copyBackward: 0 };
+const f = (ms: number) => ms.toFixed(2).padStart(6);
 console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; median of ${REPS}`);
 for (const shape of SHAPES) {
   const [samples, height, width, channels] = shape;
@@ -49,22 +51,30 @@ for (const shape of SHAPES) {
   const dy = tf.tensor4d(values(size, 2), shape);
   const gamma = tf.tensor1d(values(channels, 3).map((v) => 1 + 0.5 * v));
   const beta = tf.tensor1d(values(channels, 4).map((v) => 0.3 * v));
-  const tensors = [x, dy, gamma, beta, heap.allocate(shape), heap.allocate([samples, 1, 1, channels]), heap.allocate([samples, 1, 1, channels]), heap.allocate(shape), heap.allocate([channels]), heap.allocate([channels])];
-  const infos = tensors as tf.TensorInfo[];
+  const stats = [samples, 1, 1, channels];
+  const outputs = [heap.allocate(shape), heap.allocate(stats), heap.allocate(stats), heap.allocate(shape), heap.allocate([channels]), heap.allocate([channels])];
+  const infos: tf.TensorInfo[] = [x, dy, gamma, beta, ...outputs];
   const p = heap.byteOffsets(...infos);
-  const views = () => {
-    const { heap: floats, offsets } = heap.view(...infos);
-    return infos.map((t, i) => floats.subarray(offsets[i]!, offsets[i]! + t.shape.reduce((a, b) => a * b, 1)));
+  const { heap: floats, offsets } = heap.view(...infos);
+  const v = infos.map((t, i) => floats.subarray(offsets[i]!, offsets[i]! + t.shape.reduce((a, b) => a * b, 1)));
+  const times = {
+    jsForward: median(() => instanceNormActForward(v[0]!, v[2]!, v[3]!, v[4]!, v[5]!, v[6]!, layout, ATTRS)),
+    simdForward: median(() => simd.instanceNormActForward(p[0]!, p[2]!, p[3]!, p[4]!, p[5]!, p[6]!, samples, layout.pixels, channels, ATTRS.epsilon, ATTRS.alpha)),
+    jsBackward: median(() => instanceNormActBackward(v[1]!, v[0]!, v[5]!, v[6]!, v[2]!, v[3]!, v[7]!, v[8]!, v[9]!, layout, ATTRS)),
+    simdBackward: median(() => simd.instanceNormActBackward(p[1]!, p[0]!, p[5]!, p[6]!, p[2]!, p[3]!, p[7]!, p[8]!, p[9]!, samples, layout.pixels, channels, ATTRS.alpha)),
   };
-  const v = views();
-  const jsForward = median(() => instanceNormActForward(v[0]!, v[2]!, v[3]!, v[4]!, v[5]!, v[6]!, layout, ATTRS));
-  const simdForward = median(() => simd.instanceNormActForward(p[0]!, p[2]!, p[3]!, p[4]!, p[5]!, p[6]!, samples, layout.pixels, channels, ATTRS.epsilon, ATTRS.alpha));
-  const jsBackward = median(() => instanceNormActBackward(v[1]!, v[0]!, v[5]!, v[6]!, v[2]!, v[3]!, v[7]!, v[8]!, v[9]!, layout, ATTRS));
-  const simdBackward = median(() => simd.instanceNormActBackward(p[1]!, p[0]!, p[5]!, p[6]!, p[2]!, p[3]!, p[7]!, p[8]!, p[9]!, samples, layout.pixels, channels, ATTRS.alpha));
-  Object.assign(totals, { jsForward: totals.jsForward + jsForward, simdForward: totals.simdForward + simdForward, jsBackward: totals.jsBackward + jsBackward, simdBackward: totals.simdBackward + simdBackward });
-  const f = (ms: number) => ms.toFixed(2).padStart(7);
-  console.log(`[${shape}]`.padEnd(18), `forward JS ${f(jsForward)} ms SIMD ${f(simdForward)} ms | backward JS ${f(jsBackward)} ms SIMD ${f(simdBackward)} ms`);
+  // What a module with memory of its own would add: tensors copied in, results copied back.
+  const own = new Float32Array(3 * size);
+  const copies = {
+    copyForward: median(() => (own.set(v[0]!), v[4]!.set(own.subarray(0, size)))),
+    copyBackward: median(() => (own.set(v[1]!), own.set(v[0]!, size), v[7]!.set(own.subarray(0, size)))),
+  };
+  for (const [key, ms] of Object.entries({ ...times, ...copies })) totals[key as keyof typeof totals] += ms;
+  console.log(
+    `[${shape}]`.padEnd(18),
+    `forward JS ${f(times.jsForward)} SIMD ${f(times.simdForward)} (copies ${f(copies.copyForward)}) | backward JS ${f(times.jsBackward)} SIMD ${f(times.simdBackward)} (copies ${f(copies.copyBackward)}) ms`,
+  );
   tf.dispose([x, dy, gamma, beta]);
-  heap.dispose(...infos.slice(4));
+  heap.dispose(...outputs);
 }
 console.log(JSON.stringify({ ...totals, load: loadavg()[0] }));

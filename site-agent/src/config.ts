@@ -12,9 +12,14 @@ export interface LocalPolicy {
   readonly weightsMayLeave: boolean;
   /** Fewest cases trained weights may rest on before they leave (default 3): a model of one patient can reveal that patient. */
   readonly minCasesForWeights: number;
-  /** `aggregate`: only n/mean/sd leave (default); `per-case`: per-case scores under a pseudonym too. */
+  /** `aggregate`: only the `aggregateStatistics` leave (default); `per-case`: per-case scores under a pseudonym too. */
   readonly metrics: 'aggregate' | 'per-case';
-  /** Fewest cases any released metric may summarise (default 3). */
+  /**
+   * Which statistics of a metric leave (default n, mean, sd of Dice; `n` always): with few cases,
+   * n, mean, sd and median together pin down every case's score.
+   */
+  readonly aggregateStatistics: readonly AggregateStatistic[];
+  /** Fewest cases any released metric may summarise (default 5). */
   readonly minCasesForMetrics: number;
   /** Largest ε this site spends on a DP histogram (default 1); a harmonisation check asking for more is refused. */
   readonly maxHistogramEpsilon: number;
@@ -24,6 +29,18 @@ export interface LocalPolicy {
   readonly pinArchitectures: boolean;
   readonly approvedArchitectures: readonly string[];
 }
+
+/** Policy names of the statistics in an AggregateMetrics message, and the field each one is. */
+export const AGGREGATE_STATISTICS = {
+  n: 'caseCount',
+  mean: 'meanDice',
+  sd: 'stdDice',
+  median: 'medianDice',
+  hd95Mean: 'meanHd95Mm',
+  hd95Median: 'medianHd95Mm',
+  volumeErrorMean: 'meanAbsVolumeErrorMl',
+} as const;
+export type AggregateStatistic = keyof typeof AGGREGATE_STATISTICS;
 
 export interface DatasetConfig {
   readonly name: string;
@@ -47,7 +64,8 @@ const DEFAULT_POLICY: LocalPolicy = {
   weightsMayLeave: true,
   minCasesForWeights: 3,
   metrics: 'aggregate',
-  minCasesForMetrics: 3,
+  aggregateStatistics: ['n', 'mean', 'sd'],
+  minCasesForMetrics: 5,
   maxHistogramEpsilon: 1,
   privacyBudgetEpsilon: 3,
   pinArchitectures: true,
@@ -102,6 +120,10 @@ function parsePolicy(value: unknown, file: string): LocalPolicy {
   }
   if (typeof policy.weightsMayLeave !== 'boolean' || typeof policy.pinArchitectures !== 'boolean') throw bad(file, 'policy.weightsMayLeave and policy.pinArchitectures are booleans');
   if (policy.metrics !== 'aggregate' && policy.metrics !== 'per-case') throw bad(file, 'policy.metrics is aggregate or per-case');
+  const statistics = Object.keys(AGGREGATE_STATISTICS);
+  if (!Array.isArray(policy.aggregateStatistics) || !policy.aggregateStatistics.includes('n') || policy.aggregateStatistics.some((s) => !statistics.includes(s))) {
+    throw bad(file, `policy.aggregateStatistics lists n and any of ${statistics.join(', ')}`);
+  }
   for (const key of ['minCasesForMetrics', 'minCasesForWeights'] as const) {
     if (!Number.isInteger(policy[key]) || policy[key] < 1) throw bad(file, `policy.${key} must be an integer ≥ 1`);
   }

@@ -1,5 +1,5 @@
 import type { AggregateMetrics, EvaluationResult, FineTuneResult, HarmonisationReport, TaskAssignment, TrainResult } from '@lgefed/protocol';
-import type { LocalPolicy } from './config.js';
+import { AGGREGATE_STATISTICS, type AggregateStatistic, type LocalPolicy } from './config.js';
 import { architectureHash, resolveArchitecture } from './architecture.js';
 import { readAssignment, type SiteTask } from './assignment.js';
 import { PolicyRefusal } from './errors.js';
@@ -37,6 +37,12 @@ export function checkWeightsCases(policy: LocalPolicy, cases: number): void {
   if (!(cases >= policy.minCasesForWeights)) throw new PolicyRefusal('policy_min_cases', `weights trained on ${cases} case(s) stay at the site; local policy lets weights leave only when trained on at least ${policy.minCasesForWeights}`);
 }
 
+/** Only the statistics the policy names; the others are left at the wire's default (absent). */
+function namedStatistics(policy: LocalPolicy, aggregates: readonly AggregateMetrics[]): AggregateMetrics[] {
+  const withheld = Object.entries(AGGREGATE_STATISTICS).filter(([name]) => !policy.aggregateStatistics.includes(name as AggregateStatistic));
+  return aggregates.map((a) => ({ ...a, ...Object.fromEntries(withheld.map(([, field]) => [field, 0])) }));
+}
+
 function checkMetricCases(policy: LocalPolicy, aggregates: readonly AggregateMetrics[]): void {
   const fewest = Math.min(...aggregates.map((a) => a.caseCount));
   if (!(fewest >= policy.minCasesForMetrics)) throw new PolicyRefusal('policy_min_cases', `metrics over ${fewest} case(s) are below the site's minimum of ${policy.minCasesForMetrics}`);
@@ -45,8 +51,9 @@ function checkMetricCases(policy: LocalPolicy, aggregates: readonly AggregateMet
 /**
  * The outbound filter: every message passes here before it is signed and sent, whatever code
  * produced it. Weights leave only when policy allows (a TrainResult over too few cases is refused;
- * the agent checks the count before it uploads the weights themselves); evaluation results lose per-case scores
- * unless policy allows them; no metrics summarise fewer cases than the minimum; no histogram
+ * the agent checks the count before it uploads the weights themselves); metrics carry only the
+ * statistics the policy names, and per-case scores only when it allows them; no metrics summarise
+ * fewer cases than the minimum; no histogram
  * leaves with a larger ε than the cap or under another mechanism than the site's own.
  */
 export function filterOutbound<T>(policy: LocalPolicy, type: string, message: T): T {
@@ -57,9 +64,13 @@ export function filterOutbound<T>(policy: LocalPolicy, type: string, message: T)
   if (type === 'EvaluationResult') {
     const result = message as EvaluationResult;
     checkMetricCases(policy, result.aggregates);
-    if (policy.metrics === 'aggregate' && result.cases.length > 0) return { ...result, cases: [] } as T;
+    return { ...result, aggregates: namedStatistics(policy, result.aggregates), cases: policy.metrics === 'aggregate' ? [] : result.cases } as T;
   }
-  if (type === 'FineTuneResult') checkMetricCases(policy, (message as FineTuneResult).aggregates);
+  if (type === 'FineTuneResult') {
+    const result = message as FineTuneResult;
+    checkMetricCases(policy, result.aggregates);
+    return { ...result, aggregates: namedStatistics(policy, result.aggregates) } as T;
+  }
   if (type === 'HarmonisationReport') {
     const { privacy } = message as HarmonisationReport;
     if (!(privacy.epsilon > 0 && privacy.epsilon <= policy.maxHistogramEpsilon)) {

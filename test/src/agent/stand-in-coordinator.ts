@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,6 +7,7 @@ import {
   generateKeyPair,
   importPrivateJwk,
   importPublicJwk,
+  packModel,
   ReplayCache,
   Signer,
   Verifier,
@@ -14,6 +16,8 @@ import {
   type MessageTypes,
   type OpenedAny,
 } from '@lgefed/protocol';
+import { encodeTensors } from '@lgefed/coordinator/weights-file';
+import type { NamedTensor } from '@lgefed/shared/model/weights';
 import { Server, type Socket } from 'socket.io';
 
 const SITE = 'site-x';
@@ -75,6 +79,16 @@ export class StandInCoordinator {
   async assign(assignment: Partial<MessageTypes['TaskAssignment']>): Promise<OpenedAny> {
     const full = { ...defaultMessage('TaskAssignment'), deadlineUnixMs: Date.now() + 120_000, ...assignment };
     return this.verifier!.openAny(await this.site!.timeout(10_000).emitWithAck('envelope', await this.signer.seal('TaskAssignment', full)));
+  }
+
+  /** Sends an assignment that names a model, then the model itself as the agent asks for it (manifest, chunks). */
+  async assignWithModel(assignment: Partial<MessageTypes['TaskAssignment']>, architecture: string, tensors: readonly NamedTensor[]): Promise<OpenedAny> {
+    const modelId = createHash('sha256').update(encodeTensors(architecture, tensors)).digest('hex');
+    const model = packModel(tensors, { modelId, architecture: { ...defaultMessage('ModelManifest').architecture, name: architecture, parameterCount: tensors.reduce((n, t) => n + t.data.length, 0) } });
+    const ack = await this.assign({ ...assignment, model: { modelId, architecture: model.manifest.architecture, sha256: model.manifestSha256 } });
+    const wanted = await this.verifier!.openAny(await this.site!.timeout(10_000).emitWithAck('envelope', await this.signer.seal('ModelManifest', model.manifest)));
+    for (const index of (wanted.message as MessageTypes['ChunkRequest']).indices) await this.site!.timeout(10_000).emitWithAck('chunk', model.chunk(index));
+    return ack;
   }
 
   /** Waits for the agent's message about a task (a result or an ErrorReport). */

@@ -24,7 +24,7 @@ export function registerFusedKernels(): void {
   fusedRegistered = true;
 }
 
-/** Names of the kernels `registerWasmTrainingKernels` installs. */
+/** Names of the kernels `registerWasmTrainingKernels` always installs (ADAM_UPDATE too where SIMD runs). */
 export const WASM_TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', INSTANCE_NORM_ACT, INSTANCE_NORM_ACT_GRAD] as const;
 
 /**

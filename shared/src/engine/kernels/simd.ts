@@ -1,10 +1,11 @@
 /**
  * Our WebAssembly SIMD kernels, compiled at build time from shared/wasm (AssemblyScript) into
  * dist/wasm, bound to the memory of a tfjs-wasm backend: the module imports that memory, so the
- * kernels read and write tensors in place. There are two builds of the one source because an
+ * kernels read and write tensors in place. There are two builds of the same sources because an
  * imported memory must match in sharedness: the threaded backend's heap is a shared memory, the
  * single-threaded backend's is not. Where the runtime lacks SIMD (the module does not compile) or
- * the build output is missing, callers run their JS loops instead.
+ * the build output is missing, callers fall back: the instance norm to its JS loops, Adam to tfjs
+ * ops.
  */
 import { readFileSync } from 'node:fs';
 

@@ -408,6 +408,13 @@ export interface Heartbeat {
   readonly activeTaskIds: readonly string[];
   readonly freeMemoryMib: number;
   readonly gpuUtilisation: number;
+  /** The site's differential-privacy ledger: ε spent on histograms so far and its total budget. */
+  readonly privacy: PrivacyBalance;
+}
+
+export interface PrivacyBalance {
+  readonly spentEpsilon: number;
+  readonly budgetEpsilon: number;
 }
 
 export type ErrorCode =
@@ -480,6 +487,7 @@ export interface MessageTypes {
   FineTuneResult: FineTuneResult;
   Progress: Progress;
   Heartbeat: Heartbeat;
+  PrivacyBalance: PrivacyBalance;
   ErrorReport: ErrorReport;
   Ack: Ack;
 }
@@ -522,6 +530,7 @@ export const MESSAGE_TYPE_NAMES: readonly MessageTypeName[] = [
   'FineTuneResult',
   'Progress',
   'Heartbeat',
+  'PrivacyBalance',
   'ErrorReport',
   'Ack',
 ];

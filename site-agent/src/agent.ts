@@ -204,7 +204,10 @@ export class SiteAgent {
   }
 
   private async sendHeartbeat(): Promise<void> {
-    await this.request('Heartbeat', { siteId: this.siteId, activeTaskIds: [...new Set([...this.running.keys()].map((k) => k.split('/')[0]!))], freeMemoryMib: Math.floor(freemem() / 2 ** 20), gpuUtilisation: 0 }).catch(
+    // A damaged ledger reports nothing (and refuses every release) rather than stopping heartbeats.
+    const balance = await this.ledger.balance().catch(() => ({ spentEpsilon: 0, budgetEpsilon: 0 }));
+    const privacy = { spentEpsilon: balance.spentEpsilon, budgetEpsilon: balance.budgetEpsilon };
+    await this.request('Heartbeat', { siteId: this.siteId, activeTaskIds: [...new Set([...this.running.keys()].map((k) => k.split('/')[0]!))], freeMemoryMib: Math.floor(freemem() / 2 ** 20), gpuUtilisation: 0, privacy }).catch(
       (err: Error) => this.log(`heartbeat: ${err.message}`),
     );
   }

@@ -103,7 +103,7 @@ async function watchJob(client: AdminClient, jobId: string, intervalMs: number):
 
 export const adminSites: Command = {
   name: 'admin sites',
-  summary: 'list sites: status, connection, heartbeat, backend, dataset counts, last error',
+  summary: 'list sites: status, connection, heartbeat, backend, dataset counts, privacy budget spent, last error',
   usage: `Usage: lgefed admin sites [--json]\n  ${CONNECTION_USAGE}`,
   async run(args) {
     const o = parseOptions(args, { ...CONNECTION, json: { type: 'boolean' } }).values;
@@ -112,7 +112,7 @@ export const adminSites: Command = {
     else
       console.log(
         table(
-          ['site', 'status', 'online', 'heartbeat', 'backend', 'cases', 'refusals', 'last error'],
+          ['site', 'status', 'online', 'heartbeat', 'backend', 'cases', 'ε spent', 'refusals', 'last error'],
           sites.map((s) => [
             s.name,
             s.status,
@@ -120,6 +120,7 @@ export const adminSites: Command = {
             s.presence?.connected ? seconds(s.presence.heartbeatAgeMs) : '—',
             s.presence?.capabilities?.mlBackend.replace('ML_BACKEND_', '') ?? '—',
             String(s.presence?.datasets.reduce((n, d) => n + d.caseCount, 0) ?? '—'),
+            s.presence?.privacy ? `${s.presence.privacy.spentEpsilon}/${s.presence.privacy.budgetEpsilon}` : '—',
             String(s.policy.refusals),
             s.lastError ? `${s.lastError.type}: ${s.lastError.message}`.slice(0, 60) : '',
           ]),

@@ -1,4 +1,4 @@
-import type { Capabilities, DatasetSummary, Progress } from '@lgefed/protocol';
+import type { Capabilities, DatasetSummary, PrivacyBalance, Progress } from '@lgefed/protocol';
 
 /** What the coordinator knows about a site's live connection, for `GET /api/sites`. */
 export interface SitePresence {
@@ -14,6 +14,8 @@ export interface SitePresence {
   readonly activeTaskIds: readonly string[];
   /** Latest progress per running task. */
   readonly progress: Readonly<Record<string, Pick<Progress, 'stage' | 'fraction' | 'epoch' | 'loss'>>>;
+  /** ε the site has spent on histograms and its total budget, from its own ledger (last heartbeat). */
+  readonly privacy: PrivacyBalance | null;
 }
 
 interface MutablePresence {
@@ -25,6 +27,7 @@ interface MutablePresence {
   datasets: readonly DatasetSummary[];
   activeTaskIds: readonly string[];
   progress: Record<string, Pick<Progress, 'stage' | 'fraction' | 'epoch' | 'loss'>>;
+  privacy: PrivacyBalance | null;
 }
 
 /** Liveness per site, in memory: it describes connections, which do not survive a restart either. */
@@ -36,7 +39,7 @@ export class PresenceBoard {
   private entry(siteId: string): MutablePresence {
     let p = this.sites.get(siteId);
     if (!p) {
-      p = { connected: false, connectedAt: null, lastSeenAt: null, agentVersion: null, capabilities: null, datasets: [], activeTaskIds: [], progress: {} };
+      p = { connected: false, connectedAt: null, lastSeenAt: null, agentVersion: null, capabilities: null, datasets: [], activeTaskIds: [], progress: {}, privacy: null };
       this.sites.set(siteId, p);
     }
     return p;
@@ -47,9 +50,10 @@ export class PresenceBoard {
     Object.assign(p, { connected: true, connectedAt: this.now(), lastSeenAt: this.now(), ...hello });
   }
 
-  heartbeat(siteId: string, activeTaskIds: readonly string[]): void {
+  heartbeat(siteId: string, activeTaskIds: readonly string[], privacy: PrivacyBalance): void {
     const p = this.entry(siteId);
     p.lastSeenAt = this.now();
+    p.privacy = privacy.budgetEpsilon > 0 ? { spentEpsilon: privacy.spentEpsilon, budgetEpsilon: privacy.budgetEpsilon } : null;
     p.activeTaskIds = [...activeTaskIds];
     for (const taskId of Object.keys(p.progress)) if (!activeTaskIds.includes(taskId)) delete p.progress[taskId];
   }
@@ -75,6 +79,7 @@ export class PresenceBoard {
       datasets: p.datasets,
       activeTaskIds: p.activeTaskIds,
       progress: { ...p.progress },
+      privacy: p.privacy,
     };
   }
 }

@@ -265,9 +265,11 @@ export class SiteChannel implements TaskTransport {
         setImmediate(() => this.engine?.siteConnected(siteId));
         return ['Enrolment', { siteId, accepted: true, reason: '', coordinatorVersion: COORDINATOR_VERSION, protocolVersion: PROTOCOL_VERSION, heartbeatIntervalS: this.heartbeatIntervalS }];
       }
-      case 'Heartbeat':
-        this.board.heartbeat(siteId, body(opened, 'Heartbeat').activeTaskIds);
+      case 'Heartbeat': {
+        const heartbeat = body(opened, 'Heartbeat');
+        this.board.heartbeat(siteId, heartbeat.activeTaskIds, heartbeat.privacy);
         return ack();
+      }
       case 'Progress':
         this.board.progress(siteId, body(opened, 'Progress'));
         return ack();

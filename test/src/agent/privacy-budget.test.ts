@@ -63,6 +63,11 @@ describe('site agent: differential privacy under the site’s control (issue 13,
     const audit = await readAgentAudit(join(dir, 'state', 'audit.jsonl'));
     assert.equal(audit.filter((e) => e.type === 'HarmonisationReport').length, 1, 'the refused task released nothing');
     assert.match(audit.find((e) => e.type === 'privacy.refused')?.note ?? '', /policy_privacy_budget/);
+    // The heartbeat tells the coordinator what the site's own ledger says.
+    const seen = coordinator.received.length;
+    await new Promise((r) => setTimeout(r, 1200));
+    const heartbeat = coordinator.received.slice(seen).find((m) => m.header.msg === 'Heartbeat');
+    assert.deepEqual((heartbeat?.message as MessageTypes['Heartbeat'] | undefined)?.privacy, { spentEpsilon: 1, budgetEpsilon: 1.5 });
   });
 
   it('keeps the ledger across restarts: what was spent stays spent', async () => {

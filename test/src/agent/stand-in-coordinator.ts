@@ -114,7 +114,7 @@ export class StandInCoordinator {
       const opened = await this.verifier.openAny(envelope);
       this.received.push(opened);
       if (opened.header.msg === 'SiteHello') {
-        reply(await this.signer.seal('Enrolment', { siteId: SITE, accepted: true, reason: '', coordinatorVersion: 'test', protocolVersion: 1, heartbeatIntervalS: 30 }));
+        reply(await this.signer.seal('Enrolment', { siteId: SITE, accepted: true, reason: '', coordinatorVersion: 'test', protocolVersion: 1, heartbeatIntervalS: 0.5 }));
         this.hello?.();
       } else if (opened.header.msg === 'ModelManifest') {
         const manifest = opened.message as MessageTypes['ModelManifest'];

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { defaultMessage } from '@lgefed/protocol';
 import { issueAdminToken } from '@lgefed/coordinator/auth/admin-tokens';
 import { startCoordinator } from '@lgefed/coordinator/server';
 import { openCoordinatorState } from '@lgefed/coordinator/state';
@@ -81,7 +82,7 @@ describe('coordinator: enrolment tokens cannot take over an enrolled site (issue
       assert.equal(newKit.siteId, siteId);
 
       // The connection the old key opened is refused at its next message and dropped.
-      const heartbeat = await live.send(await old.seal('Heartbeat', { siteId, activeTaskIds: [], freeMemoryMib: 0, gpuUtilisation: 0 }));
+      const heartbeat = await live.send(await old.seal('Heartbeat', { ...defaultMessage('Heartbeat'), siteId }));
       assert.equal((heartbeat.message as { code: string }).code, 'ERROR_CODE_UNKNOWN_SENDER');
       await live.disconnected();
       // The old key cannot be enrolled again with the new token; a new key can.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPair, importPrivateJwk, importPublicJwk, ReplayCache, Signer, Verifier, type Envelope } from '@lgefed/protocol';
+import { defaultMessage, generateKeyPair, importPrivateJwk, importPublicJwk, ReplayCache, Signer, Verifier, type Envelope } from '@lgefed/protocol';
 import { io, type Socket } from 'socket.io-client';
 import { cli, prepareSite, startAgent, startCoordinatorProcess, TINY_ARCH, waitForJob, type Proc, type RunningCoordinatorProcess } from './harness.js';
 
@@ -141,7 +141,7 @@ describe('enrolment, revocation, policy and message security over the wire', fun
     it('refuses a tampered message after the hello with a signed reply', async () => {
       await connect();
       assert.equal((await send(await signer.seal('SiteHello', hello(siteId)))).header.msg, 'Enrolment');
-      const [header, payload, signature] = (await signer.seal('Heartbeat', { siteId, activeTaskIds: [], freeMemoryMib: 0, gpuUtilisation: 0 })).split('.') as [string, string, string];
+      const [header, payload, signature] = (await signer.seal('Heartbeat', { ...defaultMessage('Heartbeat'), siteId })).split('.') as [string, string, string];
       const bytes = Buffer.from(payload, 'base64url');
       bytes[bytes.length - 1] ^= 1;
       const reply = await send(`${header}.${bytes.toString('base64url')}.${signature}`);
@@ -161,7 +161,7 @@ describe('enrolment, revocation, policy and message security over the wire', fun
 
     it('drops anything before the hello, unanswered', async () => {
       await connect();
-      await unanswered(await signer.seal('Heartbeat', { siteId, activeTaskIds: [], freeMemoryMib: 0, gpuUtilisation: 0 }));
+      await unanswered(await signer.seal('Heartbeat', { ...defaultMessage('Heartbeat'), siteId }));
       assert.ok((await rejections('hello_required')).length >= 1);
     });
   });

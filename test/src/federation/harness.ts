@@ -125,7 +125,7 @@ export async function prepareSite(root: string, coordinatorState: string, name: 
   const config = join(dir, 'site.json');
   await writeFile(
     config,
-    JSON.stringify({ stateDir: 'state', datasets: [{ name: 'lge', path: 'data', layout: 'nifti-pairs' }], split: { seed, validation: 0, test: 0.5 }, backend: 'cpu', policy: { approvedArchitectures: [TINY_ARCH_HASH], minCasesForMetrics: 1, ...policy } }),
+    JSON.stringify({ stateDir: 'state', datasets: [{ name: 'lge', path: 'data', layout: 'nifti-pairs' }], split: { seed, validation: 0, test: 0.5 }, backend: 'cpu', policy: { approvedArchitectures: [TINY_ARCH_HASH], minCasesForMetrics: 1, minCasesForWeights: 1, ...policy } }),
   );
   return { name, dir, kit, config, images };
 }

@@ -13,11 +13,13 @@ export const siteStart: Command = {
 The kit comes from \`lgefed coordinator enroll\`. site.json (owned by the site admin):
   { "stateDir": "state", "datasets": [{ "name": "lge", "path": "data", "layout": "auto" }],
     "split": { "seed": 0, "validation": 0.2, "test": 0.2 }, "backend": "cpu",
-    "policy": { "allowedTaskKinds": ["train", "evaluate"], "weightsMayLeave": true,
-                "metrics": "aggregate", "minCasesForMetrics": 3, "maxHistogramEpsilon": 1,
+    "policy": { "allowedTaskKinds": ["train", "evaluate"], "weightsMayLeave": true, "minCasesForWeights": 3,
+                "metrics": "aggregate", "aggregateStatistics": ["n", "mean", "sd"], "minCasesForMetrics": 5,
+                "maxHistogramEpsilon": 1, "privacyBudgetEpsilon": 3,
                 "pinArchitectures": true, "approvedArchitectures": ["<lgefed site arch-hash NAME>"] } }
-The agent makes its key in stateDir on first start (never sent), keeps a fixed split per dataset
-and an append-only log of every outbound message (stateDir/audit.jsonl). --capture also writes
+The agent makes its key in stateDir on first start (never sent), keeps a fixed split per dataset,
+a ledger of the ε it spent on histograms (stateDir/privacy-ledger.json) and an append-only log of
+every outbound message (stateDir/audit.jsonl). --capture also writes
 every packet it sends to FILE.`,
   async run(args) {
     const o = parseFlags(args, { kit: { type: 'string' }, config: { type: 'string' }, capture: { type: 'string' } });

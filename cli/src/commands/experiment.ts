@@ -42,7 +42,7 @@ function progressPrinter(stream: NodeJS.WriteStream): (event: ExperimentEvent) =
 
 export const experiment: Command = {
   name: 'experiment',
-  summary: 'run a local study experiment (augmentation, harmonisation, finetune, multicentre): results.json + figures',
+  summary: 'run a local study experiment (augmentation, harmonisation, finetune, multicentre, transfer): results.json + figures',
   usage: `Usage: lgefed experiment <${EXPERIMENT_NAMES.join('|')}> --config FILE.json --out DIR [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu]
 
 Runs one experiment of the study on this machine, no federation: the reference the federated jobs

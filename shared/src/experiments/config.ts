@@ -10,7 +10,7 @@ import { isPresetName, unetSpec, validateSpec, type UNetSpec } from '../model/sp
 import { PROFILES } from '../phantom/profiles.js';
 import { ExperimentError } from './errors.js';
 
-export const EXPERIMENT_NAMES = ['augmentation', 'harmonisation', 'finetune', 'multicentre'] as const;
+export const EXPERIMENT_NAMES = ['augmentation', 'harmonisation', 'finetune', 'multicentre', 'transfer'] as const;
 export type ExperimentName = (typeof EXPERIMENT_NAMES)[number];
 
 /** A site is a phantom profile (generated, seeded) or a real folder in one of our layouts. */
@@ -65,6 +65,20 @@ export interface ExperimentConfig {
   };
   /** Fig. 11: sites added one by one in this order; each model is tested at every site. */
   readonly multicentre: { readonly order: readonly string[] };
+  /** Fig. 10 / Table 5 at a real new centre, leave one patient out: a pretrained model fine-tuned vs scratch. */
+  readonly transfer: {
+    readonly site: string;
+    /** Model directory to start from; absent = the shipped EMIDEC model. */
+    readonly pretrained?: string;
+    /** Patients trained on per fold (e.g. [1, 2]). */
+    readonly trainCases: readonly number[];
+    /** k for "first k encoder blocks" arms. */
+    readonly encoderBlocks: readonly number[];
+    /** Fine-tuning iterations (default: training.iterations). */
+    readonly iterations: number;
+    /** From-scratch iterations (default: the fine-tuning ones). */
+    readonly scratchIterations?: number;
+  };
 }
 
 export const HARMONISATION_ARMS = ['none', 'histogram', 'cyclegan'] as const;
@@ -183,6 +197,7 @@ export function parseExperimentConfig(input: unknown, experiment?: ExperimentNam
   const sourceSite = site(f['sourceSite'] ?? firstSite, 'finetune.sourceSite');
   const fractionFreeze = f['fractionFreeze'] === undefined ? undefined : object(f['fractionFreeze'], 'finetune.fractionFreeze');
   const m = optionalObject(raw['multicentre'], 'multicentre');
+  const tr = optionalObject(raw['transfer'], 'transfer');
   return {
     experiment: name as ExperimentName,
     sites,
@@ -218,5 +233,13 @@ export function parseExperimentConfig(input: unknown, experiment?: ExperimentNam
       iterations: int(f['iterations'], 'finetune.iterations', 1, training.iterations),
     },
     multicentre: { order: list(m['order'], 'multicentre.order', site, sites.map((s) => s.name)) },
+    transfer: {
+      site: site(tr['site'] ?? firstSite, 'transfer.site'),
+      ...(tr['pretrained'] !== undefined ? { pretrained: string(tr['pretrained'], 'transfer.pretrained') } : {}),
+      trainCases: list(tr['trainCases'], 'transfer.trainCases', (v, w) => int(v, w, 1), [1, 2]),
+      encoderBlocks: list(tr['encoderBlocks'], 'transfer.encoderBlocks', (v, w) => int(v, w, 1), [1, 2, 3, 4, 5]),
+      iterations: int(tr['iterations'], 'transfer.iterations', 1, training.iterations),
+      ...(tr['scratchIterations'] !== undefined ? { scratchIterations: int(tr['scratchIterations'], 'transfer.scratchIterations', 1) } : {}),
+    },
   };
 }

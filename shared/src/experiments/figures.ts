@@ -24,15 +24,18 @@ function dicePanels(rows: readonly DiceRow[], title: string, row: string | undef
   } as VegaLiteSpec;
 }
 
+/** Bars along `x`, one bar per `group` value side by side, each with its mean ± sd rule. */
+function barLayers(x: { readonly field: string; readonly title: string | null; readonly sort?: readonly string[] }, group: string): unknown[] {
+  const xEncoding = { field: x.field, type: 'nominal', ...(x.sort ? { sort: x.sort } : {}) };
+  return [
+    { mark: 'bar', encoding: { x: { ...xEncoding, title: x.title }, xOffset: { field: group, type: 'nominal' }, y: DICE, color: { field: group, type: 'nominal' } } },
+    { mark: { type: 'rule', color: 'black' }, encoding: { x: xEncoding, xOffset: { field: group, type: 'nominal' }, y: { field: 'low', type: 'quantitative', title: null }, y2: { field: 'high' } } },
+  ];
+}
+
 /** Grouped bars: x = test site, one bar per `group` value, panels per structure (and `row` when given). */
 export function groupedBars(rows: readonly DiceRow[], group: string, title: string, row?: string): VegaLiteSpec {
-  return dicePanels(rows, title, row, [
-    { mark: 'bar', encoding: { x: { field: 'testSite', type: 'nominal', title: 'test site' }, xOffset: { field: group, type: 'nominal' }, y: DICE, color: { field: group, type: 'nominal' } } },
-    {
-      mark: { type: 'rule', color: 'black' },
-      encoding: { x: { field: 'testSite', type: 'nominal' }, xOffset: { field: group, type: 'nominal' }, y: { field: 'low', type: 'quantitative', title: null }, y2: { field: 'high' } },
-    },
-  ]);
+  return dicePanels(rows, title, row, barLayers({ field: 'testSite', title: 'test site' }, group));
 }
 
 /** Lines with points: x = a numeric factor, one line per `series`, panels per structure (rows per `row`). */
@@ -44,6 +47,11 @@ export function lines(rows: readonly DiceRow[], x: { field: string; title: strin
     },
     { mark: 'errorbar', encoding: { x: { field: x.field, type: 'quantitative' }, y: { field: 'low', type: 'quantitative', title: null }, y2: { field: 'high' }, color: { field: series, type: 'nominal' } } },
   ]);
+}
+
+/** Bars per arm (x, in `order`), one bar per `group` value, panels per structure: arms that are not sites. */
+export function armBars(rows: readonly Record<string, unknown>[], order: readonly string[], group: string, title: string): VegaLiteSpec {
+  return dicePanels(rows as unknown as DiceRow[], title, undefined, barLayers({ field: 'arm', title: null, sort: order }, group));
 }
 
 /** Writes `<name>.svg` and `<name>.png`; returns the file names. */

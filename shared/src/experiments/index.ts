@@ -11,3 +11,4 @@ export * from './multicentre.js';
 export * from './figures.js';
 export * from './table.js';
 export * from './run.js';
+export * from './transfer.js';

@@ -10,12 +10,13 @@ import { parseExperimentConfig, type ExperimentConfig, type ExperimentName } fro
 import type { RunContext } from './context.js';
 import { ExperimentError } from './errors.js';
 import type { ExperimentListener } from './events.js';
-import { groupedBars, lines, writeFigure } from './figures.js';
+import { armBars, groupedBars, lines, writeFigure } from './figures.js';
 import { runFinetuneExperiment } from './finetune.js';
 import { runHarmonisationExperiment } from './harmonisation.js';
 import { runMulticentreExperiment } from './multicentre.js';
 import { loadSite, splitOf, type SiteData, type SiteSplit } from './sites.js';
-import { fractionTable } from './table.js';
+import { fractionTable, transferTable } from './table.js';
+import { runTransferExperiment, transferArms, type TransferRow } from './transfer.js';
 
 export interface RunExperimentOptions {
   readonly outDir: string;
@@ -69,6 +70,17 @@ async function figuresFor(config: ExperimentConfig, results: Record<string, unkn
     case 'multicentre':
       files.push(...(await writeFigure(outDir, 'fig11-multicentre', lines(rows('rows'), { field: 'sitesIncluded', title: 'sites included in training' }, 'testSite', `Progressive inclusion: ${config.multicentre.order.join(' → ')}`))));
       break;
+    case 'transfer': {
+      const transfer = results['rows'] as TransferRow[];
+      const order = ['pretrained', ...transferArms(config.transfer.encoderBlocks)];
+      const labelled = transfer.map((r) => ({ ...r, patients: r.cases === 0 ? 'none (as is)' : `${r.cases} patient${r.cases > 1 ? 's' : ''}` }));
+      files.push(...(await writeFigure(outDir, 'fig10-transfer', armBars(labelled, order, 'patients', `Leave-one-patient-out at ${config.transfer.site}: fine-tuned vs scratch`))));
+      const table = transferTable(transfer, order);
+      await writeFile(join(outDir, 'table5-transfer.csv'), table.csv);
+      await writeFile(join(outDir, 'table5-transfer.md'), table.markdown);
+      files.push('table5-transfer.csv', 'table5-transfer.md');
+      break;
+    }
   }
   return files;
 }
@@ -94,6 +106,7 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
     harmonisation: runHarmonisationExperiment,
     finetune: runFinetuneExperiment,
     multicentre: runMulticentreExperiment,
+    transfer: runTransferExperiment,
   } as const;
   const results = (await runners[config.experiment](context)) as unknown as Record<string, unknown>;
   const files = await figuresFor(config, results, options.outDir);

@@ -13,6 +13,8 @@ import {
   type ExperimentName,
   type ExperimentRun,
 } from '@lgefed/shared/experiments/index';
+import { initialWeights, unetSpec } from '@lgefed/shared/model/index';
+import { saveModelDirectory } from '@lgefed/shared/workflows/index';
 
 /** A miniature study: two phantom vendors, three cases each (one kept for testing), a tiny U-Net. */
 const miniature = {
@@ -27,6 +29,8 @@ const miniature = {
   augmentation: { presets: ['none', 'paper'] },
   harmonisation: { cyclegan: { preset: 'tiny', iterations: 2, batchSize: 2 } },
   finetune: { blocks: [1, 2], fractions: [0.5, 1], iterations: 2 },
+  // A tiny "pretrained" model (written in the test), fine-tuned at the GE-like site with one patient per fold.
+  transfer: { site: 'vh', trainCases: [1], encoderBlocks: [1], iterations: 2 },
 };
 
 function checkRows(rows: readonly DiceRow[], expected: number): void {
@@ -81,10 +85,10 @@ describe('experiments: a miniature of each runs end to end', function () {
     await rm(directory, { recursive: true, force: true });
   });
 
-  async function run(name: ExperimentName): Promise<{ out: string; result: ExperimentRun; events: ExperimentEvent[] }> {
+  async function run(name: ExperimentName, overrides: Record<string, unknown> = {}): Promise<{ out: string; result: ExperimentRun; events: ExperimentEvent[] }> {
     const out = join(directory, name);
     const events: ExperimentEvent[] = [];
-    const result = await runExperiment(parseExperimentConfig(miniature, name), { outDir: out, onEvent: (e) => events.push(e) });
+    const result = await runExperiment(parseExperimentConfig({ ...miniature, ...overrides }, name), { outDir: out, onEvent: (e) => events.push(e) });
     const written = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as ExperimentRun;
     assert.equal(written.experiment, name);
     assert.deepEqual(written.results, JSON.parse(JSON.stringify(result.results)));
@@ -133,5 +137,27 @@ describe('experiments: a miniature of each runs end to end', function () {
     await checkFigure(out, 'fig11-multicentre');
     const splits = [...runs.values()].map((r) => JSON.stringify(r.splits));
     assert.equal(new Set(splits).size, 1, 'the fixed test split differs between experiments');
+  });
+
+  it('transfer (Fig. 10 / Table 5 at a new centre): leave one patient out, the pretrained model as is, fine-tuned and scratch', async () => {
+    const pretrained = join(directory, 'tiny-pretrained');
+    const spec = unetSpec('lite', miniature.model.overrides);
+    await saveModelDirectory(pretrained, spec, initialWeights(spec, 3), { training: { spacing: [1.5, 1.5], augmentation: 'none', iterations: 0, batchSize: 1, learningRate: 1e-3, seed: 3, seconds: 0, backend: 'none', trainCases: [] } });
+    const { out, result } = await run('transfer', { transfer: { ...miniature.transfer, pretrained } });
+    const folds = result.results['folds'] as { fold: string; arm: string; cases: number; trainedOn: string[]; dice: number }[];
+    const patients = [...new Set(folds.map((f) => f.fold))];
+    assert.equal(patients.length, 3, 'every patient is left out once');
+    // Per fold: pretrained, encoder 1-1, whole network, scratch; two structures each.
+    assert.equal(folds.length, 3 * 4 * 2);
+    for (const f of folds) {
+      assert.ok(f.dice >= 0 && f.dice <= 1);
+      assert.ok(!f.trainedOn.includes(f.fold), `${f.arm} trained on its own test patient ${f.fold}`);
+      assert.equal(f.trainedOn.length, f.arm === 'pretrained' ? 0 : 1);
+    }
+    const rows = result.results['rows'] as { arm: string; n: number }[];
+    assert.deepEqual([...new Set(rows.map((r) => r.arm))].sort(), ['encoder 1-1', 'pretrained', 'scratch', 'whole network']);
+    assert.ok(rows.every((r) => r.n === 3));
+    await checkFigure(out, 'fig10-transfer');
+    assert.match(await readFile(join(out, 'table5-transfer.md'), 'utf8'), /\| whole network \| 1 \|/);
   });
 });

@@ -1,0 +1,118 @@
+/**
+ * Fig. 10 / Table 5 at a real new centre: leave one patient out at the target site; the pretrained
+ * model is scored as it is, fine-tuned on 1 or 2 of the remaining patients (first k encoder blocks,
+ * or the whole network), and compared with a model trained from scratch on the same patients.
+ * Every arm of a fold trains on the same seeded patients and is scored on the left-out one.
+ */
+import { STRUCTURES, type Case, type Structure } from '../types.js';
+import { finetuneModel } from '../workflows/finetune.js';
+import { loadModelDirectory, type LoadedModel } from '../workflows/model-files.js';
+import { PRETRAINED_MODEL_DIR } from '../workflows/pretrained.js';
+import { selectCases } from '../workflows/split.js';
+import { meanSd } from '../workflows/summary.js';
+import { scoreArm, type ComputeOptions } from './arms.js';
+import { ArmCounter, computeFor, site, type RunContext } from './context.js';
+import { ExperimentError } from './errors.js';
+
+/** One arm's scores on one left-out patient. */
+export interface TransferFoldRow {
+  readonly fold: string;
+  readonly arm: string;
+  /** Patients trained on (0 for the pretrained model as it is). */
+  readonly cases: number;
+  readonly trainedOn: readonly string[];
+  readonly structure: Structure;
+  readonly dice: number;
+  /** null when exactly one of prediction and truth is empty. */
+  readonly hd95: number | null;
+}
+
+/** An arm over all folds: mean ± sd of the per-fold scores. */
+export interface TransferRow {
+  readonly arm: string;
+  readonly cases: number;
+  readonly structure: Structure;
+  readonly testSite: string;
+  readonly mean: number;
+  readonly sd: number;
+  readonly n: number;
+  /** Over the folds with a defined HD95; null when none has one. */
+  readonly hd95: { readonly mean: number; readonly sd: number; readonly n: number } | null;
+}
+
+export interface TransferResults {
+  readonly site: string;
+  readonly pretrained: string;
+  readonly folds: TransferFoldRow[];
+  readonly rows: TransferRow[];
+}
+
+/** Arm names in figure order: encoder k for each k, the whole network, scratch. */
+export function transferArms(encoderBlocks: readonly number[]): string[] {
+  return [...encoderBlocks.map((k) => `encoder 1-${k}`), 'whole network', 'scratch'];
+}
+
+export async function runTransferExperiment(context: RunContext): Promise<TransferResults> {
+  const { config } = context;
+  const { site: siteName, pretrained: pretrainedDir, trainCases, encoderBlocks, iterations } = config.transfer;
+  const target = site(context, siteName);
+  const patients = [...target.pool, ...target.test].sort((a, b) => a.id.localeCompare(b.id));
+  const most = Math.max(...trainCases);
+  if (patients.length < most + 1) throw new ExperimentError(`transfer: site ${siteName} has ${patients.length} patients; training on ${most} and testing on one needs ${most + 1}`);
+  const pretrained = await loadModelDirectory(pretrainedDir ?? PRETRAINED_MODEL_DIR);
+  for (const k of encoderBlocks) {
+    if (k > pretrained.spec.stages) throw new ExperimentError(`transfer.encoderBlocks: ${k} exceeds the ${pretrained.spec.stages} encoder blocks of the pretrained U-Net`);
+  }
+  const arms = transferArms(encoderBlocks);
+  const counter = new ArmCounter(context, patients.length * trainCases.length * arms.length);
+  const folds: TransferFoldRow[] = [];
+  const record = (fold: Case, arm: string, trainedOn: readonly Case[], scores: Awaited<ReturnType<typeof scoreArm>>): void => {
+    const c = scores.cases[0]!;
+    for (const structure of STRUCTURES) folds.push({ fold: fold.id, arm, cases: trainedOn.length, trainedOn: trainedOn.map((t) => t.id), structure, dice: c.scores[structure].dice, hd95: c.scores[structure].hd95Mm });
+  };
+  for (const [index, left] of patients.entries()) {
+    record(left, 'pretrained', [], await scoreArm(pretrained, [left], undefined, computeFor(context, `${left.id}: pretrained as is`)));
+    const rest = patients.filter((p) => p !== left);
+    for (const n of trainCases) {
+      const used = selectCases(rest, { count: n }, config.splitSeed + index);
+      const train = async (arm: string, start: LoadedModel | 'scratch', trainEncoderBlocks: number | undefined): Promise<void> => {
+        const compute: ComputeOptions = counter.next(`${left.id} left out, ${n} patient(s): ${arm}`);
+        const result = await finetuneModel({
+          start: start === 'scratch' ? { scratch: pretrained.spec } : start,
+          cases: used,
+          ...(trainEncoderBlocks !== undefined ? { trainEncoderBlocks } : {}),
+          augmentation: config.training.augmentation,
+          batchSize: config.training.batchSize,
+          iterations: start === 'scratch' ? (config.transfer.scratchIterations ?? iterations) : iterations,
+          learningRate: config.training.learningRate,
+          seed: config.training.seed,
+          ...(context.backend ? { backend: context.backend } : {}),
+          ...(context.signal ? { signal: context.signal } : {}),
+          ...(compute.onTraining ? { onProgress: compute.onTraining } : {}),
+          onLog: () => undefined,
+        });
+        const model: LoadedModel = { spec: result.spec, weights: result.weights, id: result.modelId, training: result.record };
+        record(left, arm, used, await scoreArm(model, [left], undefined, compute));
+      };
+      for (const k of encoderBlocks) await train(`encoder 1-${k}`, pretrained, k);
+      await train('whole network', pretrained, undefined);
+      await train('scratch', 'scratch', undefined);
+    }
+  }
+  return { site: siteName, pretrained: pretrained.id, folds, rows: summariseFolds(folds, siteName) };
+}
+
+/** Mean ± sd over folds per arm, patient count and structure. */
+export function summariseFolds(folds: readonly TransferFoldRow[], testSite: string): TransferRow[] {
+  const groups = new Map<string, TransferFoldRow[]>();
+  for (const row of folds) {
+    const key = `${row.arm}\u0000${row.cases}\u0000${row.structure}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  return [...groups.values()].map((rows) => {
+    const { arm, cases, structure } = rows[0]!;
+    const dice = meanSd(rows.map((r) => r.dice));
+    const distances = rows.map((r) => r.hd95).filter((d): d is number => d !== null);
+    return { arm, cases, structure, testSite, ...dice, hd95: distances.length > 0 ? meanSd(distances) : null };
+  });
+}

@@ -11,12 +11,15 @@
  * --resumed-iterations N (how far that checkpoint had trained, for the record) --checkpoints DIR
  * (default .lgefed/pretrain-<preset>; every 25 iterations, and the float32 final model)
  * --schedule poly|constant (learning rate over the planned iterations; default poly, nnU-Net's decay)
- * --lr R (peak learning rate, default 1e-3).
+ * --lr R (peak learning rate, default 1e-3)
+ * --continue DIR (a resumable checkpoint, e.g. <checkpoints>/latest: continues that run exactly —
+ * its planned iterations, rate, schedule and seed, Adam's moments, the next batches; a run stopped by
+ * --max-minutes leaves one, so a long run spans sessions).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadDataset } from '@lgefed/shared/imaging/index';
-import { isLearningRateSchedule, isPresetName, unetSpec } from '@lgefed/shared/model/index';
+import { isLearningRateSchedule, isPresetName, loadCheckpoint, unetSpec } from '@lgefed/shared/model/index';
 import {
   cohortProfile,
   evaluateModel,
@@ -75,7 +78,9 @@ async function main(): Promise<void> {
   const validation = split.validation.map((id) => byId.get(id)!);
   log(`${dataset.cases.length} cases (${dataset.problems.length} problems); train ${train.length}, validation ${validation.length}: ${split.validation.join(' ')}`);
 
-  const spec = unetSpec(presetName);
+  const continued = option('continue', '') ? await loadCheckpoint(resolve(option('continue', ''))) : undefined;
+  if (continued) log(`continuing a run at iteration ${continued.state.iteration}/${continued.plan.iterations} (seed ${continued.plan.seed}, ${continued.plan.learningRateSchedule} rate from ${continued.plan.learningRate})`);
+  const spec = continued?.model.spec ?? unetSpec(presetName);
   const start: LoadedModel | undefined = resume ? await loadModelDirectory(resume) : undefined;
   const checkpointDir = resolve(option('checkpoints', `.lgefed/pretrain-${presetName}`));
   await mkdir(checkpointDir, { recursive: true });
@@ -85,11 +90,9 @@ async function main(): Promise<void> {
     cases: train,
     augmentation: 'paper',
     batchSize,
-    iterations,
-    learningRate,
-    learningRateSchedule: schedule,
-    seed,
-    ...(start ? { initialWeights: start.weights, startedFrom: start.id } : {}),
+    ...(continued
+      ? { iterations: continued.plan.iterations, learningRate: continued.plan.learningRate, learningRateSchedule: continued.plan.learningRateSchedule, seed: continued.plan.seed, initialWeights: continued.model.weights, startedFrom: continued.model.id, resume: continued.state }
+      : { iterations, learningRate, learningRateSchedule: schedule, seed, ...(start ? { initialWeights: start.weights, startedFrom: start.id } : {}) }),
     ...(maxMinutes ? { maxSeconds: Number(maxMinutes) * 60 } : {}),
     checkpointEvery: 25,
     checkpointDir,

@@ -38,28 +38,38 @@ export function validateBatchInputs(samples: readonly SpacedSlice[], options: Ba
   samples.forEach((sample, i) => validateSample(sample, `sample ${i}`));
 }
 
+/** A 32-bit seed for one (seed, stream, counter) triple: splitmix-style mixing, so nearby counters differ in every bit. */
+function mixSeed(seed: number, stream: number, counter: number): number {
+  let z = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(stream, 0x85ebca6b) ^ Math.imul(counter, 0xc2b2ae35)) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x7feb352d) >>> 0;
+  z = Math.imul(z ^ (z >>> 15), 0x846ca68b) >>> 0;
+  return (z ^ (z >>> 16)) | 0;
+}
+
+const ORDER_STREAM = 1;
+const AUGMENT_STREAM = 2;
+
 /**
  * Draws batches synchronously: samples in a fresh shuffled order each epoch, each augmented.
- * Deterministic in the seed; the prefetching provider runs one of these in a worker thread.
+ * Batch i is a function of (seed, i) alone — epoch e's order comes from its own seeded stream and
+ * batch i's augmentation from another — so training resumed at iteration i sees exactly the batches
+ * an uninterrupted run would have. The prefetching provider runs one of these in a worker thread.
  */
 export class BatchAssembler {
-  private readonly augmenter: Augmenter;
-  private readonly order: Prng;
+  private iteration: number;
+  private epoch = -1;
   private epochOrder: number[] = [];
-  private cursor = 0;
 
   constructor(
     private readonly samples: readonly SpacedSlice[],
     private readonly options: BatchOptions,
+    startIteration = 0,
   ) {
     if (samples.length === 0) throw new AugmentationError('no samples to draw batches from');
-    this.augmenter = new Augmenter(options.preset, {
-      seed: options.seed,
-      outputWidth: options.outputWidth,
-      outputHeight: options.outputHeight,
-    });
-    // A separate stream for the order, so the sample order does not depend on which operators fired.
-    this.order = new Prng((options.seed ^ 0x5bd1e995) | 0);
+    if (!Number.isInteger(startIteration) || startIteration < 0) throw new AugmentationError(`start iteration must be a non-negative integer, got ${startIteration}`);
+    // Checked once here; each batch gets its own augmenter below.
+    new Augmenter(options.preset, { seed: options.seed, outputWidth: options.outputWidth, outputHeight: options.outputHeight });
+    this.iteration = startIteration;
   }
 
   get batchesPerEpoch(): number {
@@ -67,22 +77,26 @@ export class BatchAssembler {
   }
 
   next(): TrainingBatch {
-    const { batchSize: n, outputWidth: w, outputHeight: h } = this.options;
+    const { batchSize: n, outputWidth: w, outputHeight: h, seed } = this.options;
+    const augmenter = new Augmenter(this.options.preset, { seed: mixSeed(seed, AUGMENT_STREAM, this.iteration), outputWidth: w, outputHeight: h });
     const images = new Float32Array(n * h * w);
     const labels = new Uint8Array(n * h * w);
     for (let k = 0; k < n; k++) {
-      const augmented = this.augmenter.augment(this.samples[this.nextIndex()]!);
+      const augmented = augmenter.augment(this.samples[this.sampleAt(this.iteration * n + k)]!);
       images.set(augmented.image, k * h * w);
       labels.set(augmented.label, k * h * w);
     }
+    this.iteration++;
     return { images, labels, n, h, w };
   }
 
-  private nextIndex(): number {
-    if (this.cursor >= this.epochOrder.length) {
-      this.epochOrder = this.order.shuffle(Array.from(this.samples, (_, i) => i));
-      this.cursor = 0;
+  /** The sample drawn at overall position `index`: epochs are consecutive shuffles of all samples. */
+  private sampleAt(index: number): number {
+    const epoch = Math.floor(index / this.samples.length);
+    if (epoch !== this.epoch) {
+      this.epochOrder = new Prng(mixSeed(this.options.seed, ORDER_STREAM, epoch)).shuffle(Array.from(this.samples, (_, i) => i));
+      this.epoch = epoch;
     }
-    return this.epochOrder[this.cursor++]!;
+    return this.epochOrder[index % this.samples.length]!;
   }
 }

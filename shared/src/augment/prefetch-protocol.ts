@@ -14,7 +14,7 @@ export interface PackedSamples {
 }
 
 export type ToWorker =
-  | { readonly type: 'init'; readonly samples: PackedSamples; readonly options: BatchOptions & { preset: AugmentationPreset } }
+  | { readonly type: 'init'; readonly samples: PackedSamples; readonly options: BatchOptions & { preset: AugmentationPreset }; readonly startIteration: number }
   | { readonly type: 'next' };
 
 export type FromWorker =

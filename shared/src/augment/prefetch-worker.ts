@@ -11,7 +11,7 @@ let assembler: BatchAssembler | undefined;
 port.on('message', (message: ToWorker) => {
   try {
     if (message.type === 'init') {
-      assembler = new BatchAssembler(unpackSamples(message.samples), message.options);
+      assembler = new BatchAssembler(unpackSamples(message.samples), message.options, message.startIteration);
       return;
     }
     if (!assembler) throw new Error("'next' before 'init'");

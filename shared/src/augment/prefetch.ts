@@ -8,6 +8,8 @@ import type { SpacedSlice } from './sample.js';
 export interface PrefetchOptions extends BatchOptions {
   /** Batches prepared ahead of the one being consumed (default 2). */
   readonly depth?: number;
+  /** The first batch is this iteration's (resumed training; default 0). */
+  readonly startIteration?: number;
 }
 
 interface Pending {
@@ -58,7 +60,7 @@ export function createPrefetchingBatchProvider(samples: readonly SpacedSlice[], 
     worker.postMessage(message);
   };
 
-  const init: ToWorker = { type: 'init', samples: packSamples(samples), options: { ...options, preset } };
+  const init: ToWorker = { type: 'init', samples: packSamples(samples), options: { ...options, preset }, startIteration: options.startIteration ?? 0 };
   worker.postMessage(init);
   for (let i = 0; i < depth; i++) request();
 

@@ -17,6 +17,15 @@ function checkedRate(learningRate: number): number {
   return learningRate;
 }
 
+/** Everything an Adam run needs to continue exactly where it stopped (a training checkpoint). */
+export interface AdamState {
+  /** β₁ and β₂ raised to the number of updates so far plus one, as the bias correction uses them. */
+  readonly beta1Power: number;
+  readonly beta2Power: number;
+  /** First and second moments per parameter name. */
+  readonly moments: readonly { readonly name: string; readonly first: Float32Array; readonly second: Float32Array }[];
+}
+
 export class AdamOptimizer {
   private readonly firstMoments = new Map<string, tf.Variable>();
   private readonly secondMoments = new Map<string, tf.Variable>();
@@ -77,6 +86,36 @@ export class AdamOptimizer {
       moments.set(variable.name, moment);
     }
     return moment;
+  }
+
+  /** The state, with moments named by parameter (tfjs variable names differ between processes). */
+  async exportState(parameters: ReadonlyMap<string, tf.Variable>): Promise<AdamState> {
+    const moments = [];
+    for (const [name, variable] of parameters) {
+      moments.push({
+        name,
+        first: (await this.moment(this.firstMoments, variable).data()) as Float32Array,
+        second: (await this.moment(this.secondMoments, variable).data()) as Float32Array,
+      });
+    }
+    return { beta1Power: (await this.accBeta1.data())[0]!, beta2Power: (await this.accBeta2.data())[0]!, moments };
+  }
+
+  /** Continues from an exported state; every named parameter must be there with its own size. */
+  importState(state: AdamState, parameters: ReadonlyMap<string, tf.Variable>): void {
+    const byName = new Map(state.moments.map((m) => [m.name, m]));
+    for (const [name, variable] of parameters) {
+      const saved = byName.get(name);
+      if (!saved || saved.first.length !== variable.size || saved.second.length !== variable.size) throw new RangeError(`optimiser state has no moments of ${variable.size} values for ${name}`);
+      for (const [moments, values] of [[this.firstMoments, saved.first], [this.secondMoments, saved.second]] as const) {
+        moments.get(variable.name)?.dispose();
+        moments.set(variable.name, tf.tidy(() => tf.tensor(values, variable.shape).variable(false)));
+      }
+    }
+    tf.tidy(() => {
+      this.accBeta1.assign(tf.scalar(state.beta1Power));
+      this.accBeta2.assign(tf.scalar(state.beta2Power));
+    });
   }
 
   dispose(): void {

@@ -17,3 +17,4 @@ export * from './probability-engine.js';
 export * from './sliding-window.js';
 export * from './tfjs-engine.js';
 export * from './inference-choice.js';
+export * from './checkpoint.js';

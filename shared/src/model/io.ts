@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromFloat16, toFloat16 } from '@lgefed/protocol';
-import { writeDirectoryAtomically } from '../files/atomic-directory.js';
+import { writeDirectoryAtomically, type DirectoryFile } from '../files/atomic-directory.js';
 import { validateSpec, type UNetSpec } from './spec.js';
 import { checkWeights, elementCount, WeightsError, type NamedTensor } from './weights.js';
 
@@ -40,7 +40,7 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function littleEndianBytes(data: Float32Array): Uint8Array {
+export function littleEndianBytes(data: Float32Array): Uint8Array {
   // Every platform Node supports is little-endian; the view avoids a copy.
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
@@ -62,6 +62,8 @@ export type StorageDType = 'float32' | 'float16';
 export interface SaveOptions {
   /** Precision of weights.bin (default float32). */
   readonly dtype?: StorageDType;
+  /** More files written into the same directory in the same atomic step (a checkpoint's optimiser state). */
+  readonly extraFiles?: readonly DirectoryFile[];
 }
 
 const BYTES_PER_VALUE: Record<StorageDType, number> = { float32: 4, float16: 2 };
@@ -95,6 +97,7 @@ export async function saveModel(directory: string, spec: UNetSpec, weights: read
   await writeDirectoryAtomically(directory, [
     { name: WEIGHTS_FILE, data: payload },
     { name: SPEC_FILE, data: `${JSON.stringify(manifest, null, 2)}\n` },
+    ...(options.extraFiles ?? []),
   ]);
   return id;
 }

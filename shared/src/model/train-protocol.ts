@@ -1,13 +1,14 @@
 /** Messages between `trainModel` and its worker thread: plain data, typed arrays transferred. */
 import type { BackendRequest, EngineBackend } from '../engine/index.js';
 import type { Batch } from './batches.js';
+import type { TrainingState } from './checkpoint.js';
 import type { FreezeOptions } from './freeze.js';
 import type { LearningRateSchedule } from './lr-schedule.js';
 import type { UNetSpec } from './spec.js';
 import type { NamedTensor } from './weights.js';
 
 export interface TrainingProgress {
-  /** Iterations completed so far (1-based count). */
+  /** Iterations completed so far (1-based count, of the whole run when resumed). */
   readonly iteration: number;
   readonly iterations: number;
   /** Loss of the batch just trained on. */
@@ -20,7 +21,10 @@ export interface WorkerTrainOptions {
   readonly spec: UNetSpec;
   /** Starting weights; absent means fresh He initialisation from `seed`. */
   readonly initialWeights?: NamedTensor[];
+  /** Planned iterations of the whole run (a resumed run included). */
   readonly iterations: number;
+  /** Continue a run from a checkpoint's state: its iteration and Adam's moments. */
+  readonly resume?: TrainingState;
   readonly learningRate: number;
   /** How the rate changes over the planned iterations; absent = constant. */
   readonly learningRateSchedule?: LearningRateSchedule;

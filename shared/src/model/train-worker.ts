@@ -6,7 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { join } from 'node:path';
 import { initEngine } from '../engine/index.js';
 import type { Batch } from './batches.js';
-import { saveModel } from './io.js';
+import { saveCheckpoint } from './checkpoint.js';
 import { scheduledLearningRate } from './lr-schedule.js';
 import type { FromWorker, ToWorker, WorkerTrainOptions } from './train-protocol.js';
 import { UNetTrainer } from './trainer.js';
@@ -64,12 +64,20 @@ async function train(options: WorkerTrainOptions): Promise<void> {
   });
   const model = new UNet(options.spec, options.initialWeights ?? initialWeights(options.spec, options.seed));
   const trainer = new UNetTrainer(model, { learningRate: options.learningRate, freeze: options.freeze, proximalMu: options.proximalMu });
+  const plan = { iterations: options.iterations, learningRate: options.learningRate, learningRateSchedule: options.learningRateSchedule ?? 'constant', seed: options.seed } as const;
+  const checkpoint = async (done: number): Promise<void> => {
+    const directory = join(options.checkpointDir!, 'latest');
+    const modelId = await saveCheckpoint(directory, options.spec, await model.exportWeights(), plan, { iteration: done, optimizer: await trainer.exportOptimizerState() });
+    post({ type: 'checkpoint', iteration: done, directory, modelId });
+  };
+  const first = options.resume?.iteration ?? 0;
+  if (options.resume) trainer.importOptimizerState(options.resume.optimizer);
   const losses: number[] = [];
   let slices = 0;
   const started = performance.now();
   try {
-    requestBatch(0);
-    for (let iteration = 0; iteration < options.iterations && !cancelled; iteration++) {
+    requestBatch(first);
+    for (let iteration = first; iteration < options.iterations && !cancelled; iteration++) {
       let batch: Batch;
       try {
         batch = await awaitBatch(iteration);
@@ -80,7 +88,8 @@ async function train(options: WorkerTrainOptions): Promise<void> {
       // Ask for the next batch before training, so the caller prepares it while we compute.
       if (iteration + 1 < options.iterations) requestBatch(iteration + 1);
       trainer.setLearningRate(scheduledLearningRate(options.learningRateSchedule ?? 'constant', options.learningRate, iteration, options.iterations));
-      losses.push(await trainer.step(batch));
+      const loss = await trainer.step(batch);
+      losses.push(loss);
       slices += batch.count;
       const elapsed = (performance.now() - started) / 1000;
       const done = iteration + 1;
@@ -89,17 +98,15 @@ async function train(options: WorkerTrainOptions): Promise<void> {
         progress: {
           iteration: done,
           iterations: options.iterations,
-          loss: losses[iteration]!,
+          loss,
           slicesPerSecond: slices / elapsed,
-          etaSeconds: (elapsed / done) * (options.iterations - done),
+          etaSeconds: (elapsed / (done - first)) * (options.iterations - done),
         },
       });
-      if (options.checkpointDir && options.checkpointEvery && done % options.checkpointEvery === 0 && done < options.iterations) {
-        const directory = join(options.checkpointDir, 'latest');
-        const modelId = await saveModel(directory, options.spec, await model.exportWeights());
-        post({ type: 'checkpoint', iteration: done, directory, modelId });
-      }
+      if (options.checkpointDir && options.checkpointEvery && done % options.checkpointEvery === 0 && done < options.iterations) await checkpoint(done);
     }
+    // A run stopped early (time limit, cancel) leaves a checkpoint to resume from.
+    if (cancelled && options.checkpointDir && losses.length > 0) await checkpoint(first + losses.length);
     const weights = await model.exportWeights();
     post(
       { type: 'done', weights, losses, backend: engine.backend, ...(cancelled ? { cancelledAt: losses.length } : {}) },

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { BackendRequest, EngineBackend } from '../engine/index.js';
 import type { Slice } from '../types.js';
 import { sliceBatches, type Batch, type BatchProvider } from './batches.js';
+import type { TrainingState } from './checkpoint.js';
 import type { FreezeOptions } from './freeze.js';
 import type { LearningRateSchedule } from './lr-schedule.js';
 import { modelId } from './io.js';
@@ -24,9 +25,14 @@ export interface TrainModelOptions {
   readonly data: readonly Slice[] | BatchProvider;
   /** Slices per batch when `data` is slices (default 8). */
   readonly batchSize?: number;
-  /** Give exactly one of epochs (needs data with a notion of epoch) and iterations. */
+  /** Give exactly one of epochs (needs data with a notion of epoch) and iterations: the whole run's. */
   readonly epochs?: number;
   readonly iterations?: number;
+  /**
+   * Continue a run from a checkpoint (loadCheckpoint): its weights as `initialWeights`, and here
+   * its iteration and optimiser state; batches are asked for from that iteration on.
+   */
+  readonly resume?: TrainingState;
   /** Adam learning rate (default 1e-3, as in the study). */
   readonly learningRate?: number;
   /** constant (default) or poly decay over the planned iterations (nnU-Net's). */
@@ -118,6 +124,10 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
     ? sliceBatches(options.data as readonly Slice[], positiveInteger(options.batchSize, 'batchSize') ?? 8, seed)
     : (options.data as BatchProvider);
   const iterations = iterationCount(options, provider);
+  if (options.resume && !(Number.isInteger(options.resume.iteration) && options.resume.iteration >= 0 && options.resume.iteration < iterations)) {
+    throw new TrainingOptionsError(`resume at iteration ${options.resume.iteration} is outside the planned ${iterations}`);
+  }
+  if (options.resume && !options.initialWeights) throw new TrainingOptionsError("resuming needs the checkpoint's weights as initialWeights");
   // Copies: the worker owns what it is sent, and the caller's arrays stay valid.
   const initialWeights = options.initialWeights && cloneWeights(checkWeights(options.spec, options.initialWeights));
   options.signal?.throwIfAborted();
@@ -186,6 +196,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
             spec: options.spec,
             ...(initialWeights ? { initialWeights } : {}),
             iterations,
+            ...(options.resume ? { resume: options.resume } : {}),
             learningRate,
             ...(options.learningRateSchedule ? { learningRateSchedule: options.learningRateSchedule } : {}),
             seed,

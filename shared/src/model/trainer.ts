@@ -9,7 +9,7 @@ import { trainableParameters, type FreezeOptions } from './freeze.js';
 import { diceCrossEntropy, oneHotAtLevel, supervisedLevels } from './loss.js';
 import type { UNet } from './unet.js';
 import { unetLossAndGradients } from './unet-backprop.js';
-import { AdamOptimizer } from './adam.js';
+import { AdamOptimizer, type AdamState } from './adam.js';
 
 export interface TrainerOptions {
   /** Adam learning rate; the study uses 1e-3. */
@@ -50,6 +50,19 @@ export class UNetTrainer {
   private withProximalTerm(name: string, gradient: tf.Tensor): tf.Tensor {
     const anchor = this.anchor.get(name);
     return anchor ? tf.add(gradient, tf.mul(tf.sub(this.model.variable(name), anchor), this.proximalMu)) : gradient;
+  }
+
+  private trainableVariables(): Map<string, tf.Variable> {
+    return new Map([...this.trainable].map((name) => [name, this.model.variable(name)]));
+  }
+
+  /** Adam's state over the trainable parameters, for a resumable checkpoint. */
+  exportOptimizerState(): Promise<AdamState> {
+    return this.optimizer.exportState(this.trainableVariables());
+  }
+
+  importOptimizerState(state: AdamState): void {
+    this.optimizer.importState(state, this.trainableVariables());
   }
 
   /** Sets the Adam rate of the next steps (for a learning-rate schedule). */

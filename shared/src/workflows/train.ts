@@ -8,6 +8,7 @@ import { createPrefetchingBatchProvider } from '../augment/prefetch.js';
 import { presetByName } from '../augment/presets.js';
 import type { BackendRequest } from '../engine/index.js';
 import type { FreezeOptions } from '../model/freeze.js';
+import type { TrainingState } from '../model/checkpoint.js';
 import type { LearningRateSchedule } from '../model/lr-schedule.js';
 import { modelId, type StorageDType } from '../model/io.js';
 import type { UNetSpec } from '../model/spec.js';
@@ -37,8 +38,10 @@ export interface TrainSegmentationOptions {
   /** constant (default) or poly decay over the planned iterations. */
   readonly learningRateSchedule?: LearningRateSchedule;
   readonly seed?: number;
-  /** Starting weights (fine-tuning); absent = He initialisation. */
+  /** Starting weights (fine-tuning, or a checkpoint's when resuming); absent = He initialisation. */
   readonly initialWeights?: readonly NamedTensor[];
+  /** Continue the planned run from a checkpoint's iteration and optimiser state (see loadCheckpoint). */
+  readonly resume?: TrainingState;
   /** Model id of `initialWeights`, kept in the training record. */
   readonly startedFrom?: string;
   readonly freeze?: FreezeOptions;
@@ -89,6 +92,7 @@ export async function trainSegmentation(options: TrainSegmentationOptions): Prom
     batchSize,
     outputWidth: options.spec.inputSize,
     outputHeight: options.spec.inputSize,
+    ...(options.resume ? { startIteration: options.resume.iteration } : {}),
   });
   // One controller for both the caller's cancellation and our time limit.
   const stop = new AbortController();
@@ -123,6 +127,7 @@ export async function trainSegmentation(options: TrainSegmentationOptions): Prom
         seed,
         signal: stop.signal,
         ...(options.initialWeights ? { initialWeights: options.initialWeights } : {}),
+        ...(options.resume ? { resume: options.resume } : {}),
         ...(options.freeze ? { freeze: options.freeze } : {}),
         ...(options.proximalMu ? { proximalMu: options.proximalMu } : {}),
         onProgress,

@@ -25,6 +25,21 @@ describe('augmentation: prefetching batch provider', () => {
     await assert.rejects(provider.nextBatch(), /closed/);
   });
 
+  it('batch i depends on (seed, i) alone: starting at iteration k gives what an uninterrupted run gives from k on', async () => {
+    const uninterrupted = new BatchAssembler(samples, options);
+    const batches = Array.from({ length: 5 }, () => uninterrupted.next());
+    const resumed = new BatchAssembler(samples, options, 3);
+    assert.deepEqual(resumed.next(), batches[3]);
+    assert.deepEqual(resumed.next(), batches[4]);
+    const provider = createPrefetchingBatchProvider(samples, { ...options, startIteration: 4 });
+    try {
+      assert.deepEqual((await provider.nextBatch()).images, batches[4]!.images);
+    } finally {
+      await provider.close();
+    }
+    assert.throws(() => new BatchAssembler(samples, options, -1), AugmentationError);
+  });
+
   it('visits every sample once per epoch', () => {
     // Un-augmented, centred: each batch slot is recognisable by its image.
     const assembler = new BatchAssembler(samples, { ...options, preset: 'none', batchSize: 1, outputWidth: 256, outputHeight: 256 });

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCheckpoint, ModelFileError, OPTIMIZER_FILE, TrainingCancelledError, trainModel, TrainingOptionsError } from '@lgefed/shared/model/index';
+import { engineOptions, ringSlice, tinySpec, useWasm } from './tiny.js';
+
+describe('model: resumable training checkpoints', () => {
+  before(useWasm);
+  const data = [ringSlice(), ringSlice(16, [7, 9]), ringSlice(16, [9, 6], 2, 5)];
+  const plan = { ...engineOptions, spec: tinySpec, data, batchSize: 2, iterations: 6, learningRate: 1e-2, learningRateSchedule: 'poly', seed: 3 } as const;
+  let directory: string;
+  before(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'lgefed-checkpoint-'));
+  });
+  after(() => rm(directory, { recursive: true, force: true }));
+
+  it('a run resumed from its checkpoint ends with exactly the weights of an uninterrupted run', async () => {
+    const straight = await trainModel({ ...plan, checkpointEvery: 3, checkpointDir: join(directory, 'run') });
+    const checkpoint = await loadCheckpoint(join(directory, 'run', 'latest'));
+    assert.equal(checkpoint.state.iteration, 3);
+    assert.deepEqual(checkpoint.plan, { iterations: 6, learningRate: 1e-2, learningRateSchedule: 'poly', seed: 3 });
+    // Every supervised parameter has moments (the unsupervised lowest head never gets a gradient).
+    assert.ok(checkpoint.state.optimizer.moments.filter((m) => m.second.some((v) => v > 0)).length >= checkpoint.state.optimizer.moments.length - 2, 'second moments were saved');
+    const progress: number[] = [];
+    const resumed = await trainModel({ ...plan, initialWeights: checkpoint.model.weights, resume: checkpoint.state, onProgress: (p) => progress.push(p.iteration) });
+    assert.deepEqual(progress, [4, 5, 6]);
+    assert.deepEqual(resumed.losses, straight.losses.slice(3));
+    assert.equal(resumed.modelId, straight.modelId);
+  });
+
+  it('without the optimiser state the same resume lands elsewhere (the state matters)', async () => {
+    const straight = await trainModel(plan);
+    const checkpoint = await loadCheckpoint(join(directory, 'run', 'latest'));
+    const freshAdam = await trainModel({ ...plan, iterations: 3, initialWeights: checkpoint.model.weights });
+    assert.notEqual(freshAdam.modelId, straight.modelId);
+  });
+
+  it('a run cancelled part-way leaves a checkpoint at the iteration it reached', async () => {
+    const stop = new AbortController();
+    await assert.rejects(
+      trainModel({ ...plan, iterations: 50, checkpointEvery: 100, checkpointDir: join(directory, 'cancelled'), signal: stop.signal, onProgress: (p) => p.iteration === 2 && stop.abort() }),
+      TrainingCancelledError,
+    );
+    const checkpoint = await loadCheckpoint(join(directory, 'cancelled', 'latest'));
+    assert.ok(checkpoint.state.iteration >= 2 && checkpoint.state.iteration < 50, `checkpoint at ${checkpoint.state.iteration}`);
+  });
+
+  it('refuses a resume outside the plan, one without weights, and a damaged optimiser file', async () => {
+    const checkpoint = await loadCheckpoint(join(directory, 'run', 'latest'));
+    await assert.rejects(trainModel({ ...plan, iterations: 3, initialWeights: checkpoint.model.weights, resume: checkpoint.state }), TrainingOptionsError);
+    await assert.rejects(trainModel({ ...plan, resume: checkpoint.state }), /initialWeights/);
+    const file = join(directory, 'run', 'latest', OPTIMIZER_FILE);
+    const bytes = await readFile(file);
+    await writeFile(file, bytes.subarray(0, 100));
+    await assert.rejects(loadCheckpoint(join(directory, 'run', 'latest')), ModelFileError);
+    const nan = Buffer.from(bytes);
+    nan.writeFloatLE(Number.NaN, 0);
+    await writeFile(file, nan);
+    await assert.rejects(loadCheckpoint(join(directory, 'run', 'latest')), /NaN/);
+  });
+});

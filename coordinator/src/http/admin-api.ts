@@ -52,22 +52,18 @@ export function adminApi(state: CoordinatorState, engine: JobEngine, publicUrl: 
     '/api/sites',
     route('viewer', () => state.sites.list().map(({ publicJwk, ...site }) => ({ ...site, keyPinned: publicJwk !== null, ...(presence ? { presence: presence(site.id) } : {}) }))),
   );
-  app.post(
-    '/api/sites/:name/enrolment',
-    route('admin', (req, who) => {
-      const ttlHours = Number((req.body as { ttlHours?: unknown } | undefined)?.ttlHours ?? 72);
-      const enrolment = state.sites.createEnrolment(param(req, 'name'), ttlHours * 3600_000, `admin:${who!.subject}`);
-      return buildStartupKit(publicUrl(), state.key.publicJwk, enrolment);
-    }),
-  );
-  app.post(
-    '/api/sites/:name/rekey',
-    route('admin', (req, who) => {
-      const ttlHours = Number((req.body as { ttlHours?: unknown } | undefined)?.ttlHours ?? 72);
-      const enrolment = state.sites.rekey(param(req, 'name'), ttlHours * 3600_000, `admin:${who!.subject}`);
-      return buildStartupKit(publicUrl(), state.key.publicJwk, enrolment);
-    }),
-  );
+  // A first kit and a re-keying kit are issued alike; only the registry action differs.
+  const kitRoute = (path: string, issue: (name: string, ttlMs: number, actor: string) => Parameters<typeof buildStartupKit>[2]): void => {
+    app.post(
+      path,
+      route('admin', (req, who) => {
+        const ttlHours = Number((req.body as { ttlHours?: unknown } | undefined)?.ttlHours ?? 72);
+        return buildStartupKit(publicUrl(), state.key.publicJwk, issue(param(req, 'name'), ttlHours * 3600_000, `admin:${who!.subject}`));
+      }),
+    );
+  };
+  kitRoute('/api/sites/:name/enrolment', (name, ttl, actor) => state.sites.createEnrolment(name, ttl, actor));
+  kitRoute('/api/sites/:name/rekey', (name, ttl, actor) => state.sites.rekey(name, ttl, actor));
   app.post(
     '/api/sites/:name/revoke',
     route('admin', (req, who) => state.sites.revoke(param(req, 'name'), String((req.body as { reason?: unknown } | undefined)?.reason ?? 'revoked by admin'), `admin:${who!.subject}`)),

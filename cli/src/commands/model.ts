@@ -41,7 +41,10 @@ const TRAINING_FLAGS = {
   json: { type: 'boolean' },
 } as const;
 
-function trainingSettings(o: Record<string, string | boolean | undefined>) {
+/** How long a run is when neither --epochs nor --iterations is given. */
+type DefaultLength = { readonly epochs: number } | { readonly iterations: number };
+
+function trainingSettings(o: Record<string, string | boolean | undefined>, defaultLength: DefaultLength) {
   const epochs = positiveInteger(o['epochs'], '--epochs');
   const iterations = positiveInteger(o['iterations'], '--iterations');
   if (epochs !== undefined && iterations !== undefined) throw new UsageError('give --epochs or --iterations, not both');
@@ -49,7 +52,7 @@ function trainingSettings(o: Record<string, string | boolean | undefined>) {
   const bar = o['json'] ? undefined : progressBar(trainingDetail);
   return {
     settings: {
-      ...(epochs !== undefined || iterations !== undefined ? {} : { epochs: 10 }),
+      ...(epochs !== undefined || iterations !== undefined ? {} : defaultLength),
       ...(epochs !== undefined ? { epochs } : {}),
       ...(iterations !== undefined ? { iterations } : {}),
       augmentation: typeof o['augment'] === 'string' ? o['augment'] : 'paper',
@@ -92,7 +95,7 @@ weights reached. Default: lite preset, paper augmentation, 10 epochs.`,
     if (!isPresetName(preset)) throw new UsageError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}`);
     const fraction = o['validation-fraction'] === undefined ? 0.2 : Number(o['validation-fraction']);
     if (!(fraction >= 0 && fraction < 1)) throw new UsageError('--validation-fraction must be in [0, 1)');
-    const { settings, finish } = trainingSettings(o);
+    const { settings, finish } = trainingSettings(o, { epochs: 10 });
     const cases = await loadCases(required(o.data, '--data'), layoutOf(o.layout));
     const split = fraction > 0 ? splitCases(cases.map((c) => c.id), { validationFraction: fraction, seed: settings.seed }) : { train: cases.map((c) => c.id), validation: [] };
     const inSplit = (ids: string[]) => cases.filter((c) => ids.includes(c.id));
@@ -112,6 +115,9 @@ async function modelFrom(value: string | boolean | undefined): Promise<LoadedMod
   return loadModelDirectory(typeof value === 'string' ? value : PRETRAINED_MODEL_DIR);
 }
 
+/** Fine-tuning length when none is given: the setting measured in docs/transfer-sunnybrook.json. */
+const FINETUNE_ITERATIONS = 50;
+
 export const finetune: Command = {
   name: 'finetune',
   summary: 'fine-tune a model (default: the shipped EMIDEC model) on a site, training only chosen blocks',
@@ -121,7 +127,9 @@ export const finetune: Command = {
 
 Trains the first K encoder blocks and/or the last M decoder blocks (every block when neither is
 given) on a seeded fraction or count of the site's annotated cases. --scratch lite|paper trains the
-same way from random initialisation: the baseline to compare against.`,
+same way from random initialisation: the baseline to compare against. Default length: ${FINETUNE_ITERATIONS}
+iterations of 8 windows (what the leave-one-patient-out transfer experiment on real Sunnybrook
+patients used: one patient lifted myocardium Dice 0.68 → 0.71, first 2 encoder blocks).`,
   async run(args) {
     const o = options(args, {
       ...TRAINING_FLAGS,
@@ -149,7 +157,7 @@ same way from random initialisation: the baseline to compare against.`,
     let selection: CaseSelection | undefined;
     if (o.fraction !== undefined) selection = { fraction: Number(o.fraction) };
     else if (o.cases !== undefined) selection = { count: positiveInteger(o.cases, '--cases')! };
-    const { settings, finish } = trainingSettings(o);
+    const { settings, finish } = trainingSettings(o, { iterations: FINETUNE_ITERATIONS });
     const cases = await loadCases(required(o.data, '--data'), layoutOf(o.layout));
     const encoder = blocks(o['encoder-blocks'], '--encoder-blocks');
     const decoder = blocks(o['decoder-blocks'], '--decoder-blocks');

@@ -49,6 +49,8 @@ const quiet = (): void => undefined;
 const meanDice = (s: { bloodpool: { dice: number }; myocardium: { dice: number } }): number => (s.bloodpool.dice + s.myocardium.dice) / 2;
 
 describe('workflows: whole-image inference on real images from an unseen centre, however they are stored', function () {
+  // 19 volumes, some at twice the field of view: about a minute on onnxruntime, several on the tfjs fallback.
+  this.timeout(900_000);
   let model: LoadedModel;
   let cases: Case[];
   let dir: string;

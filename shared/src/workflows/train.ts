@@ -1,5 +1,5 @@
 /**
- * The one training path (CLI, experiment runner, site agent): cases → heart-centred samples →
+ * The one training path (CLI, experiment runner, site agent): cases → whole-slice samples (windows drawn by the augmenter) →
  * seeded augmentation prefetched in a worker → trainModel (its own worker) → optional save with a
  * training record. Fine-tuning is this with starting weights and frozen blocks (see finetune.ts).
  */

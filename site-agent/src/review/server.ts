@@ -1,3 +1,4 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +15,8 @@ export class ReviewServerError extends Error {
 }
 
 export interface ReviewServerOptions {
-  readonly port: number;
+  /** 0 (the default) lets the system pick a free port, so no page can guess where to look. */
+  readonly port?: number;
   /** Loopback only: the page shows the site's own images and must not be reachable from elsewhere. */
   readonly host: '127.0.0.1' | '::1' | 'localhost';
   readonly cases: readonly Case[];
@@ -26,6 +28,7 @@ export interface ReviewServerOptions {
 }
 
 export interface ReviewServer {
+  /** The page's address, with the session token as its first path segment: the only way in. */
   readonly url: string;
   close(): Promise<void>;
 }
@@ -53,6 +56,24 @@ const STATIC: Record<string, () => string> = {
 };
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 
+/**
+ * Who may be served: a request whose Host names this server on loopback (a DNS-rebinding page sends
+ * its own host name), whose Origin, if any, is this server, and whose path starts with the session
+ * token (another local user or process does not know it).
+ */
+function admits(req: IncomingMessage, hosts: ReadonlySet<string>, token: Buffer): string | undefined {
+  const host = req.headers.host;
+  if (host === undefined || !hosts.has(host)) return undefined;
+  const origin = req.headers.origin;
+  if (origin !== undefined && !(origin.startsWith('http://') && hosts.has(origin.slice('http://'.length)))) return undefined;
+  const path = new URL(req.url ?? '/', 'http://review').pathname;
+  const slash = path.indexOf('/', 1);
+  if (slash < 0) return undefined;
+  const given = Buffer.from(path.slice(1, slash));
+  if (given.length !== token.length || !timingSafeEqual(given, token)) return undefined;
+  return path.slice(slash);
+}
+
 /** The summary the page lists: per case its grid, Dice, HD95 and volumes where labels exist. */
 function caseSummaries(options: ReviewServerOptions) {
   return options.cases.map((c, index) => {
@@ -64,18 +85,26 @@ function caseSummaries(options: ReviewServerOptions) {
 /**
  * The site review page: each case with the model's segmentation overlaid (niivue), per-case Dice
  * where labels exist, and the intensity check. Serves on loopback only and sends nothing anywhere:
- * the page and its libraries come from this process.
+ * the page and its libraries come from this process. Every path lies under a random session token
+ * and Host and Origin must name this server, so neither another web page nor another user can read
+ * the images.
  */
 export async function startReviewServer(options: ReviewServerOptions): Promise<ReviewServer> {
   if (!LOOPBACK.has(options.host)) throw new ReviewServerError(`the review page serves on loopback only (127.0.0.1, ::1, localhost), not ${options.host}`);
   for (const c of options.cases) if (!options.predictions.has(c.id)) throw new ReviewServerError(`no prediction for case ${c.id}`);
   const summary = JSON.stringify({ cases: caseSummaries(options), harmonisation: options.harmonisation });
+  const token = Buffer.from(randomBytes(32).toString('base64url'));
+  let hosts: ReadonlySet<string> = new Set();
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('cache-control', 'no-store');
     res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('referrer-policy', 'no-referrer');
+    res.setHeader('x-frame-options', 'DENY');
+    const path = admits(req, hosts, token);
+    // One answer for every refusal, so a prober learns nothing about which check failed.
+    if (path === undefined) return void res.writeHead(404).end();
     if (req.method !== 'GET') return void res.writeHead(405).end();
-    const path = new URL(req.url ?? '/', 'http://review').pathname;
     if (path === '/api/review') return void res.writeHead(200, { 'content-type': 'application/json' }).end(summary);
     const volume = /^\/volumes\/(\d+)\/(image|prediction|label)\.nii$/.exec(path);
     if (volume) {
@@ -99,12 +128,13 @@ export async function startReviewServer(options: ReviewServerOptions): Promise<R
   const server = createServer(handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, resolve);
+    server.listen(options.port ?? 0, options.host, resolve);
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  hosts = new Set([host, 'localhost'].map((h) => `${h}:${address.port}`));
   return {
-    url: `http://${host}:${address.port}/`,
+    url: `http://${host}:${address.port}/${token.toString()}/`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

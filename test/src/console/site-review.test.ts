@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -11,6 +12,20 @@ import { analyseSite, type SiteReview } from '@lgefed/site-agent/review/analysis
 import { ReviewServerError, startReviewServer, type ReviewServer } from '@lgefed/site-agent/review/server';
 import { writeTinyDataset } from '../federation/harness.js';
 import { launchChromium, screenshot, watchPageErrors } from './browser.js';
+
+/** A GET with the headers a browser on another page (or another local process) would send. */
+function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 /** Pixels where red clearly dominates: the label colours (blood pool red, myocardium yellow) over a grey image. */
 function colouredPixels(png: PNG): number {
@@ -32,7 +47,7 @@ describe('site review page (local model run, niivue overlay, per-case Dice, inte
     const spec = validateSpec({ architecture: 'unet2d-instancenorm-leakyrelu', stages: 2, baseFeatures: 2, maxFeatures: 4, inputSize: 16, inChannels: 1, classes: 3 });
     await saveModel(join(root, 'model'), spec, initialWeights(spec, 1));
     review = await analyseSite({ modelDir: join(root, 'model'), dataDir: join(root, 'data'), layout: 'nifti-pairs', backend: 'cpu' });
-    server = await startReviewServer({ port: 0, host: '127.0.0.1', ...review });
+    server = await startReviewServer({ host: '127.0.0.1', ...review });
     browser = await launchChromium();
   });
 
@@ -56,6 +71,40 @@ describe('site review page (local model run, niivue overlay, per-case Dice, inte
 
   it('refuses to serve anywhere but loopback', async () => {
     await assert.rejects(startReviewServer({ port: 0, host: '0.0.0.0' as '127.0.0.1', ...review }), ReviewServerError);
+  });
+
+  it('serves nothing without the session token, to another Host (DNS rebinding) or to another Origin', async () => {
+    const url = new URL(server.url);
+    const token = url.pathname.split('/')[1]!;
+    assert.ok(token.length >= 40, `session token ${token}`);
+    assert.notEqual(url.port, '8765', 'a random port by default');
+    const origin = `${url.protocol}//${url.host}`;
+    const withToken = (path: string) => `${origin}/${token}${path}`;
+    assert.equal((await get(withToken('/api/review'))).status, 200);
+    assert.equal((await get(withToken('/volumes/0/image.nii'))).status, 200);
+    assert.equal((await get(withToken('/api/review'), { origin })).status, 200);
+    const refused = [
+      // No token, or a wrong one of the same length: another local user or process.
+      get(`${origin}/`),
+      get(`${origin}/api/review`),
+      get(`${origin}/volumes/0/image.nii`),
+      get(`${origin}/${'A'.repeat(token.length)}/api/review`),
+      get(`${origin}/${token}`),
+      // A rebinding page: its own host name in Host, even with the token.
+      get(withToken('/api/review'), { host: `attacker.example:${url.port}` }),
+      get(withToken('/volumes/0/image.nii'), { host: `attacker.example:${url.port}` }),
+      // A cross-origin request that reaches the right host.
+      get(withToken('/api/review'), { origin: 'http://attacker.example' }),
+      get(withToken('/api/review'), { origin: `https://${url.host}` }),
+    ];
+    for (const response of await Promise.all(refused)) assert.deepEqual(response, { status: 404, body: '' });
+    const other = await startReviewServer({ host: '127.0.0.1', ...review });
+    try {
+      assert.notEqual(new URL(other.url).pathname, url.pathname, 'each server has its own token');
+      assert.equal((await get(`${new URL(other.url).origin}/${token}/api/review`)).status, 404);
+    } finally {
+      await other.close();
+    }
   });
 
   it('renders a case with the segmentation overlaid in niivue, the Dice table and the intensity charts', async () => {

@@ -1,5 +1,5 @@
-import { Niivue } from '/vendor/niivue.js';
-import { caseDiceSpec, harmonisationDistancesSpec, intensityHistogramsSpec } from '/lib/figures.js';
+import { Niivue } from './vendor/niivue.js';
+import { caseDiceSpec, harmonisationDistancesSpec, intensityHistogramsSpec } from './lib/figures.js';
 
 // Label colours: 0 transparent, 1 blood pool red, 2 myocardium yellow (matches the legend).
 const LABEL_COLOURS = { R: [0, 255, 255], G: [0, 60, 200], B: [0, 60, 0], A: [0, 255, 255], I: [0, 1, 2], labels: ['background', 'blood pool', 'myocardium'] };
@@ -14,7 +14,7 @@ function el(tag, props, ...children) {
 
 const embed = (target, spec) => window.vegaEmbed(target, spec, { actions: false, renderer: 'svg' });
 
-const review = await (await fetch('/api/review')).json();
+const review = await (await fetch('api/review')).json();
 // A thin cyan crosshair, so it cannot be mistaken for the red/yellow label colours.
 const nv = new Niivue({ backColor: [0, 0, 0, 1], show3Dcrosshair: false, isColorbar: false, crosshairColor: [0, 0.8, 1, 0.5], crosshairWidth: 1 });
 await nv.attachToCanvas($('viewer'));
@@ -28,8 +28,8 @@ async function show(index) {
   $('show-label').disabled = !c.hasLabel;
   const which = c.hasLabel && document.querySelector('input[name=overlay]:checked').value === 'label' ? 'label' : 'prediction';
   await nv.loadVolumes([
-    { url: `/volumes/${index}/image.nii`, name: `${c.id}-image.nii`, colormap: 'gray' },
-    { url: `/volumes/${index}/${which}.nii`, name: `${c.id}-${which}.nii`, opacity: Number($('opacity').value) },
+    { url: `volumes/${index}/image.nii`, name: `${c.id}-image.nii`, colormap: 'gray' },
+    { url: `volumes/${index}/${which}.nii`, name: `${c.id}-${which}.nii`, opacity: Number($('opacity').value) },
   ]);
   nv.volumes[1].setColormapLabel(LABEL_COLOURS);
   nv.updateGLVolume();

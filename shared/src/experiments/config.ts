@@ -8,6 +8,7 @@ import { cycleGanPreset, validateCycleGanSpec, type CycleGanSpec } from '../cycl
 import { LAYOUTS, type Layout } from '../imaging/layouts.js';
 import { isPresetName, unetSpec, validateSpec, type UNetSpec } from '../model/spec.js';
 import { PROFILES } from '../phantom/profiles.js';
+import type { EarlyStoppingSettings } from '../workflows/train.js';
 import { ExperimentError } from './errors.js';
 
 export const EXPERIMENT_NAMES = ['augmentation', 'harmonisation', 'finetune', 'multicentre', 'transfer'] as const;
@@ -78,6 +79,8 @@ export interface ExperimentConfig {
     readonly iterations: number;
     /** From-scratch iterations (default: the fine-tuning ones). */
     readonly scratchIterations?: number;
+    /** Early stopping on held-out slices of the training patients (iterations become a maximum). */
+    readonly earlyStopping?: EarlyStoppingSettings;
   };
 }
 
@@ -85,6 +88,17 @@ export const HARMONISATION_ARMS = ['none', 'histogram', 'cyclegan'] as const;
 export type HarmonisationArm = (typeof HARMONISATION_ARMS)[number];
 
 type Json = Record<string, unknown>;
+
+function earlyStoppingSettings(value: unknown, where: string): EarlyStoppingSettings {
+  const e = object(value, where);
+  const fraction = e['heldOutFraction'] === undefined ? undefined : positive(e['heldOutFraction'], `${where}.heldOutFraction`, 0);
+  if (fraction !== undefined && !(fraction < 1)) throw new ExperimentError(`${where}.heldOutFraction must be below 1`);
+  return {
+    ...(fraction !== undefined ? { heldOutFraction: fraction } : {}),
+    ...(e['every'] !== undefined ? { every: int(e['every'], `${where}.every`, 1) } : {}),
+    ...(e['patience'] !== undefined ? { patience: int(e['patience'], `${where}.patience`, 1) } : {}),
+  };
+}
 
 function object(value: unknown, where: string): Json {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ExperimentError(`${where} must be an object`);
@@ -240,6 +254,7 @@ export function parseExperimentConfig(input: unknown, experiment?: ExperimentNam
       encoderBlocks: list(tr['encoderBlocks'], 'transfer.encoderBlocks', (v, w) => int(v, w, 1), [1, 2, 3, 4, 5]),
       iterations: int(tr['iterations'], 'transfer.iterations', 1, training.iterations),
       ...(tr['scratchIterations'] !== undefined ? { scratchIterations: int(tr['scratchIterations'], 'transfer.scratchIterations', 1) } : {}),
+      ...(tr['earlyStopping'] !== undefined ? { earlyStopping: earlyStoppingSettings(tr['earlyStopping'], 'transfer.earlyStopping') } : {}),
     },
   };
 }

@@ -86,6 +86,7 @@ export async function runTransferExperiment(context: RunContext): Promise<Transf
           iterations: start === 'scratch' ? (config.transfer.scratchIterations ?? iterations) : iterations,
           learningRate: config.training.learningRate,
           seed: config.training.seed,
+          ...(config.transfer.earlyStopping ? { earlyStopping: config.transfer.earlyStopping } : {}),
           ...(context.backend ? { backend: context.backend } : {}),
           ...(context.signal ? { signal: context.signal } : {}),
           ...(compute.onTraining ? { onProgress: compute.onTraining } : {}),

@@ -7,6 +7,7 @@ export * from './unet.js';
 export * from './loss.js';
 export * from './trainer.js';
 export * from './lr-schedule.js';
+export * from './early-stopping.js';
 export { registerTrainingGradients } from './gradients.js';
 export * from './io.js';
 export * from './train.js';

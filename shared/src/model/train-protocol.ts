@@ -2,6 +2,7 @@
 import type { BackendRequest, EngineBackend } from '../engine/index.js';
 import type { Batch } from './batches.js';
 import type { TrainingState } from './checkpoint.js';
+import type { EarlyStopping, EarlyStoppingOutcome } from './early-stopping.js';
 import type { FreezeOptions } from './freeze.js';
 import type { LearningRateSchedule } from './lr-schedule.js';
 import type { UNetSpec } from './spec.js';
@@ -15,6 +16,8 @@ export interface TrainingProgress {
   readonly loss: number;
   readonly slicesPerSecond: number;
   readonly etaSeconds: number;
+  /** Held-out loss, when early stopping checked after this iteration. */
+  readonly heldOutLoss?: number;
 }
 
 export interface WorkerTrainOptions {
@@ -34,6 +37,7 @@ export interface WorkerTrainOptions {
   readonly proximalMu?: number;
   readonly checkpointEvery?: number;
   readonly checkpointDir?: string;
+  readonly earlyStopping?: EarlyStopping;
   /** Forced engine backend; absent = LGEFED_BACKEND or automatic choice. */
   readonly backend?: BackendRequest;
   /** wasm compute threads; absent = the engine's default. */
@@ -51,5 +55,5 @@ export type FromWorker =
   | { readonly type: 'log'; readonly line: string }
   | { readonly type: 'progress'; readonly progress: TrainingProgress }
   | { readonly type: 'checkpoint'; readonly iteration: number; readonly directory: string; readonly modelId: string }
-  | { readonly type: 'done'; readonly weights: NamedTensor[]; readonly losses: number[]; readonly backend: EngineBackend; readonly cancelledAt?: number }
+  | { readonly type: 'done'; readonly weights: NamedTensor[]; readonly losses: number[]; readonly backend: EngineBackend; readonly cancelledAt?: number; readonly earlyStopping?: EarlyStoppingOutcome }
   | { readonly type: 'error'; readonly name: string; readonly message: string };

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { initEngine } from '../engine/index.js';
 import type { Batch } from './batches.js';
 import { saveCheckpoint } from './checkpoint.js';
+import { EarlyStoppingMonitor } from './early-stopping.js';
 import { scheduledLearningRate } from './lr-schedule.js';
 import type { FromWorker, ToWorker, WorkerTrainOptions } from './train-protocol.js';
 import { UNetTrainer } from './trainer.js';
@@ -75,9 +76,21 @@ async function train(options: WorkerTrainOptions): Promise<void> {
   const losses: number[] = [];
   let slices = 0;
   const started = performance.now();
+  const early = options.earlyStopping;
+  const monitor = early && new EarlyStoppingMonitor(early.patience);
+  let bestWeights: NamedTensor[] | undefined;
+  let stoppedEarly = false;
+  /** Scores the held-out slices; keeps the weights when they are the best so far. */
+  const check = async (done: number): Promise<{ loss: number; stop: boolean }> => {
+    const loss = await trainer.heldOutLoss(early!.heldOut);
+    const { improved, stop } = monitor!.record(done, loss);
+    if (improved) bestWeights = await model.exportWeights();
+    return { loss, stop };
+  };
   try {
+    if (early) await check(first);
     requestBatch(first);
-    for (let iteration = first; iteration < options.iterations && !cancelled; iteration++) {
+    for (let iteration = first; iteration < options.iterations && !cancelled && !stoppedEarly; iteration++) {
       let batch: Batch;
       try {
         batch = await awaitBatch(iteration);
@@ -93,6 +106,8 @@ async function train(options: WorkerTrainOptions): Promise<void> {
       slices += batch.count;
       const elapsed = (performance.now() - started) / 1000;
       const done = iteration + 1;
+      const checked = early && (done % early.every === 0 || done === options.iterations) ? await check(done) : undefined;
+      if (checked?.stop) stoppedEarly = true;
       post({
         type: 'progress',
         progress: {
@@ -101,15 +116,23 @@ async function train(options: WorkerTrainOptions): Promise<void> {
           loss,
           slicesPerSecond: slices / elapsed,
           etaSeconds: (elapsed / (done - first)) * (options.iterations - done),
+          ...(checked ? { heldOutLoss: checked.loss } : {}),
         },
       });
       if (options.checkpointDir && options.checkpointEvery && done % options.checkpointEvery === 0 && done < options.iterations) await checkpoint(done);
     }
     // A run stopped early (time limit, cancel) leaves a checkpoint to resume from.
     if (cancelled && options.checkpointDir && losses.length > 0) await checkpoint(first + losses.length);
-    const weights = await model.exportWeights();
+    const weights = bestWeights ?? (await model.exportWeights());
     post(
-      { type: 'done', weights, losses, backend: engine.backend, ...(cancelled ? { cancelledAt: losses.length } : {}) },
+      {
+        type: 'done',
+        weights,
+        losses,
+        backend: engine.backend,
+        ...(cancelled ? { cancelledAt: losses.length } : {}),
+        ...(monitor ? { earlyStopping: monitor.outcome(stoppedEarly) } : {}),
+      },
       transferList(weights),
     );
   } finally {

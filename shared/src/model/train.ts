@@ -6,8 +6,9 @@
 import { Worker } from 'node:worker_threads';
 import type { BackendRequest, EngineBackend } from '../engine/index.js';
 import type { Slice } from '../types.js';
-import { sliceBatches, type Batch, type BatchProvider } from './batches.js';
+import { checkBatch, sliceBatches, type Batch, type BatchProvider } from './batches.js';
 import type { TrainingState } from './checkpoint.js';
+import { checkEarlyStopping, type EarlyStopping, type EarlyStoppingOutcome } from './early-stopping.js';
 import type { FreezeOptions } from './freeze.js';
 import type { LearningRateSchedule } from './lr-schedule.js';
 import { modelId } from './io.js';
@@ -48,6 +49,8 @@ export interface TrainModelOptions {
   /** Write `<checkpointDir>/latest` every this many iterations. */
   readonly checkpointEvery?: number;
   readonly checkpointDir?: string;
+  /** Stop when held-out slices stop improving, returning the best weights (see early-stopping.ts). */
+  readonly earlyStopping?: EarlyStopping;
   /** Engine backend for the worker; absent = LGEFED_BACKEND or the automatic choice (see initEngine). */
   readonly backend?: BackendRequest;
   /** wasm compute threads in the worker; absent = the engine's default. */
@@ -64,6 +67,8 @@ export interface TrainModelResult {
   readonly iterations: number;
   readonly seconds: number;
   readonly backend: EngineBackend;
+  /** The held-out checks and which iteration's weights were kept, when early stopping was on. */
+  readonly earlyStopping?: EarlyStoppingOutcome;
 }
 
 export class TrainingOptionsError extends Error {
@@ -127,6 +132,10 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
   if (options.resume && !(Number.isInteger(options.resume.iteration) && options.resume.iteration >= 0 && options.resume.iteration < iterations)) {
     throw new TrainingOptionsError(`resume at iteration ${options.resume.iteration} is outside the planned ${iterations}`);
   }
+  if (options.earlyStopping) {
+    checkEarlyStopping(options.earlyStopping);
+    checkBatch(options.earlyStopping.heldOut, options.spec.inputSize, options.spec.inChannels, options.spec.classes);
+  }
   if (options.resume && !options.initialWeights) throw new TrainingOptionsError("resuming needs the checkpoint's weights as initialWeights");
   // Copies: the worker owns what it is sent, and the caller's arrays stay valid.
   const initialWeights = options.initialWeights && cloneWeights(checkWeights(options.spec, options.initialWeights));
@@ -179,6 +188,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
                   iterations: message.losses.length,
                   seconds: (performance.now() - started) / 1000,
                   backend: message.backend,
+                  ...(message.earlyStopping ? { earlyStopping: message.earlyStopping } : {}),
                 });
             });
             break;
@@ -203,6 +213,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
             ...(options.freeze ? { freeze: options.freeze } : {}),
             ...(options.proximalMu ? { proximalMu: options.proximalMu } : {}),
             ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery, checkpointDir: options.checkpointDir! } : {}),
+            ...(options.earlyStopping ? { earlyStopping: options.earlyStopping } : {}),
             ...(options.backend ? { backend: options.backend } : {}),
             ...(options.threads ? { threads: options.threads } : {}),
           },

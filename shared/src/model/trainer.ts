@@ -101,6 +101,19 @@ export class UNetTrainer {
     return value;
   }
 
+  /** Loss of the full-resolution head on held-out slices, without updating anything. */
+  async heldOutLoss(batch: Batch): Promise<number> {
+    const { spec } = this.model;
+    checkBatch(batch, spec.inputSize, spec.inChannels, spec.classes);
+    const loss = tf.tidy(() => {
+      const input = tf.tensor4d(batch.images, [batch.count, batch.size, batch.size, spec.inChannels]);
+      return diceCrossEntropy(this.model.forward(input, [0]).get(0)!, oneHotAtLevel(batch.labels, batch.count, batch.size, spec.classes, 0));
+    });
+    const value = (await loss.data())[0]!;
+    loss.dispose();
+    return value;
+  }
+
   dispose(): void {
     this.optimizer.dispose();
     tf.dispose([...this.anchor.values()]);

@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './split.js';
 export * from './samples.js';
+export * from './held-out.js';
 export * from './model-files.js';
 export * from './train.js';
 export * from './summary.js';

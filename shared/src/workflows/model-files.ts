@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromFloat16, toFloat16 } from '@lgefed/protocol';
 import { loadModel, saveModel, type ModelFiles, type StorageDType } from '../model/io.js';
+import type { EarlyStoppingOutcome } from '../model/early-stopping.js';
 import type { LearningRateSchedule } from '../model/lr-schedule.js';
 import type { UNetSpec } from '../model/spec.js';
 import type { NamedTensor } from '../model/weights.js';
@@ -31,8 +32,16 @@ export interface TrainingRecord {
   readonly freeze?: { readonly trainEncoderBlocks?: number; readonly trainDecoderBlocks?: number };
   /** Model id of the weights fine-tuning started from. */
   readonly startedFrom?: string;
+  /** Present when training stopped on held-out slices: which iteration's weights were kept, and why. */
+  readonly earlyStopping?: EarlyStoppingRecord;
   /** Anything else the caller wants kept (validation scores, data source). */
   readonly notes?: Record<string, unknown>;
+}
+
+export interface EarlyStoppingRecord extends EarlyStoppingOutcome {
+  readonly heldOutSlices: number;
+  readonly every: number;
+  readonly patience: number;
 }
 
 export interface LoadedModel extends ModelFiles {

@@ -7,6 +7,7 @@ import { asTrainerBatchProvider } from '../augment/trainer-adapter.js';
 import { createPrefetchingBatchProvider } from '../augment/prefetch.js';
 import { presetByName } from '../augment/presets.js';
 import type { BackendRequest } from '../engine/index.js';
+import type { EarlyStoppingOutcome } from '../model/early-stopping.js';
 import type { FreezeOptions } from '../model/freeze.js';
 import type { TrainingState } from '../model/checkpoint.js';
 import type { LearningRateSchedule } from '../model/lr-schedule.js';
@@ -17,6 +18,7 @@ import type { NamedTensor } from '../model/weights.js';
 import type { Case } from '../types.js';
 import { WorkflowError } from './errors.js';
 import { saveModelDirectory, type TrainingRecord } from './model-files.js';
+import { holdOutSlices } from './held-out.js';
 import { trainingSamples } from './samples.js';
 
 /** EMIDEC PNG slices carry no spacing; the data README gives 1.37-1.88 mm, and our loader assumes 1.5 mm. */
@@ -47,6 +49,11 @@ export interface TrainSegmentationOptions {
   readonly freeze?: FreezeOptions;
   /** FedProx proximal term μ (0 or absent: plain training), pulling weights towards `initialWeights`. */
   readonly proximalMu?: number;
+  /**
+   * Hold out a seeded share of the slices showing the heart and stop when their loss has not
+   * improved for `patience` checks, `every` iterations apart; the best checked weights are kept.
+   */
+  readonly earlyStopping?: EarlyStoppingSettings;
   /** Stop after this long and keep the weights reached (the record says how far it got). */
   readonly maxSeconds?: number;
   readonly signal?: AbortSignal;
@@ -60,6 +67,15 @@ export interface TrainSegmentationOptions {
   readonly outDir?: string;
   readonly dtype?: StorageDType;
   readonly notes?: Record<string, unknown>;
+}
+
+export interface EarlyStoppingSettings {
+  /** Default DEFAULT_HELD_OUT_FRACTION. */
+  readonly heldOutFraction?: number;
+  /** Default 10. */
+  readonly every?: number;
+  /** Default 4. */
+  readonly patience?: number;
 }
 
 export interface TrainSegmentationResult {
@@ -85,7 +101,13 @@ export async function trainSegmentation(options: TrainSegmentationOptions): Prom
   if (options.maxSeconds !== undefined && !(options.maxSeconds > 0)) throw new WorkflowError(`maxSeconds must be positive, got ${options.maxSeconds}`);
   if (options.cases.length === 0) throw new WorkflowError('no training cases');
 
-  const samples = trainingSamples(options.cases, { inputSize: options.spec.inputSize, spacing });
+  const allSamples = trainingSamples(options.cases, { inputSize: options.spec.inputSize, spacing });
+  const settings = options.earlyStopping;
+  const split = settings
+    ? holdOutSlices(allSamples, { ...(settings.heldOutFraction !== undefined ? { fraction: settings.heldOutFraction } : {}), seed, inputSize: options.spec.inputSize })
+    : undefined;
+  const earlyStopping = split && { heldOut: split.heldOut, every: settings?.every ?? 10, patience: settings?.patience ?? 4 };
+  const samples = split?.train ?? allSamples;
   const provider = createPrefetchingBatchProvider(samples, {
     preset: augmentation,
     seed,
@@ -115,6 +137,7 @@ export async function trainSegmentation(options: TrainSegmentationOptions): Prom
   let weights: NamedTensor[];
   let iterations: number;
   let backend: string;
+  let stopping: EarlyStoppingOutcome | undefined;
   try {
     try {
       const result = await trainModel({
@@ -133,11 +156,12 @@ export async function trainSegmentation(options: TrainSegmentationOptions): Prom
         onProgress,
         ...(options.checkpointEvery !== undefined ? { checkpointEvery: options.checkpointEvery } : {}),
         ...(options.checkpointDir !== undefined ? { checkpointDir: options.checkpointDir } : {}),
+        ...(earlyStopping ? { earlyStopping } : {}),
         ...(options.backend ? { backend: options.backend } : {}),
         ...(options.threads ? { threads: options.threads } : {}),
         onLog,
       });
-      ({ weights, iterations, backend } = result);
+      ({ weights, iterations, backend, earlyStopping: stopping } = result);
     } catch (error) {
       if (!(error instanceof TrainingCancelledError) || !timeUp) throw error;
       weights = error.weights;
@@ -163,6 +187,7 @@ export async function trainSegmentation(options: TrainSegmentationOptions): Prom
     trainCases: options.cases.map((c) => c.id),
     ...(options.freeze ? { freeze: options.freeze } : {}),
     ...(options.startedFrom ? { startedFrom: options.startedFrom } : {}),
+    ...(earlyStopping && stopping ? { earlyStopping: { heldOutSlices: earlyStopping.heldOut.count, every: earlyStopping.every, patience: earlyStopping.patience, ...stopping } } : {}),
     ...(options.notes ? { notes: options.notes } : {}),
   };
   const id = options.outDir

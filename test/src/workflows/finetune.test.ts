@@ -55,6 +55,16 @@ describe('workflows: fine-tuning', () => {
     assert.equal(result.usedCases.length, 1);
   });
 
+  it('stops early on held-out slices of the training cases and records which slices and iteration it kept', async () => {
+    const result = await finetuneModel({ ...common, iterations: 30, start: pretrained, cases, trainEncoderBlocks: 1, earlyStopping: { every: 5, patience: 2 } });
+    const stopping = result.record.earlyStopping!;
+    assert.equal(stopping.heldOutSlices, 2, '20 % of the 8 slices showing the heart, rounded');
+    assert.equal(stopping.checks[0]!.iteration, 0, 'the starting weights are checked first');
+    assert.ok(stopping.checks.some((c) => c.iteration === stopping.bestIteration));
+    assert.equal(result.record.iterations, stopping.stoppedEarly ? stopping.checks.at(-1)!.iteration : 30);
+    await assert.rejects(finetuneModel({ ...common, start: pretrained, cases: [ringCase('one', 24, 1)], earlyStopping: {} }), /at least 2 annotated slices/);
+  });
+
   it('rejects impossible requests with typed errors before training', async () => {
     await assert.rejects(finetuneModel({ ...common, start: pretrained, cases, trainEncoderBlocks: 0, trainDecoderBlocks: 0 }), FreezeError);
     await assert.rejects(finetuneModel({ ...common, start: pretrained, cases, selection: { count: 9 } }), WorkflowError);

@@ -4,6 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { adminApi } from './http/admin-api.js';
 import { consoleApi } from './http/console-api.js';
+import { ensureShippedModel } from './model-import.js';
 import { attachConsoleLive } from './live/console-live.js';
 import { ConsoleViews } from './live/console-views.js';
 import { openCoordinatorState, type CoordinatorState } from './state.js';
@@ -40,6 +41,7 @@ export interface RunningCoordinator {
 export async function startCoordinator(options: CoordinatorOptions): Promise<RunningCoordinator> {
   const state = await openCoordinatorState(options.stateDir);
   await state.models.removeLeftovers();
+  await ensureShippedModel(state);
   const channel = options.transport ? undefined : new SiteChannel(state, options.siteChannel);
   const engine = new JobEngine({ ...state, transport: options.transport ?? channel!, workflows: WORKFLOWS });
   let url = '';

@@ -1,10 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { issueAdminToken, type AdminRole } from '@lgefed/coordinator/auth/admin-tokens';
+import { importModelDirectory } from '@lgefed/coordinator/model-import';
 import { startCoordinator } from '@lgefed/coordinator/server';
 import { buildStartupKit, type StartupKit } from '@lgefed/coordinator/startup-kit';
 import { openCoordinatorState } from '@lgefed/coordinator/state';
 import { UsageError, type Command } from '../command.js';
-import { parseFlags as options, required } from '../flags.js';
+import { parseFlags as options, parseFlagsAndPositionals, required } from '../flags.js';
 
 export const coordinatorStart: Command = {
   name: 'coordinator start',
@@ -104,4 +105,42 @@ export const coordinatorToken: Command = {
   },
 };
 
-export const coordinatorCommands: readonly Command[] = [coordinatorStart, coordinatorEnroll, coordinatorRevoke, coordinatorToken];
+export const coordinatorModelsImport: Command = {
+  name: 'coordinator models import',
+  summary: "copy a model directory (spec.json + weights.bin) into the coordinator's store under a name",
+  usage: `Usage: lgefed coordinator models import --state DIR MODEL_DIR [--name NAME]
+
+Stores the model's weights under their sha256 and registers them under NAME (default: the
+directory's name), so job specs may name the model either way. The shipped EMIDEC model is
+imported as emidec-unet-lite when the coordinator first starts.`,
+  async run(args) {
+    const { values, positionals } = parseFlagsAndPositionals(args, { state: { type: 'string' }, name: { type: 'string' } });
+    if (positionals.length !== 1) throw new UsageError('give exactly one model directory');
+    const state = await openCoordinatorState(required(values.state, '--state'));
+    try {
+      const model = await importModelDirectory(state, positionals[0]!, values.name);
+      console.log(`imported ${model.name} (${model.architecture}, ${model.parameterCount} parameters) as ${model.hash}`);
+      return 0;
+    } finally {
+      state.close();
+    }
+  },
+};
+
+export const coordinatorModelsList: Command = {
+  name: 'coordinator models list',
+  summary: "list the models in the coordinator's store (name, hash, architecture, origin)",
+  usage: 'Usage: lgefed coordinator models list --state DIR',
+  async run(args) {
+    const o = options(args, { state: { type: 'string' } });
+    const state = await openCoordinatorState(required(o.state, '--state'));
+    try {
+      for (const m of state.jobs.models()) console.log(`${(m.name ?? '-').padEnd(20)} ${m.hash}  ${m.architecture.padEnd(12)} ${String(m.parameterCount).padStart(9)}  ${m.origin}`);
+      return 0;
+    } finally {
+      state.close();
+    }
+  },
+};
+
+export const coordinatorCommands: readonly Command[] = [coordinatorStart, coordinatorEnroll, coordinatorRevoke, coordinatorToken, coordinatorModelsImport, coordinatorModelsList];

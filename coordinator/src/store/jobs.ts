@@ -58,6 +58,29 @@ export interface ResultRecord {
 
 export type ResultOutcome = 'accepted' | 'duplicate';
 
+/** A model the coordinator may send to sites: imported, uploaded by a site, or aggregated. */
+export interface ModelVersion {
+  readonly hash: string;
+  readonly name: string | null;
+  readonly architecture: string;
+  readonly parameterCount: number;
+  readonly createdAt: number;
+  readonly origin: string;
+}
+
+interface ModelRow {
+  hash: string;
+  name: string | null;
+  architecture: string;
+  parameter_count: number;
+  created_at: number;
+  origin: string;
+}
+
+function toModel(row: ModelRow): ModelVersion {
+  return { hash: row.hash, name: row.name, architecture: row.architecture, parameterCount: row.parameter_count, createdAt: row.created_at, origin: row.origin };
+}
+
 interface TaskRow {
   id: string;
   job_id: string;
@@ -242,8 +265,25 @@ export class JobStore {
       .run(hash, architecture, parameterCount, this.now(), origin);
   }
 
+  /** Gives a registered model a name; a name already held by other weights is a conflict. */
+  nameModel(hash: string, name: string): void {
+    const holder = this.model(name);
+    if (holder && holder.hash !== hash) throw new CoordinatorError('conflict', `model name ${name} already names ${holder.hash}`);
+    this.db.prepare('UPDATE model_versions SET name = ? WHERE hash = ?').run(name, hash);
+  }
+
   hasModel(hash: string): boolean {
     return this.db.prepare('SELECT 1 FROM model_versions WHERE hash = ?').get(hash) !== undefined;
+  }
+
+  /** A registered model by its name or its sha256. */
+  model(ref: string): ModelVersion | undefined {
+    const row = this.db.prepare('SELECT * FROM model_versions WHERE name = ? OR hash = ?').get(ref, ref) as ModelRow | undefined;
+    return row && toModel(row);
+  }
+
+  models(): ModelVersion[] {
+    return (this.db.prepare('SELECT * FROM model_versions ORDER BY created_at, hash').all() as ModelRow[]).map(toModel);
   }
 }
 

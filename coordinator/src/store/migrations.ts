@@ -130,4 +130,12 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: 'model versions may carry a name people can type (e.g. emidec-unet-lite)',
+    sql: `
+      ALTER TABLE model_versions ADD COLUMN name TEXT;
+      CREATE UNIQUE INDEX model_versions_by_name ON model_versions (name) WHERE name IS NOT NULL;
+    `,
+  },
 ];

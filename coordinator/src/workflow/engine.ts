@@ -43,6 +43,7 @@ export class JobEngine {
     this.ctx = {
       models: deps.models,
       registerModel: (hash, architecture, count, origin) => deps.jobs.registerModel(hash, architecture, count, origin),
+      model: (ref) => deps.jobs.model(ref),
       site: (id) => deps.sites.get(id),
       siteIdByName: (name) => deps.sites.byName(name)?.id,
       jobRounds: (jobId) => deps.jobs.rounds(jobId),

@@ -72,11 +72,11 @@ export function crossSiteMatrix(models: readonly ModelRef[], round: FinishedRoun
   return { structures: [...STRUCTURES], rows, excluded };
 }
 
-export function parseModels(value: unknown): ModelRef[] {
+export function parseModels(value: unknown, ctx: WorkflowContext): ModelRef[] {
   if (!Array.isArray(value) || value.length === 0) throw new CoordinatorError('invalid_argument', 'models must be a non-empty list of {label, hash, trainedAt?}');
   const models = value.map((m, i): ModelRef => {
     const o = asObject(m, `models[${i}]`);
-    const ref = { label: str(o, 'label'), hash: modelHash(o['hash'], `models[${i}].hash`) };
+    const ref = { label: str(o, 'label'), hash: modelHash(o['hash'], `models[${i}].hash`, ctx) };
     const trainedAt = o['trainedAt'];
     if (trainedAt === undefined) return ref;
     if (!Array.isArray(trainedAt) || trainedAt.length === 0 || !trainedAt.every((c) => typeof c === 'string' && c.length > 0)) {
@@ -99,7 +99,7 @@ export const evaluateWorkflow: Workflow<EvaluateSpec> = {
     const siteIds = siteList(spec, 'sites', ctx);
     const minSites = int(spec, 'minSites', 1, siteIds.length);
     if (minSites > siteIds.length) throw new CoordinatorError('invalid_argument', `minSites ${minSites} exceeds the ${siteIds.length} sites named`);
-    return { models: parseModels(spec['models']), siteIds, minSites, limits: taskLimits(spec) };
+    return { models: parseModels(spec['models'], ctx), siteIds, minSites, limits: taskLimits(spec) };
   },
   next(spec: EvaluateSpec, finished: readonly RoundRecord[]): NextStep {
     if (finished.length > 0) {

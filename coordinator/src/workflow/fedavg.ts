@@ -76,7 +76,7 @@ export const fedAvgWorkflow: Workflow<FedAvgSpec> = {
       rounds: int(spec, 'rounds', 1),
       localEpochs: int(spec, 'localEpochs', 1, 1),
       architecture: str(spec, 'architecture'),
-      initialModel: spec['initialModel'] === undefined || spec['initialModel'] === null ? null : modelHash(spec['initialModel'], 'initialModel'),
+      initialModel: spec['initialModel'] === undefined || spec['initialModel'] === null ? null : modelHash(spec['initialModel'], 'initialModel', ctx),
       config: trainingConfig(spec['config']),
       aggregation: parseAggregation(spec['aggregation']),
       minSites,

@@ -92,7 +92,7 @@ export const finetuneWorkflow: Workflow<FinetuneSpec> = {
     return {
       siteIds,
       architecture: str(spec, 'architecture'),
-      pretrainedModel: modelHash(spec['pretrainedModel'], 'pretrainedModel'),
+      pretrainedModel: modelHash(spec['pretrainedModel'], 'pretrainedModel', ctx),
       encoderBlocks,
       trainDecoderBlocks,
       dataFractions: distinctList(spec['dataFractions'], 'dataFractions', isFraction, 'fractions in (0, 1]').sort((a, b) => a - b),

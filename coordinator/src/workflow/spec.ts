@@ -23,9 +23,12 @@ export function int(spec: SpecObject, key: string, min: number, fallback?: numbe
   return v;
 }
 
-export function modelHash(value: unknown, key: string): string {
-  if (typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value)) throw bad(`${key} must be a sha256 model hash`);
-  return value;
+/** A model named by its name or sha256, which must be in the coordinator's store; returns its hash. */
+export function modelHash(value: unknown, key: string, ctx: WorkflowContext): string {
+  if (typeof value !== 'string' || value.length === 0) throw bad(`${key} must name a model (its name or sha256)`);
+  const model = ctx.model(value);
+  if (!model) throw bad(`${key}: unknown model ${JSON.stringify(value)}, neither a name nor a hash in the coordinator's model store (see lgefed coordinator models list)`);
+  return model.hash;
 }
 
 /** Resolves a site name (as people write specs) to the id of an enrolled, unrevoked site. */

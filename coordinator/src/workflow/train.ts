@@ -24,7 +24,7 @@ export function trainWorkflow(kind: 'train' | 'pretrain'): Workflow<TrainSpec> {
       return {
         siteId: enrolledSite(spec['site'], ctx),
         architecture: str(spec, 'architecture'),
-        initialModel: spec['initialModel'] === undefined || spec['initialModel'] === null ? null : modelHash(spec['initialModel'], 'initialModel'),
+        initialModel: spec['initialModel'] === undefined || spec['initialModel'] === null ? null : modelHash(spec['initialModel'], 'initialModel', ctx),
         config: trainingConfig(spec['config']),
         limits: taskLimits(spec),
       };

@@ -1,6 +1,6 @@
 import type { ModelStore } from '../model-store.js';
 import type { Site } from '../store/sites.js';
-import type { Json, ResultRecord, RoundRecord, TaskPlan, TaskRecord } from '../store/jobs.js';
+import type { Json, ModelVersion, ResultRecord, RoundRecord, TaskPlan, TaskRecord } from '../store/jobs.js';
 
 /** The next step a workflow asks for, decided only from its spec and the rounds already finished. */
 export type NextStep =
@@ -19,6 +19,8 @@ export interface WorkflowContext {
   readonly models: ModelStore;
   /** Records a model the workflow produced (e.g. an aggregate) so later tasks may reference it. */
   registerModel(hash: string, architecture: string, parameterCount: number, origin: string): void;
+  /** A registered model by name or sha256. */
+  model(ref: string): ModelVersion | undefined;
   site(id: string): Site | undefined;
   siteIdByName(name: string): string | undefined;
   /** The job's rounds so far (for outcomes that depend on earlier rounds). */

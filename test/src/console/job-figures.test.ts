@@ -10,7 +10,7 @@ import { ConsoleViews } from '@lgefed/coordinator/live/console-views';
 import { jobFigures } from '@lgefed/coordinator/report/job-figures';
 import { writeReport } from '@lgefed/coordinator/report/html-report';
 import type { FinetuneTaskPayload, HarmonisationCheckTaskPayload } from '@lgefed/coordinator/workflow/index';
-import { enrolSites, InboxTransport, ManualClock, openEngine } from '../coordinator/federation-harness.js';
+import { enrolSites, InboxTransport, ManualClock, openEngine, registerModels } from '../coordinator/federation-harness.js';
 import { seededRandomInt } from '../coordinator/seeded-uniform.js';
 import { useTempDir } from '../coordinator/temp-dir.js';
 
@@ -31,6 +31,7 @@ describe('job figures and reports from stored jobs (simulated sites)', () => {
     const transport = new InboxTransport();
     const { state, engine } = await openEngine(dir(), new ManualClock(), transport);
     const ids = await enrolSites(state, sites);
+    registerModels(state, 'b'.repeat(64));
     const name = (id: string) => state.sites.get(id)?.name ?? id;
     return { state, engine, transport, ids, name };
   }

@@ -3,7 +3,7 @@ import { decodeWeights } from '@lgefed/coordinator/weights-file';
 import { readFile } from 'node:fs/promises';
 import type { CoordinatorState } from '@lgefed/coordinator/state';
 import type { JobEngine, TaskMessage } from '@lgefed/coordinator/workflow/index';
-import { ARCH, enrolSites, evaluationMetrics, InboxTransport, ManualClock, openEngine, simulatedTraining } from './federation-harness.js';
+import { ARCH, enrolSites, evaluationMetrics, InboxTransport, ManualClock, openEngine, registerModels, simulatedTraining } from './federation-harness.js';
 import { useTempDir } from './temp-dir.js';
 
 const SITES = ['dijon', 'toronto', 'leeds'] as const;
@@ -74,6 +74,7 @@ describe('coordinator: job engine (in-process sites)', () => {
     const transport = new InboxTransport();
     const { state, engine } = await openEngine(dir(), clock, transport);
     const ids = await enrolSites(state, SITES);
+    registerModels(state, 'a'.repeat(64));
     const job = await engine.submit('evaluate', { sites: [...SITES], minSites: 3, models: [{ label: 'm', hash: 'a'.repeat(64) }], deadlineSeconds: 60, maxAttempts: 2 }, 'admin');
     await answer(state, engine, transport, ids, ['dijon', 'toronto']);
     assert.equal(transport.take(ids.get('leeds')!).length, 1);
@@ -99,6 +100,7 @@ describe('coordinator: job engine (in-process sites)', () => {
     const transport = new InboxTransport();
     const { state, engine } = await openEngine(dir(), clock, transport);
     const ids = await enrolSites(state, SITES);
+    registerModels(state, 'a'.repeat(64));
     await engine.submit('evaluate', { sites: [...SITES], models: [{ label: 'm', hash: 'a'.repeat(64) }] }, 'admin');
     const [task] = transport.take(ids.get('dijon')!);
     assert.equal(await answerTask(state, engine, ids.get('dijon')!, 'dijon', task!), 'accepted');

@@ -45,6 +45,11 @@ export async function enrolSites(state: CoordinatorState, names: readonly string
   return ids;
 }
 
+/** Registers model versions a job may name; tests whose sites are simulated never open their weights. */
+export function registerModels(state: CoordinatorState, ...hashes: string[]): void {
+  for (const hash of hashes) state.jobs.registerModel(hash, ARCH, PARAMS, 'test');
+}
+
 export async function openEngine(dir: string, clock: ManualClock, transport: TaskTransport) {
   const state = await openCoordinatorState(dir, clock.now);
   const engine = new JobEngine({ ...state, transport, workflows: WORKFLOWS });

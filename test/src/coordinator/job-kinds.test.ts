@@ -5,7 +5,7 @@ import type { CoordinatorState } from '@lgefed/coordinator/state';
 import type { FinetuneTaskPayload, HarmonisationCheckTaskPayload, TaskMessage } from '@lgefed/coordinator/workflow/index';
 import { encodeWeights, decodeWeights } from '@lgefed/coordinator/weights-file';
 import { readFile } from 'node:fs/promises';
-import { ARCH, enrolSites, InboxTransport, ManualClock, openEngine, PARAMS, simulatedTraining } from './federation-harness.js';
+import { ARCH, enrolSites, InboxTransport, ManualClock, openEngine, PARAMS, registerModels, simulatedTraining } from './federation-harness.js';
 import { useTempDir } from './temp-dir.js';
 import { seededRandomInt, seededUniform } from './seeded-uniform.js';
 
@@ -87,6 +87,7 @@ describe('coordinator: harmonisation-check and finetune jobs, result validation'
     const sites = ['dijon', 'leeds'] as const;
     const { state, engine, transport, ids } = await setup(dir(), sites);
     const pretrained = 'b'.repeat(64);
+    registerModels(state, pretrained);
     const job = await engine.submit(
       'finetune',
       { sites: [...sites], architecture: 'toy-unet', pretrainedModel: pretrained, encoderBlocks: [3, 1], dataFractions: [1, 0.25], config: { epochs: 2, seed: 5 }, minSites: 1 },
@@ -136,6 +137,7 @@ describe('coordinator: harmonisation-check and finetune jobs, result validation'
 
   it('finetune: refuses specs that would train nothing or name bad fractions', async () => {
     const { state, engine } = await setup(dir(), ['dijon']);
+    registerModels(state, 'b'.repeat(64));
     const base = { sites: ['dijon'], architecture: 'toy-unet', pretrainedModel: 'b'.repeat(64), encoderBlocks: [1], dataFractions: [0.5] };
     await assert.rejects(engine.submit('finetune', { ...base, encoderBlocks: [0] }, 'admin'), { code: 'invalid_argument', message: /nothing to train/ });
     await assert.rejects(engine.submit('finetune', { ...base, dataFractions: [0] }, 'admin'), { code: 'invalid_argument', message: /dataFractions/ });
@@ -145,6 +147,7 @@ describe('coordinator: harmonisation-check and finetune jobs, result validation'
 
   it('refuses malformed deliveries with a typed error and stores nothing; the task stays open for a good answer', async () => {
     const { state, engine, transport, ids } = await setup(dir(), ['dijon']);
+    registerModels(state, 'a'.repeat(64));
     await engine.submit('evaluate', { sites: ['dijon'], models: [{ label: 'm', hash: 'a'.repeat(64) }] }, 'admin');
     const task = onlyTask(transport, ids.get('dijon')!);
     const good = { m: { bloodpool: { n: 5, mean: 0.9, sd: 0.1 }, myocardium: { n: 5, mean: 0.8, sd: 0.1 } } };
@@ -170,6 +173,7 @@ describe('coordinator: harmonisation-check and finetune jobs, result validation'
       { label: 'federated', hash: '3'.repeat(64), trainedAt: ['dijon', 'leeds'] },
       { label: 'unlabelled', hash: '4'.repeat(64) },
     ];
+    registerModels(state, ...models.map((m) => m.hash));
     const job = await engine.submit('evaluate', { sites: [...sites], models }, 'admin');
     // Each single-centre model scores 0.9 at home and 0.6 away; the federated one 0.85 everywhere.
     const score = (label: string, site: string) => (label === 'federated' ? 0.85 : label === 'unlabelled' ? 0.5 : label.startsWith(site) ? 0.9 : 0.6);

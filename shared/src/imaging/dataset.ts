@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Case, Spacing } from '../types.js';
+import { checkDecodedSize, type DecodeLimit } from './decode-limit.js';
 import { DataError, type DataErrorCode } from './errors.js';
 import { applyLabelMap, type LabelMap } from './labels.js';
 import { DEFAULT_LABEL_MAPS, discoverDataset, type CaseEntry, type Layout } from './layouts.js';
@@ -93,10 +94,10 @@ export async function loadCase(entry: CaseEntry, context: CaseLoadContext): Prom
   }
   const stated = context.spacingFor?.(entry.id);
   const spacing = stated ?? context.defaultSpacing ?? ASSUMED_PNG_SPACING;
-  const image = await stackPngs(entry.images, Float32Array);
+  const image = await stackPngs(entry.images, Float32Array, context);
   const base = { id: entry.id, source, image: { data: image.data, dims: image.dims, spacing }, spacingAssumed: !stated && !context.defaultSpacing };
   if (!entry.labels) return base;
-  const raw = await stackPngs(entry.labels, Uint16Array);
+  const raw = await stackPngs(entry.labels, Uint16Array, context);
   if (raw.dims.join() !== image.dims.join()) {
     throw new DataError('shape-mismatch', entry.labels[0]!, `label stack is ${raw.dims.join('x')} but the image stack is ${image.dims.join('x')}`);
   }
@@ -105,9 +106,16 @@ export async function loadCase(entry: CaseEntry, context: CaseLoadContext): Prom
 }
 
 /** Reads PNG slices into one volume (slice k at z = k): images as floats, labels as their integer samples. */
-async function stackPngs<T extends Float32Array | Uint16Array>(files: readonly string[], Stack: new (n: number) => T): Promise<{ data: T; dims: [number, number, number] }> {
-  const slices = await Promise.all(files.map((f) => readPngSamples(f)));
-  const { width, height } = slices[0]!;
+async function stackPngs<T extends Float32Array | Uint16Array>(
+  files: readonly string[],
+  Stack: { new (n: number): T; readonly BYTES_PER_ELEMENT: number },
+  limit: DecodeLimit,
+): Promise<{ data: T; dims: [number, number, number] }> {
+  const first = await readPngSamples(files[0]!, limit);
+  const { width, height } = first;
+  // The stack is one volume: it is bounded as a whole, not only slice by slice.
+  checkDecodedSize(width * height * files.length * Stack.BYTES_PER_ELEMENT, limit, files[0]!, `stack of ${files.length} ${width}x${height} slices`);
+  const slices = [first, ...(await Promise.all(files.slice(1).map((f) => readPngSamples(f, limit))))];
   const data = new Stack(width * height * slices.length);
   slices.forEach((s, k) => {
     if (s.width !== width || s.height !== height) {
@@ -137,6 +145,7 @@ export async function loadDataset(root: string, options: LoadOptions = {}): Prom
     ...(spacingFor ? { spacingFor } : {}),
     ...(options.defaultSpacing ? { defaultSpacing: options.defaultSpacing } : {}),
     ...(options.orientation ? { orientation: options.orientation } : {}),
+    ...(options.maxDecodedBytes !== undefined ? { maxDecodedBytes: options.maxDecodedBytes } : {}),
   };
   const results: (LoadedCase | undefined)[] = new Array(found.entries.length);
   let next = 0;

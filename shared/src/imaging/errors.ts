@@ -2,6 +2,7 @@
 export type DataErrorCode =
   | 'not-found'
   | 'corrupt-gzip'
+  | 'too-large'
   | 'not-nifti'
   | 'bad-header'
   | 'truncated'

@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './decode-limit.js';
 export * from './affine.js';
 export * from './orientation.js';
 export * from './nifti-read.js';

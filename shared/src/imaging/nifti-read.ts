@@ -1,6 +1,6 @@
-import { gunzip } from 'node:zlib';
-import { promisify } from 'node:util';
+import { createGunzip } from 'node:zlib';
 import * as nifti from 'nifti-reader-js';
+import { checkDecodedSize, type DecodeLimit } from './decode-limit.js';
 import { DataError } from './errors.js';
 import { readBytes } from './files.js';
 import { axisLength, diagonalAffine, quaternionAffine, type Affine } from './affine.js';
@@ -13,8 +13,6 @@ import {
   type InPlaneReorientation,
   type NumericArray,
 } from './orientation.js';
-
-const gunzipAsync = promisify(gunzip);
 
 /** A 3D NIfTI volume as read: scaled voxel values (x fastest), spacing in mm and the voxel→world affine. */
 export interface NiftiVolume {
@@ -30,7 +28,7 @@ export interface NiftiVolume {
   readonly reorientation: InPlaneReorientation;
 }
 
-export interface NiftiReadOptions {
+export interface NiftiReadOptions extends DecodeLimit {
   /**
    * `consistent` (default) flips/transposes in-plane so that every site's slices look the same way up
    * (see chooseInPlaneReorientation); `stored` keeps the file's voxel order.
@@ -58,28 +56,55 @@ const GZIP_MAGIC = [0x1f, 0x8b];
 /** Reads a `.nii` / `.nii.gz` file (NIfTI-1 or -2, either endianness) as one 3D volume. */
 export async function readNifti(file: string, options: NiftiReadOptions = {}): Promise<NiftiVolume> {
   let bytes = await readBytes(file);
-  if (bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1]) {
-    try {
-      // Async gunzip runs on libuv's thread pool, so large volumes do not block the event loop. An output
-      // chunk of the size the gzip trailer states inflates in one pass instead of one per 16 KiB.
-      bytes = await gunzipAsync(bytes, { chunkSize: gunzippedSizeHint(bytes) });
-    } catch (err) {
-      throw new DataError('corrupt-gzip', file, `gzip stream is corrupt (${(err as Error).message})`);
-    }
-  }
+  if (bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1]) bytes = await gunzipNifti(bytes, file, options);
   return parseNifti(bytes, file, options);
 }
 
-/** The uncompressed size modulo 2^32 from the gzip trailer, clamped to a sane buffer size. */
-function gunzippedSizeHint(gz: Uint8Array): number {
-  const n = gz.length;
-  const stated = n >= 18 ? (gz[n - 4]! | (gz[n - 3]! << 8) | (gz[n - 2]! << 16) | (gz[n - 1]! << 24)) >>> 0 : 0;
-  return Math.min(Math.max(stated, 16 * 1024), 256 * 1024 * 1024);
+/** NIfTI-2's header and extension flag: enough to find where the voxels start in either version. */
+const HEADER_PROBE = 544;
+const HEADER_CHUNK = 64 * 1024;
+
+/**
+ * Inflates no more than the header says the volume takes, and nothing past the header when that is
+ * more than the decode limit: a small file that inflates to gigabytes (a decompression bomb) is
+ * refused after a few kilobytes. The header and extensions come first in small chunks; the voxels
+ * then in one chunk of the size the header states, so zlib inflates them in one pass (on libuv's
+ * thread pool, not blocking the event loop).
+ */
+async function gunzipNifti(gz: Uint8Array, file: string, limit: DecodeLimit): Promise<Uint8Array> {
+  try {
+    let head = await gunzipPrefix(gz, HEADER_PROBE, HEADER_CHUNK);
+    if (head.byteLength < 348) return head; // parseNifti names it truncated
+    const { declared, little } = headerSize(head, file);
+    const end = headerEnd(new DataView(head.buffer, head.byteOffset, head.byteLength), declared, little);
+    checkDecodedSize(end, limit, file, 'header and extensions');
+    if (end > head.byteLength) head = await gunzipPrefix(gz, end, HEADER_CHUNK);
+    const { needed } = readLayout(head, file);
+    checkDecodedSize(needed, limit, file, 'volume');
+    return await gunzipPrefix(gz, needed, Math.max(needed, HEADER_CHUNK));
+  } catch (err) {
+    if (err instanceof DataError) throw err;
+    throw new DataError('corrupt-gzip', file, `gzip stream is corrupt (${(err as Error).message})`);
+  }
 }
 
-/** Parses an uncompressed NIfTI byte buffer; `file` names it in errors. */
-export function parseNifti(bytes: Uint8Array, file: string, options: NiftiReadOptions = {}): NiftiVolume {
-  if (bytes.byteLength < 348) throw new DataError('truncated', file, `only ${bytes.byteLength} bytes, shorter than a NIfTI header`);
+/** The first `length` bytes of a gzip stream (fewer if it ends sooner), inflating nothing beyond the chunk that reaches them. */
+async function gunzipPrefix(gz: Uint8Array, length: number, chunkSize: number): Promise<Uint8Array> {
+  const stream = createGunzip({ chunkSize });
+  stream.end(gz);
+  const chunks: Buffer[] = [];
+  let have = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    have += chunk.byteLength;
+    if (have >= length) break; // leaving the loop destroys the stream: the rest is never inflated
+  }
+  const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  return all.subarray(0, length);
+}
+
+/** The header's size, 348 (NIfTI-1) or 540 (NIfTI-2), and the byte order that gives it. */
+function headerSize(bytes: Uint8Array, file: string): { declared: number; little: boolean } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const sizeLE = view.getInt32(0, true);
   const sizeBE = view.getInt32(0, false);
@@ -87,9 +112,28 @@ export function parseNifti(bytes: Uint8Array, file: string, options: NiftiReadOp
   if (![348, 540].includes(declared)) {
     throw new DataError('bad-header', file, `header size field is ${sizeLE}, expected 348 (NIfTI-1) or 540 (NIfTI-2)`);
   }
+  return { declared, little: sizeLE === declared };
+}
+
+/** What the header says about the voxels; `needed` is the file size they take. */
+interface Layout {
+  readonly header: nifti.NIFTI1 | nifti.NIFTI2;
+  readonly version: 1 | 2;
+  readonly type: { name: string; bytes: number; read: Decoder };
+  readonly dims: [number, number, number];
+  readonly count: number;
+  readonly offset: number;
+  readonly needed: number;
+}
+
+/** Reads and checks the header; `bytes` must reach at least the end of the header and its extensions. */
+function readLayout(bytes: Uint8Array, file: string): Layout {
+  if (bytes.byteLength < 348) throw new DataError('truncated', file, `only ${bytes.byteLength} bytes, shorter than a NIfTI header`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const { declared, little } = headerSize(bytes, file);
   if (declared === 540 && bytes.byteLength < 540) throw new DataError('truncated', file, 'shorter than a NIfTI-2 header');
   // nifti-reader-js wants an ArrayBuffer: hand it the header and extensions only, not a copy of every voxel.
-  const headerBuffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + Math.min(bytes.byteLength, headerEnd(view, declared, sizeLE === declared))) as ArrayBuffer;
+  const headerBuffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + Math.min(bytes.byteLength, headerEnd(view, declared, little))) as ArrayBuffer;
   if (!nifti.isNIFTI(headerBuffer)) throw new DataError('not-nifti', file, 'missing the NIfTI magic string (n+1/ni1/n+2)');
   let header: nifti.NIFTI1 | nifti.NIFTI2;
   try {
@@ -98,7 +142,6 @@ export function parseNifti(bytes: Uint8Array, file: string, options: NiftiReadOp
     throw new DataError('bad-header', file, `unreadable header (${(err as Error).message})`);
   }
   const version = declared === 540 ? 2 : 1;
-  const little = header.littleEndian;
   const type = DATATYPES[header.datatypeCode];
   if (!type) {
     throw new DataError('unsupported-datatype', file, `datatype ${header.getDatatypeCodeString(header.datatypeCode)} (${header.datatypeCode}) is not a scalar type we read`);
@@ -113,10 +156,17 @@ export function parseNifti(bytes: Uint8Array, file: string, options: NiftiReadOp
   if (dims.some((d) => !Number.isInteger(d) || d < 1)) throw new DataError('bad-header', file, `invalid dimensions ${dims.join('x')}`);
   const count = dims[0] * dims[1] * dims[2];
   const offset = Math.max(Math.round(header.vox_offset), version === 1 ? 352 : 544);
-  const needed = offset + count * type.bytes;
+  return { header, version, type, dims, count, offset, needed: offset + count * type.bytes };
+}
+
+/** Parses an uncompressed NIfTI byte buffer; `file` names it in errors. */
+export function parseNifti(bytes: Uint8Array, file: string, options: NiftiReadOptions = {}): NiftiVolume {
+  const { header, version, type, dims, count, offset, needed } = readLayout(bytes, file);
   if (bytes.byteLength < needed) {
     throw new DataError('truncated', file, `header promises ${dims.join('x')} ${type.name} voxels (${needed} bytes) but the file has ${bytes.byteLength}`);
   }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const little = header.littleEndian;
 
   const stored = storedAffine(view, header, version, little, file);
   const reorientation = options.orientation === 'stored' ? IDENTITY_REORIENTATION : chooseInPlaneReorientation(stored);

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
+import { checkDecodedSize, type DecodeLimit } from './decode-limit.js';
 import { DataError } from './errors.js';
 import { readBytes } from './files.js';
 
@@ -91,8 +92,8 @@ function decodeGrayFast(bytes: Uint8Array, file: string): GraySamples | undefine
   const expected = height * (stride + 1);
   let raw: Uint8Array;
   try {
-    // Knowing the exact output size lets zlib inflate in one go.
-    raw = inflateSync(idat.length === 1 ? idat[0]! : Buffer.concat(idat), { chunkSize: Math.max(64, expected) });
+    // Knowing the exact output size lets zlib inflate in one go; more than the header's rows is refused, not inflated.
+    raw = inflateSync(idat.length === 1 ? idat[0]! : Buffer.concat(idat), { chunkSize: Math.max(64, expected), maxOutputLength: Math.max(1, expected) });
   } catch (err) {
     throw new DataError('bad-png', file, `compressed pixel data is corrupt (${(err as Error).message})`);
   }
@@ -104,8 +105,22 @@ function decodeGrayFast(bytes: Uint8Array, file: string): GraySamples | undefine
   return { samples, width, height };
 }
 
+/**
+ * Refuses a PNG whose header asks for more than the decode limit, before any pixel is inflated. The size
+ * is what pngjs allocates (RGBA, 16-bit samples as two bytes), at least what the fast path needs.
+ */
+function checkPngSize(bytes: Uint8Array, file: string, limit: DecodeLimit): void {
+  if (bytes.length < 33 || SIGNATURE.some((b, i) => bytes[i] !== b)) return; // not a PNG: the decoders say so
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const width = view.getUint32(16);
+  const height = view.getUint32(20);
+  if (width === 0 || height === 0) throw new DataError('bad-png', file, `image is ${width}x${height} pixels`);
+  checkDecodedSize(width * height * 4 * (bytes[24] === 16 ? 2 : 1), limit, file, `${width}x${height} pixel image`);
+}
+
 /** Decodes a PNG to its grey samples; colour PNGs must be grey in disguise (R = G = B), as exported label maps are. */
-export function decodePngSamples(bytes: Uint8Array, file: string): GraySamples {
+export function decodePngSamples(bytes: Uint8Array, file: string, limit: DecodeLimit = {}): GraySamples {
+  checkPngSize(bytes, file, limit);
   const fast = decodeGrayFast(bytes, file);
   if (fast) return fast;
   let png: PNG;
@@ -128,8 +143,8 @@ export function decodePngSamples(bytes: Uint8Array, file: string): GraySamples {
   return { samples: out, width, height };
 }
 
-export async function readPngSamples(file: string): Promise<GraySamples> {
-  return decodePngSamples(await readBytes(file), file);
+export async function readPngSamples(file: string, limit: DecodeLimit = {}): Promise<GraySamples> {
+  return decodePngSamples(await readBytes(file), file, limit);
 }
 
 /** Encodes 8-bit grey (values clamped to 0..255) or RGB (3 values per pixel) as a PNG. */

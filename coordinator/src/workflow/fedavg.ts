@@ -4,7 +4,7 @@ import type { Json, RoundRecord, TaskPlan } from '../store/jobs.js';
 import { centreComparison } from './comparison.js';
 import { crossSiteMatrix, evaluationTasks, type CrossSiteMatrix, type ModelRef } from './evaluate.js';
 import { acceptResultModel, openAll, storeAggregate } from './models.js';
-import { asObject, int, modelHash, siteList, str, taskLimits, trainingConfig, type TaskLimits } from './spec.js';
+import { architecture, asObject, int, modelHash, siteList, str, taskLimits, trainingConfig, type TaskLimits } from './spec.js';
 import type { FinishedRound, NextStep, Workflow, WorkflowContext } from './workflow.js';
 
 export interface FedAvgSpec {
@@ -75,7 +75,7 @@ export const fedAvgWorkflow: Workflow<FedAvgSpec> = {
       siteIds,
       rounds: int(spec, 'rounds', 1),
       localEpochs: int(spec, 'localEpochs', 1, 1),
-      architecture: str(spec, 'architecture'),
+      architecture: architecture(spec),
       initialModel: spec['initialModel'] === undefined || spec['initialModel'] === null ? null : modelHash(spec['initialModel'], 'initialModel', ctx),
       config: trainingConfig(spec['config']),
       aggregation: parseAggregation(spec['aggregation']),
@@ -121,9 +121,7 @@ export const fedAvgWorkflow: Workflow<FedAvgSpec> = {
     }
     const readers = await openAll(hashes, ctx);
     try {
-      const layout = JSON.stringify(readers[0]!.header.tensors);
-      const odd = readers.findIndex((r) => JSON.stringify(r.header.tensors) !== layout);
-      if (odd >= 0) throw new CoordinatorError('aggregation_failed', `site ${siteName(results[odd]!.siteId)} returned a tensor layout other than site ${siteName(results[0]!.siteId)}'s`);
+      // Every result was checked against the architecture's layout on arrival (result-validation.ts).
       const updates = results.map((r, i) => storedUpdate(siteName(r.siteId), r.numExamples, readers[i]!));
       const model = await storeAggregate(readers[0]!.header, createStrategy(spec.aggregation), updates, origin, ctx);
       return {

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { assertSameBinning, validateHistogram, validateQuantileTable, type IntensityHistogram, type QuantileTable } from '@lgefed/shared/harmonise/index';
+import { architectureFromName } from '@lgefed/shared/model/architecture-name';
+import { parameterLayout } from '@lgefed/shared/model/weights';
 import { STRUCTURES } from '@lgefed/shared/types';
 import { CoordinatorError } from '../errors.js';
 import type { ModelStore, ParameterReader } from '../model-store.js';
@@ -113,21 +115,32 @@ async function checkTrainResult(payload: TrainTaskPayload, result: SiteResult, m
   const reader = await models.open(result.modelHash);
   try {
     if (reader.header.architecture !== payload.architecture) throw invalid(`returned a ${reader.header.architecture} model, the task trains ${payload.architecture}`);
-    if (payload.initialModel) await checkSameLayout(reader, payload.initialModel, models);
+    checkArchitectureLayout(reader, payload.architecture);
     await checkFiniteWeights(reader);
   } finally {
     await reader.close();
   }
 }
 
-async function checkSameLayout(reader: ParameterReader, initialModel: string, models: ModelStore): Promise<void> {
-  const initial = await models.open(initialModel);
+/**
+ * Every tensor, in order, with the name and shape the architecture defines: checked per result, so
+ * a site that sends another layout is excluded by itself instead of failing the round's aggregate.
+ */
+function checkArchitectureLayout(reader: ParameterReader, architecture: string): void {
+  let expected: { name: string; shape: readonly number[] }[];
   try {
-    const expected = JSON.stringify(initial.header.tensors);
-    if (JSON.stringify(reader.header.tensors) !== expected) throw invalid(`returned weights with a tensor layout other than the model it started from (${initialModel.slice(0, 12)}…)`);
-  } finally {
-    await initial.close();
+    expected = parameterLayout(architectureFromName(architecture));
+  } catch (err) {
+    throw invalid((err as Error).message);
   }
+  const got = reader.header.tensors;
+  if (got.length !== expected.length) throw invalid(`returned ${got.length} tensors, ${architecture} has ${expected.length}`);
+  got.forEach((t, i) => {
+    const want = expected[i]!;
+    if (t.name !== want.name || t.shape.join() !== want.shape.join()) {
+      throw invalid(`returned tensor ${i} as ${t.name} [${t.shape.join(', ')}], ${architecture} defines ${want.name} [${want.shape.join(', ')}]`);
+    }
+  });
 }
 
 async function checkFiniteWeights(reader: ParameterReader): Promise<void> {

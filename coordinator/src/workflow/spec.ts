@@ -1,3 +1,4 @@
+import { architectureFromName } from '@lgefed/shared/model/architecture-name';
 import { CoordinatorError } from '../errors.js';
 import type { WorkflowContext } from './workflow.js';
 
@@ -21,6 +22,17 @@ export function int(spec: SpecObject, key: string, min: number, fallback?: numbe
   const v = spec[key] ?? fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw bad(`${key} must be an integer ≥ ${min}`);
   return v;
+}
+
+/** The network a training job names, which must be one whose tensor layout results can be checked against. */
+export function architecture(spec: SpecObject): string {
+  const name = str(spec, 'architecture');
+  try {
+    architectureFromName(name);
+  } catch (err) {
+    throw bad((err as Error).message);
+  }
+  return name;
 }
 
 /** A model named by its name or sha256, which must be in the coordinator's store; returns its hash. */

@@ -1,6 +1,6 @@
 import type { Json, RoundRecord } from '../store/jobs.js';
 import { acceptResultModel } from './models.js';
-import { asObject, enrolledSite, modelHash, str, taskLimits, trainingConfig, type TaskLimits } from './spec.js';
+import { architecture, asObject, enrolledSite, modelHash, taskLimits, trainingConfig, type TaskLimits } from './spec.js';
 import type { FinishedRound, NextStep, Workflow, WorkflowContext } from './workflow.js';
 
 export interface TrainSpec {
@@ -23,7 +23,7 @@ export function trainWorkflow(kind: 'train' | 'pretrain'): Workflow<TrainSpec> {
       const spec = asObject(raw, `${kind} job spec`);
       return {
         siteId: enrolledSite(spec['site'], ctx),
-        architecture: str(spec, 'architecture'),
+        architecture: architecture(spec),
         initialModel: spec['initialModel'] === undefined || spec['initialModel'] === null ? null : modelHash(spec['initialModel'], 'initialModel', ctx),
         config: trainingConfig(spec['config']),
         limits: taskLimits(spec),

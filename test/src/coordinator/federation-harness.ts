@@ -1,6 +1,8 @@
 import { openCoordinatorState, type CoordinatorState } from '@lgefed/coordinator/state';
 import { JobEngine, WORKFLOWS, type TaskMessage, type TaskTransport } from '@lgefed/coordinator/workflow/index';
-import { encodeWeights, decodeWeights } from '@lgefed/coordinator/weights-file';
+import { encodeWeights, decodeWeights, type WeightsHeader } from '@lgefed/coordinator/weights-file';
+import { architectureFromName } from '@lgefed/shared/model/architecture-name';
+import { parameterCount, parameterLayout } from '@lgefed/shared/model/weights';
 import { exportJWK, generateKeyPair } from 'jose';
 import { readFile } from 'node:fs/promises';
 
@@ -31,8 +33,10 @@ export class InboxTransport implements TaskTransport {
   }
 }
 
-export const ARCH = 'toy-unet';
-export const PARAMS = 10;
+/** The smallest U-Net: the coordinator checks every returned model against its architecture's layout. */
+export const ARCH = 'lite:stages=2,baseFeatures=2,maxFeatures=4,inputSize=16';
+export const PARAMS = parameterCount(architectureFromName(ARCH));
+export const LAYOUT: WeightsHeader = { architecture: ARCH, tensors: parameterLayout(architectureFromName(ARCH)).map(({ name, shape }) => ({ name, shape: [...shape] })) };
 
 export async function enrolSites(state: CoordinatorState, names: readonly string[]): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
@@ -64,7 +68,7 @@ export async function simulatedTraining(state: CoordinatorState, task: TaskMessa
   const payload = task.payload as { initialModel: string | null };
   const start = payload.initialModel ? decodeWeights(await readFile(state.models.path(payload.initialModel))).parameters : new Float32Array(PARAMS);
   const trained = start.map((v) => v + shift);
-  return state.models.put(encodeWeights({ architecture: ARCH, tensors: [{ name: 'w', shape: [PARAMS] }] }, trained));
+  return state.models.put(encodeWeights(LAYOUT, trained));
 }
 
 export function evaluationMetrics(task: TaskMessage, dice: number): Record<string, unknown> {

@@ -5,7 +5,7 @@ import type { CoordinatorState } from '@lgefed/coordinator/state';
 import type { FinetuneTaskPayload, HarmonisationCheckTaskPayload, TaskMessage } from '@lgefed/coordinator/workflow/index';
 import { encodeWeights, decodeWeights } from '@lgefed/coordinator/weights-file';
 import { readFile } from 'node:fs/promises';
-import { ARCH, enrolSites, InboxTransport, ManualClock, openEngine, PARAMS, registerModels, simulatedTraining } from './federation-harness.js';
+import { ARCH, enrolSites, InboxTransport, LAYOUT, ManualClock, openEngine, PARAMS, registerModels, simulatedTraining } from './federation-harness.js';
 import { useTempDir } from './temp-dir.js';
 import { seededRandomInt, seededUniform } from './seeded-uniform.js';
 
@@ -193,20 +193,30 @@ describe('coordinator: harmonisation-check and finetune jobs, result validation'
     state.close();
   });
 
-  it('fedavg: a site returning NaN weights or another architecture is excluded with its reason; 120 sites aggregate in one streamed pass', async () => {
+  it('fedavg: a site returning NaN weights, another architecture or another tensor layout is excluded by itself with its reason; 120 sites aggregate in one streamed pass', async () => {
     const names = Array.from({ length: 120 }, (_, i) => `site${String(i).padStart(3, '0')}`);
     const { state, engine, transport, ids } = await setup(dir(), names);
+    // A network the coordinator cannot check results against is refused at submission.
+    await assert.rejects(engine.submit('fedavg', { sites: names, rounds: 1, architecture: 'toy-unet', minSites: 100 }, 'admin'), /unknown architecture "toy-unet"/);
+    // Round 1 starts from no model, so the only reference for the layout is the architecture itself.
     const job = await engine.submit('fedavg', { sites: names, rounds: 1, architecture: ARCH, compareWithLocal: false, minSites: 100 }, 'admin');
+    const [first, ...rest] = LAYOUT.tensors;
+    // The same parameter count under the job's architecture name, with the first filter's axes reversed.
+    const transposed = { ...LAYOUT, tensors: [{ ...first!, shape: [...first!.shape].reverse() }, ...rest] };
+    const odd = [
+      { ...LAYOUT, fill: NaN },
+      { ...LAYOUT, architecture: 'other-net', fill: 1 },
+      { ...transposed, fill: 1 },
+    ];
     let expectedSum = 0;
     let expectedCases = 0;
     for (const [i, name] of names.entries()) {
       const task = onlyTask(transport, ids.get(name)!);
-      const layout = { architecture: i === 1 ? 'other-net' : ARCH, tensors: [{ name: 'w', shape: [PARAMS] }] };
-      const modelHash =
-        i < 2 ? await state.models.put(encodeWeights(layout, new Float32Array(PARAMS).fill(i === 0 ? NaN : 1))) : await simulatedTraining(state, task, i);
+      const bad = odd[i];
+      const modelHash = bad ? await state.models.put(encodeWeights(bad, new Float32Array(PARAMS).fill(bad.fill))) : await simulatedTraining(state, task, i);
       const outcome = await engine.handleResult(ids.get(name)!, { resultId: `t-${name}`, taskId: task.taskId, metrics: { loss: 0.1 }, modelHash, numExamples: i + 1 });
-      assert.equal(outcome, i < 2 ? 'rejected' : 'accepted');
-      if (i >= 2) {
+      assert.equal(outcome, bad ? 'rejected' : 'accepted');
+      if (!bad) {
         expectedSum += (i + 1) * i;
         expectedCases += i + 1;
       }
@@ -214,10 +224,12 @@ describe('coordinator: harmonisation-check and finetune jobs, result validation'
     const done = state.jobs.job(job.id);
     assert.equal(done.status, 'completed', done.failure ?? '');
     const round = (done.summary as { finalModel: string; rounds: { participants: unknown[]; excluded: { site: string; reason: string }[] }[] }).rounds[0]!;
-    assert.equal(round.participants.length, 118);
+    assert.equal(round.participants.length, 117);
     const reasons = Object.fromEntries(round.excluded.map((e) => [e.site, e.reason]));
+    assert.deepEqual(Object.keys(reasons).sort(), ['site000', 'site001', 'site002']);
     assert.match(reasons['site000']!, /non-finite value at parameter 0/);
-    assert.match(reasons['site001']!, /returned a other-net model, the task trains toy-unet/);
+    assert.ok(reasons['site001']!.includes(`returned a other-net model, the task trains ${ARCH}`), reasons['site001']);
+    assert.ok(reasons['site002']!.includes(`returned tensor 0 as ${first!.name} [${[...first!.shape].reverse().join(', ')}], ${ARCH} defines ${first!.name} [${first!.shape.join(', ')}]`), reasons['site002']);
     const final = decodeWeights(await readFile(state.models.path((done.summary as { finalModel: string }).finalModel))).parameters;
     for (const v of final) assert.ok(Math.abs(v - expectedSum / expectedCases) < 1e-4);
     state.close();

@@ -10,13 +10,15 @@ export { streamCoordinatewise, collectAggregate, type CoordinateCombiner } from 
 export { coordinateMedian } from './median.js';
 export { trimmedMean } from './trimmed-mean.js';
 export { inMemoryUpdate, storedUpdate } from './updates.js';
+export { clipUpdates, type ClippedUpdates, type RoundStart } from './clipping.js';
 
-/** How a job spec names its aggregation. */
-export type AggregationSpec =
+/** How a job spec names its aggregation; `clipNorm` bounds each site's update first (clipping.ts). */
+export type AggregationSpec = (
   | { readonly strategy: 'fedavg' }
   | { readonly strategy: 'fedprox'; readonly mu: number }
   | { readonly strategy: 'median' }
-  | { readonly strategy: 'trimmed-mean'; readonly trimFraction: number };
+  | { readonly strategy: 'trimmed-mean'; readonly trimFraction: number }
+) & { readonly clipNorm?: number };
 
 export function createStrategy(spec: AggregationSpec): AggregationStrategy {
   switch (spec.strategy) {

@@ -32,6 +32,7 @@ import { ModelOffers, ModelUpload } from './model-offers.js';
 import { PresenceBoard, type SitePresence } from './presence.js';
 import { fineTuneMetrics, siteIntensityReport, structureSummaries } from './result-wire.js';
 import { EMPTY_ARCHITECTURE, wireUnits } from './task-wire.js';
+import { trainingCases } from './training-cases.js';
 import { claimedKid, coordinatorSigningKey, COORDINATOR_VERSION, errorReportFor, PROTOCOL_VERSION, siteErrorOf, TransportError } from './wire.js';
 
 /** The message of an envelope whose `header.msg` was checked to be `type`. */
@@ -341,7 +342,9 @@ export class SiteChannel implements TaskTransport {
       metrics['loss'] = last.trainLoss;
       if (last.validationLoss > 0) metrics['validationLoss'] = last.validationLoss;
     }
-    await this.requireEngine().handleResult(siteId, { resultId: messageId, taskId: result.taskId, metrics, modelHash, numExamples: result.sampleCount });
+    const cases = trainingCases(result.sampleCount, this.board.get(siteId).datasets);
+    if (cases.count < cases.claimed) this.state.audit.append({ actor: `site:${siteId}`, type: 'result.cases_capped', subject: result.jobId, details: { taskId: result.taskId, ...cases } });
+    await this.requireEngine().handleResult(siteId, { resultId: messageId, taskId: result.taskId, metrics, modelHash, numExamples: cases.count });
     session.uploads.delete(result.weightsTransferId);
   }
 

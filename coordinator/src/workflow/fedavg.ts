@@ -1,4 +1,4 @@
-import { createStrategy, storedUpdate, type AggregationSpec } from '../aggregation/index.js';
+import { clipUpdates, createStrategy, storedUpdate, type AggregationSpec } from '../aggregation/index.js';
 import { CoordinatorError } from '../errors.js';
 import type { Json, RoundRecord, TaskPlan } from '../store/jobs.js';
 import { centreComparison } from './comparison.js';
@@ -52,6 +52,11 @@ function parseAggregation(value: unknown): AggregationSpec {
     default:
       parsed = { strategy } as AggregationSpec;
   }
+  if (spec['clipNorm'] !== undefined) {
+    const clipNorm = spec['clipNorm'];
+    if (typeof clipNorm !== 'number' || !(Number.isFinite(clipNorm) && clipNorm > 0)) throw new CoordinatorError('invalid_argument', 'aggregation.clipNorm (largest L2 norm of one site\'s update) must be a positive number');
+    parsed = { ...parsed, clipNorm };
+  }
   createStrategy(parsed); // validates the options now rather than at round end
   return parsed;
 }
@@ -71,14 +76,18 @@ export const fedAvgWorkflow: Workflow<FedAvgSpec> = {
     }
     const smallestRound = progressive ? Math.min(siteIds.length, progressive.initialSites) : siteIds.length;
     if (minSites > smallestRound) throw new CoordinatorError('invalid_argument', `minSites ${minSites} exceeds the ${smallestRound} site(s) in the smallest round`);
+    const initialModel = spec['initialModel'] === undefined || spec['initialModel'] === null ? null : modelHash(spec['initialModel'], 'initialModel', ctx);
+    const aggregation = parseAggregation(spec['aggregation']);
+    // Sites initialise round 1 themselves when there is no initial model: there would be nothing to measure its updates from.
+    if (aggregation.clipNorm !== undefined && initialModel === null) throw new CoordinatorError('invalid_argument', "aggregation.clipNorm measures each update from the round's starting model: name an initialModel");
     return {
       siteIds,
       rounds: int(spec, 'rounds', 1),
       localEpochs: int(spec, 'localEpochs', 1, 1),
       architecture: architecture(spec),
-      initialModel: spec['initialModel'] === undefined || spec['initialModel'] === null ? null : modelHash(spec['initialModel'], 'initialModel', ctx),
+      initialModel,
       config: trainingConfig(spec['config']),
-      aggregation: parseAggregation(spec['aggregation']),
+      aggregation,
       minSites,
       progressive,
       compareWithLocal: spec['compareWithLocal'] === undefined ? true : spec['compareWithLocal'] === true,
@@ -119,15 +128,23 @@ export const fedAvgWorkflow: Workflow<FedAvgSpec> = {
     if (round.name === 'local-baselines') {
       return { models: results.map((r, i) => ({ label: `local:${siteName(r.siteId)}`, hash: hashes[i]!, trainedAt: [siteName(r.siteId)] })), excluded };
     }
-    const readers = await openAll(hashes, ctx);
+    // The round's starting model, when updates are clipped: what each site's update is measured from.
+    const startHash = spec.aggregation.clipNorm === undefined ? null : (tasks[0]!.payload as { initialModel: string }).initialModel;
+    const readers = await openAll(startHash === null ? hashes : [...hashes, startHash], ctx);
     try {
       // Every result was checked against the architecture's layout on arrival (result-validation.ts).
-      const updates = results.map((r, i) => storedUpdate(siteName(r.siteId), r.numExamples, readers[i]!));
-      const model = await storeAggregate(readers[0]!.header, createStrategy(spec.aggregation), updates, origin, ctx);
+      const stored = results.map((r, i) => storedUpdate(siteName(r.siteId), r.numExamples, readers[i]!));
+      const clipping = startHash === null ? null : await clipUpdates(stored, readers.at(-1)!, spec.aggregation.clipNorm!);
+      const model = await storeAggregate(readers[0]!.header, createStrategy(spec.aggregation), clipping?.updates ?? stored, origin, ctx);
       return {
         model,
         strategy: spec.aggregation.strategy,
-        participants: results.map((r) => ({ site: siteName(r.siteId), numExamples: r.numExamples, metrics: r.metrics })),
+        participants: results.map((r, i) => ({
+          site: siteName(r.siteId),
+          numExamples: r.numExamples,
+          metrics: r.metrics,
+          ...(clipping ? { updateNorm: clipping.norms[i]!, clipped: clipping.norms[i]! > spec.aggregation.clipNorm! } : {}),
+        })),
         excluded,
       };
     } finally {

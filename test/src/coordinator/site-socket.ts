@@ -19,6 +19,16 @@ export class SiteSocket {
     return this.verifier.openAny(await this.socket.timeout(10_000).emitWithAck('envelope', envelope));
   }
 
+  /** Sends a chunk frame and opens the coordinator's signed reply. */
+  async sendChunk(frame: Uint8Array): Promise<OpenedAny> {
+    return this.verifier.openAny(await this.socket.timeout(10_000).emitWithAck('chunk', frame));
+  }
+
+  /** Verifies a message the coordinator sent unasked (a task assignment). */
+  open(envelope: unknown): Promise<OpenedAny> {
+    return this.verifier.openAny(envelope);
+  }
+
   /** Resolves once the coordinator has closed the connection (at once if it already has). */
   disconnected(): Promise<void> {
     return new Promise((resolve) => (this.socket.connected ? this.socket.once('disconnect', () => resolve()) : resolve()));

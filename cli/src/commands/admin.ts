@@ -42,8 +42,8 @@ export class AdminClient {
   }
 }
 
-const CONNECTION = { url: { type: 'string' }, token: { type: 'string' } } as const;
-const CONNECTION_USAGE = `--url URL      coordinator (default $LGEFED_URL, else http://127.0.0.1:8443)
+export const CONNECTION = { url: { type: 'string' }, token: { type: 'string' } } as const;
+export const CONNECTION_USAGE = `--url URL      coordinator (default $LGEFED_URL, else http://127.0.0.1:8443)
   --token JWT    admin or viewer token from \`lgefed coordinator token\` (default $LGEFED_TOKEN)`;
 
 function parseOptions<T extends Record<string, { type: 'string' | 'boolean' }>>(args: string[], spec: T, positionals = false) {
@@ -84,7 +84,7 @@ export function jobProgressLine(job: JobView, width = 24): string {
   return `${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${job.status} round ${done}/${planned}${current ? ` ${current.name}` : ''}${sites ? ` [${sites}]` : ''}${eta > 0 ? ` ETA ${Math.round(eta)}s` : ''}`;
 }
 
-async function watchJob(client: AdminClient, jobId: string, intervalMs: number): Promise<JobView> {
+export async function watchJob(client: AdminClient, jobId: string, intervalMs: number): Promise<JobView> {
   const out = process.stderr;
   let last = '';
   for (;;) {

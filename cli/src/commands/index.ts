@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { adminCommands } from './admin.js';
+import { adminSubmit } from './admin-submit.js';
 import { coordinatorCommands } from './coordinator.js';
 import { dataCommands } from './data.js';
 import { demo } from './demo.js';
@@ -13,4 +14,4 @@ import { siteCommands } from './site.js';
 import { siteReview } from './site-review.js';
 
 /** Every subcommand, in the order `lgefed --help` lists them. */
-export const commands: readonly Command[] = [demo, keygen, ...coordinatorCommands, ...dataCommands, phantom, ...siteCommands, siteReview, ...modelCommands, ...harmoniserCommands, experiment, ...adminCommands, report];
+export const commands: readonly Command[] = [demo, keygen, ...coordinatorCommands, ...dataCommands, phantom, ...siteCommands, siteReview, ...modelCommands, ...harmoniserCommands, experiment, ...adminCommands, adminSubmit, report];

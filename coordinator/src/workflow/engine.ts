@@ -4,6 +4,7 @@ import type { ModelStore } from '../model-store.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { JobRecord, JobStore, Json, ResultOutcome, TaskRecord } from '../store/jobs.js';
 import type { SiteRegistry } from '../store/sites.js';
+import { validateJobSpec } from './job-schemas.js';
 import { metricsFingerprint, parseSiteResult, resultProblem, type SiteResult } from './result-validation.js';
 import type { TaskTransport } from './transport.js';
 import type { Workflow, WorkflowContext } from './workflow.js';
@@ -56,7 +57,7 @@ export class JobEngine {
 
   async submit(kind: string, spec: unknown, actor: string): Promise<JobRecord> {
     const workflow = this.workflow(kind);
-    const parsed = workflow.parse(spec, this.ctx);
+    const parsed = workflow.parse(validateJobSpec(kind, spec), this.ctx);
     const job = this.deps.jobs.createJob(kind, parsed as Json, actor);
     this.deps.audit.append({ actor, type: 'job.submitted', subject: job.id, details: { kind } });
     await this.advance(job.id);

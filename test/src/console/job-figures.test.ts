@@ -112,7 +112,7 @@ describe('job figures and reports from stored jobs (simulated sites)', () => {
 
   it('cancelling closes the open round: deadlines stop retrying its tasks and the job view says who cancelled', async () => {
     const { state, engine, transport, ids } = await setup(['dijon']);
-    const job = await engine.submit('finetune', { sites: ['dijon'], architecture: 'toy-unet', pretrainedModel: 'b'.repeat(64), encoderBlocks: [2], dataFractions: [1], config: {}, deadlineSeconds: 1 }, 'admin');
+    const job = await engine.submit('finetune', { sites: ['dijon'], architecture: 'toy-unet', pretrainedModel: 'b'.repeat(64), encoderBlocks: [2], dataFractions: [1], config: { epochs: 1 }, deadlineSeconds: 1 }, 'admin');
     assert.equal(transport.take(ids.get('dijon')!).length, 1);
     const cancelled = cancelJob(state, job.id, 'admin:ann');
     assert.equal(cancelled.status, 'cancelled');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type { Router } from 'express';
 import { adminApi } from '@lgefed/coordinator/http/admin-api';
+import { withJobSpecs } from '@lgefed/coordinator/http/openapi-job-specs';
 import { consoleApi } from '@lgefed/coordinator/http/console-api';
 import { ConsoleViews } from '@lgefed/coordinator/live/console-views';
 import { openCoordinatorState } from '@lgefed/coordinator/state';
@@ -44,6 +45,15 @@ describe('OpenAPI document', () => {
       assert.deepEqual([...new Set(spec)].sort(), [...new Set(served)].sort());
     } finally {
       state.close();
+    }
+  });
+
+  it('embeds the very schemas the coordinator validates job specs with (npm run openapi -w coordinator)', async () => {
+    const yaml = await readFile('coordinator/openapi.yaml', 'utf8');
+    assert.equal(withJobSpecs(yaml), yaml, 'openapi.yaml is out of date: run npm run openapi -w coordinator');
+    for (const name of ['PretrainSpec', 'TrainSpec', 'EvaluateSpec', 'FedavgSpec', 'FinetuneSpec', 'HarmonisationCheckSpec']) {
+      assert.match(yaml, new RegExp(`\\$ref: '#/components/schemas/${name}'`));
+      assert.match(yaml, new RegExp(`^    ${name}: \\{`, 'm'));
     }
   });
 });

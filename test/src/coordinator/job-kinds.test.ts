@@ -141,7 +141,7 @@ describe('coordinator: harmonisation-check and finetune jobs, result validation'
     const base = { sites: ['dijon'], architecture: 'toy-unet', pretrainedModel: 'b'.repeat(64), encoderBlocks: [1], dataFractions: [0.5] };
     await assert.rejects(engine.submit('finetune', { ...base, encoderBlocks: [0] }, 'admin'), { code: 'invalid_argument', message: /nothing to train/ });
     await assert.rejects(engine.submit('finetune', { ...base, dataFractions: [0] }, 'admin'), { code: 'invalid_argument', message: /dataFractions/ });
-    await assert.rejects(engine.submit('finetune', { ...base, dataFractions: [0.5, 0.5] }, 'admin'), { code: 'invalid_argument', message: /twice/ });
+    await assert.rejects(engine.submit('finetune', { ...base, dataFractions: [0.5, 0.5] }, 'admin'), { code: 'invalid_argument', message: /dataFractions must NOT have duplicate items/ });
     state.close();
   });
 

@@ -321,9 +321,18 @@ export class ModelReassembler {
   }
 }
 
-/** SHA-256 of a manifest's canonical protobuf bytes (equal to the signed payload's digest). */
+/** SHA-256 of the manifest as this sender encodes and signs it (the payload Signer.seal writes). */
 export function manifestDigest(manifest: ModelManifest): Uint8Array {
-  return createHash('sha256').update(encodeMessage('ModelManifest', manifest)).digest();
+  return signedManifestDigest(encodeMessage('ModelManifest', manifest));
+}
+
+/**
+ * SHA-256 of a received ModelManifest's signed payload bytes: what a ModelRef's `sha256` and a
+ * TrainResult's `weightsManifestSha256` quote. A receiver hashes the bytes it verified, never a
+ * re-encoding, since another encoder may write the same manifest in another valid byte form.
+ */
+export function signedManifestDigest(payload: Uint8Array): Uint8Array {
+  return createHash('sha256').update(payload).digest();
 }
 
 /** A transfer's id: the first 128 bits of SHA-256 over its chunk digests, in hex. */

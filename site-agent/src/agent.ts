@@ -5,6 +5,7 @@ import {
   packModel,
   ReplayCache,
   Signer,
+  signedManifestDigest,
   Verifier,
   type AgentToCoordinatorEvents,
   type AggregateMetrics,
@@ -306,7 +307,7 @@ export class SiteAgent {
 
   /** Wants a manifest's chunks only when an admitted unit waits for exactly that model. */
   private onManifest(manifest: MessageTypes['ModelManifest'], payload: Uint8Array): MessageTypes['ChunkRequest'] {
-    const digest = createHash('sha256').update(payload).digest();
+    const digest = Buffer.from(signedManifestDigest(payload));
     const waiting = [...this.units.values()].some((u) => !u.started && u.assignment.model.modelId === manifest.modelId && digest.equals(Buffer.from(u.assignment.model.sha256)));
     if (!waiting || this.models.has(manifest.modelId)) return { transferId: manifest.transferId, indices: [] };
     let download = this.downloads.get(manifest.transferId);

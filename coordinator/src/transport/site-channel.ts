@@ -1,9 +1,9 @@
 import {
   decodeChunkFrame,
   importPublicJwk,
-  manifestDigest,
   ReplayCache,
   Signer,
+  signedManifestDigest,
   thumbprint,
   Verifier,
   type AgentToCoordinatorEvents,
@@ -275,7 +275,7 @@ export class SiteChannel implements TaskTransport {
         this.board.progress(siteId, body(opened, 'Progress'));
         return ack();
       case 'ModelManifest':
-        return ['ChunkRequest', this.startUpload(session, body(opened, 'ModelManifest'))];
+        return ['ChunkRequest', this.startUpload(session, body(opened, 'ModelManifest'), opened.payload)];
       case 'TrainResult':
         await this.trainResult(siteId, session, body(opened, 'TrainResult'), opened.header.jti);
         return ack();
@@ -305,10 +305,10 @@ export class SiteChannel implements TaskTransport {
     }
   }
 
-  private startUpload(session: Session, manifest: ModelManifest): MessageTypes['ChunkRequest'] {
+  private startUpload(session: Session, manifest: ModelManifest, payload: Uint8Array): MessageTypes['ChunkRequest'] {
     let upload = session.uploads.get(manifest.transferId);
     if (!upload) {
-      upload = new ModelUpload(manifest, manifestDigest(manifest), this.state.models, this.maxUploadBytes);
+      upload = new ModelUpload(manifest, signedManifestDigest(payload), this.state.models, this.maxUploadBytes);
       session.uploads.set(manifest.transferId, upload);
     }
     return { transferId: manifest.transferId, indices: upload.missing };

@@ -1,4 +1,17 @@
-import { defaultMessage, packModel, type DatasetSummary, type Envelope, type MessageTypeName, type MessageTypes, type ModelPackage, type OpenedAny } from '@lgefed/protocol';
+import { randomUUID } from 'node:crypto';
+import { CompactSign } from 'jose';
+import {
+  defaultMessage,
+  encodeMessage,
+  importPrivateJwk,
+  packModel,
+  type DatasetSummary,
+  type Envelope,
+  type MessageTypeName,
+  type MessageTypes,
+  type ModelPackage,
+  type OpenedAny,
+} from '@lgefed/protocol';
 import type { RunningCoordinator } from '@lgefed/coordinator/server';
 import { architectureFromName } from '@lgefed/shared/model/architecture-name';
 import { parameterLayout } from '@lgefed/shared/model/weights';
@@ -14,6 +27,8 @@ type TaskAssignment = MessageTypes['TaskAssignment'];
 export class HandSite {
   private readonly assignments: TaskAssignment[] = [];
   private waiting: ((task: TaskAssignment) => void) | undefined;
+  /** Envelope sequence numbers: one counter for everything this site signs. */
+  private seq = Date.now() * 1000;
 
   private constructor(
     readonly siteId: string,
@@ -36,7 +51,7 @@ export class HandSite {
 
   private async onEnvelope(envelope: Envelope, answer: (reply: Envelope) => void): Promise<void> {
     const opened = await this.socket.open(envelope);
-    answer(await this.key.seal('Ack', { messageId: opened.header.jti }));
+    answer(await this.seal('Ack', { messageId: opened.header.jti }));
     if (opened.header.msg !== 'TaskAssignment') return;
     const task = opened.message as TaskAssignment;
     if (this.waiting) {
@@ -50,13 +65,17 @@ export class HandSite {
     return queued ? Promise.resolve(queued) : new Promise((resolve) => (this.waiting = resolve));
   }
 
-  send<K extends MessageTypeName>(type: K, message: MessageTypes[K]): Promise<OpenedAny> {
-    return this.key.seal(type, message).then((envelope) => this.socket.send(envelope));
+  async send<K extends MessageTypeName>(type: K, message: MessageTypes[K]): Promise<OpenedAny> {
+    return this.socket.send(await this.seal(type, message));
+  }
+
+  seal<K extends MessageTypeName>(type: K, message: MessageTypes[K]): Promise<Envelope> {
+    return this.sealBytes(type, encodeMessage(type, message));
   }
 
   /** Sends a manifest (as given, or the package's own) and then every chunk the coordinator asks for. */
   async upload(weights: ModelPackage, manifestEnvelope?: Envelope): Promise<void> {
-    const wanted = await this.socket.send(manifestEnvelope ?? (await this.key.seal('ModelManifest', weights.manifest)));
+    const wanted = await this.socket.send(manifestEnvelope ?? (await this.seal('ModelManifest', weights.manifest)));
     if (wanted.header.msg !== 'ChunkRequest') throw new Error(`manifest answered with ${wanted.header.msg}: ${JSON.stringify(wanted.message)}`);
     for (const index of (wanted.message as MessageTypes['ChunkRequest']).indices) {
       const reply = await this.socket.sendChunk(weights.chunk(index));
@@ -79,6 +98,17 @@ export class HandSite {
       sampleCount,
       lossCurve: [{ epoch: 1, step: 0, trainLoss: 0.5, validationLoss: 0 }],
     });
+  }
+
+  /**
+   * An envelope over payload bytes that another protobuf encoder wrote, signed as any JWS library
+   * would: the signature covers those bytes, whatever our encoder would have made of the message.
+   */
+  async sealBytes(type: MessageTypeName, payload: Uint8Array): Promise<Envelope> {
+    const key = await importPrivateJwk(this.key.pair.privateJwk);
+    const iat = Math.floor(Date.now() / 1000);
+    const header = { alg: 'EdDSA', typ: 'lgefed+jws', kid: key.kid, msg: type, jti: randomUUID(), iat, exp: iat + 300, seq: this.seq++ };
+    return new CompactSign(payload).setProtectedHeader(header).sign(key.privateKey);
   }
 
   close(): void {

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import protobuf from 'protobufjs';
+import { startCoordinator, type RunningCoordinator } from '@lgefed/coordinator/server';
+import { PROTO_FILE, PROTO_PACKAGE, type ModelManifest } from '@lgefed/protocol';
+import { ARCH } from './federation-harness.js';
+import { constantWeights, dataset, HandSite } from './hand-site.js';
+
+/**
+ * The manifest as an encoder that omits every field at its default writes it (protoc's, Python's):
+ * a different byte form of the same message than ours when ours writes a default explicitly.
+ */
+function encodeOmittingDefaults(manifest: ModelManifest): Uint8Array {
+  const type = new protobuf.Root().loadSync(PROTO_FILE).lookupType(`${PROTO_PACKAGE}.ModelManifest`);
+  const present = Object.fromEntries(Object.entries(manifest).filter(([, v]) => !(v === '' || v === 0 || (Array.isArray(v) && v.length === 0))));
+  return type.encode(type.fromObject(present)).finish();
+}
+
+describe('coordinator: the manifest digest is the hash of the signed payload bytes (issue 13, interoperability 16)', function () {
+  this.timeout(60_000);
+  let dir = '';
+  let coordinator: RunningCoordinator;
+  let site: HandSite;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lgefed-digest-'));
+    coordinator = await startCoordinator({ stateDir: dir, port: 0 });
+    site = await HandSite.join(coordinator, 'leeds', [dataset(4)]);
+  });
+  after(async () => {
+    site?.close();
+    await coordinator?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("accepts a TrainResult quoting the digest of a manifest another encoder wrote, and refuses one quoting any other digest", async () => {
+    const job = await coordinator.engine.submit('train', { site: 'leeds', architecture: ARCH, config: { epochs: 1, seed: 1 } }, 'admin');
+    const task = await site.nextTask();
+    const weights = constantWeights(task, 0.5);
+    const payload = encodeOmittingDefaults(weights.manifest);
+    // The same message in another byte form: our encoder writes modelId "" explicitly.
+    const theirs = createHash('sha256').update(payload).digest();
+    assert.ok(!theirs.equals(Buffer.from(weights.manifestSha256)), 'the two byte forms must differ for this test to mean anything');
+    await site.upload(weights, await site.sealBytes('ModelManifest', payload));
+    const quotingOurs = await site.trainResult(task, weights, 4, weights.manifestSha256);
+    assert.equal(quotingOurs.header.msg, 'ErrorReport', 'a digest of bytes that were never signed is refused');
+    assert.match((quotingOurs.message as { message: string }).message, /quotes another manifest/);
+    const reply = await site.trainResult(task, weights, 4, theirs);
+    assert.equal(reply.header.msg, 'Ack', JSON.stringify(reply.message));
+    const done = coordinator.state.jobs.job(job.id);
+    assert.equal(done.status, 'completed', done.failure ?? '');
+  });
+});

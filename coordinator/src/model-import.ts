@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { PRESETS, type UNetSpec } from '@lgefed/shared/model/spec';
+import { architectureName } from '@lgefed/shared/model/architecture-name';
 import { loadModelDirectory } from '@lgefed/shared/workflows/model-files';
 import { PRETRAINED_MODEL_DIR } from '@lgefed/shared/workflows/pretrained';
 import { CoordinatorError } from './errors.js';
@@ -12,20 +12,6 @@ export const SHIPPED_MODEL_NAME = 'emidec-unet-lite';
 
 /** What a job may call a model: lower-case letters, digits, '.', '_' and '-', not a sha256. */
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-
-const OVERRIDABLE = ['stages', 'baseFeatures', 'maxFeatures', 'inputSize', 'inChannels', 'classes'] as const;
-
-/**
- * The architecture name sites resolve back to this spec (`lite`, `paper`, or a preset with
- * overrides such as `lite:inputSize=96`): the preset needing the fewest overrides.
- */
-export function architectureName(spec: UNetSpec): string {
-  const names = Object.entries(PRESETS).map(([preset, base]) => {
-    const overrides = OVERRIDABLE.filter((k) => spec[k] !== base[k]).map((k) => `${k}=${spec[k]}`);
-    return overrides.length === 0 ? preset : `${preset}:${overrides.join(',')}`;
-  });
-  return names.sort((a, b) => a.length - b.length)[0]!;
-}
 
 /**
  * Copies a model directory (spec.json + weights.bin) into the content-addressed store and

@@ -1,4 +1,4 @@
-import { isPresetName, ModelSpecError, unetSpec, type UNetSpec } from './spec.js';
+import { isPresetName, ModelSpecError, PRESETS, unetSpec, type UNetSpec } from './spec.js';
 
 const OVERRIDABLE = ['stages', 'baseFeatures', 'maxFeatures', 'inputSize', 'inChannels', 'classes'] as const;
 
@@ -24,4 +24,13 @@ export function architectureFromName(name: string): UNetSpec {
   } catch (err) {
     throw new ModelSpecError(`architecture ${JSON.stringify(name)}: ${(err as Error).message}`);
   }
+}
+
+/** The inverse: the shortest name (preset plus fewest overrides) that stands for `spec`. */
+export function architectureName(spec: UNetSpec): string {
+  const names = Object.entries(PRESETS).map(([preset, base]) => {
+    const overrides = OVERRIDABLE.filter((k) => spec[k] !== base[k]).map((k) => `${k}=${spec[k]}`);
+    return overrides.length === 0 ? preset : `${preset}:${overrides.join(',')}`;
+  });
+  return names.sort((a, b) => a.length - b.length)[0]!;
 }

@@ -4,7 +4,7 @@ import protobuf from 'protobufjs';
 import { ProtocolError } from './errors.js';
 import { decodeFloat16, encodeFloat16, firstNonFinite } from './float16.js';
 import type { ArchitectureSpec, ChunkDigest, ChunkRequest, DType, ModelManifest, TensorSpec } from './messages.generated.js';
-import { encodeMessage, messageType } from './schema.js';
+import { encodeMessage, messageType, withoutDefaults } from './schema.js';
 
 /**
  * Model weights on the wire: a ModelManifest (sent signed, in an envelope) lists every tensor's place
@@ -343,29 +343,32 @@ export function deriveTransferId(chunkDigests: readonly Uint8Array[]): string {
 }
 
 /**
- * Decodes a chunk frame, which must be the canonical TensorChunk encoding with `data` last (what
- * ModelPackage.chunk produces). The payload stays a view into the frame.
+ * Decodes a chunk frame in any valid TensorChunk encoding: protobuf's rules decide (field order,
+ * defaults written or left out, unknown fields skipped), not a comparison with our encoder's bytes.
+ * Nothing in a frame is trusted: the receiver checks index, offset and length against the signed
+ * manifest and the data against its SHA-256 there. The payload stays a view into the frame.
  */
 export function decodeChunkFrame(frame: Uint8Array): ChunkFrame {
-  let decoded: { transferId: string; index: number; byteOffset: number; data: Uint8Array };
+  const type = messageType('TensorChunk');
+  let decoded: protobuf.Message;
   try {
-    decoded = messageType('TensorChunk').decode(frame) as unknown as typeof decoded;
+    decoded = type.decode(frame);
   } catch (cause) {
     throw new ProtocolError('MALFORMED', `not a TensorChunk frame: ${(cause as Error).message}`, {}, { cause });
   }
-  const { transferId, index, byteOffset, data } = decoded;
+  const problem = type.verify(decoded);
+  if (problem) throw new ProtocolError('MALFORMED', `not a TensorChunk frame: ${problem}`);
+  // Absent fields read as their defaults from the decoded message's prototype.
+  const { transferId, index, byteOffset, data } = decoded as unknown as { transferId: string; index: number; byteOffset: number; data: Uint8Array };
   if (!(data instanceof Uint8Array) || data.byteLength === 0) throw new ProtocolError('MALFORMED', 'chunk frame carries no data');
-  const header = frameHeader(transferId, index, byteOffset, data.byteLength);
-  if (header.length + data.byteLength !== frame.byteLength || !Buffer.from(header).equals(frame.subarray(0, header.length))) {
-    throw new ProtocolError('MALFORMED', 'not the canonical encoding of a TensorChunk frame');
-  }
   return { transferId, index, byteOffset, data };
 }
 
-/** A frame's bytes up to where `data` starts: the other fields, then data's tag and length. */
+/** A frame's bytes up to where `data` starts, in canonical form: the other fields (defaults left out), then data's tag and length. */
 function frameHeader(transferId: string, index: number, byteOffset: number, dataLength: number): Uint8Array {
   const writer = protobuf.Writer.create();
-  messageType('TensorChunk').encode({ transferId, index, byteOffset }, writer);
+  const type = messageType('TensorChunk');
+  type.encode(type.fromObject(withoutDefaults(type, { transferId, index, byteOffset })), writer);
   return writer.uint32(DATA_FIELD_TAG).uint32(dataLength).finish();
 }
 

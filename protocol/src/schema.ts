@@ -22,10 +22,39 @@ export function messageType(name: MessageTypeName): protobuf.Type {
   return schemaRoot().lookupType(`${PROTO_PACKAGE}.${name}`);
 }
 
-/** Protobuf bytes of a message; enum fields are given by name. */
+/**
+ * A message's fields without those at their default (zero, empty, false, the first enum value, an
+ * empty list), as protobuf's canonical encoding leaves them out: protobufjs writes every field it is
+ * given, so a default passed explicitly would otherwise reach the wire. Sub-messages keep their
+ * presence, as in proto3.
+ */
+export function withoutDefaults(type: protobuf.Type, value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of type.fieldsArray) {
+    const v = value[field.name];
+    if (v === undefined || v === null) continue;
+    const sub = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
+    const strip = (e: unknown) => (sub ? withoutDefaults(sub, e as Record<string, unknown>) : e);
+    if (field.repeated) {
+      if ((v as unknown[]).length > 0) out[field.name] = (v as unknown[]).map(strip);
+    } else if (sub) {
+      out[field.name] = strip(v);
+    } else if (!isDefault(field, v)) {
+      out[field.name] = v;
+    }
+  }
+  return out;
+}
+
+function isDefault(field: protobuf.Field, v: unknown): boolean {
+  if (field.resolvedType instanceof protobuf.Enum) return v === 0 || v === field.resolvedType.valuesById[0];
+  return v === 0 || v === '' || v === false || (typeof v === 'bigint' && v === 0n) || (v instanceof Uint8Array && v.byteLength === 0);
+}
+
+/** Protobuf bytes of a message in canonical form (fields in number order, defaults left out); enum fields are given by name. */
 export function encodeMessage<K extends MessageTypeName>(name: K, value: MessageTypes[K]): Uint8Array {
   const type = messageType(name);
-  const message = type.fromObject(value as unknown as Record<string, unknown>);
+  const message = type.fromObject(withoutDefaults(type, value as unknown as Record<string, unknown>));
   const problem = type.verify(message);
   if (problem) throw new ProtocolError('MALFORMED', `cannot encode ${name}: ${problem}`);
   return type.encode(message).finish();

@@ -10,13 +10,13 @@ import { ARCH } from './federation-harness.js';
 import { constantWeights, dataset, HandSite } from './hand-site.js';
 
 /**
- * The manifest as an encoder that omits every field at its default writes it (protoc's, Python's):
- * a different byte form of the same message than ours when ours writes a default explicitly.
+ * The manifest with every field written, defaults included: another valid byte form of the same
+ * message (what our encoder wrote before it left defaults out, and what an encoder that tracks field
+ * presence may write), signed as it stands.
  */
-function encodeOmittingDefaults(manifest: ModelManifest): Uint8Array {
+function encodeWithExplicitDefaults(manifest: ModelManifest): Uint8Array {
   const type = new protobuf.Root().loadSync(PROTO_FILE).lookupType(`${PROTO_PACKAGE}.ModelManifest`);
-  const present = Object.fromEntries(Object.entries(manifest).filter(([, v]) => !(v === '' || v === 0 || (Array.isArray(v) && v.length === 0))));
-  return type.encode(type.fromObject(present)).finish();
+  return type.encode(type.fromObject(manifest as unknown as Record<string, unknown>)).finish();
 }
 
 describe('coordinator: the manifest digest is the hash of the signed payload bytes (issue 13, interoperability 16)', function () {
@@ -40,8 +40,8 @@ describe('coordinator: the manifest digest is the hash of the signed payload byt
     const job = await coordinator.engine.submit('train', { site: 'leeds', architecture: ARCH, config: { epochs: 1, seed: 1 } }, 'admin');
     const task = await site.nextTask();
     const weights = constantWeights(task, 0.5);
-    const payload = encodeOmittingDefaults(weights.manifest);
-    // The same message in another byte form: our encoder writes modelId "" explicitly.
+    const payload = encodeWithExplicitDefaults(weights.manifest);
+    // The same message in another byte form: modelId "" is written out, our encoder leaves it out.
     const theirs = createHash('sha256').update(payload).digest();
     assert.ok(!theirs.equals(Buffer.from(weights.manifestSha256)), 'the two byte forms must differ for this test to mean anything');
     await site.upload(weights, await site.sealBytes('ModelManifest', payload));

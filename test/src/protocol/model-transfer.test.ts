@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { basename, dirname } from 'node:path';
+import protobuf from 'protobufjs';
 import {
   DEFAULT_CHUNK_BYTES,
   FLOAT16_MAX,
   MAX_CHUNK_FRAME_BYTES,
   ModelReassembler,
+  PROTO_FILE,
+  PROTO_PACKAGE,
   ProtocolError,
   decodeChunkFrame,
   defaultMessage,
@@ -170,8 +174,57 @@ describe('protocol model transfer', () => {
       assert.throws(() => receiver.accept(other.chunk(0)), code('CHUNK_MISMATCH', { reason: 'foreign' }));
       assert.throws(() => receiver.accept(new Uint8Array(CHUNK + 1000)), code('TOO_LARGE'));
       assert.throws(() => receiver.accept(frames[0]!.subarray(0, frames[0]!.byteLength - 3)), code('MALFORMED'));
-      assert.throws(() => receiver.accept(Uint8Array.from([...frames[0]!, 0x28, 1])), code('MALFORMED'));
+      assert.throws(() => receiver.accept(Uint8Array.from([...frames[0]!, 0x28])), code('MALFORMED'));
       assert.equal(receiver.missing.length, frames.length);
+    });
+  });
+
+  describe("other encoders' frames (issue 13, interoperability 15)", () => {
+    const pkg = packModel(model(), { modelId: 'm', architecture, chunkBytes: CHUNK });
+    const frames = [...pkg.chunks()];
+    const octal = (bytes: Uint8Array) => [...bytes].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('');
+    /** The frame as protoc's (C++) encoder writes it from text format: a standard encoder, defaults left out. */
+    const protocFrame = (i: number): Uint8Array => {
+      const { transferId, index, byteOffset, data } = decodeChunkFrame(frames[i]!);
+      const text = `transfer_id: "${transferId}" index: ${index} byte_offset: ${byteOffset} data: "${octal(data)}"`;
+      return execFileSync('protoc', [`--proto_path=${dirname(PROTO_FILE)}`, `--encode=${PROTO_PACKAGE}.TensorChunk`, basename(PROTO_FILE)], { input: text });
+    };
+    /** A TensorChunk written field by field, in the order and with the fields given. */
+    const handWritten = (fields: ('transferId' | 'index' | 'byteOffset' | 'data' | 'unknown')[], i: number): Uint8Array => {
+      const { transferId, index, byteOffset, data } = decodeChunkFrame(frames[i]!);
+      const w = protobuf.Writer.create();
+      for (const f of fields) {
+        if (f === 'transferId') w.uint32((1 << 3) | 2).string(transferId);
+        if (f === 'index') w.uint32(2 << 3).uint32(index);
+        if (f === 'byteOffset') w.uint32(3 << 3).uint32(byteOffset);
+        if (f === 'data') w.uint32((4 << 3) | 2).bytes(data);
+        if (f === 'unknown') w.uint32(9 << 3).uint32(7);
+      }
+      return w.finish();
+    };
+
+    it("emits frames byte for byte as protoc's encoder does (chunk 0 without its zero index and offset) and accepts protoc's", () => {
+      const receiver = new ModelReassembler(pkg.manifest);
+      for (let i = 0; i < frames.length; i++) {
+        const theirs = protocFrame(i);
+        assert.deepEqual(Buffer.from(frames[i]!), Buffer.from(theirs), `chunk ${i}`);
+        receiver.accept(theirs);
+      }
+      receiver.result().forEach((t, i) => assert.deepEqual(t.data, model()[i]!.data));
+      assert.ok(frames[0]!.byteLength < handWritten(['transferId', 'index', 'byteOffset', 'data'], 0).byteLength, 'chunk 0 leaves its defaults out');
+    });
+
+    it('accepts any valid encoding of a frame: explicit defaults, another field order, an unknown field', () => {
+      const receiver = new ModelReassembler(pkg.manifest);
+      const forms = [['transferId', 'index', 'byteOffset', 'data'], ['data', 'byteOffset', 'index', 'transferId'], ['unknown', 'transferId', 'data', 'index', 'byteOffset']] as const;
+      for (let i = 0; i < frames.length; i++) receiver.accept(handWritten([...forms[i % forms.length]!], i));
+      receiver.result().forEach((t, i) => assert.deepEqual(t.data, model()[i]!.data));
+      // What decides is the manifest: a frame in any encoding that claims another place is still refused.
+      const elsewhere = new ModelReassembler(pkg.manifest);
+      const w = protobuf.Writer.create();
+      const { transferId, data } = decodeChunkFrame(frames[1]!);
+      w.uint32((4 << 3) | 2).bytes(data).uint32((1 << 3) | 2).string(transferId).uint32(2 << 3).uint32(1);
+      assert.throws(() => elsewhere.accept(w.finish()), code('CHUNK_MISMATCH', { reason: 'placement' }));
     });
   });
 

@@ -10,6 +10,16 @@ import { renderTypeScript } from '@lgefed/protocol/codegen';
 import { messageType, schemaRoot } from '@lgefed/protocol/schema';
 import { sampleMessage } from './fixtures.js';
 
+/** The top-level scalar fields of a message type set to their defaults, given explicitly. */
+function zeroScalars(name: (typeof MESSAGE_TYPE_NAMES)[number]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of messageType(name).fieldsArray) {
+    if (field.repeated || field.resolvedType instanceof protobuf.Type) continue;
+    out[field.name] = field.resolvedType instanceof protobuf.Enum ? field.resolvedType.valuesById[0] : field.type === 'string' ? '' : field.type === 'bool' ? false : field.type === 'bytes' ? new Uint8Array(0) : 0;
+  }
+  return out;
+}
+
 const isMalformed = (err: unknown): boolean => err instanceof ProtocolError && err.code === 'MALFORMED';
 
 describe('protocol schema', () => {
@@ -56,6 +66,19 @@ describe('protocol schema', () => {
       const message = sampleMessage(name);
       assert.deepEqual(decodeMessage(name, encodeMessage(name, message)), message, name);
     }
+  });
+
+  it("encodes every message type canonically, as protoc's encoder does: defaults left out (issue 13, interoperability 15)", () => {
+    const protoc = (...args: string[]) => (input: Uint8Array | string) => execFileSync('protoc', [`--proto_path=${dirname(PROTO_FILE)}`, ...args, basename(PROTO_FILE)], { input });
+    for (const name of MESSAGE_TYPE_NAMES) {
+      for (const message of [sampleMessage(name), defaultMessage(name), { ...sampleMessage(name, 2), ...zeroScalars(name) }]) {
+        const ours = encodeMessage(name, message as never);
+        // protoc reads our bytes as text format and writes them back in its own (canonical) form.
+        const text = protoc(`--decode=${PROTO_PACKAGE}.${name}`)(ours);
+        assert.deepEqual(Buffer.from(ours), protoc(`--encode=${PROTO_PACKAGE}.${name}`)(text), name);
+      }
+    }
+    assert.equal(encodeMessage('TensorChunk', { transferId: '', index: 0, byteOffset: 0, data: new Uint8Array(0) }).byteLength, 0);
   });
 
   it('decodes absent fields as defaults, sub-messages included', () => {

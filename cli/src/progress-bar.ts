@@ -22,9 +22,17 @@ export interface IterationProgress {
   readonly etaSeconds: number;
 }
 
-/** What segmentation training reports beside the bar. */
-export function trainingDetail(p: TrainingProgress): string {
-  return `loss ${p.loss.toFixed(4)} ${p.slicesPerSecond.toFixed(2)} slices/s`;
+/**
+ * What segmentation training reports beside the bar; with early stopping, also the best held-out
+ * loss so far and when it was reached (checks come every few iterations, the bar every one).
+ */
+export function trainingDetail(): (p: TrainingProgress) => string {
+  let best: { loss: number; iteration: number } | undefined;
+  return (p) => {
+    if (p.heldOutLoss !== undefined && !(best && best.loss <= p.heldOutLoss)) best = { loss: p.heldOutLoss, iteration: p.iteration };
+    const heldOut = best ? ` held-out best ${best.loss.toFixed(4)} @${best.iteration}` : '';
+    return `loss ${p.loss.toFixed(4)}${heldOut} ${p.slicesPerSecond.toFixed(2)} slices/s`;
+  };
 }
 
 export function progressLine<P extends IterationProgress>(p: P, detail: (p: P) => string): string {

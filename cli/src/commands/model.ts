@@ -49,7 +49,7 @@ function trainingSettings(o: Record<string, string | boolean | undefined>, defau
   const iterations = positiveInteger(o['iterations'], '--iterations');
   if (epochs !== undefined && iterations !== undefined) throw new UsageError('give --epochs or --iterations, not both');
   const maxMinutes = positiveNumber(o['max-minutes'], '--max-minutes');
-  const bar = o['json'] ? undefined : progressBar(trainingDetail);
+  const bar = o['json'] ? undefined : progressBar(trainingDetail());
   return {
     settings: {
       ...(epochs !== undefined || iterations !== undefined ? {} : defaultLength),
@@ -246,7 +246,8 @@ export const predict: Command = {
   summary: 'segment one NIfTI image into a label map (1 blood pool, 2 myocardium)',
   usage: `Usage: lgefed predict --in IMAGE.nii.gz --out LABELS.nii.gz [--model DIR] [--mirror] [--json]
 
---model defaults to the shipped EMIDEC model. The label map has the input's world geometry.`,
+--model defaults to the shipped EMIDEC model. The label map has the input's voxel grid and affine
+(voxel order as stored, whatever orientation inference worked in).`,
   async run(args) {
     const o = options(args, { in: { type: 'string' }, out: { type: 'string' }, model: { type: 'string' }, mirror: { type: 'boolean' }, json: { type: 'boolean' } });
     const output = required(o.out, '--out');

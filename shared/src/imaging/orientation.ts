@@ -132,3 +132,9 @@ export function reorientAffine(affine: Affine, dims: readonly [number, number, n
   out.push([0, 0, 0, 1]);
   return out;
 }
+
+/** The reorientation that takes the reoriented grid back to the stored one. */
+export function inverseReorientation(r: InPlaneReorientation): InPlaneReorientation {
+  // Transposing swaps which stored axis each flip acts on.
+  return r.transpose ? { transpose: true, flipX: r.flipY, flipY: r.flipX } : r;
+}

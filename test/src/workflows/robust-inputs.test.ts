@@ -3,8 +3,9 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Case } from '@lgefed/shared';
-import { loadDataset, writeNifti } from '@lgefed/shared/imaging/index';
-import { evaluateModel, loadModelDirectory, PRETRAINED_MODEL_DIR, segmentCases, type LoadedModel } from '@lgefed/shared/workflows/index';
+import { loadDataset, readNifti, writeNifti } from '@lgefed/shared/imaging/index';
+import { evaluateCase } from '@lgefed/shared/metrics/index';
+import { evaluateModel, loadModelDirectory, predictNiftiFile, PRETRAINED_MODEL_DIR, segmentCases, type LoadedModel } from '@lgefed/shared/workflows/index';
 
 /** Real images from a centre the model never saw (GE cine, 350 mm field of view): development data only. */
 const SUNNYBROOK = '/work/shared/data/sunnybrook-cine-nifti';
@@ -92,6 +93,23 @@ describe('workflows: whole-image inference on real images from an unseen centre,
         assert.equal(scored.warning, undefined, `${variant.name}, ${scored.id}: ${scored.warning}`);
       }
     }
+  });
+
+  it('writes the label map on the input file\'s own voxel grid, so arrays compare voxel by voxel', async () => {
+    // These files' in-plane axes are stored transposed relative to the orientation inference uses.
+    const c = cases[0]!;
+    const input = join(SUNNYBROOK, `${c.id}.nii.gz`);
+    const output = join(dir, 'prediction.nii.gz');
+    await predictNiftiFile(model, input, output, { onLog: quiet });
+    const [image, truth, predicted] = await Promise.all([readNifti(input, { orientation: 'stored' }), readNifti(join(SUNNYBROOK, `${c.id}_gt.nii.gz`), { orientation: 'stored' }), readNifti(output, { orientation: 'stored' })]);
+    assert.deepEqual(predicted.dims, image.dims);
+    image.affine.forEach((row, r) => row.forEach((v, k) => assert.ok(Math.abs(v - predicted.affine[r]![k]!) < 1e-4, `affine[${r}][${k}]`)));
+    const asLabels = (v: typeof truth) => ({ data: Uint8Array.from(v.data), dims: v.dims, spacing: v.spacing });
+    const voxelwise = evaluateCase(asLabels(predicted), asLabels(truth));
+    const [scored] = (await evaluateModel({ model, cases: [c], onLog: quiet })).cases;
+    assert.ok(voxelwise.bloodpool.dice > 0.85, `voxel-by-voxel blood pool Dice ${voxelwise.bloodpool.dice}`);
+    assert.ok(Math.abs(voxelwise.bloodpool.dice - scored!.scores.bloodpool.dice) < 1e-9);
+    assert.ok(Math.abs(voxelwise.myocardium.dice - scored!.scores.myocardium.dice) < 1e-9);
   });
 
   it('warns when the predicted LV volume is implausible (nothing found in an image without a heart)', async () => {

@@ -18,6 +18,7 @@ import {
   type ModelManifest,
   type OpenedAny,
   type PublicJwk,
+  type ReplayCacheOptions,
   type TrainResult,
 } from '@lgefed/protocol';
 import type { Server as HttpServer } from 'node:http';
@@ -52,6 +53,8 @@ export interface SiteChannelOptions {
   readonly maxUploadBytes?: number;
   /** Limits on connections that have not said a verified SiteHello yet. */
   readonly admission?: AdmissionOptions;
+  /** Per-site bounds on remembered message ids (replay protection). */
+  readonly replay?: ReplayCacheOptions;
   readonly log?: (line: string) => void;
 }
 
@@ -80,7 +83,7 @@ export class SiteChannel implements TaskTransport {
   private io: Server<AgentToCoordinatorEvents, CoordinatorToAgentEvents> | undefined;
   private engine: JobEngine | undefined;
   private signer: Signer | undefined;
-  private readonly verifier = new Verifier({ senders: [], replayCache: new ReplayCache() });
+  private readonly verifier: Verifier;
   /** The key `x` the verifier holds for each site, to notice a re-keyed site. */
   private readonly pinnedX = new Map<string, string>();
   private kidToSite = new Map<string, string>();
@@ -100,6 +103,7 @@ export class SiteChannel implements TaskTransport {
     options: SiteChannelOptions = {},
   ) {
     this.offers = new ModelOffers(state.models);
+    this.verifier = new Verifier({ senders: [], replayCache: new ReplayCache(options.replay) });
     this.heartbeatIntervalS = options.heartbeatIntervalS ?? 5;
     this.replyTimeoutMs = options.replyTimeoutMs ?? 30_000;
     this.maxUploadBytes = options.maxUploadBytes ?? 1 << 30;

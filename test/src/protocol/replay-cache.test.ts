@@ -20,12 +20,16 @@ describe('protocol replay cache', () => {
     cache.admit('b', 'm1', 1, 9_000, 0); // windows are per sender
   });
 
-  it('is bounded: evicts expired ids, refuses when full of live ones', () => {
-    const cache = new ReplayCache({ maxEntries: 2 });
+  it('is bounded per sender: evicts expired ids, refuses when full of live ones, and only that sender', () => {
+    const cache = new ReplayCache({ maxEntriesPerSender: 2 });
     cache.admit('a', 'm1', 1, 100, 0);
     cache.admit('a', 'm2', 2, 5_000, 0);
     cache.admit('a', 'm3', 3, 5_000, 200); // m1 expired: evicted to make room
     assert.equal(cache.size, 2);
     assert.throws(() => cache.admit('a', 'm4', 4, 5_000, 300), code('TOO_LARGE'));
+    // Sender a's full record costs sender b nothing.
+    cache.admit('b', 'm1', 1, 5_000, 300);
+    cache.admit('b', 'm2', 2, 5_000, 300);
+    assert.equal(cache.size, 4);
   });
 });

@@ -34,6 +34,7 @@ import { PresenceBoard, type SitePresence } from './presence.js';
 import { fineTuneMetrics, siteIntensityReport, structureSummaries } from './result-wire.js';
 import { EMPTY_ARCHITECTURE, wireUnits } from './task-wire.js';
 import { trainingCases } from './training-cases.js';
+import { admitUpload } from './upload-admission.js';
 import { claimedKid, coordinatorSigningKey, COORDINATOR_VERSION, errorReportFor, PROTOCOL_VERSION, siteErrorOf, TransportError } from './wire.js';
 
 /** The message of an envelope whose `header.msg` was checked to be `type`. */
@@ -275,9 +276,13 @@ export class SiteChannel implements TaskTransport {
         this.board.heartbeat(siteId, heartbeat.activeTaskIds, heartbeat.privacy);
         return ack();
       }
-      case 'Progress':
-        this.board.progress(siteId, body(opened, 'Progress'));
+      case 'Progress': {
+        const progress = body(opened, 'Progress');
+        // Kept only for a task this site was sent: made-up task ids would grow the board without bound.
+        const task = this.state.jobs.task(progress.taskId);
+        if (task?.siteId === siteId && task.status === 'dispatched') this.board.progress(siteId, progress);
         return ack();
+      }
       case 'ModelManifest':
         return ['ChunkRequest', this.startUpload(session, body(opened, 'ModelManifest'), opened.payload)];
       case 'TrainResult':
@@ -312,6 +317,7 @@ export class SiteChannel implements TaskTransport {
   private startUpload(session: Session, manifest: ModelManifest, payload: Uint8Array): MessageTypes['ChunkRequest'] {
     let upload = session.uploads.get(manifest.transferId);
     if (!upload) {
+      admitUpload(manifest, this.state.jobs.openTasksForSite(session.siteId!), session.uploads.size);
       upload = new ModelUpload(manifest, signedManifestDigest(payload), this.state.models, this.maxUploadBytes);
       session.uploads.set(manifest.transferId, upload);
     }

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { assertSameBinning, validateHistogram, validateQuantileTable, type IntensityHistogram, type QuantileTable } from '@lgefed/shared/harmonise/index';
-import { architectureFromName } from '@lgefed/shared/model/architecture-name';
-import { parameterLayout } from '@lgefed/shared/model/weights';
 import { STRUCTURES } from '@lgefed/shared/types';
 import { CoordinatorError } from '../errors.js';
 import type { ModelStore, ParameterReader } from '../model-store.js';
 import type { Json, TaskRecord } from '../store/jobs.js';
+import { layoutProblem } from './architecture-layout.js';
 import { asObject, type SpecObject } from './spec.js';
 import type { EvaluateTaskPayload, FinetuneTaskPayload, HarmonisationCheckTaskPayload, TaskKind, TrainTaskPayload } from './task-payloads.js';
 import { RELEASE_MECHANISM, TASK_KINDS } from './task-payloads.js';
@@ -122,25 +121,10 @@ async function checkTrainResult(payload: TrainTaskPayload, result: SiteResult, m
   }
 }
 
-/**
- * Every tensor, in order, with the name and shape the architecture defines: checked per result, so
- * a site that sends another layout is excluded by itself instead of failing the round's aggregate.
- */
+/** A site that sends another layout is excluded by itself instead of failing the round's aggregate. */
 function checkArchitectureLayout(reader: ParameterReader, architecture: string): void {
-  let expected: { name: string; shape: readonly number[] }[];
-  try {
-    expected = parameterLayout(architectureFromName(architecture));
-  } catch (err) {
-    throw invalid((err as Error).message);
-  }
-  const got = reader.header.tensors;
-  if (got.length !== expected.length) throw invalid(`returned ${got.length} tensors, ${architecture} has ${expected.length}`);
-  got.forEach((t, i) => {
-    const want = expected[i]!;
-    if (t.name !== want.name || t.shape.join() !== want.shape.join()) {
-      throw invalid(`returned tensor ${i} as ${t.name} [${t.shape.join(', ')}], ${architecture} defines ${want.name} [${want.shape.join(', ')}]`);
-    }
-  });
+  const problem = layoutProblem(reader.header.tensors, architecture);
+  if (problem) throw invalid(`returned ${problem}`);
 }
 
 async function checkFiniteWeights(reader: ParameterReader): Promise<void> {

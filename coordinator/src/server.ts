@@ -73,10 +73,12 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     channel,
     async close() {
       clearInterval(ticker);
-      await live.close();
-      await channel?.close();
+      // Each socket.io server drops its own clients, then waits for the HTTP server to close, which
+      // waits for every connection: closed one after the other, the first would wait on the
+      // second's clients (agents kept a SIGTERMed coordinator alive). Both drop theirs first.
+      const closing = Promise.all([live.close(), channel?.close()]);
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closing;
       state.close();
     },
   };

@@ -31,10 +31,13 @@ and resumes unfinished jobs. Sites connect with \`lgefed site start\`.`,
       siteChannel: { heartbeatIntervalS },
     });
     console.log(`coordinator listening on ${running.url} (state ${o.state})`);
-    await new Promise<void>((resolve) => {
-      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => resolve(s));
     });
+    // Every job's state is already in SQLite: stopping only closes the sockets and the database.
+    console.log(`coordinator stopping (${signal}): closing site and console connections`);
     await running.close();
+    console.log('coordinator stopped; unfinished jobs resume at the next start');
     return 0;
   },
 };

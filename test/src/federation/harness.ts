@@ -64,7 +64,8 @@ export class Proc {
   constructor(readonly child: ChildProcess) {
     child.stdout!.on('data', (b: Buffer) => (this.output += b.toString()));
     child.stderr!.on('data', (b: Buffer) => (this.output += b.toString()));
-    this.exited = new Promise((r) => child.on('exit', (code) => r(code)));
+    // 'close', not 'exit': only then has all of the process's output been read.
+    this.exited = new Promise((r) => child.on('close', (code) => r(code)));
   }
   async waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
     const started = Date.now();

@@ -35,6 +35,7 @@ import { AgentAuditLog } from './audit-log.js';
 import type { SiteConfig } from './config.js';
 import { registerDatasets, type RegisteredDataset } from './datasets.js';
 import { PolicyRefusal } from './errors.js';
+import { siteSafeText } from './outbound-error.js';
 import { ensureEnrolled, loadOrCreateSiteKey } from './identity.js';
 import type { StartupKit } from './kit.js';
 import { admitAssignment, checkWeightsCases, filterOutbound } from './policy.js';
@@ -269,7 +270,7 @@ export class SiteAgent {
       }
     } catch (err) {
       this.log(`handling ${opened.header.msg}: ${(err as Error).message}`);
-      await this.reply(answer, 'ErrorReport', { code: 'ERROR_CODE_INTERNAL', message: `[internal] ${(err as Error).message}`, relatedMessageId: opened.header.jti, jobId: '', taskId: '', retryable: true });
+      await this.reply(answer, 'ErrorReport', { code: 'ERROR_CODE_INTERNAL', message: `[internal] ${siteSafeText(err, this.log)}`, relatedMessageId: opened.header.jti, jobId: '', taskId: '', retryable: true });
     }
   }
 
@@ -297,7 +298,7 @@ export class SiteAgent {
         this.log(`refused task ${assignment.taskId}: [${err.code}] ${err.message}`);
         return refuse(err.code, err.message);
       }
-      return refuse('unsupported_task', (err as Error).message);
+      return refuse('unsupported_task', siteSafeText(err, this.log));
     }
     const unit: Unit = { key, assignment, task, dataset, started: false };
     this.units.set(key, unit);
@@ -568,7 +569,7 @@ export class SiteAgent {
     this.log(`task ${a.taskId} ${policy ? 'refused' : 'failed'}: ${err.message}`);
     const report: MessageTypes['ErrorReport'] = {
       code: policy ? 'ERROR_CODE_UNSUPPORTED' : deadline ? 'ERROR_CODE_DEADLINE_EXCEEDED' : 'ERROR_CODE_TASK_FAILED',
-      message: `[${policy ? (err as PolicyRefusal).code : deadline ? 'deadline_exceeded' : 'task_failed'}] ${err.name}: ${err.message}`,
+      message: `[${policy ? (err as PolicyRefusal).code : deadline ? 'deadline_exceeded' : 'task_failed'}] ${siteSafeText(err, this.log)}`,
       relatedMessageId: '',
       jobId: a.jobId,
       taskId: a.taskId,

@@ -15,6 +15,12 @@ export class TaskFailure extends Error {
   }
 }
 
+/**
+ * A failure raised inside the task worker (reading data, training, a library): its text can hold
+ * absolute paths, file contents or case ids, so it stays in the site's log (outbound-error.ts).
+ */
+export class WorkerFailure extends TaskFailure {}
+
 /** Runs one task in a worker thread; aborting (deadline, shutdown) terminates the thread. */
 export function runTask<I extends TaskInput>(input: I, onProgress: (p: TaskProgress) => void, signal: AbortSignal): Promise<OutputOf<I>> {
   type Out = OutputOf<I>;
@@ -34,9 +40,9 @@ export function runTask<I extends TaskInput>(input: I, onProgress: (p: TaskProgr
     worker.on('message', (m: FromTaskWorker) => {
       if (m.type === 'progress') onProgress(m);
       else if (m.type === 'done') settle(() => resolve(m.output as Out));
-      else settle(() => reject(new TaskFailure(m.name, m.message, !/DataError|ModelInputError|WeightsError|ModelSpecError|WorkflowError|HarmonisationError|FreezeError|AugmentationError/.test(m.name))));
+      else settle(() => reject(new WorkerFailure(m.name, m.message, !/DataError|ModelInputError|WeightsError|ModelSpecError|WorkflowError|HarmonisationError|FreezeError|AugmentationError/.test(m.name))));
     });
-    worker.on('error', (err) => settle(() => reject(new TaskFailure(err.name, err.message, true))));
+    worker.on('error', (err) => settle(() => reject(new WorkerFailure(err.name, err.message, true))));
     worker.on('exit', (code) => settle(() => reject(new TaskFailure('WorkerExit', `task worker exited with code ${code}`, true))));
   });
 }

@@ -21,6 +21,8 @@ export interface TransferFoldRow {
   /** Patients trained on (0 for the pretrained model as it is). */
   readonly cases: number;
   readonly trainedOn: readonly string[];
+  /** Iterations behind the scored weights (early stopping keeps its best check; 0 = pretrained as is). */
+  readonly keptIteration: number;
   readonly structure: Structure;
   readonly dice: number;
   /** null when exactly one of prediction and truth is empty. */
@@ -66,12 +68,14 @@ export async function runTransferExperiment(context: RunContext): Promise<Transf
   const arms = transferArms(encoderBlocks);
   const counter = new ArmCounter(context, patients.length * trainCases.length * arms.length);
   const folds: TransferFoldRow[] = [];
-  const record = (fold: Case, arm: string, trainedOn: readonly Case[], scores: Awaited<ReturnType<typeof scoreArm>>): void => {
+  const record = (fold: Case, arm: string, trainedOn: readonly Case[], keptIteration: number, scores: Awaited<ReturnType<typeof scoreArm>>): void => {
     const c = scores.cases[0]!;
-    for (const structure of STRUCTURES) folds.push({ fold: fold.id, arm, cases: trainedOn.length, trainedOn: trainedOn.map((t) => t.id), structure, dice: c.scores[structure].dice, hd95: c.scores[structure].hd95Mm });
+    for (const structure of STRUCTURES) {
+      folds.push({ fold: fold.id, arm, cases: trainedOn.length, trainedOn: trainedOn.map((t) => t.id), keptIteration, structure, dice: c.scores[structure].dice, hd95: c.scores[structure].hd95Mm });
+    }
   };
   for (const [index, left] of patients.entries()) {
-    record(left, 'pretrained', [], await scoreArm(pretrained, [left], undefined, computeFor(context, `${left.id}: pretrained as is`)));
+    record(left, 'pretrained', [], 0, await scoreArm(pretrained, [left], undefined, computeFor(context, `${left.id}: pretrained as is`)));
     const rest = patients.filter((p) => p !== left);
     for (const n of trainCases) {
       const used = selectCases(rest, { count: n }, config.splitSeed + index);
@@ -93,7 +97,7 @@ export async function runTransferExperiment(context: RunContext): Promise<Transf
           onLog: () => undefined,
         });
         const model: LoadedModel = { spec: result.spec, weights: result.weights, id: result.modelId, training: result.record };
-        record(left, arm, used, await scoreArm(model, [left], undefined, compute));
+        record(left, arm, used, result.record.earlyStopping?.bestIteration ?? result.record.iterations, await scoreArm(model, [left], undefined, compute));
       };
       for (const k of encoderBlocks) await train(`encoder 1-${k}`, pretrained, k);
       await train('whole network', pretrained, undefined);

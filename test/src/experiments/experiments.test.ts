@@ -143,8 +143,8 @@ describe('experiments: a miniature of each runs end to end', function () {
     const pretrained = join(directory, 'tiny-pretrained');
     const spec = unetSpec('lite', miniature.model.overrides);
     await saveModelDirectory(pretrained, spec, initialWeights(spec, 3), { training: { spacing: [1.5, 1.5], augmentation: 'none', iterations: 0, batchSize: 1, learningRate: 1e-3, seed: 3, seconds: 0, backend: 'none', trainCases: [] } });
-    const { out, result } = await run('transfer', { transfer: { ...miniature.transfer, pretrained } });
-    const folds = result.results['folds'] as { fold: string; arm: string; cases: number; trainedOn: string[]; dice: number }[];
+    const { out, result } = await run('transfer', { transfer: { ...miniature.transfer, pretrained, iterations: 4, earlyStopping: { every: 2, patience: 1 } } });
+    const folds = result.results['folds'] as { fold: string; arm: string; cases: number; trainedOn: string[]; keptIteration: number; dice: number }[];
     const patients = [...new Set(folds.map((f) => f.fold))];
     assert.equal(patients.length, 3, 'every patient is left out once');
     // Per fold: pretrained, encoder 1-1, whole network, scratch; two structures each.
@@ -153,6 +153,8 @@ describe('experiments: a miniature of each runs end to end', function () {
       assert.ok(f.dice >= 0 && f.dice <= 1);
       assert.ok(!f.trainedOn.includes(f.fold), `${f.arm} trained on its own test patient ${f.fold}`);
       assert.equal(f.trainedOn.length, f.arm === 'pretrained' ? 0 : 1);
+      // Early stopping keeps a checked iteration: 0 (the start), 2 or 4.
+      assert.ok(f.arm === 'pretrained' ? f.keptIteration === 0 : [0, 2, 4].includes(f.keptIteration), `${f.arm}: kept iteration ${f.keptIteration}`);
     }
     const rows = result.results['rows'] as { arm: string; n: number }[];
     assert.deepEqual([...new Set(rows.map((r) => r.arm))].sort(), ['encoder 1-1', 'pretrained', 'scratch', 'whole network']);

@@ -81,6 +81,7 @@ const BACKEND_WIRE: Readonly<Record<string, MlBackend>> = { 'tensorflow-gpu': 'M
 export class SiteAgent {
   private socket: AgentSocket | undefined;
   private signer!: Signer;
+  private signingKey!: ConstructorParameters<typeof Signer>[0];
   private verifier!: Verifier;
   private datasets: RegisteredDataset[] = [];
   private capabilities!: Capabilities;
@@ -131,7 +132,7 @@ export class SiteAgent {
       cpuCores: cpus().length,
     };
     await ensureEnrolled(config.stateDir, kit, key);
-    this.signer = new Signer(key);
+    this.signingKey = key;
     this.verifier = new Verifier({ senders: [{ id: 'coordinator', key: await importPublicJwk(kit.coordinatorPublicKey) }], replayCache: new ReplayCache() });
     this.connect();
   }
@@ -164,7 +165,12 @@ export class SiteAgent {
         }),
       );
     }
-    socket.on('connect', () => void this.hello().catch((err: Error) => this.log(`hello failed: ${err.message}`)));
+    socket.on('connect', () => {
+      // A fresh signer per connection starts its sequence numbers from the clock, above any another
+      // holder of this key (a duplicate agent, a crashed run) used meanwhile: never locked out as a replay.
+      this.signer = new Signer(this.signingKey);
+      void this.hello().catch((err: Error) => this.log(`hello failed: ${err.message}`));
+    });
     socket.on('disconnect', (reason) => {
       this.helloDone = false;
       clearInterval(this.heartbeat);
@@ -188,7 +194,8 @@ export class SiteAgent {
       datasets: this.datasets.map((d) => d.summary),
     });
     if (reply.header.msg !== 'Enrolment' || !(reply.message as MessageTypes['Enrolment']).accepted) {
-      this.log(`coordinator refused the connection: ${JSON.stringify(reply.message)}`);
+      const { message, reason } = reply.message as { message?: string; reason?: string };
+      this.log(`coordinator refused the connection: ${message ?? reason ?? JSON.stringify(reply.message)}; retrying with backoff`);
       return;
     }
     const intervalMs = Math.max(0.2, (reply.message as MessageTypes['Enrolment']).heartbeatIntervalS) * 1000;

@@ -70,7 +70,7 @@ export function plannedRounds(job: JobRecord): number | null {
   }
 }
 
-const ERROR_TYPES = ['task.failed', 'task.refused', 'site.error_report', 'transport.rejected', 'site.excluded'];
+const ERROR_TYPES = ['task.failed', 'task.refused', 'site.error_report', 'transport.rejected', 'site.excluded', 'site.duplicate_refused'];
 
 /**
  * Read models for the console and `lgefed admin`: sites with their presence, jobs with per-site

@@ -67,6 +67,18 @@ interface Session {
   /** A hello is being verified: an unauthenticated connection gets one message at a time. */
   helloPending: boolean;
   readonly uploads: Map<string, ModelUpload>;
+  /** When the site last sent a verified message (its heartbeat keeps this fresh). */
+  lastSeenMs: number;
+}
+
+/** A second connection claiming an enrolled site whose first connection is live. */
+class DuplicateConnection extends TransportError {
+  constructor(
+    readonly siteId: string,
+    message: string,
+  ) {
+    super('site_already_connected', message, 'ERROR_CODE_UNKNOWN_SENDER');
+  }
 }
 
 /** Verification failures after which the connection is dropped: the peer is not who it claims. */
@@ -152,7 +164,7 @@ export class SiteChannel implements TaskTransport {
       socket.disconnect(true);
       return;
     }
-    const session: Session = { socket, address, siteId: null, helloPending: false, uploads: new Map() };
+    const session: Session = { socket, address, siteId: null, helloPending: false, uploads: new Map(), lastSeenMs: Date.now() };
     const helloDeadline = setTimeout(() => session.siteId === null && this.dropUnauthenticated(session, new TransportError('hello_required', `no SiteHello within ${this.admission.helloTimeoutMs} ms`)), this.admission.helloTimeoutMs);
     socket.on('envelope', (envelope, reply) => void this.onEnvelope(session, envelope, reply));
     socket.on('chunk', (frame, reply) => void this.onChunk(session, frame, reply));
@@ -182,12 +194,14 @@ export class SiteChannel implements TaskTransport {
     try {
       opened = await this.open(session, envelope);
     } catch (err) {
-      if (unauthenticated) this.dropUnauthenticated(session, err);
+      if (err instanceof DuplicateConnection) await this.refuseDuplicate(session, err, answer);
+      else if (unauthenticated) this.dropUnauthenticated(session, err);
       else await this.refuse(session, err, answer, true);
       return;
     } finally {
       session.helloPending = false;
     }
+    session.lastSeenMs = Date.now();
     try {
       const [type, message] = await this.handle(session, opened);
       answer(await this.seal(type, message));
@@ -199,6 +213,9 @@ export class SiteChannel implements TaskTransport {
   /** Verifies an envelope against the pinned key of the site it claims to come from. */
   private async open(session: Session, envelope: unknown): Promise<OpenedAny> {
     const siteId = await this.siteForKid(claimedKid(envelope));
+    // Checked before the signature: verifying would record the newcomer's sequence numbers, which
+    // run ahead of the live agent's (both start from the clock) and would lock that agent out.
+    if (siteId && session.siteId === null) this.assertNotConnected(siteId);
     if (siteId) {
       const key = this.state.sites.trustedKey(siteId); // throws for revoked or unenrolled sites
       if (this.pinnedX.get(siteId) !== key.x) {
@@ -225,6 +242,32 @@ export class SiteChannel implements TaskTransport {
       this.kidToSite = fresh;
     }
     return this.kidToSite.get(kid);
+  }
+
+  /**
+   * A second agent with an enrolled site's identity is refused while the first is live (heard from
+   * within two heartbeats); a silent first connection is taken over, as after a restart.
+   */
+  private assertNotConnected(siteId: string): void {
+    const live = this.sessions.get(siteId);
+    if (!live?.socket.connected || Date.now() - live.lastSeenMs > 2 * this.heartbeatIntervalS * 1000 + 1000) return;
+    const name = this.state.sites.get(siteId)?.name ?? siteId;
+    throw new DuplicateConnection(siteId, `site ${name} is already connected from ${live.address}; a second agent with the same identity is refused while that one is live`);
+  }
+
+  /**
+   * Told why (most likely a second copy of the agent started by mistake; only the connection state
+   * of the site whose key it names is revealed), audited for `admin sites`, dropped.
+   */
+  private async refuseDuplicate(session: Session, err: DuplicateConnection, answer: (e: Envelope) => void): Promise<void> {
+    const remote = session.socket.handshake.address;
+    this.log(`site channel: refused a connection from ${remote}: ${err.message}`);
+    this.state.audit.append({ actor: 'coordinator', type: 'site.duplicate_refused', subject: err.siteId, details: { siteId: err.siteId, remote, message: err.message } });
+    try {
+      answer(await this.seal('ErrorReport', errorReportFor(err)));
+    } finally {
+      setTimeout(() => session.socket.disconnect(true), 50);
+    }
   }
 
   /** A connection that has not proven who it is: no reply, counted (and audited at most once per window), dropped. */

@@ -56,7 +56,7 @@ export function errorReportFor(err: unknown, relatedMessageId = ''): ErrorReport
   return { code, message, relatedMessageId, jobId: '', taskId: '', retryable: false };
 }
 
-export type TransportErrorCode = 'hello_required' | 'site_mismatch' | 'protocol_version' | 'unexpected_message' | 'unknown_transfer' | 'upload_incomplete' | 'upload_not_expected' | 'not_representable';
+export type TransportErrorCode = 'hello_required' | 'site_mismatch' | 'protocol_version' | 'unexpected_message' | 'unknown_transfer' | 'upload_incomplete' | 'upload_not_expected' | 'not_representable' | 'site_already_connected';
 
 /** A message the channel refuses for a reason of its own (not a signature or schema failure). */
 export class TransportError extends Error {

@@ -115,8 +115,11 @@ async function modelFrom(value: string | boolean | undefined): Promise<LoadedMod
   return loadModelDirectory(typeof value === 'string' ? value : PRETRAINED_MODEL_DIR);
 }
 
-/** Fine-tuning length when none is given: the setting measured in docs/transfer-sunnybrook.json. */
-const FINETUNE_ITERATIONS = 50;
+/** Fine-tuning length when none is given: an upper bound, as early stopping usually ends it sooner. */
+const FINETUNE_ITERATIONS = 100;
+/** Held-out checks: every 10 iterations; 4 checks in a row without a new best stop training. */
+const FINETUNE_CHECK_EVERY = 10;
+const FINETUNE_PATIENCE = 4;
 
 export const finetune: Command = {
   name: 'finetune',
@@ -124,12 +127,17 @@ export const finetune: Command = {
   usage: `Usage: lgefed finetune --data DIR --out MODEL_DIR [--model DIR | --scratch PRESET] [--encoder-blocks K] [--decoder-blocks M]
                        [--fraction F | --cases N] [--selection-seed S] [--augment paper] [--epochs N | --iterations N]
                        [--batch 8] [--lr 0.001] [--seed 0] [--max-minutes M] [--float16] [--json]
+                       [--no-early-stop | --check-every ${FINETUNE_CHECK_EVERY} --patience ${FINETUNE_PATIENCE}]
 
 Trains the first K encoder blocks and/or the last M decoder blocks (every block when neither is
 given) on a seeded fraction or count of the site's annotated cases. --scratch lite|paper trains the
-same way from random initialisation: the baseline to compare against. Default length: ${FINETUNE_ITERATIONS}
-iterations of 8 windows (what the leave-one-patient-out transfer experiment on real Sunnybrook
-patients used: one patient lifted myocardium Dice 0.68 → 0.71, first 2 encoder blocks).`,
+same way from random initialisation: the baseline to compare against.
+
+Early stopping (default): 20 % of the chosen cases' slices showing the heart are held out; their
+loss is checked before training and every --check-every iterations, training stops after --patience
+checks without a new best, and the best checked weights are saved (so the result is never worse on
+those slices than the model it started from). Default length: at most ${FINETUNE_ITERATIONS} iterations of 8 windows,
+as in the leave-one-patient-out transfer experiment on real Sunnybrook patients (docs/transfer-sunnybrook.json).`,
   async run(args) {
     const o = options(args, {
       ...TRAINING_FLAGS,
@@ -140,6 +148,9 @@ patients used: one patient lifted myocardium Dice 0.68 → 0.71, first 2 encoder
       fraction: { type: 'string' },
       cases: { type: 'string' },
       'selection-seed': { type: 'string' },
+      'no-early-stop': { type: 'boolean' },
+      'check-every': { type: 'string' },
+      patience: { type: 'string' },
     });
     if (o.model && o.scratch) throw new UsageError('give --model or --scratch, not both');
     if (o.fraction && o.cases) throw new UsageError('give --fraction or --cases, not both');
@@ -157,6 +168,10 @@ patients used: one patient lifted myocardium Dice 0.68 → 0.71, first 2 encoder
     let selection: CaseSelection | undefined;
     if (o.fraction !== undefined) selection = { fraction: Number(o.fraction) };
     else if (o.cases !== undefined) selection = { count: positiveInteger(o.cases, '--cases')! };
+    if (o['no-early-stop'] && (o['check-every'] !== undefined || o.patience !== undefined)) throw new UsageError('--check-every and --patience belong to early stopping: drop them or --no-early-stop');
+    const stopping = o['no-early-stop']
+      ? undefined
+      : { every: positiveInteger(o['check-every'], '--check-every') ?? FINETUNE_CHECK_EVERY, patience: positiveInteger(o.patience, '--patience') ?? FINETUNE_PATIENCE };
     const { settings, finish } = trainingSettings(o, { iterations: FINETUNE_ITERATIONS });
     const cases = await loadCases(required(o.data, '--data'), layoutOf(o.layout));
     const encoder = blocks(o['encoder-blocks'], '--encoder-blocks');
@@ -169,10 +184,15 @@ patients used: one patient lifted myocardium Dice 0.68 → 0.71, first 2 encoder
       ...(o['selection-seed'] !== undefined ? { selectionSeed: integer(o['selection-seed'], '--selection-seed')! } : {}),
       ...(encoder !== undefined ? { trainEncoderBlocks: encoder } : {}),
       ...(decoder !== undefined ? { trainDecoderBlocks: decoder } : {}),
+      ...(stopping ? { earlyStopping: stopping } : {}),
     });
     finish();
-    if (o.json) console.log(JSON.stringify({ ...trainingSummary(result), usedCases: result.usedCases, trainedBlocks: result.trainedBlocks }));
-    else console.log(`saved ${settings.outDir} (model ${result.modelId.slice(0, 12)}; trained ${result.trainedBlocks.join(', ')} on ${result.usedCases.length} case(s), ${result.record.iterations} iterations)`);
+    if (o.json) console.log(JSON.stringify({ ...trainingSummary(result), usedCases: result.usedCases, trainedBlocks: result.trainedBlocks, earlyStopping: result.record.earlyStopping ?? null }));
+    else {
+      const kept = result.record.earlyStopping;
+      const length = kept ? `${result.record.iterations} iterations, kept the weights of iteration ${kept.bestIteration}${kept.stoppedEarly ? ' (stopped early)' : ''}` : `${result.record.iterations} iterations`;
+      console.log(`saved ${settings.outDir} (model ${result.modelId.slice(0, 12)}; trained ${result.trainedBlocks.join(', ')} on ${result.usedCases.length} case(s), ${length})`);
+    }
     return 0;
   },
 };

@@ -123,6 +123,7 @@ export class SiteAgent {
     for (const d of this.datasets) {
       this.log(`dataset ${d.config.name}: ${d.summary.labelledCaseCount}/${d.summary.caseCount} labelled case(s); split train ${d.split.train.length}, validation ${d.split.validation.length}, test ${d.split.test.length}`);
       for (const p of d.problems) this.log(`  skipped: ${p}`);
+      for (const w of d.warnings) this.log(`  warning: ${w}`);
     }
     const engine = await initEngine({ ...(config.backend ? { backend: config.backend as BackendRequest } : {}), log: () => undefined });
     this.capabilities = {

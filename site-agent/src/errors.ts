@@ -4,6 +4,7 @@ export type AgentErrorCode =
   | 'kit_invalid'
   | 'enrolment_failed'
   | 'dataset_invalid'
+  | 'split_changed'
   | 'architecture_invalid'
   | 'model_mismatch';
 

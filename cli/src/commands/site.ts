@@ -1,6 +1,7 @@
 import { SiteAgent } from '@lgefed/site-agent/agent';
 import { architectureHash, resolveArchitecture } from '@lgefed/site-agent/architecture';
 import { loadSiteConfig } from '@lgefed/site-agent/config';
+import { forgetSplits, registerDatasets } from '@lgefed/site-agent/datasets';
 import { loadStartupKit } from '@lgefed/site-agent/kit';
 import { UsageError, type Command } from '../command.js';
 import { parseFlags, parseFlagsAndPositionals } from '../flags.js';
@@ -12,14 +13,16 @@ export const siteStart: Command = {
 
 The kit comes from \`lgefed coordinator enroll\`. site.json (owned by the site admin):
   { "stateDir": "state", "datasets": [{ "name": "lge", "path": "data", "layout": "auto" }],
-    "split": { "seed": 0, "validation": 0.2, "test": 0.2 }, "backend": "cpu",
-    "policy": { "allowedTaskKinds": ["train", "evaluate"], "weightsMayLeave": true, "minCasesForWeights": 3,
+    "split": { "seed": 0, "validation": 0.2, "test": 0.2 },
+    "policy": { "allowedTaskKinds": ["train", "evaluate", "finetune", "harmonisation-check"], "weightsMayLeave": true, "minCasesForWeights": 3,
                 "metrics": "aggregate", "aggregateStatistics": ["n", "mean", "sd"], "minCasesForMetrics": 5,
                 "maxHistogramEpsilon": 1, "privacyBudgetEpsilon": 3,
                 "pinArchitectures": true, "approvedArchitectures": ["<lgefed site arch-hash NAME>"] } }
-The agent makes its key in stateDir on first start (never sent), keeps a fixed split per dataset,
-a ledger of the ε it spent on histograms (stateDir/privacy-ledger.json) and an append-only log of
-every outbound message (stateDir/audit.jsonl). --capture also writes
+"backend" is optional (default: the fastest engine that loads; "cpu" is the slowest, for tests).
+The split is by count (at least one training case), stated at start and then fixed per dataset;
+after changing "split", run \`lgefed site resplit\`. The agent makes its key in stateDir on first
+start (never sent), keeps a ledger of the ε it spent on histograms (stateDir/privacy-ledger.json)
+and an append-only log of every outbound message (stateDir/audit.jsonl). --capture also writes
 every packet it sends to FILE.`,
   async run(args) {
     const o = parseFlags(args, { kit: { type: 'string' }, config: { type: 'string' }, capture: { type: 'string' } });
@@ -46,4 +49,25 @@ export const siteArchHash: Command = {
   },
 };
 
-export const siteCommands: readonly Command[] = [siteStart, siteArchHash];
+export const siteResplit: Command = {
+  name: 'site resplit',
+  summary: "re-divide the site's cases into train/validation/test after changing split in site.json",
+  usage: `Usage: lgefed site resplit --config site.json
+
+Stop the agent first. Forgets the split fixed in stateDir/split-<dataset>.json and divides every
+dataset's labelled cases again by the counts site.json's split asks for. Cases may change role, so
+results from before the re-split are not comparable with those after.`,
+  async run(args) {
+    const o = parseFlags(args, { config: { type: 'string' } });
+    if (!o.config) throw new UsageError('--config is required');
+    const config = await loadSiteConfig(o.config);
+    await forgetSplits(config);
+    for (const d of await registerDatasets(config)) {
+      console.log(`dataset ${d.config.name}: split train ${d.split.train.length}, validation ${d.split.validation.length}, test ${d.split.test.length} (seed ${config.split.seed})`);
+      for (const w of d.warnings) console.log(`  warning: ${w}`);
+    }
+    return 0;
+  },
+};
+
+export const siteCommands: readonly Command[] = [siteStart, siteArchHash, siteResplit];

@@ -30,6 +30,12 @@ const handPicked: Case[] = [
   { batch: 2, height: 11, width: 10, inChannels: 3, outChannels: 4, kernel: 3, stride: 2, pad: 'valid' },
   { batch: 1, height: 9, width: 9, inChannels: 2, outChannels: 3, kernel: 1, stride: 2, pad: 'same' },
   { batch: 2, height: 13, width: 12, inChannels: 4, outChannels: 6, kernel: 3, stride: 1, pad: 'valid' },
+  // Stride 1, same size, channels and width in fours: the filter gradient's SIMD patch kernel.
+  { batch: 2, height: 8, width: 12, inChannels: 8, outChannels: 5, kernel: 3, stride: 1, pad: 'same' },
+  { batch: 3, height: 5, width: 4, inChannels: 4, outChannels: 3, kernel: 3, stride: 1, pad: 'same' },
+  { batch: 1, height: 7, width: 8, inChannels: 12, outChannels: 2, kernel: 5, stride: 1, pad: 'same' },
+  { batch: 2, height: 6, width: 8, inChannels: 4, outChannels: 2, kernel: 2, stride: 1, pad: 'same' },
+  { batch: 1, height: 4, width: 8, inChannels: 4, outChannels: 3, kernel: 1, stride: 1, pad: 'same' },
 ];
 
 /** Seeded random shapes over the same axes. */
@@ -124,8 +130,7 @@ describe('engine: wasm training kernels match the cpu backend', function () {
     });
   }
 
-  it('splits the filter gradient over batch chunks without changing it', async () => {
-    const c = handPicked[1]!;
+  for (const c of [handPicked[1]!, handPicked[8]!]) it(`splits the filter gradient over batch chunks without changing it: ${describeCase(c)}`, async () => {
     const xShape = [c.batch, c.height, c.width, c.inChannels];
     const dyShape = [c.batch, outSize(c.height, c), outSize(c.width, c), c.outChannels];
     const attrs = { strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', filterShape: [3, 3, c.inChannels, c.outChannels] } as unknown as tf.Conv2DBackpropFilterAttrs;
@@ -197,7 +202,7 @@ describe('engine: fused instance norm + LeakyReLU on wasm (SIMD where channels a
     assert.equal(simdUnavailable(), undefined);
     const memory = new WasmHeap(tf.backend() as BackendWasm).memory;
     assert.ok(memory && simdKernels(memory), 'no SIMD kernels for the backend memory');
-    assert.match(info.reason, /instance norm and Adam in wasm SIMD/);
+    assert.match(info.reason, /instance norm, Adam and filter-gradient patches in wasm SIMD/);
   });
 
   /** Seeded shapes; channel counts divisible by 4 take the SIMD kernels, the others the JS loops. */

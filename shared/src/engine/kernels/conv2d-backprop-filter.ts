@@ -1,14 +1,17 @@
 /**
  * Conv2DBackpropFilter for the wasm backend, which has none (so wasm could not train a conv net).
  * dW[kh,kw,ci,co] = sum over (b,oh,ow) of x[b, oh*s+kh-pad, ow*s+kw-pad, ci] * dy[b,oh,ow,co]
- * is one matrix product: patches^T [KH*KW*CI, B*OH*OW] x dy [B*OH*OW, CO]. The patch rows are
- * gathered in JS straight on the heap (contiguous row copies for stride 1), and the product runs
- * in XNNPACK's GEMM, the only matmul path of the backend that reaches it (batch 1, no transposes).
+ * is one matrix product: patches^T [KH*KW*CI, B*OH*OW] x dy [B*OH*OW, CO]. For stride-1
+ * same-size convolutions with channels in fours, the patches come from our SIMD kernel straight
+ * from NHWC x (shared/wasm/conv-patches.ts); otherwise x is transposed to [CI, B, H, W] and the
+ * rows gathered in JS on the heap. The product runs in XNNPACK's GEMM, the only matmul path of the
+ * backend that reaches it (batch 1, no transposes).
  * Batches are processed in chunks so the patch matrix stays below PATCH_BUDGET floats.
  */
 import { backend_util, type Conv2DBackpropFilterAttrs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { EngineError } from '../errors.js';
+import { simdKernels, SIMD_LANES, type SimdKernels } from './simd.js';
 import { WasmHeap } from './wasm-heap.js';
 
 /** Largest patch matrix built at once (floats): 128 MiB. */
@@ -53,6 +56,16 @@ function gatherPatches(heap: Float32Array, xt: number, dst: number, g: Geometry,
   }
 }
 
+/** The SIMD patch kernel when it applies: stride 1, output the input's size, channels and width in fours. */
+function stride1Simd(g: Geometry, wasm: WasmHeap): SimdKernels | undefined {
+  const { strideHeight, strideWidth, dilationHeight, dilationWidth, inHeight, inWidth, outHeight, outWidth, inChannels } = g;
+  const applies =
+    strideHeight === 1 && strideWidth === 1 && dilationHeight === 1 && dilationWidth === 1 &&
+    outHeight === inHeight && outWidth === inWidth && inChannels % SIMD_LANES === 0 && inWidth % SIMD_LANES === 0;
+  const memory = applies ? wasm.memory : undefined;
+  return memory && simdKernels(memory);
+}
+
 /** `patchBudget` (floats) bounds the patch matrix built at once; batches are chunked to fit. */
 export function conv2dBackpropFilter(
   x: TensorInfo,
@@ -83,16 +96,19 @@ export function conv2dBackpropFilter(
   const rows = KH * KW * CI;
   const pixels = OH * OW;
   const chunk = Math.max(1, Math.min(B, Math.floor(patchBudget / Math.max(1, rows * pixels))));
-  const xt = wasm.run('Transpose', { x }, { perm: [3, 0, 1, 2] });
+  const simd = stride1Simd(g, wasm);
+  // The JS gather reads x as [CI, B, H, W]; the SIMD kernel reads NHWC x in place.
+  const source = simd ? x : wasm.run('Transpose', { x }, { perm: [3, 0, 1, 2] });
   let sum: TensorInfo | undefined;
   for (let b0 = 0; b0 < B; b0 += chunk) {
     const nb = Math.min(chunk, B - b0);
     const patches = wasm.allocate([1, rows, nb * pixels]);
     // A fresh copy of dy's rows: XNNPACK caches its packed weights by tensor id and shape-blind.
     const dyRows = wasm.allocate([1, nb * pixels, CO]);
-    const { heap, offsets } = wasm.view(xt, patches, dyRows, dy);
-    const [xtAt, patchesAt, dyRowsAt, dyAt] = offsets as [number, number, number, number];
-    gatherPatches(heap, xtAt, patchesAt, g, b0, nb);
+    const { heap, offsets } = wasm.view(source, patches, dyRows, dy);
+    const [sourceAt, patchesAt, dyRowsAt, dyAt] = offsets as [number, number, number, number];
+    if (simd) simd.stride1Patches(sourceAt * 4, patchesAt * 4, b0, nb, g.inHeight, g.inWidth, CI, KH, KW, g.padInfo.top, g.padInfo.left);
+    else gatherPatches(heap, sourceAt, patchesAt, g, b0, nb);
     heap.copyWithin(dyRowsAt, dyAt + b0 * pixels * CO, dyAt + (b0 + nb) * pixels * CO);
     const partial = wasm.run('BatchMatMul', { a: patches, b: dyRows }, { transposeA: false, transposeB: false });
     wasm.dispose(patches, dyRows);
@@ -104,7 +120,7 @@ export function conv2dBackpropFilter(
       sum = next;
     }
   }
-  wasm.dispose(xt);
+  if (source !== x) wasm.dispose(source);
   const dW = wasm.reshape(sum!, [KH, KW, CI, CO]);
   wasm.dispose(sum!);
   return dW;

@@ -23,6 +23,11 @@ export interface SimdKernels {
     dx: number, dGamma: number, dBeta: number,
     samples: number, pixels: number, channels: number, alpha: number,
   ): void;
+  /** Conv2DBackpropFilter's patch matrix of a stride-1, same-size convolution (see shared/wasm/conv-patches.ts). */
+  stride1Patches(
+    x: number, dst: number, firstBatch: number, batches: number, height: number, width: number, channels: number,
+    kernelHeight: number, kernelWidth: number, top: number, left: number,
+  ): void;
   adamUpdate(
     x: number, gradient: number, m: number, v: number, xOut: number, mOut: number, vOut: number, count: number,
     beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
@@ -79,5 +84,7 @@ export function simdKernels(memory: WasmMemory): SimdKernels | undefined {
 /** For the engine's log line: which implementations the instance norm and Adam use. */
 export function simdNote(): string {
   const reason = simdUnavailable();
-  return reason === undefined ? 'instance norm and Adam in wasm SIMD' : `instance norm in JS loops, Adam in tfjs ops: ${reason}`;
+  return reason === undefined
+    ? 'instance norm, Adam and filter-gradient patches in wasm SIMD'
+    : `instance norm in JS loops, Adam in tfjs ops, filter-gradient patches in JS: ${reason}`;
 }

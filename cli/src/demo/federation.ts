@@ -50,7 +50,7 @@ export class DemoFederation {
   url = '';
   token = '';
   pretrainedHash = '';
-  private port = 0;
+  port = 0;
   private closed = false;
   private readonly links: SiteLink[] = [];
 
@@ -65,6 +65,10 @@ export class DemoFederation {
       throw err;
     }
     return federation;
+  }
+
+  get stateDir(): string {
+    return this.options.stateDir;
   }
 
   get client(): AdminClient {

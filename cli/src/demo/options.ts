@@ -16,17 +16,20 @@ export interface DemoOptions {
   readonly open: boolean;
   readonly seed: number;
   readonly port: number;
+  /** End when the study ends instead of keeping the console up until Ctrl-C (scripts, CI). */
+  readonly exit: boolean;
 }
 
 export const DEMO_USAGE = `Usage: lgefed demo [--quick] [--chaos] [--summary FILE] [--workdir DIR] [--site NAME=DIR ...]
-                  [--pretrained MODEL_DIR] [--seed 1] [--port 0] [--no-open]
+                  [--pretrained MODEL_DIR] [--seed 1] [--port 0] [--no-open] [--exit]
 
 Runs the study as a federation on this machine: a coordinator and one agent per site as separate
 processes on 127.0.0.1, the EMIDEC-pretrained model at the coordinator, four phantom sites in the
 study's Table-1 styles (emidec, mscmr, vh, stpau). Jobs: harmonisation check, fine-tuning of the
 pretrained model on 10 % and 100 % of each site's cases vs training from scratch, FedAvg with
 progressive inclusion, cross-site evaluation of the pretrained, single-centre and federated models.
-Ends with a summary table and the HTML report path.
+Ends with a summary table and the HTML report path, then keeps the console up with the results
+until Ctrl-C and says how to open it again later on the kept state.
 
   --quick          small sizes (under 3 min on 2 cores); the default sizes take about 10 min
   --chaos          instead of the study, run fault drills: a site killed mid-round, the coordinator
@@ -37,7 +40,8 @@ Ends with a summary table and the HTML report path.
   --site NAME=DIR  use your own data folder (any layout \`lgefed data check\` reads) as site NAME;
                    repeat for each site (at least 2); replaces the phantom sites
   --pretrained DIR the model to start from (default: the shipped EMIDEC model)
-  --no-open        do not open the console in a browser`;
+  --no-open        do not open the console in a browser
+  --exit           end when the study ends (scripts, CI) instead of keeping the console up`;
 
 export function parseDemoArgs(args: readonly string[]): DemoOptions {
   let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -56,6 +60,7 @@ export function parseDemoArgs(args: readonly string[]): DemoOptions {
         seed: { type: 'string' },
         port: { type: 'string' },
         'no-open': { type: 'boolean' },
+        exit: { type: 'boolean' },
       },
     }));
   } catch (err) {
@@ -83,5 +88,6 @@ export function parseDemoArgs(args: readonly string[]): DemoOptions {
     open: values['no-open'] !== true,
     seed,
     port,
+    exit: values['exit'] === true,
   };
 }

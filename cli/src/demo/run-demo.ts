@@ -1,6 +1,7 @@
 /**
  * `lgefed demo` end to end: sites' data, the federation's processes, the study (or the fault
- * drills), the summary and the report; every process is stopped at the end, on failure and on Ctrl-C.
+ * drills), the summary and the report; then the console keeps serving the results until Ctrl-C
+ * (unless `--exit`). Every process is stopped at the end, on failure and on Ctrl-C.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { loadModelDirectory, readReferenceProfile, REFERENCE_PROFILE_FILE, type 
 import type { ReferenceIntensityProfile } from '@lgefed/shared/harmonise/index';
 import { FAULTS, runFaultDrill } from './chaos.js';
 import { DemoFederation } from './federation.js';
+import { reopenHelp, untilInterrupted } from './keep-serving.js';
 import type { DemoOptions } from './options.js';
 import { ProgressBoard } from './progress.js';
 import { writeStudyReport } from './report.js';
@@ -93,6 +95,10 @@ export async function runDemo(options: DemoOptions, out: NodeJS.WriteStream = pr
     board.log('interrupted: stopping the coordinator and agents');
     void federation.close().then(() => process.exit(130));
   };
+  const stopListening = () => {
+    process.removeListener('SIGINT', interrupted);
+    process.removeListener('SIGTERM', interrupted);
+  };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
@@ -138,10 +144,16 @@ export async function runDemo(options: DemoOptions, out: NodeJS.WriteStream = pr
       out.write(`Summary JSON: ${resolve(options.summaryFile)}\n`);
     }
     const ok = summary.jobs.every((j) => j.status === 'completed') && summary.faults.every((f) => f.passed);
+    if (!options.exit) {
+      // The study is over: Ctrl-C now ends the demo normally instead of interrupting it.
+      stopListening();
+      const waiting = untilInterrupted();
+      out.write(`\nThe console stays up with the results: ${consoleUrl} (admin token above). Press Ctrl-C to stop.\n${reopenHelp(federation.stateDir, federation.port)}\n`);
+      await waiting;
+    }
     return { summary, ok };
   } finally {
-    process.removeListener('SIGINT', interrupted);
-    process.removeListener('SIGTERM', interrupted);
+    stopListening();
     await federation.close();
   }
 }

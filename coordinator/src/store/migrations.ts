@@ -138,4 +138,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX model_versions_by_name ON model_versions (name) WHERE name IS NOT NULL;
     `,
   },
+  {
+    version: 4,
+    description: "each site's last known state (agent, hardware, dataset counts, last heartbeat) survives a restart",
+    sql: `
+      CREATE TABLE site_last_state (
+        site_id TEXT PRIMARY KEY REFERENCES sites(id),
+        agent_version TEXT,
+        capabilities TEXT,
+        datasets TEXT NOT NULL DEFAULT '[]',
+        last_seen_at INTEGER
+      );
+    `,
+  },
 ];

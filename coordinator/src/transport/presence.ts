@@ -1,4 +1,5 @@
 import type { Capabilities, DatasetSummary, PrivacyBalance, Progress } from '@lgefed/protocol';
+import type { SiteLastStates } from '../store/site-last-state.js';
 
 /** What the coordinator knows about a site's live connection, for `GET /api/sites`. */
 export interface SitePresence {
@@ -30,16 +31,34 @@ interface MutablePresence {
   privacy: PrivacyBalance | null;
 }
 
-/** Liveness per site, in memory: it describes connections, which do not survive a restart either. */
+/**
+ * Liveness per site. Connections, tasks and progress live in memory (they do not survive a restart
+ * either); what a site last said about itself and when it was last heard from is also kept in
+ * `lastStates`, so after a restart the console shows each site as it was last seen.
+ */
 export class PresenceBoard {
   private readonly sites = new Map<string, MutablePresence>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly lastStates?: SiteLastStates,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   private entry(siteId: string): MutablePresence {
     let p = this.sites.get(siteId);
     if (!p) {
-      p = { connected: false, connectedAt: null, lastSeenAt: null, agentVersion: null, capabilities: null, datasets: [], activeTaskIds: [], progress: {}, privacy: null };
+      const last = this.lastStates?.get(siteId);
+      p = {
+        connected: false,
+        connectedAt: null,
+        lastSeenAt: last?.lastSeenAt ?? null,
+        agentVersion: last?.agentVersion ?? null,
+        capabilities: last?.capabilities ?? null,
+        datasets: last?.datasets ?? [],
+        activeTaskIds: [],
+        progress: {},
+        privacy: null,
+      };
       this.sites.set(siteId, p);
     }
     return p;
@@ -48,11 +67,13 @@ export class PresenceBoard {
   connected(siteId: string, hello: { agentVersion: string; capabilities: Capabilities; datasets: readonly DatasetSummary[] }): void {
     const p = this.entry(siteId);
     Object.assign(p, { connected: true, connectedAt: this.now(), lastSeenAt: this.now(), ...hello });
+    this.lastStates?.hello(siteId, hello, this.now());
   }
 
   heartbeat(siteId: string, activeTaskIds: readonly string[], privacy: PrivacyBalance): void {
     const p = this.entry(siteId);
     p.lastSeenAt = this.now();
+    this.lastStates?.seen(siteId, p.lastSeenAt);
     p.privacy = privacy.budgetEpsilon > 0 ? { spentEpsilon: privacy.spentEpsilon, budgetEpsilon: privacy.budgetEpsilon } : null;
     p.activeTaskIds = [...activeTaskIds];
     for (const taskId of Object.keys(p.progress)) if (!activeTaskIds.includes(taskId)) delete p.progress[taskId];

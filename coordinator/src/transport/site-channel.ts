@@ -26,6 +26,7 @@ import { Server, type Socket } from 'socket.io';
 import { CoordinatorError } from '../errors.js';
 import type { CoordinatorState } from '../state.js';
 import type { Json } from '../store/jobs.js';
+import { SiteLastStates } from '../store/site-last-state.js';
 import type { JobEngine } from '../workflow/engine.js';
 import type { TaskMessage, TaskTransport } from '../workflow/transport.js';
 import { Admission, type AdmissionOptions } from './admission.js';
@@ -102,7 +103,7 @@ export class SiteChannel implements TaskTransport {
   private kidToSite = new Map<string, string>();
   private readonly sessions = new Map<string, Session>();
   private readonly offers: ModelOffers;
-  private readonly board = new PresenceBoard();
+  private readonly board: PresenceBoard;
   private readonly admission: Admission;
   /** Evaluation results per task until every model of the task has one. */
   private readonly evaluations = new Map<string, Map<string, { summaries: Json; cases: number; messageId: string }>>();
@@ -116,6 +117,7 @@ export class SiteChannel implements TaskTransport {
     options: SiteChannelOptions = {},
   ) {
     this.offers = new ModelOffers(state.models);
+    this.board = new PresenceBoard(new SiteLastStates(state.db));
     this.verifier = new Verifier({ senders: [], replayCache: new ReplayCache(options.replay) });
     this.heartbeatIntervalS = options.heartbeatIntervalS ?? 5;
     this.replyTimeoutMs = options.replyTimeoutMs ?? 30_000;

@@ -8,6 +8,8 @@ describe('lgefed demo options', () => {
     assert.deepEqual(o.sites.map((s) => s.phantomProfile), ['emidec', 'mscmr', 'vh', 'stpau']);
     assert.equal(o.quick, false);
     assert.equal(o.summaryFile, null);
+    assert.equal(o.exit, false, 'keeps the console up after the study');
+    assert.equal(parseDemoArgs(['--exit']).exit, true);
   });
 
   it('takes real data folders instead of phantoms', () => {

@@ -25,7 +25,7 @@ describe('lgefed demo --quick, end to end (coordinator and four agents as proces
     root = await mkdtemp(join(tmpdir(), 'lgefed-demo-test-'));
     const file = join(root, 'summary.json');
     stdout = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, [bin, 'demo', '--quick', '--no-open', '--workdir', root, '--summary', file], { maxBuffer: 64 << 20 }, (err, out, errOut) =>
+      execFile(process.execPath, [bin, 'demo', '--quick', '--no-open', '--exit', '--workdir', root, '--summary', file], { maxBuffer: 64 << 20 }, (err, out, errOut) =>
         err ? reject(new Error(`demo exited ${String((err as { code?: number }).code)}:\n${out}\n${errOut.slice(-4000)}`)) : resolve(out),
       ),
     );

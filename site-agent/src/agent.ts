@@ -36,7 +36,8 @@ import type { SiteConfig } from './config.js';
 import { registerDatasets, type RegisteredDataset } from './datasets.js';
 import { PolicyRefusal } from './errors.js';
 import { siteSafeText } from './outbound-error.js';
-import { ensureEnrolled, loadOrCreateSiteKey } from './identity.js';
+import { ensureEnrolled, loadOrCreateSiteKey, type EnrolmentRecord } from './identity.js';
+import { describeConnectionError } from './connection-errors.js';
 import type { StartupKit } from './kit.js';
 import { admitAssignment, checkWeightsCases, filterOutbound } from './policy.js';
 import { PrivacyLedger } from './privacy/ledger.js';
@@ -47,7 +48,8 @@ export const AGENT_VERSION = '0.1.0';
 const PROTOCOL_VERSION = 1;
 
 export interface AgentOptions {
-  readonly kit: StartupKit;
+  /** Needed only to enrol: later starts connect with the identity kept in the state dir. */
+  readonly kit?: StartupKit;
   readonly config: SiteConfig;
   /** Writes every engine.io packet the agent sends to this file (JSON lines), for audits of what left. */
   readonly captureFile?: string;
@@ -82,6 +84,9 @@ export class SiteAgent {
   private socket: AgentSocket | undefined;
   private signer!: Signer;
   private signingKey!: ConstructorParameters<typeof Signer>[0];
+  private identity!: EnrolmentRecord;
+  /** The last reason a connection attempt failed, so a coordinator that stays down is logged once, not per retry. */
+  private lastConnectError = '';
   private verifier!: Verifier;
   private datasets: RegisteredDataset[] = [];
   private capabilities!: Capabilities;
@@ -109,7 +114,7 @@ export class SiteAgent {
   }
 
   get siteId(): string {
-    return this.options.kit.siteId;
+    return this.identity.siteId;
   }
 
   async start(): Promise<void> {
@@ -132,9 +137,9 @@ export class SiteAgent {
       memoryMib: Math.floor(totalmem() / 2 ** 20),
       cpuCores: cpus().length,
     };
-    await ensureEnrolled(config.stateDir, kit, key);
+    this.identity = await ensureEnrolled(config.stateDir, kit, key);
     this.signingKey = key;
-    this.verifier = new Verifier({ senders: [{ id: 'coordinator', key: await importPublicJwk(kit.coordinatorPublicKey) }], replayCache: new ReplayCache() });
+    this.verifier = new Verifier({ senders: [{ id: 'coordinator', key: await importPublicJwk(this.identity.coordinatorPublicKey as Parameters<typeof importPublicJwk>[0]) }], replayCache: new ReplayCache() });
     this.connect();
   }
 
@@ -150,7 +155,8 @@ export class SiteAgent {
   // Connection
 
   private connect(): void {
-    const socket: AgentSocket = io(this.options.kit.coordinatorUrl, {
+    const url = this.identity.coordinatorUrl;
+    const socket: AgentSocket = io(url, {
       transports: ['websocket'],
       reconnectionDelay: this.options.reconnectDelayMs ?? 500,
       reconnectionDelayMax: this.options.reconnectDelayMaxMs ?? 10_000,
@@ -166,7 +172,13 @@ export class SiteAgent {
         }),
       );
     }
+    socket.on('connect_error', (err) => {
+      const why = describeConnectionError(url, err);
+      if (why !== this.lastConnectError) this.log(`${why}; retrying`);
+      this.lastConnectError = why;
+    });
     socket.on('connect', () => {
+      this.lastConnectError = '';
       // A fresh signer per connection starts its sequence numbers from the clock, above any another
       // holder of this key (a duplicate agent, a crashed run) used meanwhile: never locked out as a replay.
       this.signer = new Signer(this.signingKey);
@@ -202,7 +214,7 @@ export class SiteAgent {
     const intervalMs = Math.max(0.2, (reply.message as MessageTypes['Enrolment']).heartbeatIntervalS) * 1000;
     this.helloDone = true;
     this.drops = 0;
-    this.log(`connected to ${this.options.kit.coordinatorUrl} as ${this.options.kit.siteName}`);
+    this.log(`connected to ${this.identity.coordinatorUrl} as ${this.identity.siteName}`);
     clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => void this.sendHeartbeat(), intervalMs);
     for (const [key, deliver] of this.outbox) {

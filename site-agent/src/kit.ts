@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { AgentError } from './errors.js';
 
 /** The startup kit `lgefed coordinator enroll` writes (lgefed-startup-kit/1). */
@@ -10,6 +10,16 @@ export interface StartupKit {
   readonly siteName: string;
   readonly enrolmentToken: string;
   readonly tokenExpiresAt: string;
+}
+
+/** The kit, or undefined when the file does not exist (deleted after enrolment, as the docs ask). */
+export async function loadStartupKitIfPresent(file: string): Promise<StartupKit | undefined> {
+  try {
+    await access(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  }
+  return loadStartupKit(file);
 }
 
 export async function loadStartupKit(file: string): Promise<StartupKit> {

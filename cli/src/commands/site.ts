@@ -2,16 +2,18 @@ import { SiteAgent } from '@lgefed/site-agent/agent';
 import { architectureHash, resolveArchitecture } from '@lgefed/site-agent/architecture';
 import { loadSiteConfig } from '@lgefed/site-agent/config';
 import { forgetSplits, registerDatasets } from '@lgefed/site-agent/datasets';
-import { loadStartupKit } from '@lgefed/site-agent/kit';
+import { loadStartupKitIfPresent } from '@lgefed/site-agent/kit';
 import { UsageError, type Command } from '../command.js';
 import { parseFlags, parseFlagsAndPositionals } from '../flags.js';
 
 export const siteStart: Command = {
   name: 'site start',
   summary: 'run the site agent: enrol once, connect to the coordinator, run admitted tasks',
-  usage: `Usage: lgefed site start --kit kit.json --config site.json [--capture FILE]
+  usage: `Usage: lgefed site start --config site.json [--kit kit.json] [--capture FILE]
 
-The kit comes from \`lgefed coordinator enroll\`. site.json (owned by the site admin):
+The kit comes from \`lgefed coordinator enroll\` and is needed only for the first start, which
+enrols the site; later starts use the identity kept in stateDir (a --kit naming a deleted file is
+fine). site.json (owned by the site admin):
   { "stateDir": "state", "datasets": [{ "name": "lge", "path": "data", "layout": "auto" }],
     "split": { "seed": 0, "validation": 0.2, "test": 0.2 },
     "policy": { "allowedTaskKinds": ["train", "evaluate", "finetune", "harmonisation-check"], "weightsMayLeave": true, "minCasesForWeights": 3,
@@ -26,8 +28,10 @@ and an append-only log of every outbound message (stateDir/audit.jsonl). --captu
 every packet it sends to FILE.`,
   async run(args) {
     const o = parseFlags(args, { kit: { type: 'string' }, config: { type: 'string' }, capture: { type: 'string' } });
-    if (!o.kit || !o.config) throw new UsageError('--kit and --config are required');
-    const agent = new SiteAgent({ kit: await loadStartupKit(o.kit), config: await loadSiteConfig(o.config), ...(o.capture ? { captureFile: o.capture } : {}) });
+    if (!o.config) throw new UsageError('--config is required');
+    const kit = o.kit === undefined ? undefined : await loadStartupKitIfPresent(o.kit);
+    if (o.kit !== undefined && !kit) console.log(`startup kit ${o.kit} is gone: using the identity kept in the state directory`);
+    const agent = new SiteAgent({ ...(kit ? { kit } : {}), config: await loadSiteConfig(o.config), ...(o.capture ? { captureFile: o.capture } : {}) });
     await agent.start();
     await new Promise<void>((resolve) => {
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());

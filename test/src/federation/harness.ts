@@ -83,7 +83,12 @@ export class Proc {
 }
 
 export function spawnCli(...args: string[]): Proc {
-  return new Proc(spawn('node', [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LGEFED_BACKEND: 'cpu' } }));
+  return spawnCliWithEnv({}, ...args);
+}
+
+/** With extra environment variables (e.g. NODE_EXTRA_CA_CERTS, read only at process start). */
+export function spawnCliWithEnv(env: NodeJS.ProcessEnv, ...args: string[]): Proc {
+  return new Proc(spawn('node', [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LGEFED_BACKEND: 'cpu', ...env } }));
 }
 
 export interface RunningCoordinatorProcess {

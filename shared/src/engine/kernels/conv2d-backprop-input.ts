@@ -13,6 +13,7 @@
 import { backend_util, type Conv2DBackpropInputAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { EngineError } from '../errors.js';
+import { simdKernels } from './simd.js';
 import { WasmHeap } from './wasm-heap.js';
 
 type Geometry = backend_util.Conv2DInfo;
@@ -115,10 +116,22 @@ function phaseFilter(filter: TensorInfo, ph: Phase, pw: Phase, g: Geometry, wasm
   return sub;
 }
 
+/** Writes one phase's dense result (float offset `from`) to every stride-th pixel of dx (at `to`). */
+function scatterPhase(heap: Float32Array, from: number, to: number, ph: Phase, pw: Phase, g: Geometry): void {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, strideHeight: sh, strideWidth: sw } = g;
+  for (let b = 0; b < B; b++) {
+    for (let qh = 0; qh < ph.count; qh++) {
+      const src = from + ((b * ph.count + qh) * pw.count) * CI;
+      const dst = to + ((b * H + qh * sh + ph.r) * W + pw.r) * CI;
+      for (let qw = 0; qw < pw.count; qw++) heap.copyWithin(dst + qw * sw * CI, src + qw * CI, src + (qw + 1) * CI);
+    }
+  }
+}
+
 /**
  * Strided input gradient without zero insertion: each of the sh*sw output phases is a stride-1
  * convolution of dy with the taps that reach it (a quarter of the work for stride 2), scattered
- * into dx. Undefined when a phase would need cropping (unusual paddings); the caller falls back.
+ * into dx (by our wasm kernel where it loads, one bulk copy per pixel). Undefined when a phase would need cropping (unusual paddings); the caller falls back.
  */
 export function conv2dBackpropInputByPhases(dy: TensorInfo, filter: TensorInfo, g: Geometry, wasm: WasmHeap): TensorInfo | undefined {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW } = g;
@@ -128,6 +141,8 @@ export function conv2dBackpropInputByPhases(dy: TensorInfo, filter: TensorInfo, 
   const usable = (p: Phase) => p.count === 0 || p.taps === 0 || (p.before >= 0 && p.after >= 0);
   if (!rows.every(usable) || !cols.every(usable)) return undefined;
   const dx = wasm.allocate([B, H, W, CI]);
+  const memory = wasm.memory;
+  const simd = memory && simdKernels(memory);
   if (rows.some((p) => p.taps === 0) || cols.some((p) => p.taps === 0)) {
     const { heap, offsets } = wasm.view(dx);
     heap.fill(0, offsets[0]!, offsets[0]! + B * H * W * CI);
@@ -143,13 +158,8 @@ export function conv2dBackpropInputByPhases(dy: TensorInfo, filter: TensorInfo, 
       );
       const { heap, offsets } = wasm.view(part, dx);
       const [from, to] = offsets as [number, number];
-      for (let b = 0; b < B; b++) {
-        for (let qh = 0; qh < ph.count; qh++) {
-          const src = from + ((b * ph.count + qh) * pw.count) * CI;
-          const dst = to + ((b * H + qh * sh + ph.r) * W + pw.r) * CI;
-          for (let qw = 0; qw < pw.count; qw++) heap.copyWithin(dst + qw * sw * CI, src + qw * CI, src + (qw + 1) * CI);
-        }
-      }
+      if (simd) simd.scatterPhase(from * 4, to * 4, B, ph.count, pw.count, H, W, CI, sh, sw, ph.r, pw.r);
+      else scatterPhase(heap, from, to, ph, pw, g);
       wasm.dispose(sub, part);
     }
   }

@@ -28,6 +28,11 @@ export interface SimdKernels {
     x: number, dst: number, firstBatch: number, batches: number, height: number, width: number, channels: number,
     kernelHeight: number, kernelWidth: number, top: number, left: number,
   ): void;
+  /** One output phase of the strided input gradient into dx (see shared/wasm/scatter-phase.ts). */
+  scatterPhase(
+    part: number, dx: number, batches: number, countH: number, countW: number, height: number, width: number, channels: number,
+    strideH: number, strideW: number, rowPhase: number, columnPhase: number,
+  ): void;
   adamUpdate(
     x: number, gradient: number, m: number, v: number, xOut: number, mOut: number, vOut: number, count: number,
     beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
@@ -85,6 +90,6 @@ export function simdKernels(memory: WasmMemory): SimdKernels | undefined {
 export function simdNote(): string {
   const reason = simdUnavailable();
   return reason === undefined
-    ? 'instance norm, Adam and filter-gradient patches in wasm SIMD'
-    : `instance norm in JS loops, Adam in tfjs ops, filter-gradient patches in JS: ${reason}`;
+    ? 'instance norm, Adam, filter-gradient patches and input-gradient scatters in wasm SIMD'
+    : `instance norm in JS loops, Adam in tfjs ops, filter-gradient patches and input-gradient scatters in JS: ${reason}`;
 }

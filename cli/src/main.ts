@@ -1,9 +1,13 @@
 import { UsageError, type Command } from './command.js';
 import { commands } from './commands/index.js';
 
+function listing(shown: readonly Command[]): string[] {
+  const width = Math.max(...shown.map((c) => c.name.length), 8);
+  return shown.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+}
+
 function overview(): string {
-  const width = Math.max(...commands.map((c) => c.name.length), 8);
-  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  const lines = listing(commands);
   return [
     'lgefed — federated LV segmentation for LGE cardiac MRI',
     '',
@@ -32,6 +36,14 @@ export async function main(args: string[]): Promise<number> {
     return args.length === 0 ? 2 : 0;
   }
   const found = resolve(args);
+  // `lgefed coordinator --help`: the words name a group of commands, not one.
+  const words = args.filter((a) => !a.startsWith('-'));
+  const group = found ? [] : commands.filter((c) => c.name.split(' ').slice(0, words.length).join(' ') === words.join(' '));
+  if (!found && words.length > 0 && group.length > 0) {
+    const help = args.includes('--help') || args.includes('-h');
+    (help ? console.log : console.error)([`Usage: lgefed ${words.join(' ')} <command> [options]    (--help after a command for details)`, '', 'Commands:', ...listing(group)].join('\n'));
+    return help ? 0 : 2;
+  }
   if (!found) {
     console.error(`lgefed: unknown command '${args.join(' ')}'\n\n${overview()}`);
     return 2;

@@ -48,6 +48,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   const app = adminApi(state, engine, () => url, channel && ((siteId) => channel.presence(siteId)));
   const views = new ConsoleViews(state, channel && ((siteId) => channel.presence(siteId)));
   app.use(consoleApi({ state, engine, views }));
+  // Every API answer is JSON, a wrong path included (express would send an HTML page).
+  app.use('/api', (req, res) => void res.status(404).json({ error: { code: 'not_found', message: `no route ${req.method} ${req.originalUrl}` } }));
   const server =
     options.tlsCert && options.tlsKey
       ? createHttpsServer({ cert: await readFile(options.tlsCert), key: await readFile(options.tlsKey) }, app)

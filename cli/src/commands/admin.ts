@@ -182,29 +182,37 @@ export const adminJobs: Command = {
 export const adminResults: Command = {
   name: 'admin results',
   summary: "print a job's figures as tables (or CSV/JSON): cross-site Dice, curves, harmonisation, fine-tuning",
-  usage: `Usage: lgefed admin results --job ID [--format table|csv|json]\n  ${CONNECTION_USAGE}`,
+  usage: `Usage: lgefed admin results --job ID [--format table|csv|json] [--figure ID]\n  ${CONNECTION_USAGE}
+
+--figure picks one figure (e.g. cross-site-dice). With --format csv, stdout holds only CSV (one
+table per figure, separated by a blank line); the job line and figure titles go to stderr.`,
   async run(args) {
-    const o = parseOptions(args, { ...CONNECTION, job: { type: 'string' }, format: { type: 'string' } }).values;
+    const o = parseOptions(args, { ...CONNECTION, job: { type: 'string' }, format: { type: 'string' }, figure: { type: 'string' } }).values;
     if (!o.job) throw new UsageError('--job is required');
     const format = o.format ?? 'table';
     if (!['table', 'csv', 'json'].includes(format)) throw new UsageError('--format is table, csv or json');
     const report = await clientFrom(o).request<JobFigures>('GET', `/api/jobs/${o.job}/figures`);
+    const figures = o.figure ? report.figures.filter((f) => f.id === o.figure) : report.figures;
+    if (o.figure && figures.length === 0) throw new UsageError(`job ${o.job} has no figure ${o.figure} (it has: ${report.figures.map((f) => f.id).join(', ') || 'none yet'})`);
     if (format === 'json') {
-      console.log(JSON.stringify(report, null, 2));
+      console.log(JSON.stringify(o.figure ? figures[0] : report, null, 2));
       return 0;
     }
-    console.log(`${report.job.kind} ${report.job.id}: ${report.job.status}${report.job.failure ? ` (${report.job.failure})` : ''}`);
-    for (const e of report.excluded) console.log(`excluded ${e.site} in ${e.round}: ${e.reason ?? ''}`);
-    for (const figure of report.figures) {
-      console.log(`\n# ${figure.title}\n`);
+    // CSV on stdout must stay machine-readable: everything else is for the person, on stderr.
+    const say = format === 'csv' ? (line: string) => console.error(line) : (line: string) => console.log(line);
+    say(`${report.job.kind} ${report.job.id}: ${report.job.status}${report.job.failure ? ` (${report.job.failure})` : ''}`);
+    for (const e of report.excluded) say(`excluded ${e.site} in ${e.round}: ${e.reason ?? ''}`);
+    for (const [i, figure] of figures.entries()) {
+      say(`${format === 'csv' ? '' : '\n'}# ${figure.title}${format === 'csv' ? '' : '\n'}`);
       const csv = figureCsv(figure).trim();
-      if (format === 'csv' || csv === '') console.log(csv);
+      if (format === 'csv') console.log(`${i > 0 ? '\n' : ''}${csv}`);
+      else if (csv === '') console.log(csv);
       else {
         const [head, ...rows] = csv.split('\n').map((l) => l.split(','));
         console.log(table(head!, rows.map((r) => r.map((c) => (/^-?\d+\.\d{4,}$/.test(c) ? Number(c).toFixed(4) : c)))));
       }
     }
-    if (report.figures.length === 0) console.log('no figures yet: no round of this job has completed');
+    if (report.figures.length === 0) say('no figures yet: no round of this job has completed');
     return 0;
   },
 };

@@ -39,7 +39,7 @@ function diceCells(matrix: CrossSiteMatrix): DiceCellRow[] {
     matrix.structures.flatMap((structure) =>
       Object.entries(row.sites).flatMap(([testSite, cells]) => {
         const c: MetricWithInterval = cells[structure];
-        return finite(c.mean) ? [{ structure, trainedAt: row.model, testSite, mean: c.mean, sd: c.sd, n: c.n, ciLow: c.ci95[0], ciHigh: c.ci95[1] }] : [];
+        return finite(c.mean) ? [{ structure, model: row.model, testSite, mean: c.mean, sd: c.sd, n: c.n, ciLow: c.ci95[0], ciHigh: c.ci95[1] }] : [];
       }),
     ),
   );

@@ -12,11 +12,15 @@ export interface MetricWithInterval extends MetricSummary {
   readonly ci95: readonly [number, number];
 }
 
-/** Two-sided 95 % CI of the mean with Student's t (df = n - 1); degenerate for n < 2. */
+/**
+ * Two-sided 95 % CI of the mean with Student's t (df = n - 1); degenerate for n < 2. Clamped to
+ * [0, 1]: every metric summarised here is a Dice score, and a few cases with a wide spread would
+ * otherwise give intervals such as -0.50 to 1.49.
+ */
 export function withInterval(s: MetricSummary): MetricWithInterval {
   if (s.n < 2) return { ...s, ci95: [s.mean, s.mean] };
   const half = studentTQuantile(0.975, s.n - 1) * (s.sd / Math.sqrt(s.n));
-  return { ...s, ci95: [s.mean - half, s.mean + half] };
+  return { ...s, ci95: [Math.max(0, s.mean - half), Math.min(1, s.mean + half)] };
 }
 
 /** Combines per-site summaries into the summary of all their cases (exact for sample sd). */

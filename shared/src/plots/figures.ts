@@ -12,8 +12,8 @@ export type FigureSpec = TopLevelSpec;
 /** One cell of the cross-site matrix: a model (trained at one site, or several) scored at one test site. */
 export interface DiceCellRow {
   readonly structure: string;
-  /** The model's label; for single-centre models, where it was trained. */
-  readonly trainedAt: string;
+  /** The model's label (single-centre models are usually labelled by where they were trained). */
+  readonly model: string;
   readonly testSite: string;
   readonly mean: number;
   readonly sd: number;
@@ -133,7 +133,7 @@ export function crossSiteDiceSpec(rows: readonly DiceCellRow[], title = 'Cross-s
       height: { step: 40 },
       encoding: {
         x: { field: 'testSite', type: 'nominal', title: 'tested at', axis: { labelAngle: -30 } },
-        y: { field: 'trainedAt', type: 'nominal', title: 'model (trained at)' },
+        y: { field: 'model', type: 'nominal', title: 'model' },
       },
       layer: [
         {
@@ -141,7 +141,7 @@ export function crossSiteDiceSpec(rows: readonly DiceCellRow[], title = 'Cross-s
           encoding: {
             color: { field: 'mean', type: 'quantitative', title: 'mean Dice', scale: { ...DICE_SCALE, scheme: 'viridis' } },
             tooltip: [
-              { field: 'trainedAt', title: 'model' },
+              { field: 'model', title: 'model' },
               { field: 'testSite', title: 'test site' },
               { field: 'mean', format: '.3f', title: 'mean Dice' },
               { field: 'sd', format: '.3f' },

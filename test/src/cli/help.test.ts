@@ -19,4 +19,16 @@ describe('lgefed CLI', () => {
       return true;
     });
   });
+
+  it('lists a command group with lgefed coordinator --help', async () => {
+    const { stdout } = await run(process.execPath, [bin, 'coordinator', '--help']);
+    assert.match(stdout, /Usage: lgefed coordinator <command>/);
+    for (const name of ['start', 'enroll', 'revoke', 'token', 'models import', 'models list']) assert.match(stdout, new RegExp(`^  coordinator ${name} `, 'm'));
+  });
+
+  it('shows a site.json for the study in site start --help: every task kind, no forced cpu backend', async () => {
+    const { stdout } = await run(process.execPath, [bin, 'site', 'start', '--help']);
+    assert.match(stdout, /"allowedTaskKinds": \["train", "evaluate", "finetune", "harmonisation-check"\]/);
+    assert.doesNotMatch(stdout, /"backend": "cpu"/);
+  });
 });

@@ -180,9 +180,10 @@ describe('coordinator console in headless Chromium (real coordinator, two real a
     const watched = await cli('admin', 'jobs', '--watch', jobId, ...auth);
     assert.equal(watched.code, 0, watched.stderr);
     assert.match(watched.stderr, /█{24} completed round 3\/3/);
-    const results = await cli('admin', 'results', '--job', jobId, '--format', 'csv', ...auth);
+    const results = await cli('admin', 'results', '--job', jobId, '--format', 'csv', '--figure', 'cross-site-dice', ...auth);
     assert.equal(results.code, 0, results.stderr);
-    assert.match(results.stdout, /# Cross-site Dice\n\nstructure,trainedAt,testSite,mean,sd,n,ciLow,ciHigh\n/);
+    assert.match(results.stdout, /^structure,model,testSite,mean,sd,n,ciLow,ciHigh\n/, 'stdout is the CSV alone');
+    assert.match(results.stderr, /# Cross-site Dice/);
     const audit = await cli('admin', 'audit', '--type', 'job.cancelled', ...auth);
     assert.equal(audit.code, 0, audit.stderr);
     assert.equal(audit.stdout.trim().split('\n').length, 3, audit.stdout);
@@ -201,7 +202,7 @@ describe('coordinator console in headless Chromium (real coordinator, two real a
     assert.match(html, /data:image\/svg\+xml;base64,/);
     assert.doesNotMatch(html, /(src|href)="https?:/, 'the report must not reference anything online');
     const csv = (await readFile(join(out, 'figures', 'cross-site-dice.csv'), 'utf8')).trim().split('\n');
-    assert.equal(csv[0], 'structure,trainedAt,testSite,mean,sd,n,ciLow,ciHigh');
+    assert.equal(csv[0], 'structure,model,testSite,mean,sd,n,ciLow,ciHigh');
     assert.equal(csv.length, 13);
     const json = JSON.parse(await readFile(join(out, 'figures', 'learning-curves.json'), 'utf8')) as { rows: { series: string; step: number }[] };
     assert.deepEqual([...new Set(json.rows.map((r) => `${r.series}@${r.step}`))].sort(), ['north@1', 'south@1']);

@@ -11,7 +11,7 @@ import { renderSvg } from '@lgefed/shared/plots/render';
 const STRUCTURES = ['bloodpool', 'myocardium'];
 const SITES = ['north', 'south'];
 const dice: DiceCellRow[] = STRUCTURES.flatMap((structure, s) =>
-  ['local:north', 'federated'].flatMap((trainedAt, m) => SITES.map((testSite, t) => ({ structure, trainedAt, testSite, mean: 0.5 + 0.1 * s + 0.2 * m + 0.05 * t, sd: 0.1, n: 3, ciLow: 0.3, ciHigh: 0.9 }))),
+  ['local:north', 'federated'].flatMap((model, m) => SITES.map((testSite, t) => ({ structure, model, testSite, mean: 0.5 + 0.1 * s + 0.2 * m + 0.05 * t, sd: 0.1, n: 3, ciLow: 0.3, ciHigh: 0.9 }))),
 );
 
 /** One figure of every type, as the coordinator's report module produces them. */

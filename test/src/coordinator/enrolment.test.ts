@@ -87,6 +87,9 @@ describe('coordinator: enrolment, revocation and admin auth', () => {
       assert.deepEqual(sites.map((s) => [s.name, s.status, s.keyPinned]), [['dijon', 'enrolled', true]]);
       const badJob = await call('/api/jobs', admin, { kind: 'fedavg', spec: { sites: ['nowhere'] } });
       assert.equal(badJob.status, 400);
+      const noRoute = await call('/api/no-such-route', viewer);
+      assert.equal(noRoute.status, 404);
+      assert.deepEqual(await noRoute.json(), { error: { code: 'not_found', message: 'no route GET /api/no-such-route' } }, 'JSON like every API error, not the HTML page');
     } finally {
       await coordinator.close();
     }

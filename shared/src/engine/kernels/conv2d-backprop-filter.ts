@@ -14,7 +14,10 @@ import { EngineError } from '../errors.js';
 import { simdKernels, SIMD_LANES, type SimdKernels } from './simd.js';
 import { WasmHeap } from './wasm-heap.js';
 
-/** Largest patch matrix built at once (floats): 128 MiB. */
+/**
+ * Largest patch matrix built at once (floats): 128 MiB. Only memory decides: measured on the lite
+ * U-Net's shapes, smaller chunks (down to a cache-sized 1-4k pixels) only added per-product overhead.
+ */
 const PATCH_BUDGET = 32 * 1024 * 1024;
 
 type Geometry = backend_util.Conv2DInfo;
@@ -66,7 +69,7 @@ function stride1Simd(g: Geometry, wasm: WasmHeap): SimdKernels | undefined {
   return memory && simdKernels(memory);
 }
 
-/** `patchBudget` (floats) bounds the patch matrix built at once; batches are chunked to fit. */
+/** `patchBudget` (floats) bounds the patch matrix built at once: output rows (SIMD) or samples (JS) are chunked to fit. */
 export function conv2dBackpropFilter(
   x: TensorInfo,
   dy: TensorInfo,
@@ -94,22 +97,26 @@ export function conv2dBackpropFilter(
     throw new EngineError(`Conv2DBackpropFilter: dy is [${dy.shape}], expected [${expected}]`);
   }
   const rows = KH * KW * CI;
-  const pixels = OH * OW;
-  const chunk = Math.max(1, Math.min(B, Math.floor(patchBudget / Math.max(1, rows * pixels))));
   const simd = stride1Simd(g, wasm);
+  // Chunks are ranges of output rows (b, oh), numbered b * OH + oh: any range for the SIMD kernel,
+  // whole samples for the JS gather.
+  const rowsPerChunk = simd
+    ? Math.max(1, Math.min(B * OH, Math.floor(patchBudget / (rows * OW))))
+    : OH * Math.max(1, Math.min(B, Math.floor(patchBudget / Math.max(1, rows * OH * OW))));
   // The JS gather reads x as [CI, B, H, W]; the SIMD kernel reads NHWC x in place.
   const source = simd ? x : wasm.run('Transpose', { x }, { perm: [3, 0, 1, 2] });
   let sum: TensorInfo | undefined;
-  for (let b0 = 0; b0 < B; b0 += chunk) {
-    const nb = Math.min(chunk, B - b0);
-    const patches = wasm.allocate([1, rows, nb * pixels]);
+  for (let row0 = 0; row0 < B * OH; row0 += rowsPerChunk) {
+    const count = Math.min(rowsPerChunk, B * OH - row0);
+    const columns = count * OW;
+    const patches = wasm.allocate([1, rows, columns]);
     // A fresh copy of dy's rows: XNNPACK caches its packed weights by tensor id and shape-blind.
-    const dyRows = wasm.allocate([1, nb * pixels, CO]);
+    const dyRows = wasm.allocate([1, columns, CO]);
     const { heap, offsets } = wasm.view(source, patches, dyRows, dy);
     const [sourceAt, patchesAt, dyRowsAt, dyAt] = offsets as [number, number, number, number];
-    if (simd) simd.stride1Patches(sourceAt * 4, patchesAt * 4, b0, nb, g.inHeight, g.inWidth, CI, KH, KW, g.padInfo.top, g.padInfo.left);
-    else gatherPatches(heap, sourceAt, patchesAt, g, b0, nb);
-    heap.copyWithin(dyRowsAt, dyAt + b0 * pixels * CO, dyAt + (b0 + nb) * pixels * CO);
+    if (simd) simd.stride1Patches(sourceAt * 4, patchesAt * 4, row0, count, g.inHeight, g.inWidth, CI, KH, KW, g.padInfo.top, g.padInfo.left);
+    else gatherPatches(heap, sourceAt, patchesAt, g, row0 / OH, count / OH);
+    heap.copyWithin(dyRowsAt, dyAt + row0 * OW * CO, dyAt + (row0 + count) * OW * CO);
     const partial = wasm.run('BatchMatMul', { a: patches, b: dyRows }, { transposeA: false, transposeB: false });
     wasm.dispose(patches, dyRows);
     if (sum === undefined) {

@@ -22,7 +22,7 @@ export interface FinishedJob extends JobRecord {
 }
 
 export async function submitJob(client: AdminClient, request: JobRequest): Promise<string> {
-  const job = await client.request<{ id: string }>('POST', '/api/jobs', { kind: request.kind, spec: request.spec });
+  const job = await client.request<{ id: string }>('POST', '/api/jobs', { kind: request.kind, spec: { name: request.label, ...request.spec } });
   return job.id;
 }
 

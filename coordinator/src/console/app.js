@@ -1,12 +1,13 @@
 import { io } from '/console/vendor/socket.io.esm.min.js';
 import { api, token } from './api.js';
 import { AuditView } from './audit.js';
-import { h } from './dom.js';
+import { h, when } from './dom.js';
 import { renderJobs, setupSubmit } from './jobs.js';
 import { openReport, renderResults } from './results.js';
 import { renderSites } from './sites.js';
 
 const VIEWS = ['sites', 'jobs', 'results', 'audit'];
+const TITLES = { sites: 'Sites', jobs: 'Jobs', results: 'Results', audit: 'Audit log' };
 const $ = (id) => document.getElementById(id);
 
 let socket = null;
@@ -16,8 +17,20 @@ let audit = null;
 
 function show(view) {
   for (const v of VIEWS) $(`view-${v}`).hidden = v !== view;
-  for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.view === view);
+  for (const a of document.querySelectorAll('nav a')) {
+    a.classList.toggle('active', a.dataset.view === view);
+    if (a.dataset.view === view) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  document.title = `${TITLES[view]} · lgefed console`;
 }
+
+/** Ids as people know them: jobs and sites by name (an unknown id stays as it is). */
+const names = {
+  site: (id) => sites.find((s) => s.id === id)?.name ?? id,
+  job: (id) => jobs.find((j) => j.id === id)?.name ?? id,
+  subject: (id) => jobs.find((j) => j.id === id)?.name ?? sites.find((s) => s.id === id)?.name ?? id,
+};
 
 function route() {
   const [view, arg] = location.hash.slice(1).split('/');
@@ -33,7 +46,11 @@ function route() {
 function fillJobPicker() {
   const select = $('results-job');
   const chosen = select.value || (location.hash.startsWith('#results/') ? location.hash.split('/')[1] : '');
-  select.replaceChildren(...jobs.map((j) => h('option', { value: j.id }, `${j.kind} · ${j.status} · ${new Date(j.createdAt).toLocaleString()} · ${j.id.slice(0, 8)}`)));
+  const seen = new Map();
+  for (const j of jobs) seen.set(j.name, (seen.get(j.name) ?? 0) + 1);
+  // A name given twice (a re-run) gets its short id to tell the two apart.
+  const label = (j) => `${j.name} · ${j.status} · ${when(j.finishedAt ?? j.createdAt)}${seen.get(j.name) > 1 ? ` · ${j.id.slice(0, 8)}` : ''}`;
+  select.replaceChildren(...jobs.map((j) => h('option', { value: j.id }, label(j))));
   if (chosen && jobs.some((j) => j.id === chosen)) select.value = chosen;
 }
 
@@ -67,7 +84,7 @@ async function start(who) {
     },
   };
   setupSubmit(ctx);
-  audit = new AuditView();
+  audit = new AuditView(names);
   const update = (next) => {
     if (next.sites) renderSites((sites = next.sites));
     if (next.jobs) {
@@ -118,6 +135,13 @@ $('login-form').addEventListener('submit', async (e) => {
   } catch (err) {
     token.clear();
     showLogin(`${err.code}: ${err.message}`);
+  }
+});
+// A token is one line: Enter signs in (Shift+Enter is left alone).
+$('login-token').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey) {
+    e.preventDefault();
+    $('login-form').requestSubmit();
   }
 });
 $('logout').addEventListener('click', () => {

@@ -31,11 +31,27 @@ export function duration(seconds) {
   return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
-export const when = (ms) => (ms ? new Date(ms).toLocaleString() : '—');
+/** One time zone everywhere, the reports' too: UTC, to the minute. */
+export const when = (ms) => (ms ? `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC` : '—');
 
-/** Renders a Vega-Lite spec with the locally served vega-embed. */
-export function chart(spec, className = 'chart') {
-  const el = h(`div.${className}`);
+/** How long a job ran (so far, while it runs). */
+export const tookText = (job) => duration(((job.finishedAt ?? Date.now()) - job.createdAt) / 1000);
+
+/** A round's name as people read it: "federated round 2", "2 encoder blocks tuned on 10 % of cases". */
+export function roundLabel(name) {
+  let m;
+  if ((m = /^federated-(\d+)$/.exec(name))) return `federated round ${m[1]}`;
+  if ((m = /^scratch\/f=([\d.]+)$/.exec(name))) return `from scratch on ${Math.round(Number(m[1]) * 100)} % of cases`;
+  if ((m = /^finetune\/k=(\d+)\/f=([\d.]+)$/.exec(name))) return `${m[1]} encoder block${m[1] === '1' ? '' : 's'} tuned on ${Math.round(Number(m[2]) * 100)} % of cases`;
+  return { 'local-baselines': 'single-site baselines', evaluate: 'evaluation', 'harmonisation-check': 'harmonisation check' }[name] ?? name;
+}
+
+/** The id behind a name, one click away. */
+export const idDetails = (id) => h('details.id', {}, h('summary', {}, 'id'), h('code', {}, id));
+
+/** Renders a Vega-Lite spec with the locally served vega-embed; `alt` is its text alternative. */
+export function chart(spec, className, alt) {
+  const el = h(`div.${className}`, { role: 'img', 'aria-label': alt });
   window.vegaEmbed(el, spec, { actions: false, renderer: 'svg' }).catch((err) => el.append(h('p.error', {}, `chart failed: ${err.message}`)));
   return el;
 }

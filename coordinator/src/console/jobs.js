@@ -1,6 +1,6 @@
 import { learningCurveSpec } from '/console/lib/figures.js';
 import { api } from './api.js';
-import { chart, duration, h, when } from './dom.js';
+import { chart, duration, h, idDetails, roundLabel, tookText, when } from './dom.js';
 
 /** Starting points for the submit form, filled with the enrolled sites. */
 function template(kind, sites) {
@@ -46,7 +46,7 @@ export function setupSubmit(ctx) {
       const job = await api('POST', '/api/jobs', { kind: kind.value, spec: parsed });
       error.textContent = '';
       document.getElementById('submit-panel').open = false;
-      ctx.flash(`job ${job.id} submitted`);
+      ctx.flash(`job “${job.name}” submitted`);
       ctx.refreshJobs();
     } catch (err) {
       error.textContent = `${err.code}: ${err.message}`;
@@ -54,18 +54,34 @@ export function setupSubmit(ctx) {
   });
 }
 
+const STAGES = { loading: 'loading data', training: 'training', evaluating: 'scoring test cases', uploading: 'sending weights' };
+
+/** What a task is doing, in words; no percentage or ETA until the site has reported one. */
+function taskText(task) {
+  if (task.status === 'completed') return 'done';
+  if (task.status === 'excluded') return 'excluded';
+  if (task.status === 'pending') return 'waiting for the site';
+  if (task.stage === null) return 'queued at the site';
+  const parts = [`${STAGES[task.stage] ?? task.stage} ${Math.round(task.fraction * 100)} %`];
+  if (task.epoch) parts.push(`epoch ${task.epoch}`);
+  if (task.loss) parts.push(`loss ${task.loss.toFixed(3)}`);
+  // Under a few seconds left is noise in the rate: say nothing rather than "0m00s" while work goes on.
+  if (task.etaSeconds !== null && task.etaSeconds >= 5) parts.push(`about ${duration(task.etaSeconds)} left`);
+  return parts.join(' · ');
+}
+
 function taskRow(task) {
-  const pct = task.fraction === null ? 0 : Math.round(task.fraction * 100);
-  const detail =
-    task.status === 'completed' ? 'done'
-    : task.status === 'excluded' ? 'excluded'
-    : task.status === 'pending' ? 'waiting for site'
-    : `${task.stage ?? 'sent to site'} ${pct}%${task.epoch ? ` · epoch ${task.epoch}` : ''}${task.loss ? ` · loss ${task.loss.toFixed(3)}` : ''}${task.etaSeconds !== null ? ` · ETA ${duration(task.etaSeconds)}` : ''}`;
-  const retries = task.retries > 0 ? ` · retry ${task.retries}/${task.maxAttempts - 1}` : '';
+  const known = task.status === 'completed' || task.stage !== null;
+  const pct = known && task.fraction !== null ? Math.round(task.fraction * 100) : 0;
+  const text = taskText(task) + (task.retries > 0 ? ` · retry ${task.retries}/${task.maxAttempts - 1}` : '');
   return [
     h('span', {}, task.site),
-    h(`div.bar.${task.status}`, { role: 'progressbar', 'aria-valuenow': pct, 'data-site': task.site }, h('div', { style: `width:${pct}%` })),
-    h('span', {}, detail + retries),
+    h(
+      `div.bar.${task.status}`,
+      { role: 'progressbar', 'aria-label': `${task.site}: ${text}`, 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': known ? pct : undefined, 'data-site': task.site },
+      h('div', { style: `width:${pct}%` }),
+    ),
+    h('span', {}, text),
     task.excludedReason ? h('span.excluded-reason', {}, `excluded: ${task.excludedReason}`) : null,
   ];
 }
@@ -76,23 +92,27 @@ function jobCard(job, ctx) {
   const actions = [];
   if (ctx.isAdmin && job.status === 'running') actions.push(h('button.danger', { onclick: () => ctx.act(`/api/jobs/${job.id}/cancel`, 'cancelled'), 'data-action': 'cancel' }, 'Cancel'));
   if (ctx.isAdmin && job.status !== 'running') actions.push(h('button.secondary', { onclick: () => ctx.act(`/api/jobs/${job.id}/rerun`, 're-run submitted'), 'data-action': 'rerun' }, 'Re-run'));
-  actions.push(h('button.secondary', { onclick: () => ctx.showResults(job.id), 'data-action': 'results' }, 'Results'));
+  actions.push(h('button.secondary', { onclick: () => ctx.showResults(job.id), 'data-action': 'results', 'aria-label': `Results of ${job.name}` }, 'Results'));
   const losses = (current ? current.tasks : []).flatMap((t) => t.losses.map((p) => ({ series: t.site, step: p.epoch, metric: 'training loss', value: p.loss })));
+  const round = job.status === 'running' ? `round ${doneRounds + 1}${job.plannedRounds ? ` of ${job.plannedRounds}` : ''}${current ? `: ${roundLabel(current.name)}` : ''}` : `${doneRounds} round${doneRounds === 1 ? '' : 's'} completed`;
+  const timing = job.finishedAt ? `started ${when(job.createdAt)} · finished ${when(job.finishedAt)} · took ${tookText(job)}` : `started ${when(job.createdAt)} · running for ${tookText(job)}`;
   return h(
     'article.card.job',
-    { 'data-job': job.id, 'data-status': job.status },
+    { 'data-job': job.id, 'data-status': job.status, 'aria-label': job.name },
     h(
       'header',
       {},
-      h('h3', {}, job.kind),
+      h('h3', {}, job.name),
+      h('span.kind', {}, job.kind),
       h(`span.badge.${job.status}`, {}, job.status),
-      h('span.meta', {}, `round ${doneRounds + (job.status === 'running' ? 1 : 0)}${job.plannedRounds ? ` of ${job.plannedRounds}` : ''}${current ? ` · ${current.name}` : ''} · ${job.submittedBy} · ${when(job.createdAt)}`),
+      h('span.meta', {}, `${round} · by ${job.submittedBy} · ${timing}`),
       h('div.actions', {}, actions),
     ),
-    h('div.rounds', {}, job.rounds.map((r) => h(`span.${r.status}`, { title: r.status }, r.name))),
+    h('div.rounds', { 'aria-label': 'rounds' }, job.rounds.map((r) => h(`span.${r.status}`, { title: `${r.name}: ${r.status}` }, roundLabel(r.name)))),
     job.failure ? h('p.failure', {}, job.failure) : null,
     current && current.tasks.length ? h('div.tasks', {}, current.tasks.map(taskRow)) : null,
-    losses.length > 1 ? chart(learningCurveSpec(losses, 'epoch', 'Live training loss')) : null,
+    losses.length > 1 ? chart(learningCurveSpec(losses, 'epoch', 'Live training loss'), 'chart', `Live training loss per epoch of ${job.name}, per site`) : null,
+    idDetails(job.id),
   );
 }
 

@@ -1,6 +1,6 @@
 import { figureSpec } from '/console/lib/figures.js';
 import { api, fetchBlob } from './api.js';
-import { chart, h, when } from './dom.js';
+import { chart, h, idDetails, roundLabel, tookText, when } from './dom.js';
 
 const signed = (v) => (v === null ? '—' : `${v >= 0 ? '+' : ''}${v.toFixed(3)}`);
 const fixed = (v) => (v === null ? '—' : v.toFixed(3));
@@ -20,6 +20,12 @@ function table5(rows) {
   );
 }
 
+/** The model a training job made: its hash, and links to the evaluations that scored it. */
+function modelFacts(model) {
+  const links = model.evaluatedIn.map((e, i) => [i ? ', ' : '', h('a', { href: `#results/${e.id}` }, e.name)]);
+  return h('p.model', {}, 'Model ', h('code', { title: model.hash }, model.hash.slice(0, 12)), model.evaluatedIn.length ? [' · scored in ', links] : ' · not evaluated yet');
+}
+
 export async function renderResults(jobId) {
   const meta = document.getElementById('results-meta');
   const figures = document.getElementById('figures');
@@ -29,16 +35,25 @@ export async function renderResults(jobId) {
     return;
   }
   const report = await api('GET', `/api/jobs/${jobId}/figures`);
+  const job = report.job;
   meta.replaceChildren(
     ...[
-      h('p', {}, h('b', {}, report.job.kind), ` · ${report.job.status} · ${report.job.submittedBy} · ${when(report.job.createdAt)}`, report.job.failure ? h('span.failure', {}, ` · ${report.job.failure}`) : null),
-      report.excluded.length ? h('p.failure', {}, `Excluded: ${report.excluded.map((e) => `${e.site} in ${e.round} (${e.reason ?? 'no reason'})`).join('; ')}`) : null,
+      h('h3.job-name', {}, job.name),
+      h(
+        'p.meta',
+        {},
+        `${job.kind} job · ${job.status} · by ${job.submittedBy} · started ${when(job.createdAt)}${job.finishedAt ? ` · finished ${when(job.finishedAt)} · took ${tookText(job)}` : ''}`,
+        job.failure ? h('span.failure', {}, ` · ${job.failure}`) : null,
+      ),
+      idDetails(job.id),
+      report.model ? modelFacts(report.model) : null,
+      report.excluded.length ? h('p.failure', {}, `Excluded: ${report.excluded.map((e) => `${e.site} in ${roundLabel(e.round)} (${e.reason ?? 'no reason'})`).join('; ')}`) : null,
     ].filter(Boolean),
   );
   figures.replaceChildren(
     ...(report.figures.length
-      ? report.figures.map((f) => h('section.card.figure', { 'data-figure': f.id }, h('h3', {}, f.title), h('p', {}, f.caption), chart(figureSpec(f, { withTitle: false })), f.type === 'finetune-summary' ? table5(f.rows) : null))
-      : [h('p.empty', {}, 'No figures yet: no round of this job has completed.')]),
+      ? report.figures.map((f) => h('section.card.figure', { 'data-figure': f.id }, h('h3', {}, f.title), h('p', {}, f.caption), chart(figureSpec(f, { withTitle: false }), 'chart', `${f.title}. ${f.caption}`), f.type === 'finetune-summary' ? table5(f.rows) : null))
+      : [h('p.empty', {}, job.status === 'running' ? 'No figures yet: no round of this job has completed.' : 'This job left no figures.')]),
   );
 }
 

@@ -55,7 +55,10 @@ export function renderSites(sites) {
       { site: s.name, labelled: false, cases: d.caseCount - d.labelledCaseCount },
     ]),
   );
-  const cards = sites.length ? sites.map(card) : [h('p.empty', {}, 'No site enrolled yet: lgefed coordinator enroll --site NAME')];
-  if (rows.length) cards.push(h('article.card', {}, chart(siteCasesSpec(rows))));
+  const cards = sites.length ? sites.map(card) : [h('p.empty', {}, 'No site enrolled yet.')];
+  if (rows.length) {
+    const alt = `Cases per site: ${sites.filter((s) => s.presence && s.presence.datasets.length).map((s) => `${s.name} ${s.presence.datasets.reduce((n, d) => n + d.caseCount, 0)}`).join(', ')}`;
+    cards.push(h('article.card.site-cases', {}, h('h3', {}, 'Cases per site'), chart(siteCasesSpec(rows), 'chart', alt)));
+  }
   document.getElementById('site-cards').replaceChildren(...cards);
 }

@@ -38,6 +38,7 @@ export interface TaskView {
 
 export interface JobView {
   readonly id: string;
+  readonly name: string;
   readonly kind: string;
   readonly status: JobRecord['status'];
   readonly failure: string | null;
@@ -157,6 +158,7 @@ export class ConsoleViews {
     }));
     return {
       id: job.id,
+      name: job.name,
       kind: job.kind,
       status: job.status,
       failure: job.failure,

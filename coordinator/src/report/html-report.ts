@@ -42,7 +42,7 @@ export async function renderReportHtml(report: JobFigures, options: { readonly d
     : '';
   const rounds = report.rounds.map((r) => `<li class="${r.status}">${escapeHtml(r.name)} <span>${r.status}</span></li>`).join('');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>lgefed report — ${escapeHtml(job.kind)} ${escapeHtml(job.id)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(job.name)} — lgefed report</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
 body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
@@ -54,8 +54,9 @@ table{border-collapse:collapse;margin:12px 0;font-size:13px}th,td{border-bottom:
 ol.rounds li{border:1px solid #d0d7de;border-radius:12px;padding:2px 10px;font-size:13px}ol.rounds li.completed{background:#dafbe1}ol.rounds li.failed{background:#ffebe9}ol.rounds li.running{background:#fff8c5}
 ol.rounds span{color:#57606a}
 </style></head>
-<body><header><h1>${escapeHtml(job.kind)} job report</h1><p>${escapeHtml(job.id)} · ${escapeHtml(job.status)} · submitted by ${escapeHtml(job.submittedBy)} · ${when(job.createdAt)} → ${when(job.finishedAt)}</p></header>
+<body><header><h1>${escapeHtml(job.name)}</h1><p>${escapeHtml(job.kind)} job ${escapeHtml(job.id)} · ${escapeHtml(job.status)} · submitted by ${escapeHtml(job.submittedBy)} · ${when(job.createdAt)} → ${when(job.finishedAt)}</p></header>
 <main>
+${report.model ? `<section><h2>Model</h2><p>sha256 <code>${escapeHtml(report.model.hash)}</code>${report.model.evaluatedIn.length ? ` · scored in ${report.model.evaluatedIn.map((e) => escapeHtml(e.name)).join(', ')}` : ''}</p></section>` : ''}
 <section><h2>Rounds</h2><ol class="rounds">${rounds}</ol>${job.failure ? `<p class="worse">Failure: ${escapeHtml(job.failure)}</p>` : ''}</section>
 ${sections.join('\n') || '<section><p>No figures yet: no round of this job has completed.</p></section>'}
 ${excluded}

@@ -10,16 +10,18 @@ import type {
 } from '@lgefed/shared/plots/figures';
 import type { JobRecord, JobStore, Json, RoundRecord } from '../store/jobs.js';
 import type { CentreComparison } from '../workflow/comparison.js';
-import type { CrossSiteMatrix } from '../workflow/evaluate.js';
+import type { CrossSiteMatrix, MatrixRow } from '../workflow/evaluate.js';
 import type { SiteDistance } from '../workflow/harmonisation-check.js';
 import type { MetricWithInterval } from '../workflow/statistics.js';
 
 /** Everything a report or the console's results view shows for one job. */
 export interface JobFigures {
-  readonly job: Pick<JobRecord, 'id' | 'kind' | 'status' | 'failure' | 'submittedBy' | 'createdAt' | 'finishedAt'>;
+  readonly job: Pick<JobRecord, 'id' | 'name' | 'kind' | 'status' | 'failure' | 'submittedBy' | 'createdAt' | 'finishedAt'>;
   readonly rounds: readonly Pick<RoundRecord, 'roundNo' | 'name' | 'status'>[];
   /** Sites left out of a round, with the reason, over the whole job. */
   readonly excluded: readonly { readonly round: string; readonly site: string; readonly reason: string | null }[];
+  /** The model a training job made, and the evaluations that scored it (newest last). */
+  readonly model: { readonly hash: string; readonly evaluatedIn: readonly { readonly id: string; readonly name: string }[] } | null;
   readonly figures: readonly FigureData[];
 }
 
@@ -54,19 +56,69 @@ function comparisonRows(comparison: CentreComparison): CentreComparisonRow[] {
   );
 }
 
-/** Per federated round, each participant's reported training figures (final loss, …). */
+/** The series of a learning curve that stands for the whole federation. */
+export const FEDERATION_SERIES = 'all sites (case-weighted)';
+
+/**
+ * Per federated round, each participant's reported training figures (final loss, …), and the
+ * federation's: each metric averaged over the participants, weighted by their training cases as
+ * FedAvg weights their models.
+ */
 function federatedCurves(rounds: readonly RoundRecord[]): LearningPointRow[] {
   return rounds
     .filter((r) => r.status === 'completed' && /^federated-\d+$/.test(r.name))
     .flatMap((r) => {
       const step = Number(r.name.slice('federated-'.length));
-      const participants = ((r.outcome as Outcome)['participants'] ?? []) as { site: string; metrics: Record<string, Json> }[];
-      return participants.flatMap((p) =>
+      const participants = ((r.outcome as Outcome)['participants'] ?? []) as { site: string; numExamples: number; metrics: Record<string, Json> }[];
+      const rows = participants.flatMap((p) =>
         Object.entries(p.metrics)
           .filter(([metric, value]) => metric !== 'epochs' && typeof value === 'number')
-          .map(([metric, value]) => ({ series: p.site, step, metric, value: value as number })),
+          .map(([metric, value]) => ({ series: p.site, step, metric, value: value as number, weight: p.numExamples })),
       );
+      const weighted = [...new Set(rows.map((x) => x.metric))].flatMap((metric) => {
+        const of = rows.filter((x) => x.metric === metric);
+        const total = of.reduce((n, x) => n + x.weight, 0);
+        return of.length > 1 && total > 0 ? [{ series: FEDERATION_SERIES, step, metric, value: of.reduce((s, x) => s + x.value * x.weight, 0) / total }] : [];
+      });
+      return [...rows.map(({ weight: _, ...row }) => row), ...weighted];
     });
+}
+
+interface TrainOutcome {
+  readonly model: string;
+  readonly siteId: string;
+  readonly metrics: { readonly epochs?: number; readonly loss?: number; readonly lossCurve?: readonly number[] };
+}
+
+/** Completed evaluations (their own or a FedAvg's last round) that scored the model, oldest first. */
+function evaluationsOf(jobs: JobStore, hash: string): { job: JobRecord; row: MatrixRow }[] {
+  return jobs.jobs('completed').flatMap((job) => {
+    const matrix = completed(jobs.rounds(job.id), 'evaluate')?.outcome as unknown as CrossSiteMatrix | undefined;
+    const row = matrix?.rows.find((r) => r.hash === hash);
+    return row ? [{ job, row }] : [];
+  });
+}
+
+/** A training job: the site's loss per epoch, and its model's test Dice from the latest evaluation that scored it. */
+function trainFigures(jobs: JobStore, rounds: readonly RoundRecord[], siteName: (id: string) => string): { figures: FigureData[]; model: JobFigures['model'] } {
+  const round = rounds.find((r) => r.status === 'completed');
+  if (!round) return { figures: [], model: null };
+  const outcome = round.outcome as unknown as TrainOutcome;
+  const site = siteName(outcome.siteId);
+  const curve = outcome.metrics.lossCurve ?? (finite(outcome.metrics.loss) ? [outcome.metrics.loss] : []);
+  const first = outcome.metrics.lossCurve ? 1 : (outcome.metrics.epochs ?? 1);
+  const figures: FigureData[] = [];
+  if (curve.length > 0) {
+    const rows = curve.map((value, i) => ({ series: site, step: first + i, metric: 'training loss', value }));
+    figures.push({ type: 'learning-curve', id: 'training-loss', title: 'Training loss', caption: `The loss at ${site} after each of its ${rows.at(-1)!.step} epoch(s).`, rows, stepTitle: 'epoch' });
+  }
+  const evaluations = evaluationsOf(jobs, outcome.model);
+  const latest = evaluations.at(-1);
+  if (latest) {
+    const matrix: CrossSiteMatrix = { structures: Object.keys(latest.row.pooled) as CrossSiteMatrix['structures'], rows: [latest.row], excluded: [] };
+    figures.push({ type: 'cross-site-dice', id: 'model-dice', title: 'Test Dice of the trained model', caption: `Mean test Dice of this job's model at each site, from “${latest.job.name}”.`, rows: diceCells(matrix) });
+  }
+  return { figures, model: { hash: outcome.model, evaluatedIn: evaluations.map(({ job }) => ({ id: job.id, name: job.name })) } };
 }
 
 function histogramRows(source: string, h: Histogram): HistogramBinRow[] {
@@ -154,12 +206,13 @@ export function jobFigures(jobs: JobStore, jobId: string, siteName: (id: string)
   const rounds = jobs.rounds(jobId);
   const summary = job.summary as Outcome | null;
   const figures: FigureData[] = [];
+  let model: JobFigures['model'] = null;
   switch (job.kind) {
     case 'evaluate':
     case 'fedavg': {
       const curves = federatedCurves(rounds);
       if (curves.length > 0) {
-        figures.push({ type: 'learning-curve', id: 'learning-curves', title: 'Learning curves', caption: 'Each site’s final local training figures per federated round.', rows: curves, stepTitle: 'federated round' });
+        figures.push({ type: 'learning-curve', id: 'learning-curves', title: 'Learning curves', caption: 'Each site’s final local training figures per federated round, and their average weighted by training cases (how FedAvg weights the sites’ models).', rows: curves, stepTitle: 'federated round' });
       }
       const evaluation = completed(rounds, 'evaluate');
       figures.push(...matrixFigures(evaluation?.outcome as unknown as CrossSiteMatrix | undefined, summary?.['comparison'] as unknown as CentreComparison | null | undefined));
@@ -171,12 +224,19 @@ export function jobFigures(jobs: JobStore, jobId: string, siteName: (id: string)
     case 'finetune':
       figures.push(...finetuneFigures(job, rounds));
       break;
+    case 'train':
+    case 'pretrain': {
+      const trained = trainFigures(jobs, rounds, siteName);
+      figures.push(...trained.figures);
+      model = trained.model;
+      break;
+    }
   }
   const excluded = rounds.flatMap((r) => {
     // Completed rounds name sites; a failed round's outcome still holds site ids.
     const list = ((r.outcome as Outcome | null)?.['excluded'] ?? []) as { site?: string; siteId?: string; reason: string | null }[];
     return Array.isArray(list) ? list.map((e) => ({ round: r.name, site: e.site ?? siteName(e.siteId ?? ''), reason: e.reason })) : [];
   });
-  const { id, kind, status, failure, submittedBy, createdAt, finishedAt } = job;
-  return { job: { id, kind, status, failure, submittedBy, createdAt, finishedAt }, rounds: rounds.map(({ roundNo, name, status }) => ({ roundNo, name, status })), excluded, figures };
+  const { id, name, kind, status, failure, submittedBy, createdAt, finishedAt } = job;
+  return { job: { id, name, kind, status, failure, submittedBy, createdAt, finishedAt }, rounds: rounds.map(({ roundNo, name, status }) => ({ roundNo, name, status })), excluded, model, figures };
 }

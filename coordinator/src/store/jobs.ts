@@ -8,6 +8,8 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 
 export interface JobRecord {
   readonly id: string;
+  /** What people call the job (jobs stored before names existed: their kind). */
+  readonly name: string;
   readonly kind: string;
   readonly spec: Json;
   readonly status: JobStatus;
@@ -103,11 +105,11 @@ export class JobStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  createJob(kind: string, spec: Json, submittedBy: string): JobRecord {
+  createJob(kind: string, spec: Json, submittedBy: string, name: string): JobRecord {
     const id = randomUUID();
     this.db
-      .prepare("INSERT INTO jobs (id, kind, spec, status, submitted_by, created_at) VALUES (?, ?, ?, 'running', ?, ?)")
-      .run(id, kind, JSON.stringify(spec), submittedBy, this.now());
+      .prepare("INSERT INTO jobs (id, name, kind, spec, status, submitted_by, created_at) VALUES (?, ?, ?, ?, 'running', ?, ?)")
+      .run(id, name, kind, JSON.stringify(spec), submittedBy, this.now());
     return this.job(id);
   }
 
@@ -116,6 +118,7 @@ export class JobStore {
     if (!row) throw new CoordinatorError('not_found', `no job ${id}`);
     return {
       id: row['id'] as string,
+      name: (row['name'] as string | null) ?? (row['kind'] as string),
       kind: row['kind'] as string,
       spec: JSON.parse(row['spec'] as string) as Json,
       status: row['status'] as JobStatus,

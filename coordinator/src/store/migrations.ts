@@ -151,4 +151,9 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    description: 'every job has a name people recognise (given at submission, or made from its kind and sites)',
+    sql: `ALTER TABLE jobs ADD COLUMN name TEXT;`,
+  },
 ];

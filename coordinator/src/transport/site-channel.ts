@@ -392,14 +392,15 @@ export class SiteChannel implements TaskTransport {
     }
     const modelHash = await upload.storedHash();
     const last = result.lossCurve.at(-1);
-    const metrics: Record<string, number> = { epochs: result.lossCurve.length };
+    // The whole curve is kept: a finished training job's figures show it.
+    const metrics: Record<string, number | number[]> = { epochs: result.lossCurve.length, lossCurve: result.lossCurve.map((p) => p.trainLoss) };
     if (last) {
       metrics['loss'] = last.trainLoss;
       if (last.validationLoss > 0) metrics['validationLoss'] = last.validationLoss;
     }
     const cases = trainingCases(result.sampleCount, this.board.get(siteId).datasets);
     if (cases.count < cases.claimed) this.state.audit.append({ actor: `site:${siteId}`, type: 'result.cases_capped', subject: result.jobId, details: { taskId: result.taskId, ...cases } });
-    await this.requireEngine().handleResult(siteId, { resultId: messageId, taskId: result.taskId, metrics, modelHash, numExamples: cases.count });
+    await this.requireEngine().handleResult(siteId, { resultId: messageId, taskId: result.taskId, metrics: metrics as Json, modelHash, numExamples: cases.count });
     session.uploads.delete(result.weightsTransferId);
   }
 

@@ -4,6 +4,7 @@ import type { ModelStore } from '../model-store.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { JobRecord, JobStore, Json, ResultOutcome, TaskRecord } from '../store/jobs.js';
 import type { SiteRegistry } from '../store/sites.js';
+import { jobName } from './job-name.js';
 import { validateJobSpec } from './job-schemas.js';
 import { metricsFingerprint, parseSiteResult, resultProblem, type SiteResult } from './result-validation.js';
 import type { TaskTransport } from './transport.js';
@@ -57,8 +58,9 @@ export class JobEngine {
 
   async submit(kind: string, spec: unknown, actor: string): Promise<JobRecord> {
     const workflow = this.workflow(kind);
-    const parsed = workflow.parse(validateJobSpec(kind, spec), this.ctx);
-    const job = this.deps.jobs.createJob(kind, parsed as Json, actor);
+    const validated = validateJobSpec(kind, spec);
+    const parsed = workflow.parse(validated, this.ctx);
+    const job = this.deps.jobs.createJob(kind, parsed as Json, actor, jobName(kind, validated));
     this.deps.audit.append({ actor, type: 'job.submitted', subject: job.id, details: { kind } });
     await this.advance(job.id);
     return this.deps.jobs.job(job.id);

@@ -14,6 +14,7 @@ const positiveInteger = { type: 'integer', minimum: 1 };
 const siteNames = { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 }, description: 'names of enrolled sites' };
 const modelRef = { type: 'string', minLength: 1, description: "a model in the coordinator's store, by name (emidec-unet-lite) or sha256" };
 const architecture = { type: 'string', minLength: 1, default: 'lite', description: 'lite, paper, or a preset with overrides, e.g. lite:inputSize=96' };
+const name = { type: 'string', minLength: 1, maxLength: 120, description: 'what the console, audit log and reports call the job; default: its kind and sites' };
 const minSites = { type: 'integer', minimum: 1, description: 'sites that must answer each round; default: every site named' };
 const limits = {
   deadlineSeconds: { type: 'integer', minimum: 1, default: 3600, description: 'per task attempt' },
@@ -56,6 +57,7 @@ const train: Schema = {
   additionalProperties: false,
   required: ['site'],
   properties: {
+    name,
     site: { type: 'string', minLength: 1, description: 'the enrolled site that trains' },
     architecture,
     initialModel: { anyOf: [modelRef, { type: 'null' }], description: 'weights to start from; null or absent: the site initialises from config.seed' },
@@ -72,6 +74,7 @@ export const JOB_SCHEMAS: Readonly<Record<string, Schema>> = {
     additionalProperties: false,
     required: ['sites', 'models'],
     properties: {
+      name,
       sites: siteNames,
       models: {
         type: 'array',
@@ -96,6 +99,7 @@ export const JOB_SCHEMAS: Readonly<Record<string, Schema>> = {
     additionalProperties: false,
     required: ['sites', 'rounds'],
     properties: {
+      name,
       sites: siteNames,
       rounds: positiveInteger,
       localEpochs: { ...positiveInteger, default: 1 },
@@ -132,6 +136,7 @@ export const JOB_SCHEMAS: Readonly<Record<string, Schema>> = {
     additionalProperties: false,
     required: ['sites', 'pretrainedModel', 'encoderBlocks', 'dataFractions'],
     properties: {
+      name,
       sites: siteNames,
       architecture,
       pretrainedModel: modelRef,
@@ -149,6 +154,7 @@ export const JOB_SCHEMAS: Readonly<Record<string, Schema>> = {
     additionalProperties: false,
     required: ['sites', 'reference', 'epsilon'],
     properties: {
+      name,
       sites: siteNames,
       reference: {
         type: 'object',

@@ -107,7 +107,9 @@ async function checkResult(task: TaskRecord, result: SiteResult, models: ModelSt
 async function checkTrainResult(payload: TrainTaskPayload, result: SiteResult, models: ModelStore): Promise<void> {
   if (result.numExamples < 1) throw invalid('a training result must report at least one training case');
   for (const [key, value] of Object.entries(asObject(result.metrics, 'metrics'))) {
-    if (typeof value !== 'number') throw invalid(`metrics.${key} must be a number`);
+    if (key === 'lossCurve') {
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'number' && Number.isFinite(v))) throw invalid('metrics.lossCurve must be a list of finite numbers (the loss per epoch)');
+    } else if (typeof value !== 'number') throw invalid(`metrics.${key} must be a number`);
   }
   if (result.modelHash === undefined) throw invalid('a training result must name its uploaded weights (modelHash)');
   if (!(await models.has(result.modelHash))) throw new CoordinatorError('not_found', `result refers to model ${result.modelHash}, which was not uploaded`);

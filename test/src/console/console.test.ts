@@ -205,6 +205,6 @@ describe('coordinator console in headless Chromium (real coordinator, two real a
     assert.equal(csv[0], 'structure,model,testSite,mean,sd,n,ciLow,ciHigh');
     assert.equal(csv.length, 13);
     const json = JSON.parse(await readFile(join(out, 'figures', 'learning-curves.json'), 'utf8')) as { rows: { series: string; step: number }[] };
-    assert.deepEqual([...new Set(json.rows.map((r) => `${r.series}@${r.step}`))].sort(), ['north@1', 'south@1']);
+    assert.deepEqual([...new Set(json.rows.map((r) => `${r.series}@${r.step}`))].sort(), ['all sites (case-weighted)@1', 'north@1', 'south@1']);
   });
 });

@@ -183,6 +183,22 @@ describe('engine: wasm training kernels match the cpu backend', function () {
     assert.ok(relativeError(actual, expected) < 1e-4);
   });
 
+  for (const [shape, splits, axis] of [
+    [[2, 5, 3, 32], [16, 16], 3],
+    [[1, 4, 6, 8], [3, 5], -1],
+    [[3, 7, 2, 12], 3, 3],
+    [[2, 6, 4, 6], [2, 4], 1],
+  ] as const) {
+    it(`SplitV [${shape}] into ${JSON.stringify(splits)} along axis ${axis}${axis === 1 ? ' (the backend\'s own kernel)' : ''}`, async () => {
+      const inputs = { x: values(shape.reduce((a: number, b: number) => a * b, 1), shape[3] * 7 + shape[1]) };
+      const attrs = { numOrSizeSplits: splits, axis } as unknown as tf.NamedAttrMap;
+      const expected = await runKernelOutputs('cpu', 'SplitV', inputs, { x: [...shape] }, attrs);
+      const actual = await runKernelOutputs('wasm', 'SplitV', inputs, { x: [...shape] }, attrs);
+      assert.equal(actual.length, expected.length);
+      actual.forEach((part, i) => assert.deepEqual(part, expected[i]));
+    });
+  }
+
   it('rejects a dy whose shape does not match the convolution', async () => {
     await tf.setBackend('wasm');
     const x = tf.zeros([1, 8, 8, 2]);
@@ -204,7 +220,7 @@ describe('engine: fused instance norm + LeakyReLU on wasm (SIMD where channels a
     assert.equal(simdUnavailable(), undefined);
     const memory = new WasmHeap(tf.backend() as BackendWasm).memory;
     assert.ok(memory && simdKernels(memory), 'no SIMD kernels for the backend memory');
-    assert.match(info.reason, /instance norm, Adam, filter-gradient patches and input-gradient scatters in wasm SIMD/);
+    assert.match(info.reason, /instance norm, Adam, filter-gradient patches, input-gradient scatters and channel splits in wasm SIMD/);
   });
 
   /** Seeded shapes; channel counts divisible by 4 take the SIMD kernels, the others the JS loops. */

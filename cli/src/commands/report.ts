@@ -10,7 +10,7 @@ async function figuresOf(jobId: string, o: { url?: string; token?: string; state
   if (o.state) {
     const state = await openCoordinatorState(o.state);
     try {
-      return jobFigures(state.jobs, jobId, (id) => state.sites.get(id)?.name ?? id);
+      return jobFigures(state.jobs, jobId, (id) => state.sites.get(id)?.name ?? id, state.sites.list().map((s) => s.name));
     } finally {
       state.close();
     }

@@ -1,4 +1,5 @@
 import { io } from '/console/vendor/socket.io.esm.min.js';
+import { siteColours } from '/console/lib/figures.js';
 import { api, token } from './api.js';
 import { AuditView } from './audit.js';
 import { h, when } from './dom.js';
@@ -70,6 +71,7 @@ async function start(who) {
     isAdmin: who.role === 'admin',
     kinds: await api('GET', '/api/kinds'),
     siteNames: () => sites.filter((s) => s.status === 'enrolled').map((s) => s.name),
+    colours: () => siteColours(sites.map((s) => s.name)),
     flash,
     refreshJobs: async () => update({ jobs: await api('GET', '/api/console/jobs') }),
     showResults: (id) => (location.hash = `#results/${id}`),

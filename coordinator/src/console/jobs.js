@@ -111,7 +111,7 @@ function jobCard(job, ctx) {
     h('div.rounds', { 'aria-label': 'rounds' }, job.rounds.map((r) => h(`span.${r.status}`, { title: `${r.name}: ${r.status}` }, roundLabel(r.name)))),
     job.failure ? h('p.failure', {}, job.failure) : null,
     current && current.tasks.length ? h('div.tasks', {}, current.tasks.map(taskRow)) : null,
-    losses.length > 1 ? chart(learningCurveSpec(losses, 'epoch', 'Live training loss'), 'chart', `Live training loss per epoch of ${job.name}, per site`) : null,
+    losses.length > 1 ? chart(learningCurveSpec(losses, 'epoch', 'Live training loss', ctx.colours()), 'chart', `Live training loss per epoch of ${job.name}, per site`) : null,
     idDetails(job.id),
   );
 }

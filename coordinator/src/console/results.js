@@ -52,7 +52,7 @@ export async function renderResults(jobId) {
   );
   figures.replaceChildren(
     ...(report.figures.length
-      ? report.figures.map((f) => h('section.card.figure', { 'data-figure': f.id }, h('h3', {}, f.title), h('p', {}, f.caption), chart(figureSpec(f, { withTitle: false }), 'chart', `${f.title}. ${f.caption}`), f.type === 'finetune-summary' ? table5(f.rows) : null))
+      ? report.figures.map((f) => h('section.card.figure', { 'data-figure': f.id }, h('h3', {}, f.title), h('p', {}, f.caption), chart(figureSpec(f, { withTitle: false, colours: report.colours }), 'chart', `${f.title}. ${f.caption}`), f.type === 'finetune-summary' ? table5(f.rows) : null))
       : [h('p.empty', {}, job.status === 'running' ? 'No figures yet: no round of this job has completed.' : 'This job left no figures.')]),
   );
 }

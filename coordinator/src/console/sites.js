@@ -58,7 +58,7 @@ export function renderSites(sites) {
   const cards = sites.length ? sites.map(card) : [h('p.empty', {}, 'No site enrolled yet.')];
   if (rows.length) {
     const alt = `Cases per site: ${sites.filter((s) => s.presence && s.presence.datasets.length).map((s) => `${s.name} ${s.presence.datasets.reduce((n, d) => n + d.caseCount, 0)}`).join(', ')}`;
-    cards.push(h('article.card.site-cases', {}, h('h3', {}, 'Cases per site'), chart(siteCasesSpec(rows), 'chart', alt)));
+    cards.push(h('article.card.site-cases', {}, h('h3', {}, 'Cases per site'), chart(siteCasesSpec(rows, null), 'chart', alt)));
   }
   document.getElementById('site-cards').replaceChildren(...cards);
 }

@@ -43,6 +43,7 @@ export function consoleApi({ state, engine, views }: ConsoleApiDeps): Router {
   const router = express.Router();
   const key = state.key;
   const siteName = (id: string) => views.siteName(id);
+  const figures = (jobId: string) => jobFigures(state.jobs, jobId, siteName, state.sites.list().map((s) => s.name));
 
   router.get('/', (_req, res) => res.redirect('/console/'));
   router.use('/console', express.static(CONSOLE_DIR, { index: 'index.html', fallthrough: true }));
@@ -58,11 +59,11 @@ export function consoleApi({ state, engine, views }: ConsoleApiDeps): Router {
   router.get('/api/console/sites', guarded(key, 'viewer', () => views.sites()));
   router.get('/api/console/jobs', guarded(key, 'viewer', () => views.jobs()));
   router.get('/api/jobs/:id/progress', guarded(key, 'viewer', (req) => views.job(String(req.params['id']))));
-  router.get('/api/jobs/:id/figures', guarded(key, 'viewer', (req) => jobFigures(state.jobs, String(req.params['id']), siteName)));
+  router.get('/api/jobs/:id/figures', guarded(key, 'viewer', (req) => figures(String(req.params['id']))));
   router.get(
     '/api/jobs/:id/report',
     guarded(key, 'viewer', async (req, _who, res) => {
-      const html = await renderReportHtml(jobFigures(state.jobs, String(req.params['id']), siteName));
+      const html = await renderReportHtml(figures(String(req.params['id'])));
       res.type('html').send(html);
     }),
   );

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { figureCsv, figureSpec, type FigureData, type FinetuneSummaryRow } from '@lgefed/shared/plots/figures';
+import { figureCsv, figureSpec, type Colours, type FigureData, type FinetuneSummaryRow } from '@lgefed/shared/plots/figures';
 import { renderSvg } from '@lgefed/shared/plots/render';
 import type { JobFigures } from './job-figures.js';
 
@@ -19,9 +19,9 @@ function finetuneTable(rows: readonly FinetuneSummaryRow[]): string {
   return `<table><thead><tr><th>data</th><th>structure</th><th>scratch</th><th>best fine-tune</th><th>Dice</th><th>gain</th></tr></thead><tbody>${body}</tbody></table>`;
 }
 
-async function figureSection(figure: FigureData, dataLinks: boolean): Promise<string> {
+async function figureSection(figure: FigureData, colours: Colours, dataLinks: boolean): Promise<string> {
   // An <img> keeps each SVG's internal ids (clip paths, gradients) from colliding with the others'.
-  const svg = await renderSvg(figureSpec(figure, { withTitle: false }));
+  const svg = await renderSvg(figureSpec(figure, { withTitle: false, colours }));
   const img = `<img alt="${escapeHtml(figure.title)}" src="data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}">`;
   const table = figure.type === 'finetune-summary' ? finetuneTable(figure.rows) : '';
   const links = dataLinks ? `<p class="data">Data: <a href="figures/${escapeHtml(figure.id)}.csv">CSV</a> · <a href="figures/${escapeHtml(figure.id)}.json">JSON</a></p>` : '';
@@ -34,7 +34,7 @@ async function figureSection(figure: FigureData, dataLinks: boolean): Promise<st
  */
 export async function renderReportHtml(report: JobFigures, options: { readonly dataLinks?: boolean } = {}): Promise<string> {
   const { job } = report;
-  const sections = await Promise.all(report.figures.map((f) => figureSection(f, options.dataLinks ?? false)));
+  const sections = await Promise.all(report.figures.map((f) => figureSection(f, report.colours, options.dataLinks ?? false)));
   const excluded = report.excluded.length
     ? `<section><h2>Excluded sites</h2><table><thead><tr><th>round</th><th>site</th><th>reason</th></tr></thead><tbody>${report.excluded
         .map((e) => `<tr><td>${escapeHtml(e.round)}</td><td>${escapeHtml(e.site)}</td><td>${escapeHtml(e.reason ?? '')}</td></tr>`)

@@ -1,12 +1,15 @@
-import type {
-  CentreComparisonRow,
-  DiceCellRow,
-  FigureData,
-  FinetunePointRow,
-  FinetuneSummaryRow,
-  HistogramBinRow,
-  LearningPointRow,
-  SiteDistanceRow,
+import {
+  siteColours,
+  type CentreComparisonRow,
+  type Colours,
+  type DiceCellRow,
+  type FigureData,
+  type FinetunePointRow,
+  type FinetuneSummaryRow,
+  type HistogramBinRow,
+  type LearningPointRow,
+  type ParticipationRow,
+  type SiteDistanceRow,
 } from '@lgefed/shared/plots/figures';
 import type { JobRecord, JobStore, Json, RoundRecord } from '../store/jobs.js';
 import type { CentreComparison } from '../workflow/comparison.js';
@@ -23,6 +26,8 @@ export interface JobFigures {
   /** The model a training job made, and the evaluations that scored it (newest last). */
   readonly model: { readonly hash: string; readonly evaluatedIn: readonly { readonly id: string; readonly name: string }[] } | null;
   readonly figures: readonly FigureData[];
+  /** Each site's colour, the same in every chart of every job. */
+  readonly colours: Colours;
 }
 
 interface Histogram {
@@ -81,6 +86,19 @@ function federatedCurves(rounds: readonly RoundRecord[]): LearningPointRow[] {
         return of.length > 1 && total > 0 ? [{ series: FEDERATION_SERIES, step, metric, value: of.reduce((s, x) => s + x.value * x.weight, 0) / total }] : [];
       });
       return [...rows.map(({ weight: _, ...row }) => row), ...weighted];
+    });
+}
+
+/** Which sites trained in each federated round, and which were left out. */
+function participation(rounds: readonly RoundRecord[], siteName: (id: string) => string): ParticipationRow[] {
+  return rounds
+    .filter((r) => r.status === 'completed' && /^federated-\d+$/.test(r.name))
+    .flatMap((r) => {
+      const round = Number(r.name.slice('federated-'.length));
+      const outcome = r.outcome as Outcome;
+      const trained = ((outcome['participants'] ?? []) as { site: string }[]).map((p) => ({ round, site: p.site, status: 'trained' as const }));
+      const excluded = ((outcome['excluded'] ?? []) as { site?: string; siteId?: string }[]).map((e) => ({ round, site: e.site ?? siteName(e.siteId ?? ''), status: 'excluded' as const }));
+      return [...trained, ...excluded];
     });
 }
 
@@ -201,7 +219,7 @@ function matrixFigures(matrix: CrossSiteMatrix | undefined, comparison: CentreCo
  * The figures of a job from its stored rounds (and, for the harmonisation check, its sites'
  * released histograms): what exists so far, so a running job shows its completed parts.
  */
-export function jobFigures(jobs: JobStore, jobId: string, siteName: (id: string) => string): JobFigures {
+export function jobFigures(jobs: JobStore, jobId: string, siteName: (id: string) => string, siteNames: readonly string[] = []): JobFigures {
   const job = jobs.job(jobId);
   const rounds = jobs.rounds(jobId);
   const summary = job.summary as Outcome | null;
@@ -212,6 +230,8 @@ export function jobFigures(jobs: JobStore, jobId: string, siteName: (id: string)
     case 'fedavg': {
       const curves = federatedCurves(rounds);
       if (curves.length > 0) {
+        const taking = participation(rounds, siteName);
+        figures.push({ type: 'participation', id: 'participation', title: 'Participation per round', caption: 'Sites whose update went into each federated round, and sites left out of it (the reasons are listed above).', rows: taking });
         figures.push({ type: 'learning-curve', id: 'learning-curves', title: 'Learning curves', caption: 'Each site’s final local training figures per federated round, and their average weighted by training cases (how FedAvg weights the sites’ models).', rows: curves, stepTitle: 'federated round' });
       }
       const evaluation = completed(rounds, 'evaluate');
@@ -238,5 +258,5 @@ export function jobFigures(jobs: JobStore, jobId: string, siteName: (id: string)
     return Array.isArray(list) ? list.map((e) => ({ round: r.name, site: e.site ?? siteName(e.siteId ?? ''), reason: e.reason })) : [];
   });
   const { id, name, kind, status, failure, submittedBy, createdAt, finishedAt } = job;
-  return { job: { id, name, kind, status, failure, submittedBy, createdAt, finishedAt }, rounds: rounds.map(({ roundNo, name, status }) => ({ roundNo, name, status })), excluded, model, figures };
+  return { job: { id, name, kind, status, failure, submittedBy, createdAt, finishedAt }, rounds: rounds.map(({ roundNo, name, status }) => ({ roundNo, name, status })), excluded, model, figures, colours: siteColours(siteNames) };
 }

@@ -84,6 +84,13 @@ export interface CaseDiceRow {
 }
 
 /** What a site holds, as the console shows it: cases with and without labels. */
+/** Who took part in one federated round: a site that trained, or one that was left out. */
+export interface ParticipationRow {
+  readonly round: number;
+  readonly site: string;
+  readonly status: 'trained' | 'excluded';
+}
+
 export interface SiteCasesRow {
   readonly site: string;
   readonly cases: number;
@@ -104,7 +111,8 @@ export type FigureData =
   | (FigureBase & { readonly type: 'intensity-histograms'; readonly rows: readonly HistogramBinRow[] })
   | (FigureBase & { readonly type: 'finetune-curves'; readonly rows: readonly FinetunePointRow[] })
   | (FigureBase & { readonly type: 'finetune-summary'; readonly rows: readonly FinetuneSummaryRow[] })
-  | (FigureBase & { readonly type: 'centre-comparison'; readonly rows: readonly CentreComparisonRow[] });
+  | (FigureBase & { readonly type: 'centre-comparison'; readonly rows: readonly CentreComparisonRow[] })
+  | (FigureBase & { readonly type: 'participation'; readonly rows: readonly ParticipationRow[] });
 
 export type FigureType = FigureData['type'];
 
@@ -113,12 +121,38 @@ const CONFIG = {
   font: FONT,
   view: { stroke: '#d0d7de' },
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#eef1f4' },
-  legend: { labelFontSize: 11, titleFontSize: 12 },
+  // Long legend titles and site names are shown whole, never cut to an ellipsis; swatches in the
+  // series' full colour, not the opacity of a faint layer (a CI band) that shares the scale.
+  legend: { labelFontSize: 11, titleFontSize: 12, titleLimit: 400, labelLimit: 300, symbolOpacity: 1 },
   header: { labelFontSize: 12, titleFontSize: 12, labelFontWeight: 'bold' as const },
   title: { fontSize: 14, anchor: 'start' as const },
 };
 const DICE_SCALE = { domain: [0, 1] };
 const mutable = <T>(rows: readonly T[]) => rows as T[];
+
+/** Tableau 10 without its grey, which is kept for series that are not a site. */
+const PALETTE = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d'];
+/** Series that are not a site: the reference and the federation as a whole. */
+const FIXED_COLOURS: Readonly<Record<string, string>> = { reference: '#444444', 'all sites (case-weighted)': '#222222' };
+
+/** Series name → colour. */
+export type Colours = Readonly<Record<string, string>>;
+
+/**
+ * Every site of a federation its own colour, by its place among all the federation's site names,
+ * so a site keeps its colour in every chart and report whichever other sites a chart shows.
+ */
+export function siteColours(siteNames: readonly string[]): Colours {
+  const sorted = [...new Set(siteNames)].sort();
+  return { ...Object.fromEntries(sorted.map((name, i) => [name, PALETTE[i % PALETTE.length]!])), ...FIXED_COLOURS };
+}
+
+/** A colour scale for these series: known ones in their colour, the others in palette order after them. */
+function seriesScale(names: readonly string[], colours: Colours) {
+  const domain = [...new Set(names)].sort();
+  let spare = 0;
+  return { domain, range: domain.map((name) => colours[name] ?? FIXED_COLOURS[name] ?? PALETTE[spare++ % PALETTE.length]!) };
+}
 
 /** Heat map of mean Dice, trained-at (rows) × tested-at (columns), one panel per structure, values printed in cells. */
 export function crossSiteDiceSpec(rows: readonly DiceCellRow[], title = 'Cross-site Dice'): FigureSpec {
@@ -165,7 +199,7 @@ export function crossSiteDiceSpec(rows: readonly DiceCellRow[], title = 'Cross-s
 }
 
 /** Lines per series over steps (rounds or epochs), one panel per metric. */
-export function learningCurveSpec(rows: readonly LearningPointRow[], stepTitle = 'round', title = 'Learning curves'): FigureSpec {
+export function learningCurveSpec(rows: readonly LearningPointRow[], stepTitle = 'round', title = 'Learning curves', colours: Colours = {}): FigureSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
@@ -179,7 +213,7 @@ export function learningCurveSpec(rows: readonly LearningPointRow[], stepTitle =
       encoding: {
         x: { field: 'step', type: 'quantitative', title: stepTitle, axis: { tickMinStep: 1, format: 'd' } },
         y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
-        color: { field: 'series', type: 'nominal', title: null },
+        color: { field: 'series', type: 'nominal', title: null, scale: seriesScale(rows.map((r) => r.series), colours) },
         tooltip: [{ field: 'series' }, { field: 'step', title: stepTitle }, { field: 'metric' }, { field: 'value', format: '.4f' }],
       },
     },
@@ -221,7 +255,7 @@ export function harmonisationDistancesSpec(rows: readonly SiteDistanceRow[], fla
 }
 
 /** Each site's intensity histogram against the reference (dashed), as fraction of mass per bin. */
-export function intensityHistogramsSpec(rows: readonly HistogramBinRow[], title = 'Normalised intensity histograms', referenceSource = 'reference'): FigureSpec {
+export function intensityHistogramsSpec(rows: readonly HistogramBinRow[], title = 'Normalised intensity histograms', referenceSource = 'reference', colours: Colours = {}): FigureSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
@@ -233,7 +267,7 @@ export function intensityHistogramsSpec(rows: readonly HistogramBinRow[], title 
     encoding: {
       x: { field: 'intensity', type: 'quantitative', title: 'normalised intensity' },
       y: { field: 'fraction', type: 'quantitative', title: 'fraction of voxels' },
-      color: { field: 'source', type: 'nominal', title: null },
+      color: { field: 'source', type: 'nominal', title: null, scale: seriesScale(rows.map((r) => r.source), colours) },
       strokeDash: { condition: { test: `datum.source === ${JSON.stringify(referenceSource)}`, value: [5, 3] }, value: [1, 0] },
       tooltip: [{ field: 'source' }, { field: 'intensity', format: '.3f' }, { field: 'fraction', format: '.4f' }],
     },
@@ -243,7 +277,7 @@ export function intensityHistogramsSpec(rows: readonly HistogramBinRow[], title 
 /** Fine-tuning curves: pooled test Dice against the fraction of training data, one line per variant, 95 % CI band. */
 export function finetuneCurvesSpec(rows: readonly FinetunePointRow[], title = 'Fine-tuning: Dice vs training data'): FigureSpec {
   const encoding = {
-    x: { field: 'dataFraction', type: 'quantitative', title: 'fraction of training cases', axis: { format: '%' } },
+    x: { field: 'dataFraction', type: 'quantitative', title: 'fraction of training cases', axis: { format: '.0%' } },
     color: { field: 'variant', type: 'nominal', title: 'trainable encoder blocks' },
   };
   return {
@@ -286,7 +320,7 @@ export function finetuneSummarySpec(rows: readonly FinetuneSummaryRow[], title =
         {
           mark: { type: 'bar' },
           encoding: {
-            x: { field: 'dataFraction', type: 'ordinal', title: 'fraction of training cases', axis: { format: '%', labelAngle: 0 } },
+            x: { field: 'dataFraction', type: 'ordinal', title: 'fraction of training cases', axis: { format: '.0%', labelAngle: 0 } },
             y: { field: 'gainOverScratch', type: 'quantitative', title: 'Dice gain over scratch' },
             color: { condition: { test: 'datum.gainOverScratch < 0', value: '#e45756' }, value: '#54a24b' },
             tooltip: [{ field: 'dataFraction', format: '.0%' }, { field: 'scratch', format: '.3f' }, { field: 'bestVariant' }, { field: 'best', format: '.3f' }, { field: 'gainOverScratch', format: '+.3f' }],
@@ -321,21 +355,42 @@ export function centreComparisonSpec(rows: readonly CentreComparisonRow[], title
   } as FigureSpec;
 }
 
-/** Stacked bars of each site's cases, labelled and unlabelled (counts only, as sites report them). */
-export function siteCasesSpec(rows: readonly SiteCasesRow[], title = 'Cases per site'): FigureSpec {
+/** Stacked bars of each site's cases, labelled and unlabelled (counts only, as sites report them); null title: the page titles it. */
+export function siteCasesSpec(rows: readonly SiteCasesRow[], title: string | null = 'Cases per site'): FigureSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    ...(title === null ? {} : { title }),
+    config: CONFIG,
+    data: { values: mutable(rows) },
+    // Legend below, so the chart fits the narrowest site card.
+    width: 220,
+    height: { step: 26 },
+    mark: { type: 'bar' },
+    transform: [{ calculate: "datum.labelled ? 'labelled' : 'unlabelled'", as: 'cases of' }],
+    encoding: {
+      y: { field: 'site', type: 'nominal', title: null },
+      x: { field: 'cases', type: 'quantitative', title: 'cases', stack: 'zero', axis: { tickMinStep: 1, format: 'd' } },
+      color: { field: 'cases of', type: 'nominal', title: null, scale: { domain: ['labelled', 'unlabelled'], range: ['#4c78a8', '#bab0ac'] }, legend: { orient: 'bottom' } },
+      tooltip: [{ field: 'site' }, { field: 'cases of' }, { field: 'cases' }],
+    },
+  } as FigureSpec;
+}
+
+/** Which sites trained in each federated round (filled) and which were left out (red outline). */
+export function participationSpec(rows: readonly ParticipationRow[], title = 'Participation per round'): FigureSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
     config: CONFIG,
     data: { values: mutable(rows) },
-    width: 360,
+    width: { step: 36 },
     height: { step: 26 },
-    mark: { type: 'bar' },
+    mark: { type: 'square', size: 260, filled: true },
     encoding: {
+      x: { field: 'round', type: 'ordinal', title: 'federated round', axis: { labelAngle: 0 } },
       y: { field: 'site', type: 'nominal', title: null },
-      x: { field: 'cases', type: 'quantitative', title: 'cases', stack: 'zero' },
-      color: { field: 'labelled', type: 'nominal', title: 'labelled', scale: { domain: [true, false], range: ['#4c78a8', '#bab0ac'] } },
-      tooltip: [{ field: 'site' }, { field: 'labelled' }, { field: 'cases' }],
+      color: { field: 'status', type: 'nominal', title: null, scale: { domain: ['trained', 'excluded'], range: ['#54a24b', '#e45756'] }, legend: { orient: 'bottom' } },
+      tooltip: [{ field: 'round' }, { field: 'site' }, { field: 'status' }],
     },
   } as FigureSpec;
 }
@@ -360,29 +415,31 @@ export function caseDiceSpec(rows: readonly CaseDiceRow[], title = 'Dice per cas
   } as FigureSpec;
 }
 
-/** The chart of any figure, by its type; without its title where the page prints the title itself. */
-export function figureSpec(figure: FigureData, options: { readonly withTitle?: boolean } = {}): FigureSpec {
-  const spec = chartOf(figure);
+/** The chart of any figure, by its type; without its title where the page prints the title itself; sites in `colours`. */
+export function figureSpec(figure: FigureData, options: { readonly withTitle?: boolean; readonly colours?: Colours } = {}): FigureSpec {
+  const spec = chartOf(figure, options.colours ?? {});
   if (options.withTitle === false) delete (spec as { title?: unknown }).title;
   return spec;
 }
 
-function chartOf(figure: FigureData): FigureSpec {
+function chartOf(figure: FigureData, colours: Colours): FigureSpec {
   switch (figure.type) {
     case 'cross-site-dice':
       return crossSiteDiceSpec(figure.rows, figure.title);
     case 'learning-curve':
-      return learningCurveSpec(figure.rows, figure.stepTitle, figure.title);
+      return learningCurveSpec(figure.rows, figure.stepTitle, figure.title, colours);
     case 'harmonisation-distances':
       return harmonisationDistancesSpec(figure.rows, figure.flagWasserstein, figure.title);
     case 'intensity-histograms':
-      return intensityHistogramsSpec(figure.rows, figure.title);
+      return intensityHistogramsSpec(figure.rows, figure.title, 'reference', colours);
     case 'finetune-curves':
       return finetuneCurvesSpec(figure.rows, figure.title);
     case 'finetune-summary':
       return finetuneSummarySpec(figure.rows, figure.title);
     case 'centre-comparison':
       return centreComparisonSpec(figure.rows, figure.title);
+    case 'participation':
+      return participationSpec(figure.rows, figure.title);
   }
 }
 

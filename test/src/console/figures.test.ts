@@ -3,6 +3,9 @@ import {
   crossSiteDiceSpec,
   figureCsv,
   figureSpec,
+  finetuneCurvesSpec,
+  siteCasesSpec,
+  siteColours,
   type DiceCellRow,
   type FigureData,
 } from '@lgefed/shared/plots/figures';
@@ -22,6 +25,7 @@ const FIGURES: FigureData[] = [
   { type: 'intensity-histograms', id: 'ih', title: 'Histograms', caption: '', rows: ['reference', ...SITES].flatMap((source) => Array.from({ length: 8 }, (_, i) => ({ source, intensity: i / 8, fraction: 1 / 8 }))) },
   { type: 'finetune-curves', id: 'fc', title: 'Fine-tuning', caption: '', rows: STRUCTURES.flatMap((structure) => ['scratch', 'k=2'].flatMap((variant) => [0.25, 1].map((dataFraction) => ({ structure, variant, dataFraction, mean: 0.6, ciLow: 0.5, ciHigh: 0.7 })))) },
   { type: 'finetune-summary', id: 'fs', title: 'Table 5', caption: '', rows: [{ dataFraction: 0.25, structure: 'myocardium', scratch: 0.5, bestVariant: 'k=2', best: 0.62, gainOverScratch: 0.12 }] },
+  { type: 'participation', id: 'pa', title: 'Participation', caption: '', rows: [{ round: 1, site: 'north', status: 'trained' }, { round: 1, site: 'south', status: 'excluded' }, { round: 2, site: 'south', status: 'trained' }] },
   { type: 'centre-comparison', id: 'cc', title: 'Single vs multi', caption: '', rows: SITES.flatMap((site) => [{ structure: 'bloodpool', site, model: `local:${site}`, kind: 'own single-centre' as const, mean: 0.7, gainOverOwn: null }, { structure: 'bloodpool', site, model: 'federated', kind: 'multi-centre' as const, mean: 0.8, gainOverOwn: 0.1 }]) },
 ];
 
@@ -31,7 +35,7 @@ describe('figure spec builders (shared/plots/figures)', () => {
       const svg = await renderSvg(figureSpec(figure));
       assert.match(svg, /^<svg/);
       assert.ok(svg.includes(figure.title), `title ${figure.title} missing`);
-      const names = figure.type === 'harmonisation-distances' || figure.type === 'centre-comparison' ? SITES : figure.type === 'finetune-summary' ? ['25%'] : [];
+      const names = figure.type === 'harmonisation-distances' || figure.type === 'centre-comparison' || figure.type === 'participation' ? SITES : figure.type === 'finetune-summary' ? ['25%'] : [];
       for (const name of names) assert.ok(svg.includes(name), `${name} missing from ${figure.type}`);
     });
   }
@@ -42,6 +46,32 @@ describe('figure spec builders (shared/plots/figures)', () => {
     const cells = [...svg.matchAll(marks)].reduce((n, m) => n + (m[1]!.match(/<path/g)?.length ?? 0), 0);
     assert.equal(cells, 8);
     assert.ok(svg.includes('>0.85<'), 'the best cell value (0.5 + 0.1 + 0.2 + 0.05) is printed');
+  });
+
+  const texts = (svg: string) => [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
+  const fills = (svg: string, role: string) => [...svg.matchAll(new RegExp(`class="mark-[a-z]+ ${role}"[^>]*>(.*?)</g>`, 'gs'))].flatMap((m) => [...m[1]!.matchAll(/(?:fill|stroke)="(#[0-9a-f]{6})"[^>]*?opacity="([\d.]+)"/g)].map((x) => `${x[1]} ${x[2]}`));
+
+  it('tidies ticks and legends: whole percentages, legend swatches in the series colour, integer case counts, no "false" entry', async () => {
+    const fine = await renderSvg(finetuneCurvesSpec(FIGURES.find((f) => f.type === 'finetune-curves')!.rows as never));
+    assert.ok(texts(fine).includes('50%') && !texts(fine).some((t) => /\.\d+%/.test(t)), texts(fine).join('|'));
+    const swatches = fills(fine, 'role-legend-symbol');
+    assert.ok(swatches.length === 2 && swatches.every((f) => f.endsWith(' 1')), `legend swatches: ${swatches.join(', ')}`);
+    const cases = await renderSvg(siteCasesSpec([{ site: 'north', cases: 1, labelled: true }, { site: 'north', cases: 1, labelled: false }, { site: 'south', cases: 2, labelled: true }], null));
+    assert.deepEqual(texts(cases).filter((t) => /^[\d.]+$/.test(t)), ['0', '1', '2'], 'integer ticks only');
+    assert.ok(texts(cases).includes('unlabelled') && !texts(cases).includes('false'));
+    assert.ok(Number(/width="(\d+)"/.exec(cases)![1]) <= 300, 'fits a 320 px card');
+  });
+
+  it('gives a site the same colour in every chart, whichever sites the chart shows', async () => {
+    const colours = siteColours(['north', 'south', 'east']);
+    assert.equal(new Set(['north', 'south', 'east'].map((s) => colours[s])).size, 3);
+    const curve = (sites: string[]) => figureSpec({ type: 'learning-curve', id: 'lc', title: 't', caption: '', stepTitle: 'round', rows: sites.map((series) => ({ series, step: 1, metric: 'loss', value: 1 })) }, { colours });
+    const scale = (spec: unknown) => (spec as { spec: { encoding: { color: { scale: { domain: string[]; range: string[] } } } } }).spec.encoding.color.scale;
+    const southAlone = scale(curve(['south']));
+    const all = scale(curve(['north', 'south', 'east']));
+    assert.equal(southAlone.range[0], all.range[all.domain.indexOf('south')]);
+    const histogram = figureSpec({ type: 'intensity-histograms', id: 'ih', title: 't', caption: '', rows: ['reference', 'south'].map((source) => ({ source, intensity: 0, fraction: 1 })) }, { colours }) as unknown as { encoding: { color: { scale: { domain: string[]; range: string[] } } } };
+    assert.equal(histogram.encoding.color.scale.range[histogram.encoding.color.scale.domain.indexOf('south')], colours['south']);
   });
 
   it('writes each figure’s rows as RFC 4180 CSV', () => {

@@ -67,14 +67,17 @@ describe('jobs by name, and the figures of finished training and FedAvg jobs', (
     state.close();
   });
 
-  it('FedAvg learning curves add the federation’s case-weighted average per round', async () => {
+  it('FedAvg: who trained in each round, and learning curves with the federation’s case-weighted average', async () => {
     const { state, engine, transport, ids, siteName } = await setup(['dijon', 'oslo']);
     const job = await engine.submit('fedavg', { sites: ['dijon', 'oslo'], rounds: 1, architecture: ARCH, compareWithLocal: false }, 'admin:ann');
     for (const [site, loss, cases] of [['dijon', 0.2, 1], ['oslo', 0.6, 3]] as const) {
       const task = transport.take(ids.get(site)!)[0]!;
       await engine.handleResult(ids.get(site)!, { resultId: `r-${site}`, taskId: task.taskId, metrics: { epochs: 1, loss }, modelHash: await simulatedTraining(state, task, 0.1), numExamples: cases });
     }
-    const curves = figure<'learning-curve'>(jobFigures(state.jobs, job.id, siteName).figures, 'learning-curves')!;
+    const report = jobFigures(state.jobs, job.id, siteName, ['oslo', 'dijon']);
+    const curves = figure<'learning-curve'>(report.figures, 'learning-curves')!;
+    assert.deepEqual(figure<'participation'>(report.figures, 'participation')!.rows.map((r) => `${r.round} ${r.site} ${r.status}`).sort(), ['1 dijon trained', '1 oslo trained']);
+    assert.notEqual(report.colours['dijon'], report.colours['oslo']);
     const federation = curves.rows.find((r) => r.series === FEDERATION_SERIES)!;
     assert.equal(federation.step, 1);
     assert.ok(Math.abs(federation.value - (0.2 * 1 + 0.6 * 3) / 4) < 1e-12);

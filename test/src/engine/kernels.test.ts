@@ -220,7 +220,7 @@ describe('engine: fused instance norm + LeakyReLU on wasm (SIMD where channels a
     assert.equal(simdUnavailable(), undefined);
     const memory = new WasmHeap(tf.backend() as BackendWasm).memory;
     assert.ok(memory && simdKernels(memory), 'no SIMD kernels for the backend memory');
-    assert.match(info.reason, /instance norm, Adam, filter-gradient patches, input-gradient scatters and channel splits in wasm SIMD/);
+    assert.match(info.reason, /instance norm, Adam, filter-gradient patches, input-gradient scatters, channel splits and depth-to-space in wasm SIMD/);
   });
 
   /** Seeded shapes; channel counts divisible by 4 take the SIMD kernels, the others the JS loops. */

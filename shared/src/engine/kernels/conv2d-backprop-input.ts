@@ -18,6 +18,24 @@ import { WasmHeap } from './wasm-heap.js';
 
 type Geometry = backend_util.Conv2DInfo;
 
+/** [B,H,W,K*K*C] -> [B,H*K,W*K,C]: a reshape when K is 1, else our wasm kernel or the backend's. */
+function depthToSpace(blocks: TensorInfo, shape: readonly [number, number, number, number], K: number, CI: number, wasm: WasmHeap): TensorInfo {
+  const [B, H, W] = shape;
+  if (K === 1) return wasm.reshape(blocks, [B, H, W, CI]);
+  const memory = wasm.memory;
+  const simd = memory && simdKernels(memory);
+  if (!simd) {
+    const blocks4d = wasm.reshape(blocks, [B, H, W, K * K * CI]);
+    const out = wasm.run('DepthToSpace', { x: blocks4d }, { blockSize: K, dataFormat: 'NHWC' });
+    wasm.dispose(blocks4d);
+    return out;
+  }
+  const out = wasm.allocate([B, H * K, W * K, CI]);
+  const [from, to] = wasm.byteOffsets(blocks, out);
+  simd.depthToSpace(from!, to!, B, H, W, K, CI);
+  return out;
+}
+
 /** dy [B,OH,OW,CO] -> [B,OH,OW,s*s*CI] by one GEMM, then depth-to-space. */
 function blockTransposedConv(dy: TensorInfo, filter: TensorInfo, g: Geometry, wasm: WasmHeap): TensorInfo {
   const { batchSize: B, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: K, inChannels: CI } = g;
@@ -28,9 +46,8 @@ function blockTransposedConv(dy: TensorInfo, filter: TensorInfo, g: Geometry, wa
   const rows = wasm.reshape(dy, [1, B * OH * OW, CO]);
   const weights3d = wasm.reshape(weights, [1, CO, columns]);
   const blocks = wasm.run('BatchMatMul', { a: rows, b: weights3d }, { transposeA: false, transposeB: false });
-  const blocks4d = wasm.reshape(blocks, [B, OH, OW, columns]);
-  const dx = wasm.run('DepthToSpace', { x: blocks4d }, { blockSize: K, dataFormat: 'NHWC' });
-  wasm.dispose(filter2d, rows, weights, weights3d, blocks, blocks4d);
+  const dx = depthToSpace(blocks, [B, OH, OW, columns], K, CI, wasm);
+  wasm.dispose(filter2d, rows, weights, weights3d, blocks);
   return dx;
 }
 

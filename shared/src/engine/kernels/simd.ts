@@ -35,6 +35,8 @@ export interface SimdKernels {
   ): void;
   /** out[p, 0..count) = x[p, first..first+count) for each pixel (see shared/wasm/channel-slice.ts). */
   channelSlice(x: number, out: number, pixels: number, channels: number, first: number, count: number): void;
+  /** NHWC DepthToSpace, DCR order (see shared/wasm/depth-to-space.ts). */
+  depthToSpace(x: number, out: number, batches: number, height: number, width: number, block: number, channels: number): void;
   adamUpdate(
     x: number, gradient: number, m: number, v: number, xOut: number, mOut: number, vOut: number, count: number,
     beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
@@ -92,6 +94,6 @@ export function simdKernels(memory: WasmMemory): SimdKernels | undefined {
 export function simdNote(): string {
   const reason = simdUnavailable();
   return reason === undefined
-    ? 'instance norm, Adam, filter-gradient patches, input-gradient scatters and channel splits in wasm SIMD'
-    : `instance norm in JS loops, Adam in tfjs ops, filter-gradient patches and input-gradient scatters in JS, channel splits by the backend: ${reason}`;
+    ? 'instance norm, Adam, filter-gradient patches, input-gradient scatters, channel splits and depth-to-space in wasm SIMD'
+    : `instance norm in JS loops, Adam in tfjs ops, filter-gradient patches and input-gradient scatters in JS, channel splits and depth-to-space by the backend: ${reason}`;
 }

@@ -61,8 +61,9 @@ function taskText(task) {
   if (task.status === 'completed') return 'done';
   if (task.status === 'excluded') return 'excluded';
   if (task.status === 'pending') return 'waiting for the site';
-  if (task.stage === null) return 'queued at the site';
-  const parts = [`${STAGES[task.stage] ?? task.stage} ${Math.round(task.fraction * 100)} %`];
+  const model = task.models ? `model ${Math.min(task.models.scored + 1, task.models.total)} of ${task.models.total}: ` : '';
+  if (task.stage === null) return task.models && task.models.scored > 0 ? `${model}starting` : 'queued at the site';
+  const parts = [`${model}${STAGES[task.stage] ?? task.stage} ${Math.round(task.fraction * 100)} %`];
   if (task.epoch) parts.push(`epoch ${task.epoch}`);
   if (task.loss) parts.push(`loss ${task.loss.toFixed(3)}`);
   // Under a few seconds left is noise in the rate: say nothing rather than "0m00s" while work goes on.
@@ -71,7 +72,7 @@ function taskText(task) {
 }
 
 function taskRow(task) {
-  const known = task.status === 'completed' || task.stage !== null;
+  const known = task.status === 'completed' || task.stage !== null || (task.models !== null && task.models.scored > 0);
   const pct = known && task.fraction !== null ? Math.round(task.fraction * 100) : 0;
   const text = taskText(task) + (task.retries > 0 ? ` · retry ${task.retries}/${task.maxAttempts - 1}` : '');
   return [

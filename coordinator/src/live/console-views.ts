@@ -28,8 +28,10 @@ export interface TaskView {
   readonly retries: number;
   readonly excludedReason: string | null;
   readonly stage: string | null;
-  /** 0..1; 1 once the result is in, null when excluded. */
+  /** 0..1 over the whole task (every model of an evaluation); 1 once the result is in, null when excluded. */
   readonly fraction: number | null;
+  /** For a task that scores several models: how many are scored so far, of how many. */
+  readonly models: { readonly scored: number; readonly total: number } | null;
   readonly etaSeconds: number | null;
   readonly epoch: number | null;
   readonly loss: number | null;
@@ -183,7 +185,9 @@ export class ConsoleViews {
 
   private task(task: TaskRecord, presence: SitePresence | null): TaskView {
     const live = task.status === 'dispatched' ? presence?.progress[task.id] : undefined;
-    const fraction = task.status === 'completed' ? 1 : task.status === 'excluded' ? null : (live?.fraction ?? 0);
+    const total = task.kind === 'evaluate' ? count((task.payload as SpecFields)['models']) : 1;
+    const scored = Math.min(total, task.status === 'completed' ? total : (presence?.modelsScored[task.id] ?? 0));
+    const fraction = task.status === 'completed' ? 1 : task.status === 'excluded' ? null : (scored + (live?.fraction ?? 0)) / total;
     return {
       taskId: task.id,
       site: this.siteName(task.siteId),
@@ -194,7 +198,9 @@ export class ConsoleViews {
       excludedReason: task.excludedReason,
       stage: live?.stage ?? null,
       fraction,
-      etaSeconds: task.status === 'dispatched' ? this.tracker.etaSeconds(task.id) : null,
+      models: total > 1 ? { scored, total } : null,
+      // The tracker sees one model's progress at a time: its rate says nothing of the models still to come.
+      etaSeconds: task.status === 'dispatched' && total === 1 ? this.tracker.etaSeconds(task.id) : null,
       epoch: live?.epoch ?? null,
       loss: live?.loss ?? null,
       losses: this.tracker.losses(task.id),

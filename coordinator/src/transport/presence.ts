@@ -13,8 +13,10 @@ export interface SitePresence {
   /** Counts only, as the site reported them. */
   readonly datasets: readonly DatasetSummary[];
   readonly activeTaskIds: readonly string[];
-  /** Latest progress per running task. */
+  /** Latest progress per running task (for a task that scores several models: of the model now being scored). */
   readonly progress: Readonly<Record<string, Pick<Progress, 'stage' | 'fraction' | 'epoch' | 'loss'>>>;
+  /** Per running evaluation task, how many of its models the site has scored so far. */
+  readonly modelsScored: Readonly<Record<string, number>>;
   /** ε the site has spent on histograms and its total budget, from its own ledger (last heartbeat). */
   readonly privacy: PrivacyBalance | null;
 }
@@ -28,6 +30,7 @@ interface MutablePresence {
   datasets: readonly DatasetSummary[];
   activeTaskIds: readonly string[];
   progress: Record<string, Pick<Progress, 'stage' | 'fraction' | 'epoch' | 'loss'>>;
+  modelsScored: Record<string, number>;
   privacy: PrivacyBalance | null;
 }
 
@@ -57,6 +60,7 @@ export class PresenceBoard {
         datasets: last?.datasets ?? [],
         activeTaskIds: [],
         progress: {},
+        modelsScored: {},
         privacy: null,
       };
       this.sites.set(siteId, p);
@@ -77,6 +81,14 @@ export class PresenceBoard {
     p.privacy = privacy.budgetEpsilon > 0 ? { spentEpsilon: privacy.spentEpsilon, budgetEpsilon: privacy.budgetEpsilon } : null;
     p.activeTaskIds = [...activeTaskIds];
     for (const taskId of Object.keys(p.progress)) if (!activeTaskIds.includes(taskId)) delete p.progress[taskId];
+    for (const taskId of Object.keys(p.modelsScored)) if (!activeTaskIds.includes(taskId)) delete p.modelsScored[taskId];
+  }
+
+  /** One more model of an evaluation task scored: the live progress was that model's and is over. */
+  modelScored(siteId: string, taskId: string, scored: number): void {
+    const p = this.entry(siteId);
+    p.modelsScored[taskId] = scored;
+    delete p.progress[taskId];
   }
 
   progress(siteId: string, report: Progress): void {
@@ -100,6 +112,7 @@ export class PresenceBoard {
       datasets: p.datasets,
       activeTaskIds: p.activeTaskIds,
       progress: { ...p.progress },
+      modelsScored: { ...p.modelsScored },
       privacy: p.privacy,
     };
   }

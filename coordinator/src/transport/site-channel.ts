@@ -418,6 +418,7 @@ export class SiteChannel implements TaskTransport {
     const collected = this.evaluations.get(task.id) ?? new Map();
     this.evaluations.set(task.id, collected);
     for (const label of labels) collected.set(label, { summaries, cases: Math.max(...result.aggregates.map((a) => a.caseCount)), messageId });
+    this.board.modelScored(siteId, task.id, collected.size);
     if (models.some((m) => !collected.has(m.label))) return;
     this.evaluations.delete(task.id);
     const metrics = Object.fromEntries(models.map((m) => [m.label, collected.get(m.label)!.summaries]));

@@ -199,6 +199,37 @@ describe('engine: wasm training kernels match the cpu backend', function () {
     });
   }
 
+  for (const [shapes, axis] of [
+    [[[2, 5, 3, 16], [2, 5, 3, 16]], 3],
+    [[[1, 4, 6, 3], [1, 4, 6, 5], [1, 4, 6, 1]], -1],
+    [[[2, 3, 4, 6], [2, 2, 4, 6]], 1],
+  ] as const) {
+    it(`Concat ${shapes.map((s) => `[${s}]`).join(' + ')} along axis ${axis}${axis === 1 ? ' (the backend\'s own kernel)' : ''}`, async () => {
+      const concatenate = async (backend: string) => {
+        await tf.setBackend(backend);
+        const parts = shapes.map((shape, i) => tf.tensor(values(shape.reduce((a: number, b: number) => a * b, 1), 31 + i), [...shape]));
+        const joined = tf.concat(parts, axis);
+        const data = (await joined.data()) as Float32Array;
+        tf.dispose([...parts, joined]);
+        return data;
+      };
+      assert.deepEqual(await concatenate('wasm'), await concatenate('cpu'));
+    });
+  }
+
+  for (const [shape, begin, size, ours] of [
+    [[2, 4, 5, 3], [0, 0, 0, 1], [-1, -1, -1, 2], true],
+    [[3, 6, 7], [0, 0, 2], [3, 6, 4], true],
+    [[2, 4, 5, 3], [0, 1, 0, 1], [-1, 2, -1, 2], false],
+  ] as const) {
+    it(`Slice [${shape}] from [${begin}] size [${size}]${ours ? '' : ' (the backend\'s own kernel)'}`, async () => {
+      const inputs = { x: values(shape.reduce((a: number, b: number) => a * b, 1), 41) };
+      const attrs = { begin, size } as unknown as tf.NamedAttrMap;
+      const expected = await runKernel('cpu', 'Slice', inputs, { x: [...shape] }, attrs);
+      assert.deepEqual(await runKernel('wasm', 'Slice', inputs, { x: [...shape] }, attrs), expected);
+    });
+  }
+
   it('rejects a dy whose shape does not match the convolution', async () => {
     await tf.setBackend('wasm');
     const x = tf.zeros([1, 8, 8, 2]);
@@ -220,7 +251,7 @@ describe('engine: fused instance norm + LeakyReLU on wasm (SIMD where channels a
     assert.equal(simdUnavailable(), undefined);
     const memory = new WasmHeap(tf.backend() as BackendWasm).memory;
     assert.ok(memory && simdKernels(memory), 'no SIMD kernels for the backend memory');
-    assert.match(info.reason, /instance norm, Adam, filter-gradient patches, input-gradient scatters, channel splits and depth-to-space in wasm SIMD/);
+    assert.match(info.reason, /instance norm, Adam, filter-gradient patches, input-gradient scatters, channel splits, concatenations and slices, and depth-to-space in wasm SIMD/);
   });
 
   /** Seeded shapes; channel counts divisible by 4 take the SIMD kernels, the others the JS loops. */

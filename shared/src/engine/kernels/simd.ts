@@ -33,8 +33,8 @@ export interface SimdKernels {
     part: number, dx: number, batches: number, countH: number, countW: number, height: number, width: number, channels: number,
     strideH: number, strideW: number, rowPhase: number, columnPhase: number,
   ): void;
-  /** out[p, 0..count) = x[p, first..first+count) for each pixel (see shared/wasm/channel-slice.ts). */
-  channelSlice(x: number, out: number, pixels: number, channels: number, first: number, count: number): void;
+  /** dst[p, dstFirst..+count) = src[p, srcFirst..+count) for each pixel (see shared/wasm/channel-copy.ts). */
+  channelCopy(src: number, srcChannels: number, srcFirst: number, dst: number, dstChannels: number, dstFirst: number, count: number, pixels: number): void;
   /** NHWC DepthToSpace, DCR order (see shared/wasm/depth-to-space.ts). */
   depthToSpace(x: number, out: number, batches: number, height: number, width: number, block: number, channels: number): void;
   adamUpdate(
@@ -94,6 +94,6 @@ export function simdKernels(memory: WasmMemory): SimdKernels | undefined {
 export function simdNote(): string {
   const reason = simdUnavailable();
   return reason === undefined
-    ? 'instance norm, Adam, filter-gradient patches, input-gradient scatters, channel splits and depth-to-space in wasm SIMD'
-    : `instance norm in JS loops, Adam in tfjs ops, filter-gradient patches and input-gradient scatters in JS, channel splits and depth-to-space by the backend: ${reason}`;
+    ? 'instance norm, Adam, filter-gradient patches, input-gradient scatters, channel splits, concatenations and slices, and depth-to-space in wasm SIMD'
+    : `instance norm in JS loops, Adam in tfjs ops, filter-gradient patches and input-gradient scatters in JS, channel splits, concatenations, slices and depth-to-space by the backend: ${reason}`;
 }

@@ -12,7 +12,10 @@ import {
   type ModelPackage,
   type OpenedAny,
 } from '@lgefed/protocol';
-import type { RunningCoordinator } from '@lgefed/coordinator/server';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startCoordinator, type RunningCoordinator } from '@lgefed/coordinator/server';
 import { architectureFromName } from '@lgefed/shared/model/architecture-name';
 import { parameterLayout } from '@lgefed/shared/model/weights';
 import { hello, redeem, siteKey, SiteSocket } from './site-socket.js';
@@ -124,3 +127,23 @@ export function constantWeights(task: TaskAssignment, value: number): ModelPacka
 }
 
 export const dataset = (labelledCaseCount: number): DatasetSummary => ({ name: 'lge', caseCount: labelledCaseCount, labelledCaseCount, sliceCount: 10 * labelledCaseCount, labelledSliceCount: 10 * labelledCaseCount });
+
+/**
+ * A real coordinator on a temporary state directory with hand-driven sites joined (name → labelled
+ * cases), started before and closed after the calling describe block; read its fields inside tests.
+ */
+export function coordinatorWithHandSites(prefix: string, sites: Readonly<Record<string, number>>): { coordinator: RunningCoordinator; sites: Record<string, HandSite> } {
+  const fixture = { coordinator: undefined as unknown as RunningCoordinator, sites: {} as Record<string, HandSite> };
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), `lgefed-${prefix}-`));
+    fixture.coordinator = await startCoordinator({ stateDir: dir, port: 0 });
+    for (const [name, cases] of Object.entries(sites)) fixture.sites[name] = await HandSite.join(fixture.coordinator, name, [dataset(cases)]);
+  });
+  after(async () => {
+    for (const site of Object.values(fixture.sites)) site.close();
+    await fixture.coordinator?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return fixture;
+}

@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import protobuf from 'protobufjs';
-import { startCoordinator, type RunningCoordinator } from '@lgefed/coordinator/server';
 import { PROTO_FILE, PROTO_PACKAGE, type ModelManifest } from '@lgefed/protocol';
 import { ARCH } from './federation-harness.js';
-import { constantWeights, dataset, HandSite } from './hand-site.js';
+import { constantWeights, coordinatorWithHandSites } from './hand-site.js';
 
 /**
  * The manifest with every field written, defaults included: another valid byte form of the same
@@ -21,22 +17,11 @@ function encodeWithExplicitDefaults(manifest: ModelManifest): Uint8Array {
 
 describe('coordinator: the manifest digest is the hash of the signed payload bytes (issue 13, interoperability 16)', function () {
   this.timeout(60_000);
-  let dir = '';
-  let coordinator: RunningCoordinator;
-  let site: HandSite;
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'lgefed-digest-'));
-    coordinator = await startCoordinator({ stateDir: dir, port: 0 });
-    site = await HandSite.join(coordinator, 'leeds', [dataset(4)]);
-  });
-  after(async () => {
-    site?.close();
-    await coordinator?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const fixture = coordinatorWithHandSites('digest', { leeds: 4 });
 
   it("accepts a TrainResult quoting the digest of a manifest another encoder wrote, and refuses one quoting any other digest", async () => {
+    const { coordinator } = fixture;
+    const site = fixture.sites['leeds']!;
     const job = await coordinator.engine.submit('train', { site: 'leeds', architecture: ARCH, config: { epochs: 1, seed: 1 } }, 'admin');
     const task = await site.nextTask();
     const weights = constantWeights(task, 0.5);

@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startCoordinator, type RunningCoordinator } from '@lgefed/coordinator/server';
 import { defaultMessage, packModel, type MessageTypes, type OpenedAny } from '@lgefed/protocol';
 import { parameterLayout } from '@lgefed/shared/model/weights';
 import { unetSpec } from '@lgefed/shared/model/spec';
 import { ARCH } from './federation-harness.js';
-import { constantWeights, dataset, HandSite } from './hand-site.js';
+import { constantWeights, coordinatorWithHandSites } from './hand-site.js';
 
 const refusal = (reply: OpenedAny): string => {
   assert.equal(reply.header.msg, 'ErrorReport', JSON.stringify(reply.message));
@@ -16,22 +12,11 @@ const refusal = (reply: OpenedAny): string => {
 
 describe('coordinator: weights are uploaded only against an assigned train task, at its size (issue 13, medium 12)', function () {
   this.timeout(60_000);
-  let dir = '';
-  let coordinator: RunningCoordinator;
-  let site: HandSite;
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'lgefed-uploads-'));
-    coordinator = await startCoordinator({ stateDir: dir, port: 0 });
-    site = await HandSite.join(coordinator, 'leeds', [dataset(4)]);
-  });
-  after(async () => {
-    site?.close();
-    await coordinator?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const fixture = coordinatorWithHandSites('uploads', { leeds: 4 });
 
   it('refuses a manifest with no task, of another architecture or layout, or beyond one per task; accepts the task result', async () => {
+    const { coordinator } = fixture;
+    const site = fixture.sites['leeds']!;
     // Any enrolled site could otherwise upload models of up to 1 GiB, as many as it likes, kept forever.
     const tiny = packModel([{ name: 'w', shape: [16], data: new Float32Array(16) }], { modelId: '', architecture: { ...defaultMessage('ArchitectureSpec'), name: ARCH, parameterCount: 16 } });
     assert.match(refusal(await site.send('ModelManifest', tiny.manifest)), /no train task is assigned to this site/);
@@ -61,6 +46,8 @@ describe('coordinator: weights are uploaded only against an assigned train task,
   });
 
   it('keeps progress only for a task the site was sent', async () => {
+    const { coordinator } = fixture;
+    const site = fixture.sites['leeds']!;
     const job = await coordinator.engine.submit('train', { site: 'leeds', architecture: ARCH, config: { epochs: 1, seed: 2 } }, 'admin');
     const task = await site.nextTask();
     const progress = (taskId: string) => site.send('Progress', { ...defaultMessage('Progress'), jobId: job.id, taskId, fraction: 0.5 });

@@ -116,10 +116,10 @@ async function modelFrom(value: string | boolean | undefined): Promise<LoadedMod
 }
 
 /** Fine-tuning length when none is given: an upper bound, as early stopping usually ends it sooner. */
-const FINETUNE_ITERATIONS = 100;
-/** Held-out checks: every 10 iterations; 4 checks in a row without a new best stop training. */
+const FINETUNE_ITERATIONS = 60;
+/** Held-out checks: every 10 iterations; 3 checks in a row without a new best stop training (docs/transfer-sunnybrook.json). */
 const FINETUNE_CHECK_EVERY = 10;
-const FINETUNE_PATIENCE = 4;
+const FINETUNE_PATIENCE = 3;
 
 export const finetune: Command = {
   name: 'finetune',

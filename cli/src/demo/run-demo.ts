@@ -144,7 +144,8 @@ export async function runDemo(options: DemoOptions, out: NodeJS.WriteStream = pr
       out.write(`Summary JSON: ${resolve(options.summaryFile)}\n`);
     }
     const ok = summary.jobs.every((j) => j.status === 'completed') && summary.faults.every((f) => f.passed);
-    if (!options.exit) {
+    if (options.exit) out.write(`\n${reopenHelp(federation.stateDir, federation.port)}\n`);
+    else {
       // The study is over: Ctrl-C now ends the demo normally instead of interrupting it.
       stopListening();
       const waiting = untilInterrupted();

@@ -10,17 +10,17 @@ const clip = (text, max = MAX_TEXT) => (text.length > max ? `${text.slice(0, max
 /** A short account of a value: large arrays and objects are counted, not dumped. */
 function brief(value) {
   if (value === null || value === undefined) return '—';
-  if (typeof value === 'string') return clip(value);
+  if (typeof value === 'string') return /^[0-9a-f]{64}$/.test(value) ? `${value.slice(0, 12)}…` : clip(value);
   if (typeof value !== 'object') return String(value);
   if (Array.isArray(value)) return value.length <= 4 && value.every((v) => typeof v !== 'object') ? value.join(', ') : `${value.length} items`;
   return `${Object.keys(value).length} fields`;
 }
 
-/** `key: value; …` for details without a sentence of their own. */
-export function summarise(details) {
+/** `key: value; …` for details without a sentence of their own (`skip`: keys the sentence already says). */
+export function summarise(details, skip = []) {
   if (details === null || details === undefined) return '';
   if (typeof details !== 'object') return brief(details);
-  return clip(Object.entries(details).map(([k, v]) => `${k}: ${brief(v)}`).join('; '), MAX_SUMMARY);
+  return clip(Object.entries(details).filter(([k]) => !skip.includes(k)).map(([k, v]) => `${k}: ${brief(v)}`).join('; '), MAX_SUMMARY);
 }
 
 /** `actor` as people read it: sites and jobs by name. */
@@ -43,7 +43,7 @@ export function describeEvent(e, names) {
     case 'site.revoked': return `${d.name} was revoked: ${d.reason}.`;
     case 'site.connected': return 'Connected.';
     case 'site.disconnected': return 'Disconnected.';
-    case 'job.requested': return `Asked for a ${d.kind} job${d.spec && d.spec.name ? ` named “${clip(d.spec.name)}”` : ''} (${summarise(d.spec)}).`;
+    case 'job.requested': return `Asked for a ${d.kind} job${d.spec && d.spec.name ? ` named “${clip(d.spec.name)}”` : ''} (${summarise(d.spec, ['name'])}).`;
     case 'job.submitted': return `Submitted the ${d.kind} job.`;
     case 'job.rerun': return `Re-ran ${names.job(d.of)}.`;
     case 'job.completed': return 'The job completed.';

@@ -51,7 +51,9 @@ export const idDetails = (id) => h('details.id', {}, h('summary', {}, 'id'), h('
 
 /** Renders a Vega-Lite spec with the locally served vega-embed; `alt` is its text alternative. */
 export function chart(spec, className, alt) {
-  const el = h(`div.${className}`, { role: 'img', 'aria-label': alt });
-  window.vegaEmbed(el, spec, { actions: false, renderer: 'svg' }).catch((err) => el.append(h('p.error', {}, `chart failed: ${err.message}`)));
+  // vega-embed sets its own role on the element it draws in, so the text alternative sits one level up.
+  const target = h('div');
+  const el = h(`div.${className}`, { role: 'img', 'aria-label': alt }, target);
+  window.vegaEmbed(target, spec, { actions: false, renderer: 'svg' }).catch((err) => el.append(h('p.error', {}, `chart failed: ${err.message}`)));
   return el;
 }

@@ -88,7 +88,7 @@ describe('jobs by name, and the figures of finished training and FedAvg jobs', (
     const names = { site: (id: string) => ({ s1: 'north', s2: 'south' })[id] ?? id, job: (id: string) => ({ j1: 'FedAvg progressive' })[id] ?? id };
     const reference = { histogram: { low: 0, high: 1, counts: Array.from({ length: 256 }, (_, i) => i * 1.234567) } };
     const requested = auditText.describeEvent({ type: 'job.requested', actor: 'admin:ann', details: { kind: 'harmonisation-check', spec: { name: 'harmonisation check', sites: ['north', 'south'], reference, epsilon: 1 } } }, names);
-    assert.equal(requested, 'Asked for a harmonisation-check job named “harmonisation check” (name: harmonisation check; sites: north, south; reference: 1 fields; epsilon: 1).');
+    assert.equal(requested, 'Asked for a harmonisation-check job named “harmonisation check” (sites: north, south; reference: 1 fields; epsilon: 1).');
     assert.ok(requested.length < 300);
     assert.equal(auditText.describeEvent({ type: 'round.started', actor: 'coordinator', details: { roundNo: 1, name: 'federated-1', sites: ['s1', 's2'] } }, names), 'Round federated-1 started with north, south.');
     assert.equal(auditText.describeEvent({ type: 'task.sent', actor: 'coordinator', details: { taskId: 't', siteId: 's2', kind: 'train', attempt: 1 } }, names), 'A train task went to south (attempt 1).');

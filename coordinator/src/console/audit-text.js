@@ -5,6 +5,7 @@ import { when } from './dom.js';
 const MAX_TEXT = 60;
 const MAX_SUMMARY = 240;
 
+const an = (word) => `${/^[aeiou]/i.test(word) ? 'an' : 'a'} ${word}`;
 const clip = (text, max = MAX_TEXT) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 /** A short account of a value: large arrays and objects are counted, not dumped. */
@@ -43,7 +44,7 @@ export function describeEvent(e, names) {
     case 'site.revoked': return `${d.name} was revoked: ${d.reason}.`;
     case 'site.connected': return 'Connected.';
     case 'site.disconnected': return 'Disconnected.';
-    case 'job.requested': return `Asked for a ${d.kind} job${d.spec && d.spec.name ? ` named “${clip(d.spec.name)}”` : ''} (${summarise(d.spec, ['name'])}).`;
+    case 'job.requested': return `Asked for ${an(d.kind)} job${d.spec && d.spec.name ? ` named “${clip(d.spec.name)}”` : ''} (${summarise(d.spec, ['name'])}).`;
     case 'job.submitted': return `Submitted the ${d.kind} job.`;
     case 'job.rerun': return `Re-ran ${names.job(d.of)}.`;
     case 'job.completed': return 'The job completed.';
@@ -51,7 +52,7 @@ export function describeEvent(e, names) {
     case 'job.cancelled': return 'The job was cancelled.';
     case 'round.started': return `Round ${d.name} started with ${(d.sites ?? []).map(site).join(', ') || 'no site'}.`;
     case 'round.completed': return `Round ${d.name} completed${Array.isArray(d.answered) ? `: ${d.answered.map(site).join(', ')} answered` : typeof d.answered === 'number' ? `: ${d.answered} site(s) answered` : ''}.`;
-    case 'task.sent': return `A ${d.kind} task went to ${site(d.siteId)} (attempt ${d.attempt}).`;
+    case 'task.sent': return `${an(d.kind).replace(/^a/, 'A')} task went to ${site(d.siteId)} (attempt ${d.attempt}).`;
     case 'task.refused': return `Refused a task: ${reason}.`;
     case 'task.failed': return `A task failed (attempt ${d.attempt}): ${reason}.`;
     case 'task.deadline_missed': return `${site(d.siteId)} missed the task's deadline (attempt ${d.attempt}).`;

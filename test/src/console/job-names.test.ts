@@ -92,6 +92,7 @@ describe('jobs by name, and the figures of finished training and FedAvg jobs', (
     assert.ok(requested.length < 300);
     assert.equal(auditText.describeEvent({ type: 'round.started', actor: 'coordinator', details: { roundNo: 1, name: 'federated-1', sites: ['s1', 's2'] } }, names), 'Round federated-1 started with north, south.');
     assert.equal(auditText.describeEvent({ type: 'task.sent', actor: 'coordinator', details: { taskId: 't', siteId: 's2', kind: 'train', attempt: 1 } }, names), 'A train task went to south (attempt 1).');
+    assert.equal(auditText.describeEvent({ type: 'task.sent', actor: 'coordinator', details: { taskId: 't', siteId: 's1', kind: 'evaluate', attempt: 2 } }, names), 'An evaluate task went to north (attempt 2).');
     assert.equal(auditText.describeEvent({ type: 'job.rerun', actor: 'admin:ann', details: { of: 'j1' } }, names), 'Re-ran FedAvg progressive.');
   });
 });

@@ -46,6 +46,12 @@ export function parseBackendRequest(value: string): BackendRequest {
   throw new EngineError(`unknown backend "${value}" (expected auto, ${ENGINE_BACKENDS.join(', ')})`);
 }
 
+/** The request, else `LGEFED_BACKEND` (unset or empty: auto), checked. */
+export function resolveBackend(requested: string | undefined): BackendRequest {
+  const fromEnv = process.env['LGEFED_BACKEND'];
+  return parseBackendRequest(requested ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : 'auto'));
+}
+
 /** Compute threads: the request, else `LGEFED_THREADS`, else the available cores (at most 8). */
 export function resolveThreads(requested: number | undefined): number {
   const fromEnv = process.env['LGEFED_THREADS'];
@@ -92,8 +98,7 @@ let current: { key: string; info: Promise<EngineInfo> } | undefined;
  * Works in worker threads (each has its own tfjs instance).
  */
 export function initEngine(options: EngineOptions = {}): Promise<EngineInfo> {
-  const fromEnv = process.env['LGEFED_BACKEND'];
-  const request = parseBackendRequest(options.backend ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : 'auto'));
+  const request = resolveBackend(options.backend);
   const threads = resolveThreads(options.threads);
   const key = `${request}/${threads}`;
   if (current?.key === key) return current.info;

@@ -1,4 +1,4 @@
-export { initEngine, parseBackendRequest, resolveThreads, ENGINE_BACKENDS, type EngineBackend, type BackendRequest, type EngineInfo, type EngineOptions } from './backend-selection.js';
+export { initEngine, parseBackendRequest, resolveBackend, resolveThreads, ENGINE_BACKENDS, type EngineBackend, type BackendRequest, type EngineInfo, type EngineOptions } from './backend-selection.js';
 export { EngineError } from './errors.js';
 export { registerFusedKernels, registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './kernels/index.js';
 export { MAX_WASM_THREADS } from './wasm-threaded.js';

@@ -3,7 +3,7 @@
  * a CPU, so it is the default wherever it loads; tfjs is the fallback, and the choice when a tfjs
  * backend (e.g. tensorflow-gpu) is asked for by name.
  */
-import { initEngine, resolveThreads, type BackendRequest } from '../engine/index.js';
+import { initEngine, resolveBackend, resolveThreads, type BackendRequest } from '../engine/index.js';
 import { OnnxProbabilityEngine, OnnxUnavailableError } from '../onnx/onnx-engine.js';
 import type { ProbabilityEngine } from './probability-engine.js';
 import type { UNetSpec } from './spec.js';
@@ -28,7 +28,8 @@ export interface InferenceChoiceOptions {
 }
 
 function inferenceRequest(requested: InferenceRequest | undefined): InferenceRequest {
-  const value = requested ?? process.env['LGEFED_INFERENCE'] ?? 'auto';
+  const fromEnv = process.env['LGEFED_INFERENCE'];
+  const value = requested ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : 'auto');
   if (!(INFERENCE_REQUESTS as readonly string[]).includes(value)) throw new InferenceChoiceError(`unknown inference engine "${value}" (expected ${INFERENCE_REQUESTS.join(', ')})`);
   return value as InferenceRequest;
 }
@@ -36,7 +37,7 @@ function inferenceRequest(requested: InferenceRequest | undefined): InferenceReq
 /** Loads the model on the chosen engine; 'onnxruntime' asked by name fails loudly when it cannot load. */
 export async function loadProbabilityEngine(spec: UNetSpec, weights: readonly NamedTensor[], options: InferenceChoiceOptions): Promise<ProbabilityEngine> {
   const request = inferenceRequest(options.inference);
-  const backend = options.backend ?? (process.env['LGEFED_BACKEND'] as BackendRequest | undefined) ?? 'auto';
+  const backend = resolveBackend(options.backend);
   let fallbackReason = request === 'tfjs' ? 'tfjs asked for' : `tfjs backend ${backend} asked for`;
   if (request === 'onnxruntime' || (request === 'auto' && backend === 'auto')) {
     try {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { EngineError, initEngine, parseBackendRequest, type EngineInfo } from '@lgefed/shared/engine/index';
+import { EngineError, initEngine, parseBackendRequest, resolveBackend, type EngineInfo } from '@lgefed/shared/engine/index';
+import { initialWeights, loadProbabilityEngine } from '@lgefed/shared/model/index';
+import { tinySpec } from '../model/tiny.js';
 
 const absent = async (name: string): Promise<unknown> => {
   throw new Error(`Cannot find package '${name}'`);
@@ -61,6 +63,17 @@ describe('engine: backend selection', function () {
     process.env['LGEFED_BACKEND'] = 'webgl';
     assert.throws(() => initEngine({ log: () => {} }), /unknown backend "webgl"/);
     assert.throws(() => initEngine({ backend: 'wasm', threads: 0, log: () => {} }), EngineError);
+  });
+
+  it('reads an empty LGEFED_BACKEND as unset (auto) wherever a backend is chosen', async () => {
+    // Systemd units and shells often export the variable empty; inference used to fail on it.
+    process.env['LGEFED_BACKEND'] = '';
+    assert.equal(resolveBackend(undefined), 'auto');
+    assert.equal(resolveBackend('wasm'), 'wasm');
+    const engine = await loadProbabilityEngine(tinySpec, initialWeights(tinySpec, 1), { log: () => {} });
+    const probabilities = await engine.probabilities(new Float32Array(16 * 16), 1, 16);
+    assert.equal(probabilities.length, 16 * 16 * 3);
+    await engine.dispose();
   });
 
   it('starts inside a worker thread and trains a kernel there', async () => {

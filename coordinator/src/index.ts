@@ -4,6 +4,6 @@ export { startCoordinator, type CoordinatorOptions, type RunningCoordinator } fr
 export { ModelStore, type ParameterReader, type ModelWriter } from './model-store.js';
 export { encodeWeights, encodeTensors, decodeWeights, type WeightsHeader } from './weights-file.js';
 export { buildStartupKit, type StartupKit } from './startup-kit.js';
-export { issueAdminToken, verifyAdminToken, type AdminRole } from './auth/admin-tokens.js';
+export { AdminTokens, MAX_ADMIN_TOKEN_TTL_S, type AdminRole } from './auth/admin-tokens.js';
 export { JobEngine, WORKFLOWS, type TaskMessage, type TaskTransport, type SiteResult, type SiteError } from './workflow/index.js';
 export * from './aggregation/index.js';

@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { isLoopbackHost } from '@lgefed/shared/net/loopback';
+import { CoordinatorError } from './errors.js';
 import { adminApi } from './http/admin-api.js';
 import { consoleApi } from './http/console-api.js';
 import { ensureShippedModel } from './model-import.js';
@@ -19,6 +21,8 @@ export interface CoordinatorOptions {
   readonly host?: string;
   readonly tlsCert?: string;
   readonly tlsKey?: string;
+  /** Allows plain HTTP on a non-loopback address (admin tokens and kits would cross the network in clear). */
+  readonly insecureHttp?: boolean;
   /** The URL sites use; defaults to the listening address. Written into startup kits. */
   readonly publicUrl?: string;
   /** How tasks reach sites; default: the signed socket.io site channel on this server. */
@@ -39,7 +43,17 @@ export interface RunningCoordinator {
 
 /** Opens the state, resumes unfinished jobs and serves the REST API (HTTPS when given a certificate). */
 export async function startCoordinator(options: CoordinatorOptions): Promise<RunningCoordinator> {
+  const host = options.host ?? '127.0.0.1';
+  if (!options.tlsCert && !isLoopbackHost(host) && !options.insecureHttp) {
+    throw new CoordinatorError('invalid_argument', `refusing plain HTTP on ${host}: give --tls-cert and --tls-key, listen on loopback behind a TLS proxy, or pass --insecure-http`);
+  }
   const state = await openCoordinatorState(options.stateDir);
+  // A chain broken while we were down is recorded (and shouted) before anything is added to it.
+  const firstBrokenSeq = state.audit.verify();
+  if (firstBrokenSeq !== null) {
+    console.error(`audit log: hash chain broken at event ${firstBrokenSeq} (changed outside the coordinator); lgefed admin audit verify reports it until examined`);
+    state.audit.append({ actor: 'coordinator', type: 'audit.chain_broken', details: { firstBrokenSeq } });
+  }
   await state.models.removeLeftovers();
   await ensureShippedModel(state);
   const channel = options.transport ? undefined : new SiteChannel(state, options.siteChannel);
@@ -56,7 +70,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
       : createHttpServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', resolve);
+    server.listen(options.port, host, resolve);
   });
   await channel?.attach(server, engine);
   const live = attachConsoleLive(server, state, views);

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadOrCreateCoordinatorKey, type CoordinatorKey } from './auth/coordinator-key.js';
+import { AdminTokens } from './auth/admin-tokens.js';
+import { ADMIN_TOKEN_KEY_FILE, IDENTITY_KEY_FILE, loadOrCreateCoordinatorKey, type CoordinatorKey } from './auth/coordinator-key.js';
 import { ModelStore } from './model-store.js';
 import { AuditLog } from './store/audit-log.js';
 import { openDatabase, type Db } from './store/database.js';
@@ -11,7 +12,9 @@ import { SiteRegistry } from './store/sites.js';
 export interface CoordinatorState {
   readonly dir: string;
   readonly db: Db;
+  /** The federation identity every site pins. */
   readonly key: CoordinatorKey;
+  readonly adminTokens: AdminTokens;
   readonly audit: AuditLog;
   readonly sites: SiteRegistry;
   readonly jobs: JobStore;
@@ -24,7 +27,7 @@ export interface CoordinatorState {
 export async function openCoordinatorState(dir: string, now: () => number = Date.now): Promise<CoordinatorState> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const db = openDatabase(join(dir, 'coordinator.db'));
-  const key = await loadOrCreateCoordinatorKey(dir);
+  const key = await loadOrCreateCoordinatorKey(dir, IDENTITY_KEY_FILE);
   const models = new ModelStore(join(dir, 'models'));
   await models.init();
   const audit = new AuditLog(db, now);
@@ -33,6 +36,7 @@ export async function openCoordinatorState(dir: string, now: () => number = Date
     db,
     key,
     audit,
+    adminTokens: new AdminTokens(await loadOrCreateCoordinatorKey(dir, ADMIN_TOKEN_KEY_FILE), db, audit),
     sites: new SiteRegistry(db, audit, now),
     jobs: new JobStore(db, now),
     models,

@@ -1,4 +1,5 @@
 import { access, readFile } from 'node:fs/promises';
+import { isLoopbackHost } from '@lgefed/shared/net/loopback';
 import { AgentError } from './errors.js';
 
 /** The startup kit `lgefed coordinator enroll` writes (lgefed-startup-kit/1). */
@@ -33,6 +34,19 @@ export async function loadStartupKit(file: string): Promise<StartupKit> {
   for (const field of ['coordinatorUrl', 'siteId', 'siteName', 'enrolmentToken'] as const) {
     if (typeof kit[field] !== 'string' || kit[field].length === 0) throw new AgentError('kit_invalid', `${file}: ${field} is missing`);
   }
-  if (!/^https?:\/\//.test(kit.coordinatorUrl!)) throw new AgentError('kit_invalid', `${file}: coordinatorUrl must be http(s)`);
+  assertSecureCoordinatorUrl(kit.coordinatorUrl!, file);
   return kit as StartupKit;
+}
+
+/** https anywhere; http only to this machine, where nothing (token, kit, tasks) crosses a network in clear. */
+function assertSecureCoordinatorUrl(coordinatorUrl: string, file: string): void {
+  let url: URL;
+  try {
+    url = new URL(coordinatorUrl);
+  } catch {
+    throw new AgentError('kit_invalid', `${file}: coordinatorUrl is not a URL`);
+  }
+  if (url.protocol === 'https:') return;
+  if (url.protocol !== 'http:') throw new AgentError('kit_invalid', `${file}: coordinatorUrl must be https`);
+  if (!isLoopbackHost(url.hostname)) throw new AgentError('kit_invalid', `${file}: refusing plain http to ${url.host}: the coordinator must use https except on this machine (loopback)`);
 }

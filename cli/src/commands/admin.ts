@@ -235,4 +235,33 @@ export const adminAudit: Command = {
   },
 };
 
-export const adminCommands: readonly Command[] = [adminSites, adminSitesRekey, adminJobs, adminResults, adminAudit];
+export const adminAuditVerify: Command = {
+  name: 'admin audit verify',
+  summary: "recompute the audit log's hash chain; exit 1 naming the first event that does not match",
+  usage: `Usage: lgefed admin audit verify\n  ${CONNECTION_USAGE}`,
+  async run(args) {
+    const o = parseOptions(args, CONNECTION).values;
+    const result = await clientFrom(o).request<{ intact: boolean; firstBrokenSeq: number | null; events: number }>('GET', '/api/audit/verify');
+    if (result.intact) console.log(`audit chain intact (${result.events} events)`);
+    else console.error(`audit chain broken at event ${result.firstBrokenSeq} of ${result.events}: that event or the one before it was changed outside the coordinator`);
+    return result.intact ? 0 : 1;
+  },
+};
+
+export const adminTokenRevoke: Command = {
+  name: 'admin token revoke',
+  summary: 'revoke an admin token (by its id, as audited in admin.token_issued, or the token itself)',
+  usage: `Usage: lgefed admin token revoke TOKEN_ID|JWT [--reason TEXT]
+  ${CONNECTION_USAGE}
+
+The coordinator keeps the id in its revocation list and refuses the token from then on.`,
+  async run(args) {
+    const { values, positionals } = parseOptions(args, { ...CONNECTION, reason: { type: 'string' } }, true);
+    if (positionals.length !== 1) throw new UsageError('give exactly one token id or token');
+    const result = await clientFrom(values).request<{ tokenId: string; alreadyRevoked: boolean }>('POST', '/api/admin-tokens/revoke', { token: positionals[0], ...(values.reason ? { reason: values.reason } : {}) });
+    console.log(`admin token ${result.tokenId} ${result.alreadyRevoked ? 'was already revoked' : 'revoked'}`);
+    return 0;
+  },
+};
+
+export const adminCommands: readonly Command[] = [adminSites, adminSitesRekey, adminJobs, adminResults, adminAudit, adminAuditVerify, adminTokenRevoke];

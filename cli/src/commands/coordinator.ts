@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { issueAdminToken, type AdminRole } from '@lgefed/coordinator/auth/admin-tokens';
+import { MAX_ADMIN_TOKEN_TTL_S, type AdminRole } from '@lgefed/coordinator/auth/admin-tokens';
 import { importModelDirectory } from '@lgefed/coordinator/model-import';
 import { startCoordinator } from '@lgefed/coordinator/server';
 import { buildStartupKit, type StartupKit } from '@lgefed/coordinator/startup-kit';
@@ -12,11 +12,13 @@ export const coordinatorStart: Command = {
   summary: 'run the coordinator (REST admin API and the signed socket.io site channel; state in SQLite)',
   usage: `Usage: lgefed coordinator start --state DIR [--port 8443] [--host 127.0.0.1] [--public-url URL]
                                [--tls-cert cert.pem --tls-key key.pem] [--heartbeat-seconds 5]
+                               [--insecure-http]
 
 Serves the admin REST API and the site channel (socket.io; HTTPS/WSS when given a certificate)
-and resumes unfinished jobs. Sites connect with \`lgefed site start\`.`,
+and resumes unfinished jobs. Sites connect with \`lgefed site start\`. Without a certificate it
+listens on loopback only (e.g. behind a TLS proxy); --insecure-http allows plain HTTP elsewhere.`,
   async run(args) {
-    const o = options(args, { state: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'public-url': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'heartbeat-seconds': { type: 'string' } });
+    const o = options(args, { state: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'public-url': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'heartbeat-seconds': { type: 'string' }, 'insecure-http': { type: 'boolean' } });
     const heartbeatIntervalS = Number(o['heartbeat-seconds'] ?? 5);
     if (!(heartbeatIntervalS > 0)) throw new UsageError('--heartbeat-seconds must be positive');
     if (Boolean(o['tls-cert']) !== Boolean(o['tls-key'])) throw new UsageError('--tls-cert and --tls-key go together');
@@ -28,6 +30,7 @@ and resumes unfinished jobs. Sites connect with \`lgefed site start\`.`,
       ...(o.host ? { host: o.host } : {}),
       ...(o['public-url'] ? { publicUrl: o['public-url'] } : {}),
       ...(o['tls-cert'] ? { tlsCert: o['tls-cert'], tlsKey: o['tls-key']! } : {}),
+      ...(o['insecure-http'] ? { insecureHttp: true } : {}),
       siteChannel: { heartbeatIntervalS },
     });
     console.log(`coordinator listening on ${running.url} (state ${o.state})`);
@@ -93,14 +96,17 @@ export const coordinatorRevoke: Command = {
 export const coordinatorToken: Command = {
   name: 'coordinator token',
   summary: 'issue an admin API token (JWT, role admin or viewer)',
-  usage: 'Usage: lgefed coordinator token --state DIR --subject NAME [--role admin|viewer] [--ttl-hours 12]',
+  usage: `Usage: lgefed coordinator token --state DIR --subject NAME [--role admin|viewer] [--ttl-hours 12]
+
+Signed with the admin-token key (not the federation key sites pin); at most ${MAX_ADMIN_TOKEN_TTL_S / 3600} hours.
+Its id is in the audit log (admin.token_issued); lgefed admin token revoke refuses it from then on.`,
   async run(args) {
     const o = options(args, { state: { type: 'string' }, subject: { type: 'string' }, role: { type: 'string' }, 'ttl-hours': { type: 'string' } });
     const role = (o.role ?? 'viewer') as AdminRole;
     if (role !== 'admin' && role !== 'viewer') throw new UsageError('--role must be admin or viewer');
     const state = await openCoordinatorState(required(o.state, '--state'));
     try {
-      console.log(await issueAdminToken(state.key, { subject: required(o.subject, '--subject'), role }, Number(o['ttl-hours'] ?? 12) * 3600));
+      console.log(await state.adminTokens.issue({ subject: required(o.subject, '--subject'), role }, Number(o['ttl-hours'] ?? 12) * 3600));
       return 0;
     } finally {
       state.close();

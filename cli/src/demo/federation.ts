@@ -6,7 +6,6 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
-import { issueAdminToken } from '@lgefed/coordinator/auth/admin-tokens';
 import { buildStartupKit } from '@lgefed/coordinator/startup-kit';
 import { openCoordinatorState } from '@lgefed/coordinator/state';
 import { encodeTensors } from '@lgefed/coordinator/weights-file';
@@ -91,7 +90,7 @@ export class DemoFederation {
       const tensors = pretrained.model.weights.map((t) => ({ name: t.name, shape: [...t.shape], data: t.data }));
       this.pretrainedHash = await state.models.put(encodeTensors(pretrained.architecture, tensors));
       state.jobs.registerModel(this.pretrainedHash, pretrained.architecture, tensors.reduce((n, t) => n + t.data.length, 0), `pretrained:${pretrained.model.id}`);
-      this.token = await issueAdminToken(state.key, { subject: 'demo', role: 'admin' }, 24 * 3600);
+      this.token = await state.adminTokens.issue({ subject: 'demo', role: 'admin' }, 24 * 3600, 'demo');
       for (const [i, site] of this.options.sites.entries()) {
         const enrolment = state.sites.createEnrolment(site.name, 24 * 3600_000, 'demo');
         await writeFile(site.kitFile, `${JSON.stringify(buildStartupKit(links[i]!.url, state.key.publicJwk, enrolment), null, 2)}\n`, { mode: 0o600 });

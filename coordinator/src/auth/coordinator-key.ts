@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import { CoordinatorError } from '../errors.js';
 
-/** The coordinator's Ed25519 identity: signs admin tokens and (with the protocol) its messages. */
+/** An Ed25519 key of the coordinator's: its federation identity (signs its messages) or its admin-token key. */
 export interface CoordinatorKey {
   readonly privateKey: CryptoKey;
   readonly publicKey: CryptoKey;
@@ -13,11 +13,14 @@ export interface CoordinatorKey {
   readonly kid: string;
 }
 
-const KEY_FILE = 'coordinator-key.json';
+/** The federation identity every site pins. */
+export const IDENTITY_KEY_FILE = 'coordinator-key.json';
+/** Signs admin tokens only, so a token never shares a key with what sites pin. */
+export const ADMIN_TOKEN_KEY_FILE = 'admin-token-key.json';
 
-/** Loads the key from the state directory, creating it (mode 0600) on first use. */
-export async function loadOrCreateCoordinatorKey(stateDir: string): Promise<CoordinatorKey> {
-  const file = join(stateDir, KEY_FILE);
+/** Loads a key from the state directory, creating it (mode 0600) on first use. */
+export async function loadOrCreateCoordinatorKey(stateDir: string, keyFile: string): Promise<CoordinatorKey> {
+  const file = join(stateDir, keyFile);
   let privateJwk: JWK;
   try {
     privateJwk = JSON.parse(await readFile(file, 'utf8')) as JWK;

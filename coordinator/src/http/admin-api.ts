@@ -1,9 +1,10 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { assertRole, verifyAdminToken, type AdminIdentity, type AdminRole } from '../auth/admin-tokens.js';
+import type { AdminIdentity, AdminRole } from '../auth/admin-tokens.js';
 import { CoordinatorError, type CoordinatorErrorCode } from '../errors.js';
 import type { CoordinatorState } from '../state.js';
 import { recordJobRequest } from '../live/job-control.js';
 import { buildStartupKit } from '../startup-kit.js';
+import { authenticate } from './console-auth.js';
 import type { JobEngine } from '../workflow/engine.js';
 
 const STATUS: Partial<Record<CoordinatorErrorCode, number>> = {
@@ -34,13 +35,7 @@ export function adminApi(state: CoordinatorState, engine: JobEngine, publicUrl: 
 
   const route = (role: AdminRole | null, handler: Handler) => async (req: Request, res: Response, next: NextFunction) => {
     try {
-      let who: AdminIdentity | null = null;
-      if (role) {
-        const header = req.headers.authorization ?? '';
-        if (!header.startsWith('Bearer ')) throw new CoordinatorError('unauthenticated', 'missing bearer token');
-        who = await verifyAdminToken(state.key, header.slice('Bearer '.length));
-        assertRole(who, role);
-      }
+      const who = role ? await authenticate(state.adminTokens, req.headers.authorization, role) : null;
       res.json(await handler(req, who));
     } catch (err) {
       next(err);
@@ -77,6 +72,14 @@ export function adminApi(state: CoordinatorState, engine: JobEngine, publicUrl: 
       return { siteId: site.id, siteName: site.name, status: site.status };
     }),
   );
+  app.post(
+    '/api/admin-tokens/revoke',
+    route('admin', (req, who) => {
+      const body = (req.body ?? {}) as { token?: unknown; reason?: unknown };
+      if (typeof body.token !== 'string') throw new CoordinatorError('invalid_argument', 'token (a token id or the token itself) is required');
+      return state.adminTokens.revoke(body.token, String(body.reason ?? 'revoked by admin'), `admin:${who!.subject}`);
+    }),
+  );
   app.get('/api/jobs', route('viewer', () => state.jobs.jobs()));
   app.get('/api/jobs/:id', route('viewer', (req) => ({ ...state.jobs.job(param(req, 'id')), rounds: state.jobs.rounds(param(req, 'id')) })));
   app.post(
@@ -87,6 +90,13 @@ export function adminApi(state: CoordinatorState, engine: JobEngine, publicUrl: 
       const job = await engine.submit(body.kind, body.spec, `admin:${who!.subject}`);
       recordJobRequest(state, job, body.spec, `admin:${who!.subject}`); // kept for re-running it as asked
       return job;
+    }),
+  );
+  app.get(
+    '/api/audit/verify',
+    route('viewer', () => {
+      const firstBrokenSeq = state.audit.verify();
+      return { intact: firstBrokenSeq === null, firstBrokenSeq, events: state.audit.count() };
     }),
   );
   app.get('/api/audit', route('viewer', (req) => state.audit.list({ afterSeq: Number(req.query['after'] ?? 0), limit: Math.min(Number(req.query['limit'] ?? 500), 5000) })));

@@ -41,7 +41,7 @@ const VENDOR: Record<string, readonly [string, string]> = {
  */
 export function consoleApi({ state, engine, views }: ConsoleApiDeps): Router {
   const router = express.Router();
-  const key = state.key;
+  const key = state.adminTokens;
   const siteName = (id: string) => views.siteName(id);
   const figures = (jobId: string) => jobFigures(state.jobs, jobId, siteName, state.sites.list().map((s) => s.name));
 

@@ -1,6 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { assertRole, verifyAdminToken, type AdminIdentity, type AdminRole } from '../auth/admin-tokens.js';
-import type { CoordinatorKey } from '../auth/coordinator-key.js';
+import { assertRole, type AdminIdentity, type AdminRole, type AdminTokens } from '../auth/admin-tokens.js';
 import { CoordinatorError, type CoordinatorErrorCode } from '../errors.js';
 
 /** HTTP status per error code; the same mapping as the admin API's. */
@@ -16,10 +15,10 @@ const STATUS: Partial<Record<CoordinatorErrorCode, number>> = {
 };
 
 /** The bearer token of a request, or a typed `unauthenticated` error. */
-export async function authenticate(key: CoordinatorKey, authorization: string | undefined, role: AdminRole): Promise<AdminIdentity> {
+export async function authenticate(tokens: AdminTokens, authorization: string | undefined, role: AdminRole): Promise<AdminIdentity> {
   const header = authorization ?? '';
   if (!header.startsWith('Bearer ')) throw new CoordinatorError('unauthenticated', 'missing bearer token');
-  const who = await verifyAdminToken(key, header.slice('Bearer '.length));
+  const who = await tokens.verify(header.slice('Bearer '.length));
   assertRole(who, role);
   return who;
 }
@@ -34,10 +33,10 @@ export function sendError(err: unknown, res: Response): void {
 type Handler = (req: Request, who: AdminIdentity, res: Response) => Promise<unknown> | unknown;
 
 /** Wraps a handler: checks the role, sends its value as JSON (unless it answered itself), maps errors. */
-export function guarded(key: CoordinatorKey, role: AdminRole, handler: Handler) {
+export function guarded(tokens: AdminTokens, role: AdminRole, handler: Handler) {
   return async (req: Request, res: Response, _next: NextFunction) => {
     try {
-      const who = await authenticate(key, req.headers.authorization, role);
+      const who = await authenticate(tokens, req.headers.authorization, role);
       const value = await handler(req, who, res);
       if (!res.headersSent) res.json(value);
     } catch (err) {

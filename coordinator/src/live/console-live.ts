@@ -43,7 +43,7 @@ export function attachConsoleLive(server: HttpServer, state: CoordinatorState, v
   });
   io.use((socket, next) => {
     const token = (socket.handshake.auth as { token?: unknown }).token;
-    authenticate(state.key, typeof token === 'string' ? `Bearer ${token}` : undefined, 'viewer')
+    authenticate(state.adminTokens, typeof token === 'string' ? `Bearer ${token}` : undefined, 'viewer')
       .then((who) => {
         socket.data.who = who;
         next();

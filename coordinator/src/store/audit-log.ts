@@ -78,6 +78,10 @@ export class AuditLog {
     return rows.map(toEvent);
   }
 
+  count(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM audit_log').get() as { n: number }).n;
+  }
+
   /** Recomputes the chain; returns the seq of the first event that does not match, or null if intact. */
   verify(): number | null {
     let prevHash = GENESIS;

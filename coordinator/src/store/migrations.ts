@@ -156,4 +156,9 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'every job has a name people recognise (given at submission, or made from its kind and sites)',
     sql: `ALTER TABLE jobs ADD COLUMN name TEXT;`,
   },
+  {
+    version: 6,
+    description: 'revoked admin tokens (by token id), refused until they expire',
+    sql: `CREATE TABLE revoked_admin_tokens (token_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL, actor TEXT NOT NULL, reason TEXT NOT NULL);`,
+  },
 ];

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isLoopbackHost } from '@lgefed/shared/net/loopback';
 import { encodeNifti } from '@lgefed/shared/imaging/nifti-write';
 import type { CaseScores } from '@lgefed/shared/metrics/evaluate';
 import type { Case, LabelVolume } from '@lgefed/shared/types';
@@ -33,7 +34,6 @@ export interface ReviewServer {
   close(): Promise<void>;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 const PAGE_DIR = fileURLToPath(new URL('../../src/review/page/', import.meta.url));
 
 function packageFile(name: string, file: string): string {
@@ -90,7 +90,7 @@ function caseSummaries(options: ReviewServerOptions) {
  * the images.
  */
 export async function startReviewServer(options: ReviewServerOptions): Promise<ReviewServer> {
-  if (!LOOPBACK.has(options.host)) throw new ReviewServerError(`the review page serves on loopback only (127.0.0.1, ::1, localhost), not ${options.host}`);
+  if (!isLoopbackHost(options.host)) throw new ReviewServerError(`the review page serves on loopback only (127.0.0.1, ::1, localhost), not ${options.host}`);
   for (const c of options.cases) if (!options.predictions.has(c.id)) throw new ReviewServerError(`no prediction for case ${c.id}`);
   const summary = JSON.stringify({ cases: caseSummaries(options), harmonisation: options.harmonisation });
   const token = Buffer.from(randomBytes(32).toString('base64url'));

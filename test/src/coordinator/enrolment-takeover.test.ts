@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { defaultMessage } from '@lgefed/protocol';
-import { issueAdminToken } from '@lgefed/coordinator/auth/admin-tokens';
 import { startCoordinator } from '@lgefed/coordinator/server';
 import { openCoordinatorState } from '@lgefed/coordinator/state';
 import { openDatabase } from '@lgefed/coordinator/store/database';
@@ -61,7 +60,7 @@ describe('coordinator: enrolment tokens cannot take over an enrolled site (issue
     const coordinator = await startCoordinator({ stateDir: dir(), port: 0 });
     const sockets: SiteSocket[] = [];
     try {
-      const admin = await issueAdminToken(coordinator.state.key, { subject: 'alice', role: 'admin' }, 600);
+      const admin = await coordinator.state.adminTokens.issue({ subject: 'alice', role: 'admin' }, 600);
       const kit = coordinator.state.sites.createEnrolment('dijon', 60_000, 'admin');
       const coordinatorKey = coordinator.state.key.publicJwk;
       const old = await siteKey();
@@ -102,7 +101,7 @@ describe('coordinator: enrolment tokens cannot take over an enrolled site (issue
       assert.equal((rekeyed[0]!.details as { retiredKey: string }).retiredKey, old.pair.publicJwk.x);
       // Only an enrolled site can be re-keyed; a viewer cannot.
       await assert.rejects(cli('--site', 'nowhere'), (e: { code: number; stderr: string }) => e.code === 1 && /\[not_found\]/.test(e.stderr));
-      const viewer = await issueAdminToken(coordinator.state.key, { subject: 'bob', role: 'viewer' }, 600);
+      const viewer = await coordinator.state.adminTokens.issue({ subject: 'bob', role: 'viewer' }, 600);
       const res = await fetch(`${coordinator.url}/api/sites/dijon/rekey`, { method: 'POST', headers: { authorization: `Bearer ${viewer}` } });
       assert.equal(res.status, 403);
     } finally {

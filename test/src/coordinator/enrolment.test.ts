@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { exportJWK, generateKeyPair } from 'jose';
-import { issueAdminToken } from '@lgefed/coordinator/auth/admin-tokens';
 import { startCoordinator } from '@lgefed/coordinator/server';
 import { openCoordinatorState } from '@lgefed/coordinator/state';
 import { ManualClock } from './federation-harness.js';
@@ -63,8 +62,8 @@ describe('coordinator: enrolment, revocation and admin auth', () => {
   it('serves the admin API over loopback: JWT roles, enrolment over HTTP, typed errors', async () => {
     const coordinator = await startCoordinator({ stateDir: dir(), port: 0, transport: { send: () => false } });
     try {
-      const admin = await issueAdminToken(coordinator.state.key, { subject: 'alice', role: 'admin' }, 60);
-      const viewer = await issueAdminToken(coordinator.state.key, { subject: 'bob', role: 'viewer' }, 60);
+      const admin = await coordinator.state.adminTokens.issue({ subject: 'alice', role: 'admin' }, 60);
+      const viewer = await coordinator.state.adminTokens.issue({ subject: 'bob', role: 'viewer' }, 60);
       const call = (path: string, token: string | null, body?: unknown) =>
         fetch(coordinator.url + path, {
           method: body === undefined ? 'GET' : 'POST',

@@ -1,50 +1,38 @@
 import { learningCurveSpec } from '/console/lib/figures.js';
 import { api } from './api.js';
 import { chart, duration, h, idDetails, roundLabel, tookText, when } from './dom.js';
-
-/** Starting points for the submit form, filled with the enrolled sites. */
-function template(kind, sites) {
-  const arch = 'lite:stages=2,baseFeatures=2,maxFeatures=4,inputSize=16';
-  const limits = { deadlineSeconds: 600, maxAttempts: 2 };
-  switch (kind) {
-    case 'fedavg':
-      return { sites, rounds: 2, localEpochs: 1, architecture: arch, config: { seed: 1, batchSize: 4 }, compareWithLocal: true, ...limits };
-    case 'train':
-    case 'pretrain':
-      return { site: sites[0] ?? 'SITE', architecture: arch, config: { seed: 1, epochs: 2, batchSize: 4 }, ...limits };
-    case 'evaluate':
-      return { sites, models: [{ label: 'model', hash: '<sha256 of a stored model>', trainedAt: sites.slice(0, 1) }], ...limits };
-    case 'finetune':
-      return { sites, architecture: arch, pretrainedModel: '<sha256>', encoderBlocks: [1, 2], dataFractions: [0.25, 0.5, 1], config: { seed: 1, epochs: 2, batchSize: 4 }, ...limits };
-    case 'harmonisation-check':
-      return { sites, epsilon: 1, flagWasserstein: 0.05, reference: '<reference profile from buildReferenceProfile>', ...limits };
-    default:
-      return { sites };
-  }
-}
+import { jobForm } from './job-form.js';
 
 export function setupSubmit(ctx) {
   const kind = document.getElementById('submit-kind');
+  const fields = document.getElementById('submit-fields');
+  const advanced = document.getElementById('submit-advanced');
   const spec = document.getElementById('submit-spec');
   const error = document.getElementById('submit-error');
-  const fill = () => (spec.value = JSON.stringify(template(kind.value, ctx.siteNames()), null, 2));
+  let form = null;
+  const build = () => {
+    form = jobForm(kind.value, ctx.siteNames());
+    fields.replaceChildren(form.element);
+    advanced.open = false;
+  };
   kind.replaceChildren(...ctx.kinds.map((k) => h('option', { value: k }, k)));
   kind.value = ctx.kinds.includes('fedavg') ? 'fedavg' : ctx.kinds[0];
-  kind.addEventListener('change', fill);
-  document.getElementById('submit-panel').addEventListener('toggle', (e) => e.target.open && !spec.value && fill());
+  kind.addEventListener('change', build);
+  // Opening the JSON view starts it from the fields; while it is open, it is what gets submitted.
+  advanced.addEventListener('toggle', () => advanced.open && (spec.value = JSON.stringify(form.spec(), null, 2)));
+  document.getElementById('submit-panel').addEventListener('toggle', (e) => e.target.open && !form && build());
   document.getElementById('submit-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     error.textContent = '';
     let parsed;
     try {
-      parsed = JSON.parse(spec.value);
+      parsed = advanced.open ? JSON.parse(spec.value) : form.spec();
     } catch (err) {
       error.textContent = `spec is not JSON: ${err.message}`;
       return;
     }
     try {
       const job = await api('POST', '/api/jobs', { kind: kind.value, spec: parsed });
-      error.textContent = '';
       document.getElementById('submit-panel').open = false;
       ctx.flash(`job “${job.name}” submitted`);
       ctx.refreshJobs();

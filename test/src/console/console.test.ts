@@ -75,11 +75,23 @@ describe('coordinator console in headless Chromium (real coordinator, two real a
     await page.click('nav a[data-view=jobs]');
     await page.click('#submit-panel summary');
     await page.selectOption('#submit-kind', 'fedavg');
-    const spec = { sites: ['north', 'south'], rounds: 1, localEpochs: 1, architecture: TINY_ARCH, config: { seed: 3, batchSize: 4 }, deadlineSeconds: 800 };
-    await page.fill('#submit-spec', JSON.stringify(spec));
+    // The form's fields, not JSON: the study's defaults, changed where this small federation needs it.
+    await page.getByLabel('Name', { exact: true }).fill('small FedAvg');
+    await page.getByLabel('Rounds', { exact: true }).fill('1');
+    await page.getByLabel('Network', { exact: true }).fill(TINY_ARCH);
+    await page.getByLabel('Start from model', { exact: true }).fill('');
+    await page.getByLabel('Seed', { exact: true }).fill('3');
+    await page.getByLabel('Deadline per task (s)').fill('800');
+    await page.click('#submit-advanced summary');
+    const spec = JSON.parse(await page.inputValue('#submit-spec')) as Record<string, unknown>;
+    assert.deepEqual(spec['sites'], ['north', 'south']);
+    assert.equal(spec['initialModel'], null);
+    assert.deepEqual(spec['config'], { batchSize: 4, learningRate: 0.001, seed: 3 });
+    await page.click('#submit-advanced summary'); // closed again: the fields are what is submitted
     await page.click('#submit-form button[type=submit]');
     await page.waitForSelector('article.job[data-status]');
     jobId = (await page.getAttribute('article.job', 'data-job'))!;
+    assert.equal(await page.textContent(`article.job[data-job="${jobId}"] h3`), 'small FedAvg');
 
     // Sample the job card as live updates arrive: completed rounds must climb while it runs.
     const completedRounds: number[] = [];

@@ -212,7 +212,8 @@ export function learningCurveSpec(rows: readonly LearningPointRow[], stepTitle =
       mark: { type: 'line', point: true, strokeWidth: 2 },
       encoding: {
         x: { field: 'step', type: 'quantitative', title: stepTitle, axis: { tickMinStep: 1, format: 'd' } },
-        y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
+        // Four significant digits: a one-point curve otherwise gets ticks such as 0.782227.
+        y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false }, axis: { format: '.4~g' } },
         color: { field: 'series', type: 'nominal', title: null, scale: seriesScale(rows.map((r) => r.series), colours) },
         tooltip: [{ field: 'series' }, { field: 'step', title: stepTitle }, { field: 'metric' }, { field: 'value', format: '.4f' }],
       },

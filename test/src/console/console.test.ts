@@ -88,6 +88,7 @@ describe('coordinator console in headless Chromium (real coordinator, two real a
     assert.equal(spec['initialModel'], null);
     assert.deepEqual(spec['config'], { batchSize: 4, learningRate: 0.001, seed: 3 });
     await page.click('#submit-advanced summary'); // closed again: the fields are what is submitted
+    await screenshot(page, '1b-job-form');
     await page.click('#submit-form button[type=submit]');
     await page.waitForSelector('article.job[data-status]');
     jobId = (await page.getAttribute('article.job', 'data-job'))!;

@@ -62,6 +62,11 @@ describe('figure spec builders (shared/plots/figures)', () => {
     assert.ok(Number(/width="(\d+)"/.exec(cases)![1]) <= 300, 'fits a 320 px card');
   });
 
+  it('labels a one-point learning curve with a short tick, not 0.782227', async () => {
+    const svg = await renderSvg(figureSpec({ type: 'learning-curve', id: 'lc', title: 't', caption: '', stepTitle: 'epoch', rows: [{ series: 'north', step: 1, metric: 'training loss', value: 0.78222734 }] }));
+    assert.ok(texts(svg).includes('0.7822'), texts(svg).join('|'));
+  });
+
   it('gives a site the same colour in every chart, whichever sites the chart shows', async () => {
     const colours = siteColours(['north', 'south', 'east']);
     assert.equal(new Set(['north', 'south', 'east'].map((s) => colours[s])).size, 3);

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { isLoopbackHost } from '@lgefed/shared/net/loopback';
 import { CoordinatorError } from './errors.js';
 import { adminApi } from './http/admin-api.js';
+import type { RateLimitOptions } from './http/hardening.js';
 import { consoleApi } from './http/console-api.js';
 import { ensureShippedModel } from './model-import.js';
 import { attachConsoleLive } from './live/console-live.js';
@@ -29,6 +30,8 @@ export interface CoordinatorOptions {
   readonly transport?: TaskTransport;
   readonly siteChannel?: SiteChannelOptions;
   readonly deadlineCheckMs?: number;
+  /** Requests to the REST API per client address and window. */
+  readonly rateLimit?: RateLimitOptions;
 }
 
 export interface RunningCoordinator {
@@ -59,7 +62,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   const channel = options.transport ? undefined : new SiteChannel(state, options.siteChannel);
   const engine = new JobEngine({ ...state, transport: options.transport ?? channel!, workflows: WORKFLOWS });
   let url = '';
-  const app = adminApi(state, engine, () => url, channel && ((siteId) => channel.presence(siteId)));
+  const app = adminApi(state, engine, () => url, channel && ((siteId) => channel.presence(siteId)), {
+    tls: Boolean(options.tlsCert),
+    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+  });
   const views = new ConsoleViews(state, channel && ((siteId) => channel.presence(siteId)));
   app.use(consoleApi({ state, engine, views }));
   // Every API answer is JSON, a wrong path included (express would send an HTML page).

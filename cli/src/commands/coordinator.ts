@@ -12,16 +12,20 @@ export const coordinatorStart: Command = {
   summary: 'run the coordinator (REST admin API and the signed socket.io site channel; state in SQLite)',
   usage: `Usage: lgefed coordinator start --state DIR [--port 8443] [--host 127.0.0.1] [--public-url URL]
                                [--tls-cert cert.pem --tls-key key.pem] [--heartbeat-seconds 5]
-                               [--insecure-http]
+                               [--insecure-http] [--rate-limit 1200]
 
 Serves the admin REST API and the site channel (socket.io; HTTPS/WSS when given a certificate)
 and resumes unfinished jobs. Sites connect with \`lgefed site start\`. Without a certificate it
-listens on loopback only (e.g. behind a TLS proxy); --insecure-http allows plain HTTP elsewhere.`,
+listens on loopback only (e.g. behind a TLS proxy); --insecure-http allows plain HTTP elsewhere.
+--rate-limit: REST requests per client address and minute (behind a proxy every client is one
+address: raise it there, and limit per client in the proxy).`,
   async run(args) {
-    const o = options(args, { state: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'public-url': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'heartbeat-seconds': { type: 'string' }, 'insecure-http': { type: 'boolean' } });
+    const o = options(args, { state: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'public-url': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'heartbeat-seconds': { type: 'string' }, 'insecure-http': { type: 'boolean' }, 'rate-limit': { type: 'string' } });
     const heartbeatIntervalS = Number(o['heartbeat-seconds'] ?? 5);
     if (!(heartbeatIntervalS > 0)) throw new UsageError('--heartbeat-seconds must be positive');
     if (Boolean(o['tls-cert']) !== Boolean(o['tls-key'])) throw new UsageError('--tls-cert and --tls-key go together');
+    const maxRequests = Number(o['rate-limit'] ?? 1200);
+    if (!Number.isInteger(maxRequests) || maxRequests < 1) throw new UsageError('--rate-limit must be a positive integer');
     const port = Number(o.port ?? 8443);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0-65535');
     const running = await startCoordinator({
@@ -31,6 +35,7 @@ listens on loopback only (e.g. behind a TLS proxy); --insecure-http allows plain
       ...(o['public-url'] ? { publicUrl: o['public-url'] } : {}),
       ...(o['tls-cert'] ? { tlsCert: o['tls-cert'], tlsKey: o['tls-key']! } : {}),
       ...(o['insecure-http'] ? { insecureHttp: true } : {}),
+      rateLimit: { maxRequests },
       siteChannel: { heartbeatIntervalS },
     });
     console.log(`coordinator listening on ${running.url} (state ${o.state})`);

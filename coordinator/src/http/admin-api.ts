@@ -5,6 +5,7 @@ import type { CoordinatorState } from '../state.js';
 import { recordJobRequest } from '../live/job-control.js';
 import { buildStartupKit } from '../startup-kit.js';
 import { authenticate } from './console-auth.js';
+import { hardenHttp, type HttpHardeningOptions } from './hardening.js';
 import type { JobEngine } from '../workflow/engine.js';
 
 const STATUS: Partial<Record<CoordinatorErrorCode, number>> = {
@@ -29,8 +30,15 @@ type Handler = (req: Request, who: AdminIdentity | null) => Promise<unknown> | u
  * one unauthenticated route, where an agent exchanges its one-time token for pinning its key.
  * Errors come back as `{ error: { code, message } }` with a matching HTTP status.
  */
-export function adminApi(state: CoordinatorState, engine: JobEngine, publicUrl: () => string, presence?: (siteId: string) => unknown): express.Express {
+export function adminApi(
+  state: CoordinatorState,
+  engine: JobEngine,
+  publicUrl: () => string,
+  presence?: (siteId: string) => unknown,
+  hardening?: HttpHardeningOptions,
+): express.Express {
   const app = express();
+  hardenHttp(app, hardening);
   app.use(express.json({ limit: '1mb' }));
 
   const route = (role: AdminRole | null, handler: Handler) => async (req: Request, res: Response, next: NextFunction) => {

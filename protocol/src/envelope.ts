@@ -29,9 +29,11 @@ export interface EnvelopeHeader {
   readonly exp: number;
   /** Per-sender sequence number, increasing by one per message. */
   readonly seq: number;
+  /** The recipient (a site id), so a message sealed for one site is refused by every other. */
+  readonly aud?: string;
 }
 
-const HEADER_KEYS: ReadonlySet<string> = new Set(['alg', 'typ', 'kid', 'msg', 'jti', 'iat', 'exp', 'seq']);
+const HEADER_KEYS: ReadonlySet<string> = new Set(['alg', 'typ', 'kid', 'msg', 'jti', 'iat', 'exp', 'seq', 'aud']);
 const MESSAGE_TYPES: ReadonlySet<string> = new Set(MESSAGE_TYPE_NAMES);
 /** Longest protected header segment accepted, in base64url characters. */
 const MAX_HEADER_CHARS = 1024;
@@ -71,7 +73,8 @@ export class Signer {
     return this.key.kid;
   }
 
-  async seal<K extends MessageTypeName>(type: K, message: MessageTypes[K]): Promise<Envelope> {
+  /** `audience`: the recipient's id, for a receiver that only accepts messages naming it. */
+  async seal<K extends MessageTypeName>(type: K, message: MessageTypes[K], audience?: string): Promise<Envelope> {
     const payload = encodeMessage(type, message);
     const iat = Math.floor(this.clock() / 1000);
     const header: EnvelopeHeader = {
@@ -83,6 +86,7 @@ export class Signer {
       iat,
       exp: iat + this.lifetimeS,
       seq: this.nextSequence++,
+      ...(audience === undefined ? {} : { aud: audience }),
     };
     return new jose.CompactSign(payload).setProtectedHeader({ ...header }).sign(this.key.privateKey);
   }
@@ -104,6 +108,8 @@ export interface VerifierOptions {
   /** Longest validity (exp - iat) accepted, seconds; default 900. */
   readonly maxLifetimeS?: number;
   readonly clock?: () => number;
+  /** This receiver's id: every envelope must name it as `aud` (one sealed for another is refused). */
+  readonly audience?: string;
 }
 
 export interface Opened<K extends MessageTypeName> {
@@ -132,6 +138,7 @@ export class Verifier {
   private readonly maxClockSkewS: number;
   private readonly maxLifetimeS: number;
   private readonly clock: () => number;
+  private readonly audience: string | undefined;
 
   constructor(options: VerifierOptions) {
     for (const sender of options.senders) this.pin(sender);
@@ -140,6 +147,7 @@ export class Verifier {
     this.maxClockSkewS = options.maxClockSkewS ?? 60;
     this.maxLifetimeS = options.maxLifetimeS ?? 900;
     this.clock = options.clock ?? Date.now;
+    this.audience = options.audience;
   }
 
   /** Pins a key for a sender (a sender may have several, e.g. during rotation). */
@@ -202,6 +210,9 @@ export class Verifier {
     if (expected !== undefined && header.msg !== expected) {
       throw new ProtocolError('WRONG_TYPE', `expected ${expected}, got ${header.msg}`, { expected, actual: header.msg });
     }
+    if (this.audience !== undefined && header.aud !== this.audience) {
+      throw new ProtocolError('WRONG_AUDIENCE', `sealed for ${header.aud === undefined ? 'no named recipient' : JSON.stringify(header.aud)}, not for ${JSON.stringify(this.audience)}`);
+    }
     this.replayCache.admit(pinned.sender, header.jti, header.seq, (header.exp + this.maxClockSkewS) * 1000, nowMs);
     return { type: header.msg, sender: pinned.sender, header, message: decodeMessage(header.msg, payload), payload } as OpenedAny;
   }
@@ -235,6 +246,7 @@ function parseHeader(bytes: Uint8Array): EnvelopeHeader {
   if (typeof h.kid !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(h.kid)) throw new ProtocolError('MALFORMED', 'kid must be a JWK thumbprint');
   if (typeof h.msg !== 'string' || !MESSAGE_TYPES.has(h.msg)) throw new ProtocolError('MALFORMED', `unknown message type ${JSON.stringify(h.msg)}`);
   if (typeof h.jti !== 'string' || h.jti.length === 0 || h.jti.length > 64) throw new ProtocolError('MALFORMED', 'jti must be a short string');
+  if (h.aud !== undefined && (typeof h.aud !== 'string' || h.aud.length === 0 || h.aud.length > 64)) throw new ProtocolError('MALFORMED', 'aud must be a short string');
   for (const key of ['iat', 'exp', 'seq'] as const) {
     const value = h[key];
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {

@@ -14,6 +14,8 @@ export const PROTOCOL_ERROR_CODES = [
   'REPLAY',
   /** A valid message of another type than the one expected. */
   'WRONG_TYPE',
+  /** A valid message sealed for another recipient (`aud`), e.g. one site's task presented to another. */
+  'WRONG_AUDIENCE',
   /** Bigger than the configured limit; refused before decoding or allocating. */
   'TOO_LARGE',
   /** Not a well-formed JWS, header or canonical protobuf encoding of the declared type. */
@@ -57,6 +59,8 @@ const WIRE_CODES: Readonly<Record<ProtocolErrorCode, ErrorCode>> = {
   EXPIRED: 'ERROR_CODE_EXPIRED',
   REPLAY: 'ERROR_CODE_REPLAY',
   WRONG_TYPE: 'ERROR_CODE_WRONG_TYPE',
+  // Another recipient's message presented here is a replay across recipients.
+  WRONG_AUDIENCE: 'ERROR_CODE_REPLAY',
   TOO_LARGE: 'ERROR_CODE_TOO_LARGE',
   MALFORMED: 'ERROR_CODE_MALFORMED',
   CHUNK_MISMATCH: 'ERROR_CODE_CHUNK_MISMATCH',

@@ -7,6 +7,7 @@ import {
   Signer,
   signedManifestDigest,
   Verifier,
+  wireErrorCode,
   type AgentToCoordinatorEvents,
   type AggregateMetrics,
   type Capabilities,
@@ -139,7 +140,7 @@ export class SiteAgent {
     };
     this.identity = await ensureEnrolled(config.stateDir, kit, key);
     this.signingKey = key;
-    this.verifier = new Verifier({ senders: [{ id: 'coordinator', key: await importPublicJwk(this.identity.coordinatorPublicKey as Parameters<typeof importPublicJwk>[0]) }], replayCache: new ReplayCache() });
+    this.verifier = new Verifier({ audience: this.identity.siteId, senders: [{ id: 'coordinator', key: await importPublicJwk(this.identity.coordinatorPublicKey as Parameters<typeof importPublicJwk>[0]) }], replayCache: new ReplayCache() });
     this.connect();
   }
 
@@ -296,7 +297,7 @@ export class SiteAgent {
 
   /** A message that fails verification is refused with the reason and written to the local log. */
   private async rejectInbound(err: unknown, envelope: unknown, answer: unknown): Promise<void> {
-    const code: ErrorCode = isProtocolError(err) ? (`ERROR_CODE_${err.code}` as ErrorCode) : 'ERROR_CODE_MALFORMED';
+    const code: ErrorCode = isProtocolError(err) ? wireErrorCode(err) : 'ERROR_CODE_MALFORMED';
     const text = isProtocolError(err) ? `[${err.code.toLowerCase()}] ${err.message}` : `[malformed] ${(err as Error).message}`;
     this.log(`refused an inbound message: ${text}`);
     await this.audit.record('in', 'inbound.rejected', typeof envelope === 'string' ? envelope : JSON.stringify(envelope ?? null), text);

@@ -206,9 +206,9 @@ export class SiteChannel implements TaskTransport {
     session.lastSeenMs = Date.now();
     try {
       const [type, message] = await this.handle(session, opened);
-      answer(await this.seal(type, message));
+      answer(await this.seal(opened.sender, type, message));
     } catch (err) {
-      await this.refuse(session, err, answer, false, opened.header.jti);
+      await this.refuse(session, err, answer, false, opened.header.jti, opened.sender);
     }
   }
 
@@ -266,7 +266,7 @@ export class SiteChannel implements TaskTransport {
     this.log(`site channel: refused a connection from ${remote}: ${err.message}`);
     this.state.audit.append({ actor: 'coordinator', type: 'site.duplicate_refused', subject: err.siteId, details: { siteId: err.siteId, remote, message: err.message } });
     try {
-      answer(await this.seal('ErrorReport', errorReportFor(err)));
+      answer(await this.seal(err.siteId, 'ErrorReport', errorReportFor(err)));
     } finally {
       setTimeout(() => session.socket.disconnect(true), 50);
     }
@@ -280,7 +280,7 @@ export class SiteChannel implements TaskTransport {
     session.socket.disconnect(true);
   }
 
-  private async refuse(session: Session, err: unknown, answer: (e: Envelope) => void, verification: boolean, relatedMessageId = ''): Promise<void> {
+  private async refuse(session: Session, err: unknown, answer: (e: Envelope) => void, verification: boolean, relatedMessageId = '', audience = session.siteId): Promise<void> {
     const report = errorReportFor(err, relatedMessageId);
     const code = (err as { code?: string }).code ?? 'internal';
     // A hello that verified but is refused (e.g. protocol version) is answered, then dropped.
@@ -292,7 +292,7 @@ export class SiteChannel implements TaskTransport {
     });
     if (!(err instanceof TransportError) && !(err instanceof CoordinatorError) && !(err as { code?: string }).code) this.log(`site channel: ${(err as Error).stack ?? String(err)}`);
     try {
-      answer(await this.seal('ErrorReport', report));
+      answer(await this.seal(audience, 'ErrorReport', report));
     } finally {
       if (drop) setTimeout(() => session.socket.disconnect(true), 50);
     }
@@ -378,7 +378,7 @@ export class SiteChannel implements TaskTransport {
       const upload = session.uploads.get(transferId);
       if (!upload) throw new TransportError('unknown_transfer', `no manifest was sent for transfer ${transferId}`, 'ERROR_CODE_CHUNK_MISMATCH');
       await upload.accept(frame);
-      answer(await this.seal('Ack', { messageId: `${transferId}` }));
+      answer(await this.seal(session.siteId, 'Ack', { messageId: `${transferId}` }));
     } catch (err) {
       await this.refuse(session, err, answer, false);
     }
@@ -493,7 +493,7 @@ export class SiteChannel implements TaskTransport {
 
   /** Sends a signed message and returns the site's verified reply. */
   private async request<K extends MessageTypeName>(session: Session, type: K, message: MessageTypes[K]): Promise<OpenedAny> {
-    const envelope = await this.seal(type, message);
+    const envelope = await this.seal(session.siteId, type, message);
     return this.verifyReply(session, await session.socket.timeout(this.replyTimeoutMs).emitWithAck('envelope', envelope));
   }
 
@@ -507,9 +507,10 @@ export class SiteChannel implements TaskTransport {
     }
   }
 
-  private seal<K extends MessageTypeName>(type: K, message: MessageTypes[K]): Promise<Envelope> {
+  /** Every message names the site it is for (`aud`), so it cannot be replayed to another site. */
+  private seal<K extends MessageTypeName>(siteId: string | null, type: K, message: MessageTypes[K]): Promise<Envelope> {
     if (!this.signer) throw new Error('site channel is not attached');
-    return this.signer.seal(type, message);
+    return this.signer.seal(type, message, siteId ?? undefined);
   }
 
   private requireEngine(): JobEngine {

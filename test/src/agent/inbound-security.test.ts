@@ -45,9 +45,9 @@ describe('site agent: inbound message verification (real agent process)', functi
           agentVerifier ??= new Verifier({ senders: [{ id: 'site-x', key: await importPublicJwk(agentKey) }], replayCache: new ReplayCache() });
           const opened = await agentVerifier.openAny(envelope);
           if (opened.header.msg === 'SiteHello') {
-            reply(await signer.seal('Enrolment', { siteId: 'site-x', accepted: true, reason: '', coordinatorVersion: 'test', protocolVersion: 1, heartbeatIntervalS: 30 }));
+            reply(await signer.seal('Enrolment', { siteId: 'site-x', accepted: true, reason: '', coordinatorVersion: 'test', protocolVersion: 1, heartbeatIntervalS: 30 }, 'site-x'));
             resolve();
-          } else reply(await signer.seal('Ack', { messageId: opened.header.jti }));
+          } else reply(await signer.seal('Ack', { messageId: opened.header.jti }, 'site-x'));
         });
       }),
     );
@@ -68,23 +68,23 @@ describe('site agent: inbound message verification (real agent process)', functi
   const codeOf = (reply: Awaited<ReturnType<typeof send>>) => (reply.message as { code?: string }).code;
 
   it('acknowledges a correctly signed message', async () => {
-    assert.equal((await send(await signer.seal('Ack', { messageId: 'x' }))).header.msg, 'Ack');
+    assert.equal((await send(await signer.seal('Ack', { messageId: 'x' }, 'site-x'))).header.msg, 'Ack');
   });
 
   it('refuses a message signed by a key other than the pinned coordinator key', async () => {
     const forger = new Signer(await importPrivateJwk((await generateKeyPair()).privateJwk));
-    assert.equal(codeOf(await send(await forger.seal('Ack', { messageId: 'forged' }))), 'ERROR_CODE_UNKNOWN_SENDER');
+    assert.equal(codeOf(await send(await forger.seal('Ack', { messageId: 'forged' }, 'site-x'))), 'ERROR_CODE_UNKNOWN_SENDER');
   });
 
   it('refuses a tampered message', async () => {
-    const [h, p, s] = (await signer.seal('Ack', { messageId: 'abcd' })).split('.') as [string, string, string];
+    const [h, p, s] = (await signer.seal('Ack', { messageId: 'abcd' }, 'site-x')).split('.') as [string, string, string];
     const bytes = Buffer.from(p, 'base64url');
     bytes[bytes.length - 1] ^= 1;
     assert.equal(codeOf(await send(`${h}.${bytes.toString('base64url')}.${s}`)), 'ERROR_CODE_BAD_SIGNATURE');
   });
 
   it('refuses a replayed message and logs every refusal in its audit log', async () => {
-    const envelope = await signer.seal('Ack', { messageId: 'once' });
+    const envelope = await signer.seal('Ack', { messageId: 'once' }, 'site-x');
     assert.equal((await send(envelope)).header.msg, 'Ack');
     assert.equal(codeOf(await send(envelope)), 'ERROR_CODE_REPLAY');
     const audit = await readAgentAudit(join(dir, 'state', 'audit.jsonl'));
@@ -92,5 +92,14 @@ describe('site agent: inbound message verification (real agent process)', functi
     assert.equal(refused.length, 3);
     assert.match(refused.join('\n'), /unknown_sender[\s\S]*bad_signature[\s\S]*replay/);
     assert.ok(audit.some((e) => e.direction === 'out' && e.type === 'SiteHello'));
+  });
+
+  it("refuses a message the coordinator sealed for another site (aud), or for no named site (issue 13, low)", async () => {
+    // Validly signed by the pinned coordinator key, never seen here: only its recipient differs.
+    assert.equal(codeOf(await send(await signer.seal('Ack', { messageId: 'for-y' }, 'site-y'))), 'ERROR_CODE_REPLAY');
+    assert.equal(codeOf(await send(await signer.seal('Ack', { messageId: 'for-nobody' }))), 'ERROR_CODE_REPLAY');
+    const refused = (await readAgentAudit(join(dir, 'state', 'audit.jsonl'))).filter((e) => e.type === 'inbound.rejected').map((e) => e.note ?? '');
+    assert.match(refused.slice(-2).join('\n'), /wrong_audience[\s\S]*site-y[\s\S]*wrong_audience[\s\S]*no named recipient/);
+    assert.equal((await send(await signer.seal('Ack', { messageId: 'for-x' }, 'site-x'))).header.msg, 'Ack');
   });
 });

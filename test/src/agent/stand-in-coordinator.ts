@@ -78,7 +78,7 @@ export class StandInCoordinator {
   /** Sends a signed TaskAssignment (defaults filled in) and returns the agent's reply. */
   async assign(assignment: Partial<MessageTypes['TaskAssignment']>): Promise<OpenedAny> {
     const full = { ...defaultMessage('TaskAssignment'), deadlineUnixMs: Date.now() + 120_000, ...assignment };
-    return this.verifier!.openAny(await this.site!.timeout(10_000).emitWithAck('envelope', await this.signer.seal('TaskAssignment', full)));
+    return this.verifier!.openAny(await this.site!.timeout(10_000).emitWithAck('envelope', await this.signer.seal('TaskAssignment', full, SITE)));
   }
 
   /** Sends an assignment that names a model, then the model itself as the agent asks for it (manifest, chunks). */
@@ -86,7 +86,7 @@ export class StandInCoordinator {
     const modelId = createHash('sha256').update(encodeTensors(architecture, tensors)).digest('hex');
     const model = packModel(tensors, { modelId, architecture: { ...defaultMessage('ModelManifest').architecture, name: architecture, parameterCount: tensors.reduce((n, t) => n + t.data.length, 0) } });
     const ack = await this.assign({ ...assignment, model: { modelId, architecture: model.manifest.architecture, sha256: model.manifestSha256 } });
-    const wanted = await this.verifier!.openAny(await this.site!.timeout(10_000).emitWithAck('envelope', await this.signer.seal('ModelManifest', model.manifest)));
+    const wanted = await this.verifier!.openAny(await this.site!.timeout(10_000).emitWithAck('envelope', await this.signer.seal('ModelManifest', model.manifest, SITE)));
     for (const index of (wanted.message as MessageTypes['ChunkRequest']).indices) await this.site!.timeout(10_000).emitWithAck('chunk', model.chunk(index));
     return ack;
   }
@@ -114,16 +114,16 @@ export class StandInCoordinator {
       const opened = await this.verifier.openAny(envelope);
       this.received.push(opened);
       if (opened.header.msg === 'SiteHello') {
-        reply(await this.signer.seal('Enrolment', { siteId: SITE, accepted: true, reason: '', coordinatorVersion: 'test', protocolVersion: 1, heartbeatIntervalS: 0.5 }));
+        reply(await this.signer.seal('Enrolment', { siteId: SITE, accepted: true, reason: '', coordinatorVersion: 'test', protocolVersion: 1, heartbeatIntervalS: 0.5 }, SITE));
         this.hello?.();
       } else if (opened.header.msg === 'ModelManifest') {
         const manifest = opened.message as MessageTypes['ModelManifest'];
-        reply(await this.signer.seal('ChunkRequest', { transferId: manifest.transferId, indices: manifest.chunks.map((_, i) => i) }));
-      } else reply(await this.signer.seal('Ack', { messageId: opened.header.jti }));
+        reply(await this.signer.seal('ChunkRequest', { transferId: manifest.transferId, indices: manifest.chunks.map((_, i) => i) }, SITE));
+      } else reply(await this.signer.seal('Ack', { messageId: opened.header.jti }, SITE));
     });
     socket.on('chunk', async (frame, reply) => {
       this.chunks++;
-      reply(await this.signer.seal('Ack', { messageId: `chunk ${frame.byteLength}` }));
+      reply(await this.signer.seal('Ack', { messageId: `chunk ${frame.byteLength}` }, SITE));
     });
   }
 }

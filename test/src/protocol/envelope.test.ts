@@ -137,6 +137,22 @@ describe('protocol signed envelope', () => {
     await assert.rejects(strict.open(sealed[1], 'Ack'), rejectsWith('REPLAY'));
   });
 
+  it('names its recipient (aud): a verifier with an audience refuses another recipient’s message, or one naming none', async () => {
+    const { signer, verifier } = channel(alice, { verifier: { audience: 'site-b' } });
+    const forA = await signer.seal('Ack', { messageId: 'task for a' }, 'site-a');
+    await assert.rejects(verifier.open(forA, 'Ack'), rejectsWith('WRONG_AUDIENCE'));
+    await assert.rejects(verifier.open(await signer.seal('Ack', { messageId: 'unnamed' }), 'Ack'), rejectsWith('WRONG_AUDIENCE'));
+    const forB = await verifier.open(await signer.seal('Ack', { messageId: 'task for b' }, 'site-b'), 'Ack');
+    assert.equal(forB.header.aud, 'site-b');
+    // aud is signed: rewriting it breaks the signature.
+    const [h, p, sig] = forA.split('.') as [string, string, string];
+    const rewritten = b64({ ...(JSON.parse(Buffer.from(h, 'base64url').toString()) as object), aud: 'site-b' });
+    await assert.rejects(verifier.open(`${rewritten}.${p}.${sig}`, 'Ack'), rejectsWith('BAD_SIGNATURE'));
+    for (const aud of ['', 7, 'x'.repeat(65)]) {
+      await assert.rejects(verifier.open(await signRaw(alice, encodeMessage('Ack', { messageId: 'm' }), header(alice, { aud })), 'Ack'), rejectsWith('MALFORMED'));
+    }
+  });
+
   it('rejects the wrong message type without consuming the envelope', async () => {
     const { signer, verifier } = channel(alice);
     const envelope = await signer.seal('Heartbeat', sampleMessage('Heartbeat'));

@@ -234,14 +234,15 @@ export function harmonisationDistancesSpec(rows: readonly SiteDistanceRow[], fla
       {
         data: { values: mutable(rows) },
         mark: { type: 'bar', cornerRadiusEnd: 2 },
+        transform: [{ calculate: "datum.flagged ? 'needs harmonising' : 'close to the reference'", as: 'verdict' }],
         encoding: {
           y: { field: 'site', type: 'nominal', sort: '-x', title: null },
           x: { field: 'wasserstein1', type: 'quantitative', title: 'Wasserstein-1 (normalised intensity)' },
           color: {
-            field: 'flagged',
+            field: 'verdict',
             type: 'nominal',
-            title: 'needs harmonising',
-            scale: { domain: [false, true], range: ['#4c78a8', '#e45756'] },
+            title: null,
+            scale: { domain: ['close to the reference', 'needs harmonising'], range: ['#4c78a8', '#e45756'] },
           },
           tooltip: [{ field: 'site' }, { field: 'wasserstein1', format: '.4f', title: 'W1' }, { field: 'jensenShannon', format: '.4f', title: 'JS' }, { field: 'flagged' }],
         },

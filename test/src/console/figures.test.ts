@@ -62,6 +62,12 @@ describe('figure spec builders (shared/plots/figures)', () => {
     assert.ok(Number(/width="(\d+)"/.exec(cases)![1]) <= 300, 'fits a 320 px card');
   });
 
+  it('says in words which sites need harmonising, not true/false', async () => {
+    const svg = await renderSvg(figureSpec(FIGURES.find((f) => f.type === 'harmonisation-distances')!));
+    assert.ok(texts(svg).includes('needs harmonising') && texts(svg).includes('close to the reference'));
+    assert.ok(!texts(svg).includes('true') && !texts(svg).includes('false'), texts(svg).join('|'));
+  });
+
   it('labels a one-point learning curve with a short tick, not 0.782227', async () => {
     const svg = await renderSvg(figureSpec({ type: 'learning-curve', id: 'lc', title: 't', caption: '', stepTitle: 'epoch', rows: [{ series: 'north', step: 1, metric: 'training loss', value: 0.78222734 }] }));
     assert.ok(texts(svg).includes('0.7822'), texts(svg).join('|'));

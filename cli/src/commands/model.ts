@@ -120,18 +120,24 @@ const FINETUNE_ITERATIONS = 60;
 /** Held-out checks: every 10 iterations; 3 checks in a row without a new best stop training (docs/transfer-sunnybrook.json). */
 const FINETUNE_CHECK_EVERY = 10;
 const FINETUNE_PATIENCE = 3;
+/**
+ * Blocks fine-tuned from a model when none are named: the first 3 encoder blocks, the best one-patient
+ * arm of the transfer experiment (the whole network was the worst).
+ */
+const FINETUNE_ENCODER_BLOCKS = 3;
 
 export const finetune: Command = {
   name: 'finetune',
   summary: 'fine-tune a model (default: the shipped EMIDEC model) on a site, training only chosen blocks',
-  usage: `Usage: lgefed finetune --data DIR --out MODEL_DIR [--model DIR | --scratch PRESET] [--encoder-blocks K] [--decoder-blocks M]
+  usage: `Usage: lgefed finetune --data DIR --out MODEL_DIR [--model DIR | --scratch PRESET] [--encoder-blocks K] [--decoder-blocks M | --whole-network]
                        [--fraction F | --cases N] [--selection-seed S] [--augment paper] [--epochs N | --iterations N]
                        [--batch 8] [--lr 0.001] [--seed 0] [--max-minutes M] [--float16] [--json]
                        [--no-early-stop | --check-every ${FINETUNE_CHECK_EVERY} --patience ${FINETUNE_PATIENCE}]
 
-Trains the first K encoder blocks and/or the last M decoder blocks (every block when neither is
-given) on a seeded fraction or count of the site's annotated cases. --scratch lite|paper trains the
-same way from random initialisation: the baseline to compare against.
+Trains the first K encoder blocks and/or the last M decoder blocks (default: the first
+${FINETUNE_ENCODER_BLOCKS} encoder blocks; --whole-network: every block) on a seeded fraction or count of the site's
+annotated cases. --scratch lite|paper trains every block from random initialisation: the baseline
+to compare against.
 
 Early stopping (default): 20 % of the chosen cases' slices showing the heart are held out; their
 loss is checked before training and every --check-every iterations, training stops after --patience
@@ -149,6 +155,7 @@ as in the leave-one-patient-out transfer experiment on real Sunnybrook patients 
       cases: { type: 'string' },
       'selection-seed': { type: 'string' },
       'no-early-stop': { type: 'boolean' },
+      'whole-network': { type: 'boolean' },
       'check-every': { type: 'string' },
       patience: { type: 'string' },
     });
@@ -172,10 +179,13 @@ as in the leave-one-patient-out transfer experiment on real Sunnybrook patients 
     const stopping = o['no-early-stop']
       ? undefined
       : { every: positiveInteger(o['check-every'], '--check-every') ?? FINETUNE_CHECK_EVERY, patience: positiveInteger(o.patience, '--patience') ?? FINETUNE_PATIENCE };
+    const named = { encoder: blocks(o['encoder-blocks'], '--encoder-blocks'), decoder: blocks(o['decoder-blocks'], '--decoder-blocks') };
+    if (o['whole-network'] && (named.encoder !== undefined || named.decoder !== undefined)) throw new UsageError('--whole-network trains every block: drop --encoder-blocks / --decoder-blocks');
+    const fromModel = !('scratch' in start) && !o['whole-network'] && named.encoder === undefined && named.decoder === undefined;
+    const encoder = fromModel ? FINETUNE_ENCODER_BLOCKS : named.encoder;
+    const decoder = named.decoder;
     const { settings, finish } = trainingSettings(o, { iterations: FINETUNE_ITERATIONS });
     const cases = await loadCases(required(o.data, '--data'), layoutOf(o.layout));
-    const encoder = blocks(o['encoder-blocks'], '--encoder-blocks');
-    const decoder = blocks(o['decoder-blocks'], '--decoder-blocks');
     const result = await finetuneModel({
       ...settings,
       start,

@@ -33,9 +33,10 @@ describe('lgefed train | finetune | evaluate | predict: usage', () => {
     await usageError(['predict', '--in', 'a.nii.gz', '--out', 'b.png'], /--out must end in \.nii/);
     await usageError(['train', '--out', 'x', '--data', '.', '--epochs', '2', '--iterations', '3'], /--epochs or --iterations/);
     await usageError(['finetune', '--out', 'x', '--data', '.', '--no-early-stop', '--patience', '2'], /belong to early stopping/);
+    await usageError(['finetune', '--out', 'x', '--data', '.', '--whole-network', '--encoder-blocks', '2'], /--whole-network trains every block/);
   });
 
-  it('finetune stops early on held-out slices by default and records what it kept', async function () {
+  it('finetune tunes the first 3 encoder blocks and stops early on held-out slices by default, recording what it kept', async function () {
     this.timeout(120_000);
     const dir = await mkdtemp(join(tmpdir(), 'lgefed-finetune-cli-'));
     try {
@@ -49,8 +50,9 @@ describe('lgefed train | finetune | evaluate | predict: usage', () => {
       await saveModelDirectory(model, tinySpec, initialWeights(tinySpec, 5));
       const out = join(dir, 'tuned');
       const env = { ...process.env, LGEFED_BACKEND: 'wasm', LGEFED_THREADS: '1' };
-      const { stdout } = await run(process.execPath, [bin, 'finetune', '--data', data, '--model', model, '--out', out, '--iterations', '8', '--check-every', '2', '--patience', '2', '--encoder-blocks', '1'], { env });
+      const { stdout } = await run(process.execPath, [bin, 'finetune', '--data', data, '--model', model, '--out', out, '--iterations', '8', '--check-every', '2', '--patience', '2'], { env });
       assert.match(stdout, /kept the weights of iteration \d+/);
+      assert.match(stdout, /trained enc0, enc1, enc2 on 2 case/, 'from a model, the first 3 encoder blocks by default');
       const record = JSON.parse(await readFile(join(out, 'training.json'), 'utf8')) as { earlyStopping: { heldOutSlices: number; every: number; patience: number; checks: { iteration: number }[] } };
       assert.equal(record.earlyStopping.heldOutSlices, 1, '20 % of the 6 slices showing the heart');
       assert.deepEqual([record.earlyStopping.every, record.earlyStopping.patience], [2, 2]);

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { cli, spawnCliWithEnv, writeTinyDataset, type Proc } from './harness.js';
+import { cli, spawnCliWithEnv, writeTinyDataset, type Proc, freePort } from './harness.js';
 
 const run = promisify(execFile);
 const README = resolve('deploy/README.md');
@@ -31,14 +30,6 @@ function inlineCommand(markdown: string, start: string): string[] {
 }
 
 const replaceAll = (args: readonly string[], map: Readonly<Record<string, string>>) => args.map((a) => map[a] ?? a);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
 
 /**
  * deploy/README.md followed step by step on loopback with real processes: the CA from make-ca.sh,

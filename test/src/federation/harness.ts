@@ -2,6 +2,7 @@ import { architectureHash, resolveArchitecture } from '@lgefed/site-agent/archit
 import { writeNifti } from '@lgefed/shared/imaging/nifti-write';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -148,4 +149,13 @@ export async function waitForJob(coordinator: RunningCoordinatorProcess, jobId: 
     if (Date.now() - started > timeoutMs) throw new Error(`job ${jobId} still running: ${JSON.stringify(body).slice(0, 2000)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** A TCP port free on loopback right now (for a process that must be told its port up front). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
 }

@@ -1,17 +1,8 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { prepareSite, startAgent, startCoordinatorProcess, TINY_ARCH, type Proc, type RunningCoordinatorProcess } from './harness.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { prepareSite, startAgent, startCoordinatorProcess, TINY_ARCH, type Proc, type RunningCoordinatorProcess, freePort } from './harness.js';
 
 /** systemd's `stop`: SIGTERM to a coordinator with agents connected and a job running. */
 describe('coordinator shutdown on SIGTERM with agents connected (real processes)', function () {

@@ -1,23 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describeConnectionError } from '@lgefed/site-agent/connection-errors';
-import { prepareSite, spawnCliWithEnv, type Proc, type SiteSetup } from './harness.js';
+import { prepareSite, spawnCliWithEnv, type Proc, type SiteSetup, freePort } from './harness.js';
 
 const run = promisify(execFile);
 const MAKE_CA = resolve('deploy/tls/make-ca.sh');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
 
 describe('TLS failures said plainly; the kit needed only to enrol (real processes, make-ca.sh)', function () {
   this.timeout(300_000);

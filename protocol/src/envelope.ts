@@ -174,7 +174,16 @@ export class Verifier {
     return this.verify(envelope, undefined);
   }
 
-  private async verify(envelope: unknown, expected: MessageTypeName | undefined): Promise<OpenedAny> {
+  /**
+   * Checks size, form and the pinned sender's signature only: no validity window, type, audience
+   * or replay state. For a caller that must know a message is genuine before deciding whether to
+   * accept it (verifying with `open` records its sequence numbers).
+   */
+  async checkSignature(envelope: unknown): Promise<void> {
+    await this.authenticate(envelope);
+  }
+
+  private async authenticate(envelope: unknown): Promise<{ header: EnvelopeHeader; payload: Uint8Array; pinned: { sender: string; key: VerificationKey } }> {
     if (typeof envelope !== 'string') throw new ProtocolError('MALFORMED', 'an envelope must be a JWS compact serialization string');
     const maxPayloadChars = Math.ceil((this.maxPayloadBytes * 4) / 3);
     if (envelope.length > MAX_HEADER_CHARS + maxPayloadChars + SIGNATURE_CHARS + 2) {
@@ -199,6 +208,11 @@ export class Verifier {
     } catch (cause) {
       throw new ProtocolError('BAD_SIGNATURE', `signature does not verify for sender ${pinned.sender}`, { sender: pinned.sender }, { cause });
     }
+    return { header, payload, pinned };
+  }
+
+  private async verify(envelope: unknown, expected: MessageTypeName | undefined): Promise<OpenedAny> {
+    const { header, payload, pinned } = await this.authenticate(envelope);
 
     const nowMs = this.clock();
     const now = nowMs / 1000;

@@ -215,9 +215,6 @@ export class SiteChannel implements TaskTransport {
   /** Verifies an envelope against the pinned key of the site it claims to come from. */
   private async open(session: Session, envelope: unknown): Promise<OpenedAny> {
     const siteId = await this.siteForKid(claimedKid(envelope));
-    // Checked before the signature: verifying would record the newcomer's sequence numbers, which
-    // run ahead of the live agent's (both start from the clock) and would lock that agent out.
-    if (siteId && session.siteId === null) this.assertNotConnected(siteId);
     if (siteId) {
       const key = this.state.sites.trustedKey(siteId); // throws for revoked or unenrolled sites
       if (this.pinnedX.get(siteId) !== key.x) {
@@ -226,6 +223,13 @@ export class SiteChannel implements TaskTransport {
         this.verifier.pin({ id: siteId, key: await importPublicJwk(key) });
         this.pinnedX.set(siteId, key.x!);
       }
+    }
+    if (siteId && session.siteId === null) {
+      // A forged or tampered hello is rejected as such first. A genuine one from a second agent is
+      // refused before it is opened: opening records its sequence numbers, which run ahead of the
+      // live agent's (both start from the clock) and would lock that agent out.
+      await this.verifier.checkSignature(envelope);
+      this.assertNotConnected(siteId);
     }
     const opened = await this.verifier.openAny(envelope);
     if (session.siteId === null && opened.header.msg !== 'SiteHello') throw new TransportError('hello_required', 'the first message on a connection must be SiteHello');

@@ -92,6 +92,18 @@ describe('protocol signed envelope', () => {
     await verifier.open(envelope, 'Progress');
   });
 
+  it('checks a signature alone without recording the message, so it can still be opened once', async () => {
+    const { signer, verifier } = channel(alice);
+    const envelope = await signer.seal('Progress', sampleMessage('Progress'));
+    const [h, p, sig] = envelope.split('.') as [string, string, string];
+    const tampered = `${h}.${p.slice(0, -2)}${p.endsWith('A') ? 'B' : 'A'}${p.slice(-1)}.${sig}`;
+    await assert.rejects(verifier.checkSignature(tampered), rejectsWith(['BAD_SIGNATURE', 'MALFORMED']));
+    await verifier.checkSignature(envelope);
+    await verifier.checkSignature(envelope);
+    await verifier.open(envelope, 'Progress');
+    await assert.rejects(verifier.open(envelope, 'Progress'), rejectsWith('REPLAY'));
+  });
+
   it('rejects a signature by another key claiming a pinned key id', async () => {
     const { verifier } = channel(alice);
     const forged = await signRaw(mallory, encodeMessage('Ack', { messageId: 'x' }), header(alice));

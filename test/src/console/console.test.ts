@@ -83,6 +83,8 @@ describe('coordinator console in headless Chromium (real coordinator, two real a
     await page.getByLabel('Seed', { exact: true }).fill('3');
     await page.getByLabel('Deadline per task (s)').fill('800');
     await page.click('#submit-advanced summary');
+    // The JSON view is written from the fields when it opens: wait for it rather than race it.
+    await page.waitForFunction("document.querySelector('#submit-spec').value.trim().startsWith('{')");
     const spec = JSON.parse(await page.inputValue('#submit-spec')) as Record<string, unknown>;
     assert.deepEqual(spec['sites'], ['north', 'south']);
     assert.equal(spec['initialModel'], null);

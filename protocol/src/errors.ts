@@ -18,7 +18,7 @@ export const PROTOCOL_ERROR_CODES = [
   'WRONG_AUDIENCE',
   /** Bigger than the configured limit; refused before decoding or allocating. */
   'TOO_LARGE',
-  /** Not a well-formed JWS, header or canonical protobuf encoding of the declared type. */
+  /** Not a well-formed JWS, header or protobuf encoding of the declared type. */
   'MALFORMED',
   /** A model chunk that is missing, duplicated, corrupt or foreign to its manifest. */
   'CHUNK_MISMATCH',

@@ -61,24 +61,68 @@ export function encodeMessage<K extends MessageTypeName>(name: K, value: Message
 }
 
 /**
- * Decodes bytes that must be exactly the canonical encoding of `name`: unknown fields, repeated
- * scalars, unknown enum values, non-minimal varints and invalid UTF-8 are all refused, so one message
- * has one byte form and nothing unsigned can hide in a signed payload.
+ * Decodes any valid protobuf encoding of `name`, as protobuf's own parsers do: fields in any order,
+ * defaults written or left out, packed or unpacked repeated scalars, the last of a repeated scalar
+ * winning, unknown fields skipped (a newer sender's additions). Refused: bytes that are not a
+ * protobuf message (truncated, a field on the wrong wire type), invalid UTF-8 in a string and an
+ * enum value this schema does not name. Strictness about byte form belongs to the signature, which
+ * covers the exact bytes, not to a comparison with our own encoder's output.
  */
 export function decodeMessage<K extends MessageTypeName>(name: K, bytes: Uint8Array): MessageTypes[K] {
   const type = messageType(name);
   let message: protobuf.Message;
   try {
+    checkWireForm(type, bytes);
     message = type.decode(bytes);
   } catch (cause) {
+    if (cause instanceof ProtocolError) throw cause;
     throw new ProtocolError('MALFORMED', `not a valid ${name}: ${(cause as Error).message}`, {}, { cause });
   }
   const problem = type.verify(message);
   if (problem) throw new ProtocolError('MALFORMED', `not a valid ${name}: ${problem}`);
-  if (!sameBytes(type.encode(message).finish(), bytes)) {
-    throw new ProtocolError('MALFORMED', `not the canonical encoding of ${name}`);
-  }
   return toPlain(type, message) as unknown as MessageTypes[K];
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** Protobuf wire types: varint, 64-bit, length-delimited, 32-bit. */
+const WIRE_OF_SCALAR: Readonly<Record<string, number>> = { double: 1, float: 5, int32: 0, uint32: 0, sint32: 0, fixed32: 5, sfixed32: 5, int64: 0, uint64: 0, sint64: 0, fixed64: 1, sfixed64: 1, bool: 0, string: 2, bytes: 2 };
+
+/**
+ * Walks the wire form: each known field must come on its type's wire type (protobufjs decodes by
+ * field number alone and would read a varint as a string), strings must be valid UTF-8, and
+ * sub-messages are checked the same way. Unknown fields are skipped.
+ */
+function checkWireForm(type: protobuf.Type, bytes: Uint8Array): void {
+  const reader = protobuf.Reader.create(bytes);
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    const wire = tag & 7;
+    const field = type.fieldsById[tag >>> 3];
+    if (!field) {
+      reader.skipType(wire);
+      continue;
+    }
+    const sub = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
+    const expected = sub ? 2 : field.resolvedType instanceof protobuf.Enum ? 0 : WIRE_OF_SCALAR[field.type];
+    // A repeated number may come packed (length-delimited) or one element per tag.
+    const packedNumbers = field.repeated && !sub && expected !== 2 && wire === 2;
+    if (wire !== expected && !packedNumbers) {
+      throw new ProtocolError('MALFORMED', `not a valid ${type.name}: field ${field.name} on wire type ${wire}, expected ${expected}`);
+    }
+    if (wire !== 2 || packedNumbers) {
+      reader.skipType(wire);
+    } else if (sub) {
+      checkWireForm(sub, reader.bytes());
+    } else if (field.type === 'string') {
+      try {
+        STRICT_UTF8.decode(reader.bytes());
+      } catch (cause) {
+        throw new ProtocolError('MALFORMED', `not a valid ${type.name}: field ${field.name} is not UTF-8`, {}, { cause });
+      }
+    } else {
+      reader.skipType(wire);
+    }
+  }
 }
 
 /** A message with every field at its default (zero, empty, first enum value), to spread overrides onto. */
@@ -107,8 +151,4 @@ function toPlain(type: protobuf.Type, message: protobuf.Message): Record<string,
     plain[field.name] = field.repeated ? ((value as unknown[] | undefined) ?? []).map(convert) : convert(value);
   }
   return plain;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }

@@ -89,7 +89,7 @@ describe('protocol schema', () => {
     assert.deepEqual(empty.hyperParameters.trainableBlocks, []);
   });
 
-  describe('strict decoding', () => {
+  describe('malformed bytes', () => {
     const bytes = encodeMessage('Heartbeat', sampleMessage('Heartbeat'));
 
     // A cut between fields leaves a shorter valid message (protobuf has no outer length): the
@@ -103,25 +103,53 @@ describe('protocol schema', () => {
       assert.throws(() => decodeMessage('Heartbeat', bytes.subarray(0, stringStart + 1)), isMalformed);
     });
 
-    it('refuses an unknown field', () => {
-      const unknown = Uint8Array.from([...bytes, (15 << 3) | 0, 1]);
-      assert.throws(() => decodeMessage('Heartbeat', unknown), isMalformed);
-    });
-
-    it('refuses a repeated scalar field and a non-minimal varint', () => {
-      const twice = Uint8Array.from([...bytes, (3 << 3) | 0, 7]);
-      assert.throws(() => decodeMessage('Heartbeat', twice), isMalformed);
-      const padded = Uint8Array.from([(3 << 3) | 0, 0x87, 0x00]);
-      assert.throws(() => decodeMessage('Heartbeat', padded), isMalformed);
-    });
-
-    it('refuses an unknown enum value and invalid UTF-8', () => {
+    it('refuses a field on the wrong wire type, an unknown enum value and invalid UTF-8', () => {
+      // Ack.message_id (field 1) is a string: a varint there is not an Ack.
+      assert.throws(() => decodeMessage('Ack', Uint8Array.from([(1 << 3) | 0, 5])), isMalformed);
+      // Heartbeat.privacy (field 5) is a message: a 32-bit value there is not a Heartbeat.
+      assert.throws(() => decodeMessage('Heartbeat', Uint8Array.from([(5 << 3) | 5, 0, 0, 0, 0])), isMalformed);
       assert.throws(() => decodeMessage('TaskAssignment', Uint8Array.from([(4 << 3) | 0, 99])), isMalformed);
       assert.throws(() => decodeMessage('Ack', Uint8Array.from([(1 << 3) | 2, 2, 0xc3, 0x28])), isMalformed);
+      // Inside a sub-message too: SiteHello.capabilities.gpus[0].name.
+      const gpu = [(1 << 3) | 2, 1, 0xff];
+      const capabilities = [(2 << 3) | 2, gpu.length, ...gpu];
+      assert.throws(() => decodeMessage('SiteHello', Uint8Array.from([(4 << 3) | 2, capabilities.length, ...capabilities])), isMalformed);
+    });
+  });
+
+  // Issue 13, interoperability 15: the signature pins the bytes; any valid protobuf form of a
+  // message is read as protobuf's own parsers read it.
+  describe('any valid encoding', () => {
+    const bytes = encodeMessage('Heartbeat', sampleMessage('Heartbeat'));
+    const decoded = decodeMessage('Heartbeat', bytes);
+
+    it('skips unknown fields, as a newer sender may add them', () => {
+      assert.deepEqual(decodeMessage('Heartbeat', Uint8Array.from([...bytes, (15 << 3) | 0, 1])), decoded);
     });
 
-    it('refuses bytes of another message type', () => {
-      assert.throws(() => decodeMessage('Ack', encodeMessage('Progress', sampleMessage('Progress'))), isMalformed);
+    it('reads a repeated scalar as its last value and a non-minimal varint as its value', () => {
+      assert.equal(decodeMessage('Heartbeat', Uint8Array.from([...bytes, (3 << 3) | 0, 7])).freeMemoryMib, 7);
+      assert.equal(decodeMessage('Heartbeat', Uint8Array.from([(3 << 3) | 0, 0x87, 0x00])).freeMemoryMib, 7);
+    });
+
+    it('reads fields in any order, defaults written out, and repeated numbers packed or not', () => {
+      const shape = [3, 300];
+      // TensorSpec: dtype (3) before name (1), byte_offset 0 written out, shape (2) unpacked.
+      const unusual = Uint8Array.from([
+        (3 << 3) | 0, 1,
+        (1 << 3) | 2, 1, 0x77,
+        (4 << 3) | 0, 0,
+        ...shape.flatMap((dim) => [(2 << 3) | 0, ...varint(dim)]),
+      ]);
+      assert.deepEqual(decodeMessage('TensorSpec', unusual), { name: 'w', shape, dtype: 'DTYPE_FLOAT32', byteOffset: 0, byteLength: 0 });
+      assert.deepEqual(decodeMessage('TensorSpec', encodeMessage('TensorSpec', { name: 'w', shape, dtype: 'DTYPE_FLOAT32', byteOffset: 0, byteLength: 0 })), decodeMessage('TensorSpec', unusual));
     });
   });
 });
+
+function varint(value: number): number[] {
+  const out: number[] = [];
+  for (; value >= 0x80; value >>>= 7) out.push((value & 0x7f) | 0x80);
+  out.push(value);
+  return out;
+}

@@ -5,7 +5,7 @@ import { PRETRAINED_MODEL_DIR } from '@lgefed/shared/workflows/pretrained';
 import { CoordinatorError } from './errors.js';
 import type { CoordinatorState } from './state.js';
 import type { ModelVersion } from './store/jobs.js';
-import { encodeTensors } from './weights-file.js';
+import { encodeTensors } from '@lgefed/protocol/weights-file';
 
 /** The name the shipped EMIDEC-pretrained model goes by in every coordinator's store. */
 export const SHIPPED_MODEL_NAME = 'emidec-unet-lite';

@@ -2,7 +2,8 @@ import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CoordinatorError } from './errors.js';
-import { decodeWeightsHeader, parameterCount, type WeightsHeader } from './weights-file.js';
+import { isProtocolError } from '@lgefed/protocol';
+import { decodeWeightsHeader, parameterCount, type WeightsHeader } from '@lgefed/protocol/weights-file';
 
 const HASH_PATTERN = /^[0-9a-f]{64}$/;
 /** Largest header we accept when reading one back; real U-Net headers are a few kB. */
@@ -136,7 +137,12 @@ async function readHeader(handle: FileHandle): Promise<{ header: WeightsHeader; 
   const { size } = await handle.stat();
   const prefix = Buffer.alloc(Math.min(size, MAX_HEADER_BYTES));
   await handle.read(prefix, 0, prefix.length, 0);
-  return { ...decodeWeightsHeader(prefix), size };
+  try {
+    return { ...decodeWeightsHeader(prefix), size };
+  } catch (err) {
+    if (!isProtocolError(err, 'MALFORMED')) throw err;
+    throw new CoordinatorError('corrupt_model', err.message);
+  }
 }
 
 class FileModelWriter implements ModelWriter {

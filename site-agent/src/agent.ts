@@ -21,7 +21,7 @@ import {
   type OpenedAny,
   type TaskAssignment,
 } from '@lgefed/protocol';
-import { encodeTensors } from '@lgefed/coordinator/weights-file';
+import { encodeTensors } from '@lgefed/protocol/weights-file';
 import { initEngine, type BackendRequest } from '@lgefed/shared/engine/index';
 import type { NamedTensor } from '@lgefed/shared/model/weights';
 import { STRUCTURES } from '@lgefed/shared/types';

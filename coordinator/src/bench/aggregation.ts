@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { runInterleaved, type Interleaved } from '@lgefed/shared/bench/interleaved';
 import { ModelStore } from '../model-store.js';
-import { dataOffset, encodeWeightsPrefix, parameterCount } from '../weights-file.js';
+import { dataOffset, encodeWeightsPrefix, parameterCount } from '@lgefed/protocol/weights-file';
 import { fillParameters, unetLayout } from './model-fixture.js';
 
 const run = promisify(execFile);

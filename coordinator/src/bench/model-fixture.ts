@@ -1,6 +1,6 @@
 import { parameterLayout } from '@lgefed/shared/model/weights';
 import { unetSpec } from '@lgefed/shared/model/spec';
-import type { WeightsHeader } from '../weights-file.js';
+import type { WeightsHeader } from '@lgefed/protocol/weights-file';
 
 /** The study's U-Net ("paper" preset, 31.1 M parameters) layout, or a prefix of it cut to `parameterCount`. */
 export function unetLayout(parameterCount?: number): WeightsHeader {

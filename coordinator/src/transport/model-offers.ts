@@ -1,7 +1,7 @@
 import { ModelReassembler, packModel, type ModelManifest, type ModelPackage } from '@lgefed/protocol';
 import { readFile } from 'node:fs/promises';
 import type { ModelStore } from '../model-store.js';
-import { decodeWeights, encodeTensors, parameterCount } from '../weights-file.js';
+import { decodeWeights, encodeTensors, parameterCount } from '@lgefed/protocol/weights-file';
 import { EMPTY_ARCHITECTURE } from './task-wire.js';
 import { TransportError } from './wire.js';
 

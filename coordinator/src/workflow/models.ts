@@ -2,7 +2,7 @@ import type { AggregationStrategy, ClientUpdate } from '../aggregation/strategy.
 import { CoordinatorError } from '../errors.js';
 import type { ParameterReader } from '../model-store.js';
 import type { ResultRecord } from '../store/jobs.js';
-import { encodeWeightsPrefix, type WeightsHeader } from '../weights-file.js';
+import { encodeWeightsPrefix, type WeightsHeader } from '@lgefed/protocol/weights-file';
 import type { WorkflowContext } from './workflow.js';
 
 /** Checks a site's uploaded model has the expected architecture and records it as a model version. */

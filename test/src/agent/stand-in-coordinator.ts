@@ -16,7 +16,7 @@ import {
   type MessageTypes,
   type OpenedAny,
 } from '@lgefed/protocol';
-import { encodeTensors } from '@lgefed/coordinator/weights-file';
+import { encodeTensors } from '@lgefed/protocol/weights-file';
 import type { NamedTensor } from '@lgefed/shared/model/weights';
 import { Server, type Socket } from 'socket.io';
 

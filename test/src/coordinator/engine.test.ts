@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { decodeWeights } from '@lgefed/coordinator/weights-file';
+import { decodeWeights } from '@lgefed/protocol/weights-file';
 import { readFile } from 'node:fs/promises';
 import type { CoordinatorState } from '@lgefed/coordinator/state';
 import type { JobEngine, TaskMessage } from '@lgefed/coordinator/workflow/index';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { startCoordinator, type RunningCoordinator } from '@lgefed/coordinator/server';
-import { decodeWeights, encodeWeights } from '@lgefed/coordinator/weights-file';
+import { decodeWeights, encodeWeights } from '@lgefed/protocol/weights-file';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,6 +1,6 @@
 import { openCoordinatorState, type CoordinatorState } from '@lgefed/coordinator/state';
 import { JobEngine, WORKFLOWS, type TaskMessage, type TaskTransport } from '@lgefed/coordinator/workflow/index';
-import { encodeWeights, decodeWeights, type WeightsHeader } from '@lgefed/coordinator/weights-file';
+import { encodeWeights, decodeWeights, type WeightsHeader } from '@lgefed/protocol/weights-file';
 import { architectureFromName } from '@lgefed/shared/model/architecture-name';
 import { parameterCount, parameterLayout } from '@lgefed/shared/model/weights';
 import { exportJWK, generateKeyPair } from 'jose';

@@ -3,7 +3,7 @@ import { buildReferenceProfile, wasserstein1, type ReferenceIntensityProfile } f
 import { releaseIntensityHistogram } from '@lgefed/site-agent/privacy/histogram-release';
 import type { CoordinatorState } from '@lgefed/coordinator/state';
 import type { FinetuneTaskPayload, HarmonisationCheckTaskPayload, TaskMessage } from '@lgefed/coordinator/workflow/index';
-import { encodeWeights, decodeWeights } from '@lgefed/coordinator/weights-file';
+import { encodeWeights, decodeWeights } from '@lgefed/protocol/weights-file';
 import { readFile } from 'node:fs/promises';
 import { ARCH, enrolSites, InboxTransport, LAYOUT, ManualClock, openEngine, PARAMS, registerModels, simulatedTraining } from './federation-harness.js';
 import { useTempDir } from './temp-dir.js';

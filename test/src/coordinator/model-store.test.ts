@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelStore } from '@lgefed/coordinator/model-store';
-import { decodeWeights, encodeTensors, encodeWeights } from '@lgefed/coordinator/weights-file';
+import { decodeWeights, encodeTensors, encodeWeights } from '@lgefed/protocol/weights-file';
 import { useTempDir } from './temp-dir.js';
 
 describe('coordinator: content-addressed model store', () => {

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { PROTO_FILE } from '@lgefed/protocol';
 import { startCoordinator, type RunningCoordinator } from '@lgefed/coordinator/server';
-import { decodeWeights, encodeWeights } from '@lgefed/coordinator/weights-file';
+import { decodeWeights, encodeWeights } from '@lgefed/protocol/weights-file';
 import { ARCH, LAYOUT, PARAMS } from '../coordinator/federation-harness.js';
 
 const PYTHON = '/usr/bin/python3';

@@ -1,10 +1,12 @@
-import { CoordinatorError } from './errors.js';
+import { ProtocolError } from './errors.js';
 
 /**
  * The on-disk / on-wire form of a model's weights: `LGEW` magic, a uint32 (LE) header length, a
  * JSON header (architecture and tensor layout), zero padding to a 4-byte boundary, then every
  * tensor's float32 (LE) values back to back in header order. A flat parameter vector lets
- * aggregation read any coordinate range of any site's update straight from disk.
+ * aggregation read any coordinate range of any site's update straight from disk. A model's id on
+ * the wire (`ModelRef.model_id`) is the SHA-256 of this form, so coordinator and agent both need it.
+ * Malformed input throws ProtocolError MALFORMED.
  */
 export interface TensorLayout {
   readonly name: string;
@@ -50,7 +52,7 @@ export function encodeWeightsPrefix(header: WeightsHeader): Buffer {
 export function encodeWeights(header: WeightsHeader, parameters: Float32Array): Buffer {
   const expected = parameterCount(header);
   if (parameters.length !== expected) {
-    throw new CoordinatorError('invalid_argument', `header describes ${expected} parameters, got ${parameters.length}`);
+    throw new ProtocolError('MALFORMED', `header describes ${expected} parameters, got ${parameters.length}`);
   }
   const data = Buffer.from(parameters.buffer, parameters.byteOffset, parameters.byteLength);
   return Buffer.concat([encodeWeightsPrefix(header), data]);
@@ -62,7 +64,7 @@ export function encodeTensors(architecture: string, tensors: readonly NamedTenso
   let offset = 0;
   for (const t of tensors) {
     const size = t.shape.reduce((a, b) => a * b, 1);
-    if (t.data.length !== size) throw new CoordinatorError('invalid_argument', `tensor ${t.name}: shape [${t.shape.join(',')}] needs ${size} values, got ${t.data.length}`);
+    if (t.data.length !== size) throw new ProtocolError('MALFORMED', `tensor ${t.name}: shape [${t.shape.join(',')}] needs ${size} values, got ${t.data.length}`);
     flat.set(t.data, offset);
     offset += size;
   }
@@ -72,22 +74,22 @@ export function encodeTensors(architecture: string, tensors: readonly NamedTenso
 /** Parses and validates the header from the first bytes of a weights file. */
 export function decodeWeightsHeader(prefix: Buffer): { header: WeightsHeader; dataOffset: number } {
   if (prefix.length < PREFIX_BYTES || !prefix.subarray(0, 4).equals(MAGIC)) {
-    throw new CoordinatorError('corrupt_model', 'not an lgefed weights file (bad magic)');
+    throw new ProtocolError('MALFORMED', 'not an lgefed weights file (bad magic)');
   }
   const length = prefix.readUInt32LE(4);
-  if (prefix.length < PREFIX_BYTES + length) throw new CoordinatorError('corrupt_model', 'weights header truncated');
+  if (prefix.length < PREFIX_BYTES + length) throw new ProtocolError('MALFORMED', 'weights header truncated');
   let parsed: unknown;
   try {
     parsed = JSON.parse(prefix.subarray(PREFIX_BYTES, PREFIX_BYTES + length).toString('utf8'));
   } catch {
-    throw new CoordinatorError('corrupt_model', 'weights header is not JSON');
+    throw new ProtocolError('MALFORMED', 'weights header is not JSON');
   }
   const h = parsed as Partial<WeightsHeader>;
   const validTensors =
     Array.isArray(h.tensors) &&
     h.tensors.every((t) => typeof t?.name === 'string' && Array.isArray(t.shape) && t.shape.every((d: unknown) => Number.isInteger(d) && (d as number) >= 0));
   if (typeof h.architecture !== 'string' || !validTensors) {
-    throw new CoordinatorError('corrupt_model', 'weights header lacks architecture or a valid tensor layout');
+    throw new ProtocolError('MALFORMED', 'weights header lacks architecture or a valid tensor layout');
   }
   return { header: h as WeightsHeader, dataOffset: PREFIX_BYTES + length };
 }
@@ -96,7 +98,7 @@ export function decodeWeights(file: Buffer): { header: WeightsHeader; parameters
   const { header, dataOffset } = decodeWeightsHeader(file);
   const count = parameterCount(header);
   if (file.length !== dataOffset + count * 4) {
-    throw new CoordinatorError('corrupt_model', `weights file holds ${(file.length - dataOffset) / 4} values, header says ${count}`);
+    throw new ProtocolError('MALFORMED', `weights file holds ${(file.length - dataOffset) / 4} values, header says ${count}`);
   }
   const parameters = new Float32Array(count);
   Buffer.from(parameters.buffer).set(file.subarray(dataOffset));

@@ -2,14 +2,12 @@ import {
   importPublicJwk,
   isProtocolError,
   ModelReassembler,
-  packModel,
   ReplayCache,
   Signer,
   signedManifestDigest,
   Verifier,
   wireErrorCode,
   type AgentToCoordinatorEvents,
-  type AggregateMetrics,
   type Capabilities,
   type CoordinatorToAgentEvents,
   type Envelope,
@@ -24,13 +22,11 @@ import {
 import { encodeTensors } from '@lgefed/protocol/weights-file';
 import { initEngine, type BackendRequest } from '@lgefed/shared/engine/index';
 import type { NamedTensor } from '@lgefed/shared/model/weights';
-import { STRUCTURES } from '@lgefed/shared/types';
 import { createHash } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { cpus, freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
-import { resolveArchitecture } from './architecture.js';
 import type { SiteTask } from './assignment.js';
 import { AgentAuditLog } from './audit-log.js';
 import type { SiteConfig } from './config.js';
@@ -42,8 +38,8 @@ import { describeConnectionError } from './connection-errors.js';
 import type { StartupKit } from './kit.js';
 import { admitAssignment, checkWeightsCases, filterOutbound } from './policy.js';
 import { PrivacyLedger } from './privacy/ledger.js';
-import { runTask, TaskFailure } from './tasks/run-task.js';
-import type { ScoredCases } from './tasks/task-protocol.js';
+import { execute } from './tasks/execute.js';
+import { TaskFailure } from './tasks/run-task.js';
 
 export const AGENT_VERSION = '0.1.0';
 const PROTOCOL_VERSION = 1;
@@ -404,60 +400,29 @@ export class SiteAgent {
     void this.request('Progress', { jobId, taskId, stage, fraction, epoch, loss, message: '' }).catch(() => undefined);
   }
 
-  private run(unit: Unit, signal: AbortSignal): Promise<Delivery> {
-    switch (unit.task.kind) {
-      case 'train':
-        return this.train(unit, unit.task, signal);
-      case 'evaluate':
-        return this.evaluate(unit, signal);
-      case 'finetune':
-        return this.finetune(unit, unit.task, signal);
-      case 'harmonisation-check':
-        return this.harmonisationCheck(unit, unit.task, signal);
-    }
-  }
-
-  /** Where a worker finds the unit's dataset, and the backend it uses. */
-  private datasetInput(unit: Unit) {
-    return { datasetPath: unit.dataset.config.path, layout: unit.dataset.config.layout, ...(this.options.config.backend ? { backend: this.options.config.backend } : {}) };
-  }
-
-  private onProgress(unit: Unit) {
-    return (p: { stage: string; fraction: number; epoch: number; loss: number }) => this.progress(unit, p.stage, p.fraction, p.epoch, p.loss);
-  }
-
-  private async train(unit: Unit, task: Extract<SiteTask, { kind: 'train' }>, signal: AbortSignal): Promise<Delivery> {
-    const a = unit.assignment;
-    const started = performance.now();
-    const spec = resolveArchitecture(a.model.architecture.name);
-    const initial = a.model.modelId ? this.models.get(a.model.modelId) : undefined;
-    const output = await runTask(
-      { kind: 'train', ...this.datasetInput(unit), caseIds: unit.dataset.split.train, spec, ...(initial ? { initialWeights: initial } : {}), training: task.training },
-      this.onProgress(unit),
+  /**
+   * Runs the unit's executor, then hands its outcome to the transport through the policy: weights
+   * trained on fewer cases than the policy allows never start uploading, and every message passes
+   * filterOutbound in `request`.
+   */
+  private async run(unit: Unit, signal: AbortSignal): Promise<Delivery> {
+    const outcome = await execute(unit.task, {
+      siteId: this.siteId,
+      assignment: unit.assignment,
+      dataset: unit.dataset,
+      datasetInput: { datasetPath: unit.dataset.config.path, layout: unit.dataset.config.layout, ...(this.options.config.backend ? { backend: this.options.config.backend } : {}) },
+      model: (id) => this.models.get(id),
+      onProgress: (p) => this.progress(unit, p.stage, p.fraction, p.epoch, p.loss),
       signal,
-    );
-    const computed = performance.now();
-    // Before anything of the model leaves: the chunks go out ahead of the TrainResult that counts the cases.
-    checkWeightsCases(this.options.config.policy, output.casesUsed);
-    const weights = packModel(output.weights, { modelId: '', architecture: { ...a.model.architecture, parameterCount: output.weights.reduce((n, t) => n + t.data.length, 0) } });
+      ledger: this.ledger,
+      audit: this.audit,
+    });
+    if (outcome.weights) checkWeightsCases(this.options.config.policy, outcome.weights.casesUsed);
     return async () => {
       const uploadStarted = performance.now();
-      await this.upload(weights);
-      await this.expectAck(
-        await this.request('TrainResult', {
-          jobId: a.jobId,
-          taskId: a.taskId,
-          round: a.round,
-          siteId: this.siteId,
-          weightsKind: 'WEIGHTS_KIND_FULL',
-          weightsTransferId: weights.manifest.transferId,
-          weightsManifestSha256: weights.manifestSha256,
-          baseModel: a.model,
-          sampleCount: output.casesUsed,
-          lossCurve: output.epochLosses.map((loss, i) => ({ epoch: i + 1, step: 0, trainLoss: loss, validationLoss: 0 })),
-          timings: { queuedS: 0, dataLoadS: output.dataLoadS, computeS: output.computeS, uploadS: (performance.now() - uploadStarted) / 1000, totalS: (computed - started) / 1000 },
-        }),
-      );
+      if (outcome.weights) await this.upload(outcome.weights.package);
+      const { type, message } = outcome.result(outcome.weights ? (performance.now() - uploadStarted) / 1000 : 0);
+      await this.expectAck(await this.request(type, message as MessageTypes[typeof type]));
     };
   }
 
@@ -475,112 +440,6 @@ export class SiteAgent {
       if (/^\[(task_closed|task_not_assigned)\]/.test(report.message)) return this.log(`coordinator: ${report.message}`);
       throw new TaskFailure('Refused', `coordinator refused: ${report.message}`, true);
     }
-  }
-
-  private async evaluate(unit: Unit, signal: AbortSignal): Promise<Delivery> {
-    const a = unit.assignment;
-    const weights = this.models.get(a.model.modelId)!;
-    const output = await runTask(
-      { kind: 'evaluate', ...this.datasetInput(unit), caseIds: unit.dataset.split.test, spec: resolveArchitecture(a.model.architecture.name), weights },
-      this.onProgress(unit),
-      signal,
-    );
-    const aggregates = aggregatesOf(output.cases);
-    const cases = output.cases.map((c) => ({
-      caseRef: c.ref,
-      structures: STRUCTURES.map((s) => ({ structure: wireStructure(s), dice: c.scores[s].dice, hd95Mm: c.scores[s].hd95Mm ?? 0, predictedVolumeMl: c.scores[s].predictedMl, referenceVolumeMl: c.scores[s].trueMl })),
-    }));
-    return async () => {
-      await this.expectAck(
-        await this.request('EvaluationResult', {
-          jobId: a.jobId,
-          taskId: a.taskId,
-          round: a.round,
-          siteId: this.siteId,
-          model: a.model,
-          cases,
-          aggregates,
-          timings: { queuedS: 0, dataLoadS: output.dataLoadS, computeS: output.computeS, uploadS: 0, totalS: output.dataLoadS + output.computeS },
-        }),
-      );
-    };
-  }
-
-  /** Fine-tunes (or trains from scratch) and scores at the site; only the scores are sent. */
-  private async finetune(unit: Unit, task: Extract<SiteTask, { kind: 'finetune' }>, signal: AbortSignal): Promise<Delivery> {
-    const a = unit.assignment;
-    const initial = a.model.modelId ? this.models.get(a.model.modelId) : undefined;
-    const output = await runTask(
-      {
-        kind: 'finetune',
-        ...this.datasetInput(unit),
-        caseIds: unit.dataset.split.train,
-        testCaseIds: unit.dataset.split.test,
-        spec: resolveArchitecture(a.model.architecture.name),
-        ...(initial ? { initialWeights: initial } : {}),
-        training: task.training,
-        freeze: task.freeze,
-      },
-      this.onProgress(unit),
-      signal,
-    );
-    return async () => {
-      await this.expectAck(
-        await this.request('FineTuneResult', {
-          jobId: a.jobId,
-          taskId: a.taskId,
-          round: a.round,
-          siteId: this.siteId,
-          baseModel: a.model,
-          trainCaseCount: output.casesUsed,
-          trainedBlocks: output.trainedBlocks,
-          lossCurve: output.epochLosses.map((loss, i) => ({ epoch: i + 1, step: 0, trainLoss: loss, validationLoss: 0 })),
-          aggregates: aggregatesOf(output.cases),
-          timings: { queuedS: 0, dataLoadS: output.dataLoadS, computeS: output.computeS, uploadS: 0, totalS: output.dataLoadS + output.computeS },
-        }),
-      );
-    };
-  }
-
-  /**
-   * The differentially private intensity report: ε was admitted against the per-release cap; it is
-   * charged to the privacy ledger before any noise is drawn, and refused (and logged) beyond the budget.
-   */
-  private async harmonisationCheck(unit: Unit, task: Extract<SiteTask, { kind: 'harmonisation-check' }>, signal: AbortSignal): Promise<Delivery> {
-    const a = unit.assignment;
-    let epsilon: number;
-    try {
-      ({ epsilon } = await this.ledger.charge({ jobId: a.jobId, taskId: a.taskId, dataset: unit.dataset.config.name, epsilon: task.epsilon }));
-    } catch (err) {
-      if (err instanceof PolicyRefusal) await this.audit.record('in', 'privacy.refused', a.taskId, `[${err.code}] ${err.message}`);
-      throw err;
-    }
-    const output = await runTask({ kind: 'harmonisation-check', ...this.datasetInput(unit), reference: task.reference, epsilon }, this.onProgress(unit), signal);
-    const { normalisation, histogram, quantiles, privacy, distances } = output.report;
-    if (!distances) throw new TaskFailure('HarmonisationError', 'the report was built without the reference', false);
-    return async () => {
-      await this.expectAck(
-        await this.request('HarmonisationReport', {
-          jobId: a.jobId,
-          taskId: a.taskId,
-          siteId: this.siteId,
-          dataset: unit.dataset.config.name,
-          caseCount: output.imagesProfiled,
-          // Superseded by the fields below (integer counts cannot carry the noise).
-          histogram: { binEdges: [], counts: [] },
-          quantiles: [],
-          referenceId: '',
-          distanceMetric: '',
-          distance: 0,
-          withinTolerance: false,
-          normalisation,
-          noisedHistogram: { low: histogram.low, high: histogram.high, counts: [...histogram.counts] },
-          quantileTable: { probabilities: [...quantiles.probabilities], values: [...quantiles.values] },
-          privacy,
-          distances,
-        }),
-      );
-    };
   }
 
   private async fail(unit: Unit, err: Error): Promise<void> {
@@ -603,27 +462,3 @@ export class SiteAgent {
     this.units.delete(unit.key);
   }
 }
-
-const wireStructure = (s: string) => `STRUCTURE_${s.toUpperCase()}` as AggregateMetrics['structure'];
-
-const aggregatesOf = (cases: ScoredCases): AggregateMetrics[] => STRUCTURES.map((s) => summarise(s, cases.map((c) => c.scores[s])));
-
-function summarise(structure: string, scores: readonly { dice: number; hd95Mm: number | null; predictedMl: number; trueMl: number }[]): AggregateMetrics {
-  const n = scores.length;
-  const dice = scores.map((s) => s.dice).sort((a, b) => a - b);
-  const mean = dice.reduce((a, b) => a + b, 0) / Math.max(1, n);
-  const sd = n > 1 ? Math.sqrt(dice.reduce((a, d) => a + (d - mean) ** 2, 0) / (n - 1)) : 0;
-  const hd = scores.map((s) => s.hd95Mm).filter((v): v is number => v !== null && Number.isFinite(v)).sort((a, b) => a - b);
-  const median = (v: number[]) => (v.length === 0 ? 0 : v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2);
-  return {
-    structure: wireStructure(structure),
-    caseCount: n,
-    meanDice: mean,
-    stdDice: sd,
-    medianDice: median(dice),
-    meanHd95Mm: hd.length ? hd.reduce((a, b) => a + b, 0) / hd.length : 0,
-    medianHd95Mm: median(hd),
-    meanAbsVolumeErrorMl: scores.reduce((a, s) => a + Math.abs(s.predictedMl - s.trueMl), 0) / Math.max(1, n),
-  };
-}
-

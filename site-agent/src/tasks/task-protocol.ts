@@ -8,7 +8,7 @@ import type { SiteHistogramRelease } from '../privacy/histogram-release.js';
 import type { TrainingSettings } from '../assignment.js';
 
 /** Messages between the agent and a task worker thread; images never leave the worker. */
-interface DatasetInput {
+export interface DatasetInput {
   readonly datasetPath: string;
   readonly layout: Layout | 'auto';
   readonly backend?: string;

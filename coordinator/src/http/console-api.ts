@@ -5,6 +5,7 @@ import type { ConsoleViews } from '../live/console-views.js';
 import { cancelJob, rerunJob } from '../live/job-control.js';
 import { jobFigures } from '../report/job-figures.js';
 import { renderReportHtml } from '../report/html-report.js';
+import { attestReport } from '../report/signed-report.js';
 import type { CoordinatorState } from '../state.js';
 import type { JobEngine } from '../workflow/engine.js';
 import { guarded } from './console-auth.js';
@@ -67,6 +68,15 @@ export function consoleApi({ state, engine, views }: ConsoleApiDeps): Router {
       res.type('html').send(html);
     }),
   );
+  // The figures and the coordinator's signature over them, anchored at the audit chain's head.
+  router.get(
+    '/api/jobs/:id/signed-report',
+    guarded(key, 'viewer', async (req) => {
+      const report = figures(String(req.params['id']));
+      return { figures: report, attestation: await attestReport(report, state.audit.head(), state.key) };
+    }),
+  );
+  router.get('/api/identity', guarded(key, 'viewer', () => ({ publicJwk: state.key.publicJwk })));
   router.post('/api/jobs/:id/cancel', guarded(key, 'admin', (req, who) => cancelJob(state, String(req.params['id']), `admin:${who.subject}`)));
   router.post('/api/jobs/:id/rerun', guarded(key, 'admin', (req, who) => rerunJob(state, engine, String(req.params['id']), `admin:${who.subject}`)));
   return router;

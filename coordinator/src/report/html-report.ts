@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { figureCsv, figureSpec, type Colours, type FigureData, type FinetuneSummaryRow } from '@lgefed/shared/plots/figures';
 import { renderSvg } from '@lgefed/shared/plots/render';
 import type { JobFigures } from './job-figures.js';
+import { reportJson } from './signed-report.js';
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const when = (ms: number | null) => (ms === null ? '—' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC');
@@ -64,8 +65,12 @@ ${excluded}
 `;
 }
 
-/** Writes `index.html` (plots embedded), `report.json` (everything) and `figures/<id>.csv|json` per figure. Returns the files written. */
-export async function writeReport(outDir: string, report: JobFigures): Promise<string[]> {
+/**
+ * Writes `index.html` (plots embedded), `report.json` (everything), `figures/<id>.csv|json` per
+ * figure and, given the coordinator's attestation (a JWS over report.json's digest), `report.jws`.
+ * Returns the files written.
+ */
+export async function writeReport(outDir: string, report: JobFigures, attestation?: string): Promise<string[]> {
   await mkdir(join(outDir, 'figures'), { recursive: true });
   const written: string[] = [];
   const write = async (name: string, content: string) => {
@@ -73,7 +78,8 @@ export async function writeReport(outDir: string, report: JobFigures): Promise<s
     written.push(name);
   };
   await write('index.html', await renderReportHtml(report, { dataLinks: true }));
-  await write('report.json', `${JSON.stringify(report, null, 2)}\n`);
+  await write('report.json', reportJson(report));
+  if (attestation !== undefined) await write('report.jws', `${attestation}\n`);
   for (const figure of report.figures) {
     await write(`figures/${figure.id}.csv`, figureCsv(figure));
     await write(`figures/${figure.id}.json`, `${JSON.stringify({ id: figure.id, title: figure.title, type: figure.type, rows: figure.rows }, null, 2)}\n`);

@@ -14,6 +14,11 @@ export interface AuditEvent {
   readonly hash: string;
 }
 
+export interface AuditHead {
+  readonly seq: number;
+  readonly hash: string;
+}
+
 export interface AuditEntry {
   readonly actor: string;
   readonly type: string;
@@ -80,6 +85,12 @@ export class AuditLog {
 
   count(): number {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM audit_log').get() as { n: number }).n;
+  }
+
+  /** The newest event's place and hash: what a signed job report anchors itself to. */
+  head(): AuditHead {
+    const last = this.db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+    return last ?? { seq: 0, hash: GENESIS };
   }
 
   /** Recomputes the chain; returns the seq of the first event that does not match, or null if intact. */

@@ -1,5 +1,5 @@
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CoordinatorError } from './errors.js';
 import { isProtocolError } from '@lgefed/protocol';
@@ -51,6 +51,27 @@ export class ModelStore {
   async removeLeftovers(): Promise<void> {
     await rm(this.temp, { recursive: true, force: true });
     await mkdir(this.temp, { recursive: true });
+  }
+
+  /**
+   * Deletes stored weights that nothing refers to: an upload whose result never came (a crashed or
+   * hostile site) would otherwise stay forever. `isReferenced` says which hashes the coordinator's
+   * records hold (results, aggregates, imports); files younger than `graceMs` stay, because an
+   * upload lands before the result that registers it.
+   */
+  async collectGarbage(isReferenced: (hash: string) => boolean, graceMs: number, now = Date.now()): Promise<{ removed: string[]; bytes: number }> {
+    const removed: string[] = [];
+    let bytes = 0;
+    for (const name of await readdir(this.objects)) {
+      if (!HASH_PATTERN.test(name) || isReferenced(name)) continue;
+      const file = join(this.objects, name);
+      const info = await stat(file).catch(() => undefined);
+      if (!info || now - info.mtimeMs < graceMs) continue;
+      await rm(file, { force: true });
+      removed.push(name);
+      bytes += info.size;
+    }
+    return { removed, bytes };
   }
 
   path(hash: string): string {

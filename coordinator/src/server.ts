@@ -32,7 +32,12 @@ export interface CoordinatorOptions {
   readonly deadlineCheckMs?: number;
   /** Requests to the REST API per client address and window. */
   readonly rateLimit?: RateLimitOptions;
+  /** Unreferenced stored weights older than `graceMs` are deleted at start and every `intervalMs` (both default 1 h). */
+  readonly modelGc?: { readonly graceMs?: number; readonly intervalMs?: number };
 }
+
+/** An upload is registered by the result that follows it within seconds; an hour is far beyond that. */
+const MODEL_GC_GRACE_MS = 3600_000;
 
 export interface RunningCoordinator {
   readonly state: CoordinatorState;
@@ -85,6 +90,14 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
   state.setSetting('public_url', url);
   state.audit.append({ actor: 'coordinator', type: 'coordinator.started', details: { url } });
   await engine.resume();
+  const collectModels = () =>
+    state.models
+      .collectGarbage((hash) => state.jobs.hasModel(hash), options.modelGc?.graceMs ?? MODEL_GC_GRACE_MS)
+      .then(({ removed, bytes }) => removed.length > 0 && state.audit.append({ actor: 'coordinator', type: 'models.collected', details: { count: removed.length, bytes, hashes: removed.slice(0, 20) } }))
+      .catch((err: Error) => console.error(`model garbage collection failed: ${err.message}`));
+  await collectModels();
+  const collector = setInterval(() => void collectModels(), options.modelGc?.intervalMs ?? MODEL_GC_GRACE_MS);
+  collector.unref();
   const ticker = setInterval(() => void engine.checkDeadlines().catch((err: Error) => console.error(`deadline check failed: ${err.message}`)), options.deadlineCheckMs ?? 1000);
   ticker.unref();
   return {
@@ -95,6 +108,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Run
     channel,
     async close() {
       clearInterval(ticker);
+      clearInterval(collector);
       // Each socket.io server drops its own clients, then waits for the HTTP server to close, which
       // waits for every connection: closed one after the other, the first would wait on the
       // second's clients (agents kept a SIGTERMed coordinator alive). Both drop theirs first.

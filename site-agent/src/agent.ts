@@ -410,7 +410,12 @@ export class SiteAgent {
       siteId: this.siteId,
       assignment: unit.assignment,
       dataset: unit.dataset,
-      datasetInput: { datasetPath: unit.dataset.config.path, layout: unit.dataset.config.layout, ...(this.options.config.backend ? { backend: this.options.config.backend } : {}) },
+      datasetInput: {
+        datasetPath: unit.dataset.config.path,
+        layout: unit.dataset.config.layout,
+        ...(unit.dataset.config.maxDecodedBytes !== undefined ? { maxDecodedBytes: unit.dataset.config.maxDecodedBytes } : {}),
+        ...(this.options.config.backend ? { backend: this.options.config.backend } : {}),
+      },
       model: (id) => this.models.get(id),
       onProgress: (p) => this.progress(unit, p.stage, p.fraction, p.epoch, p.loss),
       signal,

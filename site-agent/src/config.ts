@@ -46,6 +46,8 @@ export interface DatasetConfig {
   readonly name: string;
   readonly path: string;
   readonly layout: Layout | 'auto';
+  /** The most bytes one image file may decode to (default 1 GiB): a larger one is skipped as a problem, never inflated. */
+  readonly maxDecodedBytes?: number;
 }
 
 export interface SiteConfig {
@@ -101,7 +103,9 @@ export function parseSiteConfig(raw: Record<string, unknown>, file: string): Sit
     if (typeof o['path'] !== 'string') throw bad(file, `datasets[${i}].path is required`);
     const layout = o['layout'] ?? 'auto';
     if (layout !== 'auto' && !(LAYOUTS as readonly unknown[]).includes(layout)) throw bad(file, `datasets[${i}].layout must be auto or one of ${LAYOUTS.join(', ')}`);
-    return { name: o['name'], path: resolve(base, o['path']), layout: layout as Layout | 'auto' };
+    const maxDecodedBytes = o['maxDecodedBytes'];
+    if (maxDecodedBytes !== undefined && !(Number.isSafeInteger(maxDecodedBytes) && (maxDecodedBytes as number) > 0)) throw bad(file, `datasets[${i}].maxDecodedBytes must be a positive whole number of bytes`);
+    return { name: o['name'], path: resolve(base, o['path']), layout: layout as Layout | 'auto', ...(maxDecodedBytes !== undefined ? { maxDecodedBytes: maxDecodedBytes as number } : {}) };
   });
   if (new Set(datasets.map((d) => d.name)).size !== datasets.length) throw bad(file, 'dataset names must be unique');
   const s = (raw['split'] ?? {}) as Record<string, unknown>;

@@ -73,7 +73,7 @@ export async function registerDatasets(config: SiteConfig): Promise<RegisteredDa
   for (const d of config.datasets) {
     let loaded;
     try {
-      loaded = await loadDataset(d.path, { layout: d.layout });
+      loaded = await loadDataset(d.path, { layout: d.layout, ...(d.maxDecodedBytes !== undefined ? { maxDecodedBytes: d.maxDecodedBytes } : {}) });
     } catch (err) {
       throw new AgentError('dataset_invalid', `dataset ${d.name}: ${(err as Error).message}`);
     }

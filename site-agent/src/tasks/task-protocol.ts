@@ -11,6 +11,7 @@ import type { TrainingSettings } from '../assignment.js';
 export interface DatasetInput {
   readonly datasetPath: string;
   readonly layout: Layout | 'auto';
+  readonly maxDecodedBytes?: number;
   readonly backend?: string;
 }
 

@@ -6,7 +6,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { BackendRequest } from '@lgefed/shared/engine/index';
 import { loadDataset } from '@lgefed/shared/imaging/dataset';
-import type { Layout } from '@lgefed/shared/imaging/layouts';
 import { modelId } from '@lgefed/shared/model/io';
 import type { Case } from '@lgefed/shared/types';
 import { evaluateModel } from '@lgefed/shared/workflows/evaluate';
@@ -16,7 +15,7 @@ import { selectCases } from '@lgefed/shared/workflows/split';
 import { trainSegmentation } from '@lgefed/shared/workflows/train';
 import type { TrainingProgress } from '@lgefed/shared/model/train-protocol';
 import { releaseIntensityHistogram } from '../privacy/histogram-release.js';
-import type { EvaluateInput, FinetuneInput, FromTaskWorker, HarmonisationInput, ScoredCases, TaskInput, TaskOutput, TrainInput } from './task-protocol.js';
+import type { DatasetInput, EvaluateInput, FinetuneInput, FromTaskWorker, HarmonisationInput, ScoredCases, TaskInput, TaskOutput, TrainInput } from './task-protocol.js';
 
 /** The training functions' default when the coordinator names no preset. */
 const DEFAULT_AUGMENTATION = 'paper';
@@ -25,8 +24,8 @@ const post = (message: FromTaskWorker) => parentPort!.postMessage(message);
 const seconds = (from: number, to = performance.now()) => (to - from) / 1000;
 const backendOf = (input: { backend?: string }) => (input.backend ? { backend: input.backend as BackendRequest } : {});
 
-async function loadCases(input: { datasetPath: string; layout: Layout | 'auto' }, ids?: readonly string[]): Promise<Case[]> {
-  const dataset = await loadDataset(input.datasetPath, { layout: input.layout });
+async function loadCases(input: DatasetInput, ids?: readonly string[]): Promise<Case[]> {
+  const dataset = await loadDataset(input.datasetPath, { layout: input.layout, ...(input.maxDecodedBytes !== undefined ? { maxDecodedBytes: input.maxDecodedBytes } : {}) });
   if (!ids) return dataset.cases;
   const wanted = new Set(ids);
   return dataset.cases.filter((c) => wanted.has(c.id) && c.label);

@@ -20,9 +20,11 @@ export function cancelJob(state: CoordinatorState, jobId: string, actor: string)
   const job = state.jobs.job(jobId);
   if (job.status !== 'running') throw new CoordinatorError('conflict', `job ${jobId} is ${job.status}; only running jobs can be cancelled`);
   const failure = `cancelled by ${actor}`;
-  for (const round of state.jobs.rounds(jobId)) if (round.status === 'running') state.jobs.finishRound(jobId, round.roundNo, 'failed', { failure, cancelled: true } as Json);
-  state.jobs.finishJob(jobId, 'cancelled', { failure });
-  state.audit.append({ actor, type: 'job.cancelled', subject: jobId });
+  state.jobs.atomically(() => {
+    for (const round of state.jobs.rounds(jobId)) if (round.status === 'running') state.jobs.finishRound(jobId, round.roundNo, 'failed', { failure, cancelled: true } as Json);
+    state.jobs.finishJob(jobId, 'cancelled', { failure });
+    state.audit.append({ actor, type: 'job.cancelled', subject: jobId });
+  });
   return state.jobs.job(jobId);
 }
 

@@ -135,6 +135,15 @@ export class JobStore {
     return ids.map((r) => this.job(r.id));
   }
 
+  /**
+   * Runs `changes` as one transaction: a round's end, its job's end and their audit rows are
+   * written together or not at all, so a crash never resumes a job into a state no step produced
+   * (a failed round under a running job, which would start the next round without a model).
+   */
+  atomically<T>(changes: () => T): T {
+    return this.db.transaction(changes).immediate();
+  }
+
   finishJob(id: string, status: 'completed' | 'failed' | 'cancelled', detail: { summary?: Json; failure?: string }): void {
     this.db
       .prepare("UPDATE jobs SET status = ?, summary = ?, failure = ?, finished_at = ? WHERE id = ? AND status = 'running'")

@@ -216,9 +216,11 @@ export class JobEngine {
         if (answered < current.minSites) {
           const excluded = tasks.filter((t) => t.status === 'excluded').map((t) => ({ siteId: t.siteId, reason: t.excludedReason }));
           const failure = `round ${current.roundNo} (${current.name}): ${answered} site(s) answered, min_sites is ${current.minSites}`;
-          this.deps.jobs.finishRound(jobId, current.roundNo, 'failed', { failure, excluded });
-          this.deps.jobs.finishJob(jobId, 'failed', { failure });
-          this.deps.audit.append({ actor: 'coordinator', type: 'job.failed', subject: jobId, details: { failure, excluded } });
+          this.deps.jobs.atomically(() => {
+            this.deps.jobs.finishRound(jobId, current.roundNo, 'failed', { failure, excluded });
+            this.deps.jobs.finishJob(jobId, 'failed', { failure });
+            this.deps.audit.append({ actor: 'coordinator', type: 'job.failed', subject: jobId, details: { failure, excluded } });
+          });
           return;
         }
         let outcome: Json;
@@ -226,19 +228,25 @@ export class JobEngine {
           outcome = await workflow.completeRound(job.spec, { round: current, tasks, results: this.deps.jobs.roundResults(jobId, current.roundNo) }, this.ctx);
         } catch (err) {
           const failure = `round ${current.roundNo} (${current.name}): ${(err as Error).message}`;
-          this.deps.jobs.finishRound(jobId, current.roundNo, 'failed', { failure });
-          this.deps.jobs.finishJob(jobId, 'failed', { failure });
-          this.deps.audit.append({ actor: 'coordinator', type: 'job.failed', subject: jobId, details: { failure } });
+          this.deps.jobs.atomically(() => {
+            this.deps.jobs.finishRound(jobId, current.roundNo, 'failed', { failure });
+            this.deps.jobs.finishJob(jobId, 'failed', { failure });
+            this.deps.audit.append({ actor: 'coordinator', type: 'job.failed', subject: jobId, details: { failure } });
+          });
           return;
         }
-        this.deps.jobs.finishRound(jobId, current.roundNo, 'completed', outcome);
-        this.deps.audit.append({ actor: 'coordinator', type: 'round.completed', subject: jobId, details: { roundNo: current.roundNo, name: current.name, answered } });
+        this.deps.jobs.atomically(() => {
+          this.deps.jobs.finishRound(jobId, current.roundNo, 'completed', outcome);
+          this.deps.audit.append({ actor: 'coordinator', type: 'round.completed', subject: jobId, details: { roundNo: current.roundNo, name: current.name, answered } });
+        });
         continue;
       }
       const step = workflow.next(job.spec, rounds);
       if (step.type === 'done') {
-        this.deps.jobs.finishJob(jobId, 'completed', { summary: step.summary });
-        this.deps.audit.append({ actor: 'coordinator', type: 'job.completed', subject: jobId });
+        this.deps.jobs.atomically(() => {
+          this.deps.jobs.finishJob(jobId, 'completed', { summary: step.summary });
+          this.deps.audit.append({ actor: 'coordinator', type: 'job.completed', subject: jobId });
+        });
         return;
       }
       const roundNo = rounds.length;

@@ -95,6 +95,30 @@ describe('coordinator: job engine (in-process sites)', () => {
     state.close();
   });
 
+  it("ends a round and its job in one transaction: a job update that fails leaves the round as it was (issue 13, medium 10)", async () => {
+    const clock = new ManualClock();
+    const transport = new InboxTransport();
+    const { state, engine } = await openEngine(dir(), clock, transport);
+    const ids = await enrolSites(state, SITES);
+    registerModels(state, 'a'.repeat(64));
+    const job = await engine.submit('evaluate', { sites: [...SITES], minSites: 3, models: [{ label: 'm', hash: 'a'.repeat(64) }], deadlineSeconds: 60, maxAttempts: 1 }, 'admin');
+    await answer(state, engine, transport, ids, ['dijon', 'toronto']);
+    // The disk refuses the job's end (as a crash between two statements would leave it).
+    state.db.exec("CREATE TRIGGER refuse_job_end BEFORE UPDATE OF status ON jobs WHEN NEW.status = 'failed' BEGIN SELECT RAISE(ABORT, 'disk gone'); END;");
+    clock.advance(61_000);
+    await assert.rejects(engine.checkDeadlines(), /disk gone/);
+    assert.equal(state.jobs.job(job.id).status, 'running');
+    assert.deepEqual(state.jobs.rounds(job.id).map((r) => r.status), ['running'], 'the round did not end without its job');
+    assert.equal(state.audit.list({ type: 'job.failed' }).length, 0, 'nor was it audited');
+    state.db.exec('DROP TRIGGER refuse_job_end');
+    // What a restarted coordinator does first: carry every running job on from its stored state.
+    await engine.resume();
+    assert.equal(state.jobs.job(job.id).status, 'failed');
+    assert.deepEqual(state.jobs.rounds(job.id).map((r) => r.status), ['failed']);
+    assert.equal(state.audit.list({ type: 'job.failed' }).length, 1);
+    state.close();
+  });
+
   it('counts a result delivered twice once and refuses results for another site’s task', async () => {
     const clock = new ManualClock();
     const transport = new InboxTransport();

@@ -43,6 +43,8 @@ import { TaskFailure } from './tasks/run-task.js';
 
 export const AGENT_VERSION = '0.1.0';
 const PROTOCOL_VERSION = 1;
+/** Acknowledged results kept for a coordinator that asks again (scores and reports: a few kB each). */
+const KEPT_RESULTS = 256;
 
 export interface AgentOptions {
   /** Needed only to enrol: later starts connect with the identity kept in the state dir. */
@@ -98,6 +100,11 @@ export class SiteAgent {
   private readonly downloads = new Map<string, { reassembler: ModelReassembler; hash: string; architecture: string }>();
   /** Results not yet acknowledged: re-sent after every reconnect. */
   private readonly outbox = new Map<string, () => Promise<void>>();
+  /**
+   * Results without weights (scores, reports), kept after their ack so a coordinator that asks for a
+   * finished unit again (it lost what it had acknowledged) gets them again; the newest only.
+   */
+  private readonly delivered = new Map<string, () => Promise<void>>();
   private readonly running = new Map<string, AbortController>();
   private readonly log: (line: string) => void;
   private lastProgressAt = 0;
@@ -302,7 +309,14 @@ export class SiteAgent {
 
   private async onAssignment(assignment: TaskAssignment, answer: unknown, messageId: string): Promise<void> {
     const key = `${assignment.taskId}/${assignment.model.modelId}`;
-    if (this.units.has(key)) return this.reply(answer, 'Ack', { messageId }); // re-sent after a reconnect
+    if (this.units.has(key)) {
+      // Re-sent after a reconnect: still running or queued in the outbox, it is sent when done; a
+      // result already acknowledged goes again, since the coordinator would not ask if it had it.
+      await this.reply(answer, 'Ack', { messageId });
+      const again = this.outbox.has(key) ? undefined : this.delivered.get(key);
+      if (again && this.helloDone) void again().catch((err: Error) => this.log(`re-sending ${key}: ${err.message}`));
+      return;
+    }
     const refuse = (code: string, message: string) =>
       this.reply(answer, 'ErrorReport', { code: 'ERROR_CODE_UNSUPPORTED', message: `[${code}] ${message}`, relatedMessageId: messageId, jobId: assignment.jobId, taskId: assignment.taskId, retryable: false });
     const dataset = assignment.dataset ? this.datasets.find((d) => d.config.name === assignment.dataset) : this.datasets[0];
@@ -423,12 +437,18 @@ export class SiteAgent {
       audit: this.audit,
     });
     if (outcome.weights) checkWeightsCases(this.options.config.policy, outcome.weights.casesUsed);
-    return async () => {
+    const deliver = async () => {
       const uploadStarted = performance.now();
       if (outcome.weights) await this.upload(outcome.weights.package);
       const { type, message } = outcome.result(outcome.weights ? (performance.now() - uploadStarted) / 1000 : 0);
       await this.expectAck(await this.request(type, message as MessageTypes[typeof type]));
     };
+    // Weights are not kept: a TrainResult is acknowledged only once the coordinator has stored it.
+    if (!outcome.weights) {
+      this.delivered.set(unit.key, deliver);
+      if (this.delivered.size > KEPT_RESULTS) this.delivered.delete(this.delivered.keys().next().value!);
+    }
+    return deliver;
   }
 
   /** Sends the manifest; the coordinator answers with the chunks it still lacks (all, or the rest after a disconnect). */

@@ -61,6 +61,13 @@ export interface ResultRecord {
 export type ResultOutcome = 'accepted' | 'duplicate';
 
 /** A model the coordinator may send to sites: imported, uploaded by a site, or aggregated. */
+export interface PartialResult {
+  readonly label: string;
+  readonly metrics: Json;
+  readonly numExamples: number;
+  readonly messageId: string;
+}
+
 export interface ModelVersion {
   readonly hash: string;
   readonly name: string | null;
@@ -269,6 +276,22 @@ export class JobStore {
       numExamples: r['num_examples'] as number,
       receivedAt: r['received_at'] as number,
     }));
+  }
+
+  /** One model's scores of a multi-model evaluation task, kept until the task's result is complete. */
+  recordPartialResult(taskId: string, label: string, metrics: Json, numExamples: number, messageId: string): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO partial_results (task_id, label, metrics, num_examples, message_id, received_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(taskId, label, JSON.stringify(metrics), numExamples, messageId, this.now());
+  }
+
+  partialResults(taskId: string): PartialResult[] {
+    const rows = this.db.prepare('SELECT label, metrics, num_examples, message_id FROM partial_results WHERE task_id = ? ORDER BY received_at, label').all(taskId) as { label: string; metrics: string; num_examples: number; message_id: string }[];
+    return rows.map((r) => ({ label: r.label, metrics: JSON.parse(r.metrics) as Json, numExamples: r.num_examples, messageId: r.message_id }));
+  }
+
+  clearPartialResults(taskId: string): void {
+    this.db.prepare('DELETE FROM partial_results WHERE task_id = ?').run(taskId);
   }
 
   registerModel(hash: string, architecture: string, parameterCount: number, origin: string): void {

@@ -161,4 +161,19 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'revoked admin tokens (by token id), refused until they expire',
     sql: `CREATE TABLE revoked_admin_tokens (token_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL, actor TEXT NOT NULL, reason TEXT NOT NULL);`,
   },
+  {
+    version: 7,
+    description: "a multi-model evaluation's results per model, kept until the task's last model arrives (a restart loses none)",
+    sql: `
+      CREATE TABLE partial_results (
+        task_id TEXT NOT NULL REFERENCES tasks(id),
+        label TEXT NOT NULL,
+        metrics TEXT NOT NULL,
+        num_examples INTEGER NOT NULL,
+        message_id TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (task_id, label)
+      );
+    `,
+  },
 ];

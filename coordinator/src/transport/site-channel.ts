@@ -105,8 +105,6 @@ export class SiteChannel implements TaskTransport {
   private readonly offers: ModelOffers;
   private readonly board: PresenceBoard;
   private readonly admission: Admission;
-  /** Evaluation results per task until every model of the task has one. */
-  private readonly evaluations = new Map<string, Map<string, { summaries: Json; cases: number; messageId: string }>>();
   private readonly heartbeatIntervalS: number;
   private readonly replyTimeoutMs: number;
   private readonly maxUploadBytes: number;
@@ -408,7 +406,7 @@ export class SiteChannel implements TaskTransport {
     session.uploads.delete(result.weightsTransferId);
   }
 
-  /** Collects one EvaluationResult per model of the task; the last one completes the result. */
+  /** Collects one EvaluationResult per model of the task (kept in the store); the last one completes the result. */
   private async evaluationResult(siteId: string, result: EvaluationResult, messageId: string): Promise<void> {
     const task = this.state.jobs.task(result.taskId);
     if (!task || task.siteId !== siteId) throw new CoordinatorError('task_not_assigned', `task ${result.taskId} is not assigned to this site`);
@@ -419,15 +417,16 @@ export class SiteChannel implements TaskTransport {
     if (result.cases.length > 0) {
       this.state.audit.append({ actor: `site:${siteId}`, type: 'result.per_case_metrics', subject: task.jobId, details: { taskId: task.id, model: result.model.modelId, cases: result.cases as unknown as Json } });
     }
-    const collected = this.evaluations.get(task.id) ?? new Map();
-    this.evaluations.set(task.id, collected);
-    for (const label of labels) collected.set(label, { summaries, cases: Math.max(...result.aggregates.map((a) => a.caseCount)), messageId });
+    const cases = Math.max(...result.aggregates.map((a) => a.caseCount));
+    // Stored before the ack: a coordinator restarted mid-task still holds every model scored so far.
+    for (const label of labels) this.state.jobs.recordPartialResult(task.id, label, summaries, cases, messageId);
+    const collected = new Map(this.state.jobs.partialResults(task.id).map((p) => [p.label, p]));
     this.board.modelScored(siteId, task.id, collected.size);
     if (models.some((m) => !collected.has(m.label))) return;
-    this.evaluations.delete(task.id);
-    const metrics = Object.fromEntries(models.map((m) => [m.label, collected.get(m.label)!.summaries]));
-    const numExamples = Math.max(...[...collected.values()].map((c) => c.cases));
+    const metrics = Object.fromEntries(models.map((m) => [m.label, collected.get(m.label)!.metrics]));
+    const numExamples = Math.max(...[...collected.values()].map((c) => c.numExamples));
     await this.requireEngine().handleResult(siteId, { resultId: collected.get(models[0]!.label)!.messageId, taskId: task.id, metrics, numExamples });
+    this.state.jobs.clearPartialResults(task.id);
   }
 
   /** A fine-tune variant's scores; the fine-tuned weights stay at the site. */
@@ -449,7 +448,7 @@ export class SiteChannel implements TaskTransport {
       this.state.audit.append({ actor: `site:${siteId}`, type: 'site.error_report', details: { code: report.code, message: report.message, related: report.relatedMessageId } });
       return;
     }
-    this.evaluations.delete(report.taskId);
+    this.state.jobs.clearPartialResults(report.taskId);
     const error = siteErrorOf(report);
     if (report.retryable) await this.requireEngine().handleFailure(siteId, report.taskId, error);
     else await this.requireEngine().handleRefusal(siteId, report.taskId, error);

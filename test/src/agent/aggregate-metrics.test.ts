@@ -57,6 +57,20 @@ describe('site agent: aggregate metrics carry only the statistics the policy nam
     }
   });
 
+  it('sends an acknowledged result again when the coordinator asks for the same model of the task again (issue 13, medium 9)', async () => {
+    assert.equal((await evaluate('asked-twice', 'big')).header.msg, 'Ack');
+    const first = await coordinator.about('asked-twice', 120_000);
+    assert.equal(first.header.msg, 'EvaluationResult', JSON.stringify(first.message));
+    // What a coordinator that lost the acknowledged result does on reconnect: the same assignment.
+    assert.equal((await evaluate('asked-twice', 'big')).header.msg, 'Ack');
+    const results = () => coordinator.received.filter((m) => m.header.msg === 'EvaluationResult' && (m.message as { taskId: string }).taskId === 'asked-twice');
+    for (let i = 0; i < 200 && results().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    const [once, again] = results();
+    assert.ok(again, 'the result was sent again');
+    assert.notEqual(again.header.jti, once!.header.jti, 'as a new message');
+    assert.deepEqual(again.message, once!.message, 'with the same scores, not a second evaluation');
+  });
+
   it('refuses metrics over fewer than 5 cases by default', async () => {
     const reply = await evaluate('too-few', 'small');
     assert.equal(reply.header.msg, 'ErrorReport');

@@ -52,6 +52,15 @@ export class HandSite {
     return site;
   }
 
+  /** The same site (same key) connecting again, e.g. to a restarted coordinator. */
+  async reconnect(coordinator: RunningCoordinator, datasets: readonly DatasetSummary[]): Promise<HandSite> {
+    this.close();
+    const site = new HandSite(this.siteId, await SiteSocket.connect(coordinator.url, coordinator.state.key.publicJwk), this.key);
+    const reply = await site.send('SiteHello', { ...hello(this.siteId), datasets });
+    if (reply.header.msg !== 'Enrolment') throw new Error(`hello answered with ${reply.header.msg}`);
+    return site;
+  }
+
   private async onEnvelope(envelope: Envelope, answer: (reply: Envelope) => void): Promise<void> {
     const opened = await this.socket.open(envelope);
     answer(await this.seal('Ack', { messageId: opened.header.jti }));

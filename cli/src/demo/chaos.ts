@@ -12,7 +12,7 @@ import { connections, type DemoFederation } from './federation.js';
 import { submitJob, waitForJob, whileReachable, type FinishedJob, type JobRequest } from './jobs.js';
 import type { FaultSummary } from './summary.js';
 
-export const FAULTS = ['site-killed-mid-round', 'coordinator-killed-mid-job', 'site-delayed-past-deadline', 'tampered-message', 'disconnect-during-model-transfer'] as const;
+export const FAULTS = ['site-killed-mid-round', 'coordinator-killed-mid-job', 'coordinator-killed-mid-evaluation', 'site-delayed-past-deadline', 'tampered-message', 'disconnect-during-model-transfer'] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export interface DrillSettings {
@@ -35,6 +35,7 @@ export interface DrillResult {
 }
 
 type Participant = { site: string; numExamples: number };
+type MatrixOutcome = { rows?: { model: string; sites: Record<string, unknown> }[] };
 type RoundOutcome = { participants?: Participant[]; excluded?: { site: string; reason: string | null }[] };
 
 /**
@@ -43,8 +44,9 @@ type RoundOutcome = { participants?: Participant[]; excluded?: { site: string; r
  */
 export function countingProblems(job: FinishedJob): string[] {
   const problems: string[] = [];
-  for (const round of job.rounds.filter((r) => r.status === 'completed')) {
-    const names = ((round.outcome as RoundOutcome | null)?.participants ?? []).map((p) => p.site);
+  // Rounds that aggregate results name their participants (a baseline or evaluation round does not).
+  for (const round of job.rounds.filter((r) => r.status === 'completed' && (r.outcome as RoundOutcome | null)?.participants)) {
+    const names = (round.outcome as RoundOutcome).participants!.map((p) => p.site);
     const completed = job.view.rounds.find((r) => r.roundNo === round.roundNo)?.tasks.filter((t) => t.status === 'completed').map((t) => t.site) ?? [];
     if (new Set(names).size !== names.length) problems.push(`${round.name}: a site counted twice (${names.join(', ')})`);
     for (const n of names) if (!completed.includes(n)) problems.push(`${round.name}: ${n} counted without a completed task`);
@@ -99,6 +101,7 @@ export async function runFaultDrill(federation: DemoFederation, fault: Fault, se
   const victim = federation.sites.at(-1)!;
   const log = settings.log ?? (() => undefined);
   const delay = fault === 'site-delayed-past-deadline';
+  const killedMidEvaluation = fault === 'coordinator-killed-mid-evaluation';
   const request: JobRequest = {
     label: `chaos: ${fault}`,
     kind: 'fedavg',
@@ -110,7 +113,8 @@ export async function runFaultDrill(federation: DemoFederation, fault: Fault, se
       initialModel: settings.initialModel,
       config: settings.config,
       minSites: sites.length - 1,
-      compareWithLocal: false,
+      // With the local baselines compared, the job ends in an evaluation of every model at every site.
+      compareWithLocal: killedMidEvaluation,
       deadlineSeconds: settings.deadlineSeconds,
       // A delayed site is excluded at its first deadline; the others are re-sent after a crash.
       maxAttempts: delay ? 1 : 3,
@@ -146,6 +150,17 @@ export async function runFaultDrill(federation: DemoFederation, fault: Fault, se
       log(`killed the coordinator (SIGKILL) after round 1 and restarted it on ${federation.url}`);
       await Promise.all(federation.sites.map((s, i) => federation.waitConnected(s, before[i])));
       detail = `coordinator killed with round 1 of 2 finished; all ${sites.length} agents reconnected`;
+      break;
+    }
+    case 'coordinator-killed-mid-evaluation': {
+      const inEvaluation = (v: JobView) => v.rounds.at(-1)?.name === 'evaluate' && v.rounds.at(-1)!.status === 'running';
+      const view = await until(federation, jobId, (v) => inEvaluation(v) && v.rounds.at(-1)!.tasks.some((t) => (t.fraction ?? 0) > 0), timeoutMs);
+      const scored = view.rounds.at(-1)?.tasks.map((t) => `${t.site} ${Math.round((t.fraction ?? 0) * 100)} %`).join(', ') ?? 'none';
+      const before = federation.sites.map((s) => connections(s.agent));
+      await federation.crashAndRestartCoordinator();
+      log(`killed the coordinator (SIGKILL) during the evaluation round (${scored}) and restarted it`);
+      await Promise.all(federation.sites.map((s, i) => federation.waitConnected(s, before[i])));
+      detail = `coordinator killed mid-evaluation (${scored} of each site's models scored); all ${sites.length} agents reconnected`;
       break;
     }
     case 'site-delayed-past-deadline': {
@@ -188,6 +203,12 @@ export async function runFaultDrill(federation: DemoFederation, fault: Fault, se
       const after = job.rounds.find((r) => r.roundNo === round.roundNo);
       if (JSON.stringify(after?.outcome) !== JSON.stringify(round.outcome)) checks.push(`${round.name}'s finished outcome changed across the restart`);
     }
+  }
+  if (killedMidEvaluation) {
+    const matrix = job.rounds.find((r) => r.name === 'evaluate')?.outcome as MatrixOutcome | undefined;
+    const cells = (matrix?.rows ?? []).flatMap((row) => sites.filter((site) => !row.sites[site]).map((site) => `${row.model} at ${site}`));
+    if (!matrix?.rows?.length) checks.push(`the evaluation round has no cross-site matrix (job ${job.status}${job.failure ? `: ${job.failure}` : ''}; rounds ${job.rounds.map((r) => `${r.name} ${r.status}`).join(', ')})`);
+    else if (cells.length > 0) checks.push(`scores missing after the restart: ${cells.join(', ')}`);
   }
   if (job.status !== 'completed' && !job.failure) checks.push(`job ${job.status} without a reason`);
   if (!delay && job.status === 'completed' && !job.view.rounds.every((r) => r.tasks.every((t) => t.status === 'completed'))) checks.push('a site was left out although it recovered');

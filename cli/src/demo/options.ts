@@ -33,8 +33,9 @@ until Ctrl-C and says how to open it again later on the kept state.
 
   --quick          small sizes (under 3 min on 2 cores); the default sizes take about 10 min
   --chaos          instead of the study, run fault drills: a site killed mid-round, the coordinator
-                   killed and restarted mid-job, a site frozen past its deadline, a tampered message,
-                   a connection cut during a model transfer; each checked for lost or double results
+                   killed and restarted mid-job and again mid-evaluation, a site frozen past its
+                   deadline, a tampered message, a connection cut during a model transfer; each
+                   checked for lost or double results
   --summary FILE   also write the summary as JSON
   --workdir DIR    keep state, phantom data (reused by later runs) and the report here
   --site NAME=DIR  use your own data folder (any layout \`lgefed data check\` reads) as site NAME;

@@ -27,8 +27,9 @@ describe('demo fault drills (real coordinator and agent processes)', function ()
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'lgefed-chaos-'));
     const names = ['north', 'south', 'east'];
-    await Promise.all(names.map((name, i) => writeTinyDataset(join(root, 'data', name), 4, 31 + i)));
-    const sizes = { ...QUICK, architecture: ARCH, testFraction: 0.25 };
+    // 8 cases: 3 to train on (the agent's default minimum for weights to leave), 5 to test (its minimum for metrics).
+    await Promise.all(names.map((name, i) => writeTinyDataset(join(root, 'data', name), 8, 31 + i)));
+    const sizes = { ...QUICK, architecture: ARCH, testFraction: 0.625 };
     const sites = await prepareSites({ runDir: root, dataRoot: join(root, 'data') }, names.map((name) => ({ name, dataDir: join(root, 'data', name) })), sizes, 1, () => undefined);
     const spec = resolveArchitecture(ARCH);
     const weights = initialWeights(spec, 7);
@@ -70,6 +71,15 @@ describe('demo fault drills (real coordinator and agent processes)', function ()
     assert.deepEqual(participantsOf(job), [['east', 'north', 'south'], ['east', 'north', 'south']]);
   });
 
+  it('the coordinator killed during a multi-model evaluation and restarted: every model is scored at every site, none lost (issue 13, medium 9)', async () => {
+    const { summary, job } = await runFaultDrill(federation, 'coordinator-killed-mid-evaluation', settings);
+    assert.ok(summary.passed, summary.detail);
+    assert.equal(job.status, 'completed', `${job.failure ?? ''} ${JSON.stringify(exclusions(job))}`);
+    const matrix = job.rounds.find((r) => r.name === 'evaluate')!.outcome as { rows: { model: string; sites: Record<string, unknown> }[] };
+    // The federated model and each site's local baseline, scored at all three sites.
+    assert.deepEqual(matrix.rows.map((r) => Object.keys(r.sites).sort()), new Array(4).fill(['east', 'north', 'south']));
+  });
+
   it('a site frozen past its deadline is excluded with the reason; its late result does not count', async () => {
     const { summary, job } = await runFaultDrill(federation, 'site-delayed-past-deadline', { ...settings, deadlineSeconds: 60 });
     assert.ok(summary.passed, summary.detail);
@@ -99,7 +109,7 @@ describe('demo fault drills (real coordinator and agent processes)', function ()
   });
 
   it('covers every fault the demo injects', () => {
-    assert.deepEqual([...FAULTS].sort(), ['coordinator-killed-mid-job', 'disconnect-during-model-transfer', 'site-delayed-past-deadline', 'site-killed-mid-round', 'tampered-message']);
+    assert.deepEqual([...FAULTS].sort(), ['coordinator-killed-mid-evaluation', 'coordinator-killed-mid-job', 'disconnect-during-model-transfer', 'site-delayed-past-deadline', 'site-killed-mid-round', 'tampered-message']);
   });
 });
 

@@ -2,7 +2,8 @@ import { STRUCTURES, type Structure } from '@lgefed/shared/types';
 import { CoordinatorError } from '../errors.js';
 import type { Json, ResultRecord, RoundRecord, TaskPlan } from '../store/jobs.js';
 import { centreComparison } from './comparison.js';
-import { asObject, int, modelHash, siteList, str, taskLimits, type TaskLimits } from './spec.js';
+import type { ValidatedEvaluateSpec, ValidatedModelRef } from './job-schemas.js';
+import { minSitesOf, modelHash, siteList, taskLimits, type TaskLimits } from './spec.js';
 import { pool, withInterval, type MetricSummary, type MetricWithInterval } from './statistics.js';
 import type { EvaluateResultMetrics, EvaluateTaskPayload } from './task-payloads.js';
 import type { FinishedRound, NextStep, Workflow, WorkflowContext } from './workflow.js';
@@ -72,20 +73,10 @@ export function crossSiteMatrix(models: readonly ModelRef[], round: FinishedRoun
   return { structures: [...STRUCTURES], rows, excluded };
 }
 
-export function parseModels(value: unknown, ctx: WorkflowContext): ModelRef[] {
-  if (!Array.isArray(value) || value.length === 0) throw new CoordinatorError('invalid_argument', 'models must be a non-empty list of {label, hash, trainedAt?}');
-  const models = value.map((m, i): ModelRef => {
-    const o = asObject(m, `models[${i}]`);
-    const ref = { label: str(o, 'label'), hash: modelHash(o['hash'], `models[${i}].hash`, ctx) };
-    const trainedAt = o['trainedAt'];
-    if (trainedAt === undefined) return ref;
-    if (!Array.isArray(trainedAt) || trainedAt.length === 0 || !trainedAt.every((c) => typeof c === 'string' && c.length > 0)) {
-      throw new CoordinatorError('invalid_argument', `models[${i}].trainedAt must be a non-empty list of centre names`);
-    }
-    return { ...ref, trainedAt: [...new Set(trainedAt as string[])] };
-  });
+/** Stored models for a spec's model list; labels must be unique (a schema cannot say that of objects). */
+export function parseModels(models: readonly ValidatedModelRef[], ctx: WorkflowContext): ModelRef[] {
   if (new Set(models.map((m) => m.label)).size !== models.length) throw new CoordinatorError('invalid_argument', 'model labels must be unique');
-  return models;
+  return models.map((m, i) => ({ label: m.label, hash: modelHash(m.hash, `models[${i}].hash`, ctx), ...(m.trainedAt ? { trainedAt: [...new Set(m.trainedAt)] } : {}) }));
 }
 
 /**
@@ -95,11 +86,9 @@ export function parseModels(value: unknown, ctx: WorkflowContext): ModelRef[] {
 export const evaluateWorkflow: Workflow<EvaluateSpec> = {
   kind: 'evaluate',
   parse(raw: unknown, ctx: WorkflowContext): EvaluateSpec {
-    const spec = asObject(raw, 'evaluate job spec');
-    const siteIds = siteList(spec, 'sites', ctx);
-    const minSites = int(spec, 'minSites', 1, siteIds.length);
-    if (minSites > siteIds.length) throw new CoordinatorError('invalid_argument', `minSites ${minSites} exceeds the ${siteIds.length} sites named`);
-    return { models: parseModels(spec['models'], ctx), siteIds, minSites, limits: taskLimits(spec) };
+    const spec = raw as ValidatedEvaluateSpec;
+    const siteIds = siteList(spec.sites, ctx);
+    return { models: parseModels(spec.models, ctx), siteIds, minSites: minSitesOf(spec.minSites, siteIds.length), limits: taskLimits(spec) };
   },
   next(spec: EvaluateSpec, finished: readonly RoundRecord[]): NextStep {
     if (finished.length > 0) {

@@ -4,7 +4,8 @@ import type { Json, RoundRecord, TaskPlan } from '../store/jobs.js';
 import { centreComparison } from './comparison.js';
 import { crossSiteMatrix, evaluationTasks, type CrossSiteMatrix, type ModelRef } from './evaluate.js';
 import { acceptResultModel, openAll, storeAggregate } from './models.js';
-import { architecture, asObject, int, modelHash, siteList, str, taskLimits, trainingConfig, type TaskLimits } from './spec.js';
+import type { ValidatedFedAvgSpec } from './job-schemas.js';
+import { architecture, modelHash, siteList, taskLimits, type TaskLimits } from './spec.js';
 import type { FinishedRound, NextStep, Workflow, WorkflowContext } from './workflow.js';
 
 export interface FedAvgSpec {
@@ -36,27 +37,18 @@ export function activeSites(spec: FedAvgSpec, round: number): readonly string[] 
   return spec.siteIds.slice(0, count);
 }
 
-function parseAggregation(value: unknown): AggregationSpec {
-  const spec = asObject(value ?? { strategy: 'fedavg' }, 'aggregation');
-  const strategy = str(spec, 'strategy');
+/** The schema checked each option's type; which options a strategy needs is checked here. */
+function parseAggregation(spec: ValidatedFedAvgSpec['aggregation']): AggregationSpec {
+  const { strategy, mu, trimFraction, clipNorm } = spec;
   let parsed: AggregationSpec;
-  switch (strategy) {
-    case 'fedprox':
-      if (typeof spec['mu'] !== 'number') throw new CoordinatorError('invalid_argument', 'aggregation.mu (FedProx μ) must be a number');
-      parsed = { strategy, mu: spec['mu'] };
-      break;
-    case 'trimmed-mean':
-      if (typeof spec['trimFraction'] !== 'number') throw new CoordinatorError('invalid_argument', 'aggregation.trimFraction must be a number');
-      parsed = { strategy, trimFraction: spec['trimFraction'] };
-      break;
-    default:
-      parsed = { strategy } as AggregationSpec;
-  }
-  if (spec['clipNorm'] !== undefined) {
-    const clipNorm = spec['clipNorm'];
-    if (typeof clipNorm !== 'number' || !(Number.isFinite(clipNorm) && clipNorm > 0)) throw new CoordinatorError('invalid_argument', 'aggregation.clipNorm (largest L2 norm of one site\'s update) must be a positive number');
-    parsed = { ...parsed, clipNorm };
-  }
+  if (strategy === 'fedprox') {
+    if (mu === undefined) throw new CoordinatorError('invalid_argument', 'aggregation.mu (FedProx μ) is required with strategy fedprox');
+    parsed = { strategy, mu };
+  } else if (strategy === 'trimmed-mean') {
+    if (trimFraction === undefined) throw new CoordinatorError('invalid_argument', 'aggregation.trimFraction is required with strategy trimmed-mean');
+    parsed = { strategy, trimFraction };
+  } else parsed = { strategy } as AggregationSpec;
+  if (clipNorm !== undefined) parsed = { ...parsed, clipNorm };
   createStrategy(parsed); // validates the options now rather than at round end
   return parsed;
 }
@@ -66,31 +58,27 @@ const outcomeOf = (r: RoundRecord) => r.outcome as { [k: string]: Json };
 export const fedAvgWorkflow: Workflow<FedAvgSpec> = {
   kind: 'fedavg',
   parse(raw: unknown, ctx: WorkflowContext): FedAvgSpec {
-    const spec = asObject(raw, 'fedavg job spec');
-    const siteIds = siteList(spec, 'sites', ctx);
-    const minSites = int(spec, 'minSites', 1, siteIds.length);
-    let progressive: FedAvgSpec['progressive'] = null;
-    if (spec['progressive'] !== undefined) {
-      const p = asObject(spec['progressive'], 'progressive');
-      progressive = { initialSites: int(p, 'initialSites', 1), addPerRound: int(p, 'addPerRound', 0) };
-    }
+    const spec = raw as ValidatedFedAvgSpec;
+    const siteIds = siteList(spec.sites, ctx);
+    const minSites = spec.minSites ?? siteIds.length;
+    const progressive = spec.progressive ? { initialSites: spec.progressive.initialSites, addPerRound: spec.progressive.addPerRound } : null;
     const smallestRound = progressive ? Math.min(siteIds.length, progressive.initialSites) : siteIds.length;
     if (minSites > smallestRound) throw new CoordinatorError('invalid_argument', `minSites ${minSites} exceeds the ${smallestRound} site(s) in the smallest round`);
-    const initialModel = spec['initialModel'] === undefined || spec['initialModel'] === null ? null : modelHash(spec['initialModel'], 'initialModel', ctx);
-    const aggregation = parseAggregation(spec['aggregation']);
+    const initialModel = spec.initialModel === undefined || spec.initialModel === null ? null : modelHash(spec.initialModel, 'initialModel', ctx);
+    const aggregation = parseAggregation(spec.aggregation);
     // Sites initialise round 1 themselves when there is no initial model: there would be nothing to measure its updates from.
     if (aggregation.clipNorm !== undefined && initialModel === null) throw new CoordinatorError('invalid_argument', "aggregation.clipNorm measures each update from the round's starting model: name an initialModel");
     return {
       siteIds,
-      rounds: int(spec, 'rounds', 1),
-      localEpochs: int(spec, 'localEpochs', 1, 1),
-      architecture: architecture(spec),
+      rounds: spec.rounds,
+      localEpochs: spec.localEpochs,
+      architecture: architecture(spec.architecture),
       initialModel,
-      config: trainingConfig(spec['config']),
+      config: { ...spec.config },
       aggregation,
       minSites,
       progressive,
-      compareWithLocal: spec['compareWithLocal'] === undefined ? true : spec['compareWithLocal'] === true,
+      compareWithLocal: spec.compareWithLocal,
       limits: taskLimits(spec),
     };
   },

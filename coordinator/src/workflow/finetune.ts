@@ -2,7 +2,8 @@ import type { FreezeOptions } from '@lgefed/shared/model/freeze';
 import { STRUCTURES, type Structure } from '@lgefed/shared/types';
 import { CoordinatorError } from '../errors.js';
 import type { Json, RoundRecord } from '../store/jobs.js';
-import { asObject, int, modelHash, siteList, str, taskLimits, trainingConfig, type TaskLimits } from './spec.js';
+import type { ValidatedFinetuneSpec } from './job-schemas.js';
+import { architecture, minSitesOf, modelHash, siteList, taskLimits, type TaskLimits } from './spec.js';
 import { pool, withInterval, type MetricWithInterval } from './statistics.js';
 import type { FinetuneResultMetrics, FinetuneTaskPayload } from './task-payloads.js';
 import type { FinishedRound, NextStep, Workflow, WorkflowContext } from './workflow.js';
@@ -40,15 +41,6 @@ interface VariantOutcome {
 
 const bad = (message: string) => new CoordinatorError('invalid_argument', message);
 
-function distinctList<T>(value: unknown, key: string, check: (v: unknown) => v is T, what: string): T[] {
-  if (!Array.isArray(value) || value.length === 0 || !value.every(check)) throw bad(`${key} must be a non-empty list of ${what}`);
-  if (new Set(value).size !== value.length) throw bad(`${key} lists a value twice`);
-  return [...value];
-}
-
-const isBlockCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 16;
-const isFraction = (v: unknown): v is number => typeof v === 'number' && v > 0 && v <= 1;
-
 /** The sweep in run order: per data fraction, the scratch baseline first, then k = each listed block count. */
 export function finetuneVariants(spec: FinetuneSpec): FinetuneVariant[] {
   return spec.dataFractions.flatMap((f) => [
@@ -81,24 +73,21 @@ function taskPayload(spec: FinetuneSpec, variant: FinetuneVariant): FinetuneTask
 export const finetuneWorkflow: Workflow<FinetuneSpec> = {
   kind: 'finetune',
   parse(raw: unknown, ctx: WorkflowContext): FinetuneSpec {
-    const spec = asObject(raw, 'finetune job spec');
-    const siteIds = siteList(spec, 'sites', ctx);
-    const minSites = int(spec, 'minSites', 1, siteIds.length);
-    if (minSites > siteIds.length) throw bad(`minSites ${minSites} exceeds the ${siteIds.length} sites named`);
-    const trainDecoderBlocks = spec['trainDecoderBlocks'] === undefined ? null : int(spec, 'trainDecoderBlocks', 0);
-    const encoderBlocks = distinctList(spec['encoderBlocks'], 'encoderBlocks', isBlockCount, 'block counts in 0..16').sort((a, b) => a - b);
+    const spec = raw as ValidatedFinetuneSpec;
+    const siteIds = siteList(spec.sites, ctx);
+    const trainDecoderBlocks = spec.trainDecoderBlocks ?? null;
+    const encoderBlocks = [...spec.encoderBlocks].sort((a, b) => a - b);
     if (encoderBlocks.includes(0) && !trainDecoderBlocks) throw bad('encoderBlocks 0 with no trainDecoderBlocks would leave nothing to train');
-    const scratchBaselines = spec['scratchBaselines'] === undefined ? true : spec['scratchBaselines'] === true;
     return {
       siteIds,
-      architecture: str(spec, 'architecture'),
-      pretrainedModel: modelHash(spec['pretrainedModel'], 'pretrainedModel', ctx),
+      architecture: architecture(spec.architecture),
+      pretrainedModel: modelHash(spec.pretrainedModel, 'pretrainedModel', ctx),
       encoderBlocks,
       trainDecoderBlocks,
-      dataFractions: distinctList(spec['dataFractions'], 'dataFractions', isFraction, 'fractions in (0, 1]').sort((a, b) => a - b),
-      scratchBaselines,
-      config: trainingConfig(spec['config']),
-      minSites,
+      dataFractions: [...spec.dataFractions].sort((a, b) => a - b),
+      scratchBaselines: spec.scratchBaselines,
+      config: { ...spec.config },
+      minSites: minSitesOf(spec.minSites, siteIds.length),
       limits: taskLimits(spec),
     };
   },

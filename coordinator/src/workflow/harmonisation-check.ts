@@ -9,7 +9,8 @@ import {
 } from '@lgefed/shared/harmonise/index';
 import { CoordinatorError } from '../errors.js';
 import type { Json, RoundRecord } from '../store/jobs.js';
-import { asObject, int, siteList, taskLimits, type TaskLimits } from './spec.js';
+import type { ValidatedHarmonisationCheckSpec } from './job-schemas.js';
+import { asObject, minSitesOf, siteList, taskLimits, type TaskLimits } from './spec.js';
 import type { HarmonisationCheckResultMetrics, HarmonisationCheckTaskPayload } from './task-payloads.js';
 import type { FinishedRound, NextStep, Workflow, WorkflowContext } from './workflow.js';
 
@@ -36,10 +37,6 @@ export interface SiteDistance {
 }
 
 const bad = (message: string) => new CoordinatorError('invalid_argument', message);
-const positive = (value: unknown, key: string): number => {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw bad(`${key} must be a positive number`);
-  return value;
-};
 
 /** Validates the reference profile an admin submits (built with `buildReferenceProfile`). */
 export function parseReferenceProfile(value: unknown): ReferenceIntensityProfile {
@@ -77,16 +74,14 @@ export function parseReferenceProfile(value: unknown): ReferenceIntensityProfile
 export const harmonisationCheckWorkflow: Workflow<HarmonisationCheckSpec> = {
   kind: 'harmonisation-check',
   parse(raw: unknown, ctx: WorkflowContext): HarmonisationCheckSpec {
-    const spec = asObject(raw, 'harmonisation-check job spec');
-    const siteIds = siteList(spec, 'sites', ctx);
-    const minSites = int(spec, 'minSites', 1, siteIds.length);
-    if (minSites > siteIds.length) throw bad(`minSites ${minSites} exceeds the ${siteIds.length} sites named`);
+    const spec = raw as ValidatedHarmonisationCheckSpec;
+    const siteIds = siteList(spec.sites, ctx);
     return {
       siteIds,
-      reference: parseReferenceProfile(spec['reference']),
-      epsilon: positive(spec['epsilon'], 'epsilon'),
-      flagWasserstein: spec['flagWasserstein'] === undefined ? 0.05 : positive(spec['flagWasserstein'], 'flagWasserstein'),
-      minSites,
+      reference: parseReferenceProfile(spec.reference),
+      epsilon: spec.epsilon,
+      flagWasserstein: spec.flagWasserstein,
+      minSites: minSitesOf(spec.minSites, siteIds.length),
       limits: taskLimits(spec),
     };
   },

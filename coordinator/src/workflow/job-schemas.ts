@@ -10,6 +10,63 @@ import { CoordinatorError } from '../errors.js';
 
 type Schema = Record<string, unknown>;
 
+/**
+ * What a spec holds once `validateJobSpec` accepted it (defaults filled in): workflows read these
+ * without checking shapes again, and check only what a schema cannot know (enrolled sites, stored
+ * models, how fields relate).
+ */
+export interface ValidatedLimits {
+  readonly deadlineSeconds: number;
+  readonly maxAttempts: number;
+}
+export type ValidatedTrainingConfig = Readonly<Record<string, string | number | boolean>>;
+export interface ValidatedTrainSpec extends ValidatedLimits {
+  readonly site: string;
+  readonly architecture: string;
+  readonly initialModel?: string | null;
+  readonly config: ValidatedTrainingConfig;
+}
+export interface ValidatedModelRef {
+  readonly label: string;
+  readonly hash: string;
+  readonly trainedAt?: readonly string[];
+}
+export interface ValidatedEvaluateSpec extends ValidatedLimits {
+  readonly sites: readonly string[];
+  readonly models: readonly ValidatedModelRef[];
+  readonly minSites?: number;
+}
+export interface ValidatedFedAvgSpec extends ValidatedLimits {
+  readonly sites: readonly string[];
+  readonly rounds: number;
+  readonly localEpochs: number;
+  readonly architecture: string;
+  readonly initialModel?: string | null;
+  readonly config: ValidatedTrainingConfig;
+  readonly aggregation: { readonly strategy: 'fedavg' | 'fedprox' | 'median' | 'trimmed-mean'; readonly mu?: number; readonly trimFraction?: number; readonly clipNorm?: number };
+  readonly minSites?: number;
+  readonly progressive?: { readonly initialSites: number; readonly addPerRound: number };
+  readonly compareWithLocal: boolean;
+}
+export interface ValidatedFinetuneSpec extends ValidatedLimits {
+  readonly sites: readonly string[];
+  readonly architecture: string;
+  readonly pretrainedModel: string;
+  readonly encoderBlocks: readonly number[];
+  readonly trainDecoderBlocks?: number;
+  readonly dataFractions: readonly number[];
+  readonly scratchBaselines: boolean;
+  readonly config: ValidatedTrainingConfig;
+  readonly minSites?: number;
+}
+export interface ValidatedHarmonisationCheckSpec extends ValidatedLimits {
+  readonly sites: readonly string[];
+  readonly reference: unknown;
+  readonly epsilon: number;
+  readonly flagWasserstein: number;
+  readonly minSites?: number;
+}
+
 const positiveInteger = { type: 'integer', minimum: 1 };
 const siteNames = { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 }, description: 'names of enrolled sites' };
 const modelRef = { type: 'string', minLength: 1, description: "a model in the coordinator's store, by name (emidec-unet-lite) or sha256" };
@@ -187,7 +244,8 @@ function describe(err: ErrorObject): string {
  */
 export function validateJobSpec(kind: string, spec: unknown): unknown {
   const validate = validators.get(kind);
-  if (!validate) return spec;
+  // Every workflow reads its spec as its schema guarantees it: a kind without one is a programming error.
+  if (!validate) throw new Error(`no JSON Schema for job kind ${kind}`);
   const copy = structuredClone(spec ?? {});
   if (!validate(copy)) {
     const problems = [...new Set((validate.errors ?? []).filter((e) => e.keyword !== 'if' && !e.schemaPath.includes('/oneOf/')).map(describe))];

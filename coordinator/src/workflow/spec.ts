@@ -1,8 +1,12 @@
 import { architectureFromName } from '@lgefed/shared/model/architecture-name';
 import { CoordinatorError } from '../errors.js';
+import type { ValidatedLimits } from './job-schemas.js';
 import type { WorkflowContext } from './workflow.js';
 
-/** Small validators for job specs: every bad field becomes one clear `invalid_argument`. */
+/**
+ * What job specs need beyond their JSON Schema (job-schemas.ts checked the shapes): enrolled sites,
+ * stored models, architectures that parse; every problem is one clear `invalid_argument`.
+ */
 export type SpecObject = Readonly<Record<string, unknown>>;
 
 const bad = (message: string) => new CoordinatorError('invalid_argument', message);
@@ -12,21 +16,8 @@ export function asObject(value: unknown, what: string): SpecObject {
   return value as SpecObject;
 }
 
-export function str(spec: SpecObject, key: string, fallback?: string): string {
-  const v = spec[key] ?? fallback;
-  if (typeof v !== 'string' || v.length === 0) throw bad(`${key} must be a non-empty string`);
-  return v;
-}
-
-export function int(spec: SpecObject, key: string, min: number, fallback?: number): number {
-  const v = spec[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw bad(`${key} must be an integer ≥ ${min}`);
-  return v;
-}
-
 /** The network a training job names, which must be one whose tensor layout results can be checked against. */
-export function architecture(spec: SpecObject): string {
-  const name = str(spec, 'architecture');
+export function architecture(name: string): string {
   try {
     architectureFromName(name);
   } catch (err) {
@@ -36,16 +27,14 @@ export function architecture(spec: SpecObject): string {
 }
 
 /** A model named by its name or sha256, which must be in the coordinator's store; returns its hash. */
-export function modelHash(value: unknown, key: string, ctx: WorkflowContext): string {
-  if (typeof value !== 'string' || value.length === 0) throw bad(`${key} must name a model (its name or sha256)`);
+export function modelHash(value: string, key: string, ctx: WorkflowContext): string {
   const model = ctx.model(value);
   if (!model) throw bad(`${key}: unknown model ${JSON.stringify(value)}, neither a name nor a hash in the coordinator's model store (see lgefed coordinator models list)`);
   return model.hash;
 }
 
 /** Resolves a site name (as people write specs) to the id of an enrolled, unrevoked site. */
-export function enrolledSite(name: unknown, ctx: WorkflowContext): string {
-  if (typeof name !== 'string') throw bad('sites are named by strings');
+export function enrolledSite(name: string, ctx: WorkflowContext): string {
   const id = ctx.siteIdByName(name);
   const site = id === undefined ? undefined : ctx.site(id);
   if (!site) throw bad(`unknown site ${name}`);
@@ -53,25 +42,16 @@ export function enrolledSite(name: unknown, ctx: WorkflowContext): string {
   return site.id;
 }
 
-export function siteList(spec: SpecObject, key: string, ctx: WorkflowContext): string[] {
-  const v = spec[key];
-  if (!Array.isArray(v) || v.length === 0) throw bad(`${key} must be a non-empty list of site names`);
-  const ids = v.map((name) => enrolledSite(name, ctx));
-  if (new Set(ids).size !== ids.length) throw bad(`${key} names a site twice`);
-  return ids;
+/** Enrolled site ids for the names of a spec's site list (the schema made them distinct strings). */
+export function siteList(names: readonly string[], ctx: WorkflowContext): string[] {
+  return names.map((name) => enrolledSite(name, ctx));
 }
 
-/** Training hyper-parameters: flat string/number/boolean values only. */
-export function trainingConfig(value: unknown): Record<string, string | number | boolean> {
-  const obj = asObject(value ?? {}, 'config');
-  const out: Record<string, string | number | boolean> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    if (typeof v !== 'string' && typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v))) {
-      throw bad(`config.${k} must be a string, finite number or boolean`);
-    }
-    out[k] = v;
-  }
-  return out;
+/** minSites defaults to every site named and can be no more. */
+export function minSitesOf(minSites: number | undefined, siteCount: number): number {
+  const value = minSites ?? siteCount;
+  if (value > siteCount) throw bad(`minSites ${value} exceeds the ${siteCount} sites named`);
+  return value;
 }
 
 export interface TaskLimits {
@@ -79,6 +59,6 @@ export interface TaskLimits {
   readonly maxAttempts: number;
 }
 
-export function taskLimits(spec: SpecObject): TaskLimits {
-  return { deadlineMs: int(spec, 'deadlineSeconds', 1, 3600) * 1000, maxAttempts: int(spec, 'maxAttempts', 1, 2) };
+export function taskLimits(spec: ValidatedLimits): TaskLimits {
+  return { deadlineMs: spec.deadlineSeconds * 1000, maxAttempts: spec.maxAttempts };
 }

@@ -1,6 +1,7 @@
 import type { Json, RoundRecord } from '../store/jobs.js';
 import { acceptResultModel } from './models.js';
-import { architecture, asObject, enrolledSite, modelHash, taskLimits, trainingConfig, type TaskLimits } from './spec.js';
+import type { ValidatedTrainSpec } from './job-schemas.js';
+import { architecture, enrolledSite, modelHash, taskLimits, type TaskLimits } from './spec.js';
 import type { FinishedRound, NextStep, Workflow, WorkflowContext } from './workflow.js';
 
 export interface TrainSpec {
@@ -20,12 +21,12 @@ export function trainWorkflow(kind: 'train' | 'pretrain'): Workflow<TrainSpec> {
   return {
     kind,
     parse(raw: unknown, ctx: WorkflowContext): TrainSpec {
-      const spec = asObject(raw, `${kind} job spec`);
+      const spec = raw as ValidatedTrainSpec;
       return {
-        siteId: enrolledSite(spec['site'], ctx),
-        architecture: architecture(spec),
-        initialModel: spec['initialModel'] === undefined || spec['initialModel'] === null ? null : modelHash(spec['initialModel'], 'initialModel', ctx),
-        config: trainingConfig(spec['config']),
+        siteId: enrolledSite(spec.site, ctx),
+        architecture: architecture(spec.architecture),
+        initialModel: spec.initialModel === undefined || spec.initialModel === null ? null : modelHash(spec.initialModel, 'initialModel', ctx),
+        config: { ...spec.config },
         limits: taskLimits(spec),
       };
     },

@@ -90,7 +90,7 @@ describe('coordinator: harmonisation-check and finetune jobs, result validation'
     registerModels(state, pretrained);
     const job = await engine.submit(
       'finetune',
-      { sites: [...sites], architecture: 'toy-unet', pretrainedModel: pretrained, encoderBlocks: [3, 1], dataFractions: [1, 0.25], config: { epochs: 2, seed: 5 }, minSites: 1 },
+      { sites: [...sites], architecture: ARCH, pretrainedModel: pretrained, encoderBlocks: [3, 1], dataFractions: [1, 0.25], config: { epochs: 2, seed: 5 }, minSites: 1 },
       'admin',
     );
     // Simulated site: fine-tuning beats scratch and more trainable blocks help with more data.
@@ -135,10 +135,11 @@ describe('coordinator: harmonisation-check and finetune jobs, result validation'
     state.close();
   });
 
-  it('finetune: refuses specs that would train nothing or name bad fractions', async () => {
+  it('finetune: refuses specs that would train nothing, name bad fractions or an unknown network', async () => {
     const { state, engine } = await setup(dir(), ['dijon']);
     registerModels(state, 'b'.repeat(64));
-    const base = { sites: ['dijon'], architecture: 'toy-unet', pretrainedModel: 'b'.repeat(64), encoderBlocks: [1], dataFractions: [0.5] };
+    const base = { sites: ['dijon'], architecture: ARCH, pretrainedModel: 'b'.repeat(64), encoderBlocks: [1], dataFractions: [0.5] };
+    await assert.rejects(engine.submit('finetune', { ...base, architecture: 'toy-unet' }, 'admin'), { code: 'invalid_argument', message: /unknown architecture "toy-unet"/ });
     await assert.rejects(engine.submit('finetune', { ...base, encoderBlocks: [0] }, 'admin'), { code: 'invalid_argument', message: /nothing to train/ });
     await assert.rejects(engine.submit('finetune', { ...base, dataFractions: [0] }, 'admin'), { code: 'invalid_argument', message: /dataFractions/ });
     await assert.rejects(engine.submit('finetune', { ...base, dataFractions: [0.5, 0.5] }, 'admin'), { code: 'invalid_argument', message: /dataFractions must NOT have duplicate items/ });

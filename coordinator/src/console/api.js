@@ -1,7 +1,8 @@
 // The console talks to the coordinator only through the documented REST API (openapi.yaml) and
-// the socket.io events of /console/live. The token lives in sessionStorage: gone with the tab.
+// the socket.io events of /console/live. The token lives in localStorage, so every tab of this
+// origin is signed in until "Sign out" or a 401 clears it (the token itself expires within 168 h).
 
-const TOKEN_KEY = 'lgefed.token';
+export const TOKEN_KEY = 'lgefed.token';
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -12,10 +13,23 @@ export class ApiError extends Error {
 }
 
 export const token = {
-  get: () => sessionStorage.getItem(TOKEN_KEY),
-  set: (value) => sessionStorage.setItem(TOKEN_KEY, value),
-  clear: () => sessionStorage.removeItem(TOKEN_KEY),
+  get: () => localStorage.getItem(TOKEN_KEY),
+  set: (value) => localStorage.setItem(TOKEN_KEY, value),
+  clear: () => localStorage.removeItem(TOKEN_KEY),
 };
+
+let onUnauthenticated = () => {};
+/** What the page does when the coordinator refuses the token (expired, revoked): show the login form. */
+export const whenUnauthenticated = (fn) => (onUnauthenticated = fn);
+
+/** A 401 means the stored token is no longer good: forget it, everywhere, and ask again. */
+function refused(res, error) {
+  if (res.status === 401) {
+    token.clear();
+    onUnauthenticated(`${error.code}: ${error.message}`);
+  }
+  return new ApiError(res.status, error.code, error.message);
+}
 
 /** JSON request with the bearer token; errors become ApiError with the server's code and message. */
 export async function api(method, path, body) {
@@ -24,16 +38,13 @@ export async function api(method, path, body) {
   const res = await fetch(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   const type = res.headers.get('content-type') ?? '';
   const payload = type.includes('application/json') ? await res.json() : await res.text();
-  if (!res.ok) {
-    const error = payload && payload.error ? payload.error : { code: 'http_' + res.status, message: String(payload) };
-    throw new ApiError(res.status, error.code, error.message);
-  }
+  if (!res.ok) throw refused(res, payload && payload.error ? payload.error : { code: 'http_' + res.status, message: String(payload) });
   return payload;
 }
 
 /** Fetches an authenticated HTML document (the job report) as a Blob. */
 export async function fetchBlob(path) {
   const res = await fetch(path, { headers: { authorization: `Bearer ${token.get() ?? ''}` } });
-  if (!res.ok) throw new ApiError(res.status, 'http_' + res.status, await res.text());
+  if (!res.ok) throw refused(res, { code: 'http_' + res.status, message: await res.text() });
   return res.blob();
 }

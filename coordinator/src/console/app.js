@@ -1,6 +1,6 @@
 import { io } from '/console/vendor/socket.io.esm.min.js';
 import { siteColours } from '/console/lib/figures.js';
-import { api, token } from './api.js';
+import { api, ApiError, token, TOKEN_KEY, whenUnauthenticated } from './api.js';
 import { AuditView } from './audit.js';
 import { h, when } from './dom.js';
 import { renderJobs, setupSubmit } from './jobs.js';
@@ -15,6 +15,7 @@ let socket = null;
 let sites = [];
 let jobs = [];
 let audit = null;
+let started = false;
 
 function show(view) {
   for (const v of VIEWS) $(`view-${v}`).hidden = v !== view;
@@ -62,6 +63,7 @@ function flash(text) {
 }
 
 async function start(who) {
+  started = true;
   $('login').hidden = true;
   $('app').hidden = false;
   $('who').textContent = `${who.subject} (${who.role})`;
@@ -133,7 +135,10 @@ $('login-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   token.set($('login-token').value.trim());
   try {
-    await start(await api('GET', '/api/whoami'));
+    const who = await api('GET', '/api/whoami');
+    // Signed in again after a 401: a fresh page rather than a second set of listeners.
+    if (started) location.reload();
+    else await start(who);
   } catch (err) {
     token.clear();
     showLogin(`${err.code}: ${err.message}`);
@@ -151,6 +156,13 @@ $('logout').addEventListener('click', () => {
   if (socket) socket.disconnect();
   location.reload();
 });
+whenUnauthenticated((message) => {
+  if (socket) socket.disconnect();
+  showLogin(`signed out (${message}): sign in again`);
+});
+// Signing in or out in another tab of this console applies here too.
+window.addEventListener('storage', (e) => e.key === TOKEN_KEY && location.reload());
 
-if (token.get()) api('GET', '/api/whoami').then(start, () => showLogin('session expired: sign in again'));
+// A 401 has shown the login form already; anything else (coordinator down) is said as it is.
+if (token.get()) api('GET', '/api/whoami').then(start, (err) => err instanceof ApiError && err.status === 401 || showLogin(`cannot reach the coordinator: ${err.message}`));
 else showLogin();

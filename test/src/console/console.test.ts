@@ -150,6 +150,49 @@ describe('coordinator console in headless Chromium (real coordinator, two real a
     await page.close();
   });
 
+  it('keeps the sign-in for every tab until Sign out; a refused token (401) clears it and shows the login form', async () => {
+    const tabToken = (await cli('coordinator', 'token', '--state', join(root, 'coordinator'), '--subject', 'tabs', '--role', 'admin')).stdout.trim();
+    const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+    const first = await context.newPage();
+    const errors = watchPageErrors(first);
+    first.setDefaultTimeout(120_000);
+    await first.goto(`${coordinator.url}/console/`);
+    await first.fill('#login-token', tabToken);
+    await first.press('#login-token', 'Enter'); // Enter submits
+    await first.waitForSelector('#app:not([hidden])');
+    assert.equal(await first.evaluate("localStorage.getItem('lgefed.token')"), tabToken);
+
+    // A new tab of the same origin is signed in without asking.
+    const second = await context.newPage();
+    second.setDefaultTimeout(120_000);
+    await second.goto(`${coordinator.url}/console/#jobs`);
+    await second.waitForSelector('#app:not([hidden])');
+    assert.equal(await second.isVisible('#login'), false);
+    assert.match((await second.textContent('#who'))!, /^tabs \(admin\)/);
+
+    // Sign out is visible, clears the token and this tab asks again; so does the other tab.
+    assert.equal(await second.isVisible('#logout'), true);
+    await second.click('#logout');
+    await second.waitForSelector('#login:not([hidden])');
+    assert.equal(await second.evaluate("localStorage.getItem('lgefed.token')"), null);
+    await first.waitForSelector('#login:not([hidden])');
+
+    // Signed in again, then the token is revoked: the next request's 401 signs this tab out.
+    await first.fill('#login-token', tabToken);
+    await first.click('#login-form button[type=submit]');
+    await first.waitForSelector('#live-state.on'); // fully started: its first requests are answered
+    const revoked = await coordinator.api('POST', '/api/admin-tokens/revoke', { token: tabToken, reason: 'console test' });
+    assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+    await first.evaluate(`location.hash = '#results/${jobId}'`);
+    await first.waitForSelector('#login:not([hidden])');
+    assert.match((await first.textContent('#login-error'))!, /signed out \(unauthenticated: admin token revoked\): sign in again/);
+    assert.equal(await first.evaluate("localStorage.getItem('lgefed.token')"), null);
+    assert.equal(await first.isVisible('#app'), false);
+    // The 401 itself is the expected answer here; nothing else may have failed.
+    assert.deepEqual(errors.filter((e) => !/^HTTP 401: .*\/api\/jobs\//.test(e)), []);
+    await context.close();
+  });
+
   it('lets an admin re-run and cancel from the page; a viewer sees no controls and is refused by the API', async () => {
     const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     await signIn(page, coordinator.url, coordinator.token);

@@ -42,9 +42,9 @@ export async function api(method, path, body) {
   return payload;
 }
 
-/** Fetches an authenticated HTML document (the job report) as a Blob. */
-export async function fetchBlob(path) {
+/** Fetches an authenticated HTML document (the job report) as text. */
+export async function fetchHtml(path) {
   const res = await fetch(path, { headers: { authorization: `Bearer ${token.get() ?? ''}` } });
   if (!res.ok) throw refused(res, { code: 'http_' + res.status, message: await res.text() });
-  return res.blob();
+  return res.text();
 }

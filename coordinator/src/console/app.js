@@ -4,11 +4,11 @@ import { api, ApiError, token, TOKEN_KEY, whenUnauthenticated } from './api.js';
 import { AuditView } from './audit.js';
 import { h, when } from './dom.js';
 import { renderJobs, setupSubmit } from './jobs.js';
-import { openReport, renderResults } from './results.js';
+import { downloadReport, renderReport, renderResults, reportUrl } from './results.js';
 import { renderSites } from './sites.js';
 
-const VIEWS = ['sites', 'jobs', 'results', 'audit'];
-const TITLES = { sites: 'Sites', jobs: 'Jobs', results: 'Results', audit: 'Audit log' };
+const VIEWS = ['sites', 'jobs', 'results', 'report', 'audit'];
+const TITLES = { sites: 'Sites', jobs: 'Jobs', results: 'Results', report: 'Report', audit: 'Audit log' };
 const $ = (id) => document.getElementById(id);
 
 let socket = null;
@@ -36,14 +36,23 @@ const names = {
 
 function route() {
   const [view, arg] = location.hash.slice(1).split('/');
-  const chosen = VIEWS.includes(view) ? view : 'sites';
+  const chosen = !VIEWS.includes(view) ? 'sites' : view === 'report' && !arg ? 'results' : view;
   show(chosen);
   if (chosen === 'results') {
     const select = $('results-job');
     if (arg) select.value = arg;
+    linkReport();
     renderResults(select.value).catch((err) => $('results-meta').replaceChildren(h('p.error', {}, err.message)));
   }
+  if (chosen === 'report') {
+    $('h-report').textContent = `Report: ${names.job(arg)}`;
+    document.title = `Report: ${names.job(arg)} · lgefed console`;
+    renderReport(arg);
+  }
 }
+
+/** "Open report" is a link to the chosen job's report URL, so it can be opened in a new tab or copied. */
+const linkReport = () => ($('open-report').href = reportUrl($('results-job').value));
 
 function fillJobPicker() {
   const select = $('results-job');
@@ -54,6 +63,7 @@ function fillJobPicker() {
   const label = (j) => `${j.name} · ${j.status} · ${when(j.finishedAt ?? j.createdAt)}${seen.get(j.name) > 1 ? ` · ${j.id.slice(0, 8)}` : ''}`;
   select.replaceChildren(...jobs.map((j) => h('option', { value: j.id }, label(j))));
   if (chosen && jobs.some((j) => j.id === chosen)) select.value = chosen;
+  linkReport();
 }
 
 function flash(text) {
@@ -99,8 +109,8 @@ async function start(who) {
   // First paint from REST, then live over socket.io.
   update({ sites: await api('GET', '/api/console/sites'), jobs: await api('GET', '/api/console/jobs') });
   $('results-job').addEventListener('change', (e) => (location.hash = `#results/${e.target.value}`));
-  $('open-report').addEventListener('click', () => openReport($('results-job').value, false).catch((err) => flash(err.message)));
-  $('download-report').addEventListener('click', () => openReport($('results-job').value, true).catch((err) => flash(err.message)));
+  $('download-report').addEventListener('click', () => downloadReport($('results-job').value).catch((err) => flash(err.message)));
+  $('report-download').addEventListener('click', () => downloadReport(location.hash.split('/')[1]).catch((err) => flash(err.message)));
   window.addEventListener('hashchange', route);
   route();
 

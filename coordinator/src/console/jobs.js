@@ -2,6 +2,7 @@ import { learningCurveSpec } from '/console/lib/figures.js';
 import { api } from './api.js';
 import { chart, duration, h, idDetails, roundLabel, tookText, when } from './dom.js';
 import { jobForm } from './job-form.js';
+import { reportUrl } from './results.js';
 
 export function setupSubmit(ctx) {
   const kind = document.getElementById('submit-kind');
@@ -82,6 +83,7 @@ function jobCard(job, ctx) {
   if (ctx.isAdmin && job.status === 'running') actions.push(h('button.danger', { onclick: () => ctx.act(`/api/jobs/${job.id}/cancel`, 'cancelled'), 'data-action': 'cancel' }, 'Cancel'));
   if (ctx.isAdmin && job.status !== 'running') actions.push(h('button.secondary', { onclick: () => ctx.act(`/api/jobs/${job.id}/rerun`, 're-run submitted'), 'data-action': 'rerun' }, 'Re-run'));
   actions.push(h('button.secondary', { onclick: () => ctx.showResults(job.id), 'data-action': 'results', 'aria-label': `Results of ${job.name}` }, 'Results'));
+  actions.push(h('a.button.secondary', { href: reportUrl(job.id), 'data-action': 'report', 'aria-label': `Report of ${job.name}` }, 'Report'));
   const losses = (current ? current.tasks : []).flatMap((t) => t.losses.map((p) => ({ series: t.site, step: p.epoch, metric: 'training loss', value: p.loss })));
   const round = job.status === 'running' ? `round ${doneRounds + 1}${job.plannedRounds ? ` of ${job.plannedRounds}` : ''}${current ? `: ${roundLabel(current.name)}` : ''}` : `${doneRounds} round${doneRounds === 1 ? '' : 's'} completed`;
   const timing = job.finishedAt ? `started ${when(job.createdAt)} · finished ${when(job.finishedAt)} · took ${tookText(job)}` : `started ${when(job.createdAt)} · running for ${tookText(job)}`;

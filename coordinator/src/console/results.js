@@ -1,5 +1,5 @@
 import { figureSpec } from '/console/lib/figures.js';
-import { api, fetchBlob } from './api.js';
+import { api, fetchHtml } from './api.js';
 import { chart, h, idDetails, roundLabel, tookText, when } from './dom.js';
 
 const signed = (v) => (v === null ? '—' : `${v >= 0 ? '+' : ''}${v.toFixed(3)}`);
@@ -57,15 +57,32 @@ export async function renderResults(jobId) {
   );
 }
 
-/** The report is served behind the token, so it is fetched and opened as a self-contained blob. */
-export async function openReport(jobId, download) {
-  const blob = await fetchBlob(`/api/jobs/${jobId}/report`);
-  const url = URL.createObjectURL(blob);
-  if (download) {
-    const a = h('a', { href: url, download: `lgefed-report-${jobId}.html` });
-    document.body.append(a);
-    a.click();
-    a.remove();
-  } else window.open(url, '_blank');
+/** A job report's own console URL: bookmarkable and shareable (whoever opens it signs in first). */
+export const reportUrl = (jobId) => `#report/${jobId}`;
+
+const reportOf = (jobId) => fetchHtml(`/api/jobs/${encodeURIComponent(jobId)}/report`);
+
+/** Shows the report at its console URL: fetched with the token, drawn in a sandboxed frame. */
+export async function renderReport(jobId) {
+  const frame = document.getElementById('report-frame');
+  const error = document.getElementById('report-error');
+  error.textContent = '';
+  document.getElementById('report-results').href = `#results/${jobId}`;
+  frame.onload = () => (frame.style.height = `${frame.contentDocument.documentElement.scrollHeight + 20}px`);
+  try {
+    frame.srcdoc = await reportOf(jobId);
+  } catch (err) {
+    frame.srcdoc = '';
+    error.textContent = `${err.code}: ${err.message}`;
+  }
+}
+
+/** Saves the report as a self-contained HTML file. */
+export async function downloadReport(jobId) {
+  const url = URL.createObjectURL(new Blob([await reportOf(jobId)], { type: 'text/html' }));
+  const a = h('a', { href: url, download: `lgefed-report-${jobId}.html` });
+  document.body.append(a);
+  a.click();
+  a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }

@@ -136,18 +136,37 @@ describe('coordinator console in headless Chromium (real coordinator, two real a
     await page.waitForSelector('[data-figure=centre-comparison] svg');
     await screenshot(page, '4-results');
 
-    const [report] = await Promise.all([page.context().waitForEvent('page'), page.click('#open-report')]);
-    await report.waitForLoadState();
-    await report.waitForSelector('#cross-site-dice img');
+    // "Open report" is the report's own console URL, not a blob: it can be bookmarked and shared.
+    assert.equal(await page.getAttribute('#open-report', 'href'), `#report/${jobId}`);
+    await page.click('#open-report');
+    await page.waitForURL(`${coordinator.url}/console/#report/${jobId}`);
+    assert.equal(await page.textContent('#h-report'), 'Report: small FedAvg');
+    assert.equal(await page.getAttribute('#report-frame', 'sandbox'), 'allow-same-origin', 'no scripts in the report frame');
+    const report = page.frameLocator('#report-frame');
+    await report.locator('#cross-site-dice img').waitFor();
     const images = await report.locator('section.figure img').evaluateAll((imgs) => imgs.map((i) => i as unknown as { src: string; naturalWidth: number }).map((i) => ({ src: i.src.slice(0, 26), width: i.naturalWidth })));
     assert.ok(images.length >= 3);
     for (const img of images) {
       assert.equal(img.src, 'data:image/svg+xml;base64,');
       assert.ok(img.width > 100, 'embedded plot did not render');
     }
-    await screenshot(report, '5-report');
+    await screenshot(page, '5-report');
+    await page.click('nav a[data-view=jobs]');
+    assert.equal(await page.getAttribute(`article.job[data-job="${jobId}"] a[data-action=report]`, 'href'), `#report/${jobId}`);
     assert.deepEqual(errors, []);
     await page.close();
+
+    // The URL opened in a browser holding no token: sign in, and the report is there.
+    const shared = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    const sharedErrors = watchPageErrors(shared);
+    shared.setDefaultTimeout(120_000);
+    await shared.goto(`${coordinator.url}/console/#report/${jobId}`);
+    await shared.fill('#login-token', viewerToken);
+    await shared.press('#login-token', 'Enter');
+    await shared.frameLocator('#report-frame').locator('#cross-site-dice img').waitFor();
+    assert.equal(await shared.title(), 'Report: small FedAvg · lgefed console');
+    assert.deepEqual(sharedErrors, []);
+    await shared.close();
   });
 
   it('keeps the sign-in for every tab until Sign out; a refused token (401) clears it and shows the login form', async () => {

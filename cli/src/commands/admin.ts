@@ -42,6 +42,32 @@ export class AdminClient {
   }
 }
 
+/** A job reference that names no job, or more than one. */
+export class JobRefError extends Error {
+  override readonly name = 'JobRefError';
+  constructor(
+    readonly code: 'job_unknown' | 'job_ambiguous',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The job people mean by `ref`: the one with that id, else the only one with that name. */
+export function pickJob<T extends { readonly id: string; readonly name: string }>(jobs: readonly T[], ref: string): T {
+  const byId = jobs.find((j) => j.id === ref);
+  if (byId) return byId;
+  const named = jobs.filter((j) => j.name === ref);
+  if (named.length === 1) return named[0]!;
+  if (named.length === 0) throw new JobRefError('job_unknown', `no job has the id or name ${JSON.stringify(ref)} (lgefed admin jobs lists them)`);
+  throw new JobRefError('job_ambiguous', `${named.length} jobs are named ${JSON.stringify(ref)}; give one of their ids: ${named.map((j) => j.id).join(', ')}`);
+}
+
+/** The id of the job given by id or name, looked up through the API. */
+export async function jobIdOf(client: AdminClient, ref: string): Promise<string> {
+  return pickJob(await client.request<{ id: string; name: string }[]>('GET', '/api/jobs'), ref).id;
+}
+
 export const CONNECTION = { url: { type: 'string' }, token: { type: 'string' } } as const;
 export const CONNECTION_USAGE = `--url URL      coordinator (default $LGEFED_URL, else http://127.0.0.1:8443)
   --token JWT    admin or viewer token from \`lgefed coordinator token\` (default $LGEFED_TOKEN)`;
@@ -151,30 +177,34 @@ directory and starts with the new kit: it makes a new key and enrols it with the
 
 export const adminJobs: Command = {
   name: 'admin jobs',
-  summary: 'list jobs, or follow one with a progress bar (--watch ID), cancel (--cancel ID), re-run (--rerun ID)',
-  usage: `Usage: lgefed admin jobs [--json] [--watch ID] [--cancel ID] [--rerun ID [--watch]]\n  ${CONNECTION_USAGE}`,
+  summary: 'list jobs with their names, or one (--job), follow one with a progress bar (--watch), cancel (--cancel), re-run (--rerun)',
+  usage: `Usage: lgefed admin jobs [--json] [--job JOB] [--watch JOB] [--cancel JOB] [--rerun JOB [--watch]]\n  ${CONNECTION_USAGE}
+
+JOB is a job's id or its name (a name that more than one job has is refused: give the id).`,
   async run(args) {
-    const o = parseOptions(args, { ...CONNECTION, json: { type: 'boolean' }, watch: { type: 'string' }, cancel: { type: 'string' }, rerun: { type: 'string' }, 'interval-ms': { type: 'string' } }).values;
+    const o = parseOptions(args, { ...CONNECTION, json: { type: 'boolean' }, job: { type: 'string' }, watch: { type: 'string' }, cancel: { type: 'string' }, rerun: { type: 'string' }, 'interval-ms': { type: 'string' } }).values;
     const client = clientFrom(o);
     const interval = Number(o['interval-ms'] ?? 1000);
     if (o.cancel) {
-      const job = await client.request<{ id: string; status: string }>('POST', `/api/jobs/${o.cancel}/cancel`);
-      console.log(`job ${job.id} ${job.status}`);
+      const job = await client.request<{ id: string; name: string; status: string }>('POST', `/api/jobs/${await jobIdOf(client, o.cancel)}/cancel`);
+      console.log(`job “${job.name}” (${job.id}) ${job.status}`);
       return 0;
     }
     if (o.rerun) {
-      const job = await client.request<{ id: string }>('POST', `/api/jobs/${o.rerun}/rerun`);
-      console.log(`re-run of ${o.rerun} submitted as job ${job.id}`);
+      const id = await jobIdOf(client, o.rerun);
+      const job = await client.request<{ id: string }>('POST', `/api/jobs/${id}/rerun`);
+      console.log(`re-run of ${id} submitted as job ${job.id}`);
       return 0;
     }
     if (o.watch) {
-      const job = await watchJob(client, o.watch, interval);
+      const job = await watchJob(client, await jobIdOf(client, o.watch), interval);
       if (job.failure) console.error(job.failure);
       return job.status === 'completed' ? 0 : 1;
     }
-    const jobs = await client.request<JobView[]>('GET', '/api/console/jobs');
+    const all = await client.request<JobView[]>('GET', '/api/console/jobs');
+    const jobs = o.job ? [pickJob(all, o.job)] : all;
     if (o.json) console.log(JSON.stringify(jobs, null, 2));
-    else console.log(table(['id', 'kind', 'status', 'rounds', 'submitted', 'by', 'failure'], jobs.map((j) => [j.id, j.kind, j.status, `${j.rounds.filter((r) => r.status === 'completed').length}/${j.plannedRounds ?? '?'}`, new Date(j.createdAt).toISOString().slice(0, 19), j.submittedBy, j.failure ?? ''])));
+    else console.log(table(['id', 'name', 'kind', 'status', 'rounds', 'submitted', 'by', 'failure'], jobs.map((j) => [j.id, j.name, j.kind, j.status, `${j.rounds.filter((r) => r.status === 'completed').length}/${j.plannedRounds ?? '?'}`, new Date(j.createdAt).toISOString().slice(0, 19), j.submittedBy, j.failure ?? ''])));
     return 0;
   },
 };
@@ -182,8 +212,9 @@ export const adminJobs: Command = {
 export const adminResults: Command = {
   name: 'admin results',
   summary: "print a job's figures as tables (or CSV/JSON): cross-site Dice, curves, harmonisation, fine-tuning",
-  usage: `Usage: lgefed admin results --job ID [--format table|csv|json] [--figure ID]\n  ${CONNECTION_USAGE}
+  usage: `Usage: lgefed admin results --job JOB [--format table|csv|json] [--figure ID]\n  ${CONNECTION_USAGE}
 
+JOB is a job's id or its name (a name that more than one job has is refused: give the id).
 --figure picks one figure (e.g. cross-site-dice). With --format csv, stdout holds only CSV (one
 table per figure, separated by a blank line); the job line and figure titles go to stderr.`,
   async run(args) {
@@ -191,7 +222,8 @@ table per figure, separated by a blank line); the job line and figure titles go 
     if (!o.job) throw new UsageError('--job is required');
     const format = o.format ?? 'table';
     if (!['table', 'csv', 'json'].includes(format)) throw new UsageError('--format is table, csv or json');
-    const report = await clientFrom(o).request<JobFigures>('GET', `/api/jobs/${o.job}/figures`);
+    const client = clientFrom(o);
+    const report = await client.request<JobFigures>('GET', `/api/jobs/${await jobIdOf(client, o.job)}/figures`);
     const figures = o.figure ? report.figures.filter((f) => f.id === o.figure) : report.figures;
     if (o.figure && figures.length === 0) throw new UsageError(`job ${o.job} has no figure ${o.figure} (it has: ${report.figures.map((f) => f.id).join(', ') || 'none yet'})`);
     if (format === 'json') {
@@ -200,7 +232,7 @@ table per figure, separated by a blank line); the job line and figure titles go 
     }
     // CSV on stdout must stay machine-readable: everything else is for the person, on stderr.
     const say = format === 'csv' ? (line: string) => console.error(line) : (line: string) => console.log(line);
-    say(`${report.job.kind} ${report.job.id}: ${report.job.status}${report.job.failure ? ` (${report.job.failure})` : ''}`);
+    say(`${report.job.kind} “${report.job.name}” ${report.job.id}: ${report.job.status}${report.job.failure ? ` (${report.job.failure})` : ''}`);
     for (const e of report.excluded) say(`excluded ${e.site} in ${e.round}: ${e.reason ?? ''}`);
     for (const [i, figure] of figures.entries()) {
       say(`${format === 'csv' ? '' : '\n'}# ${figure.title}${format === 'csv' ? '' : '\n'}`);

@@ -7,7 +7,7 @@ import { jobFigures, type JobFigures } from '@lgefed/coordinator/report/job-figu
 import { writeReport } from '@lgefed/coordinator/report/html-report';
 import { attestReport, verifyReportAttestation } from '@lgefed/coordinator/report/signed-report';
 import { UsageError, type Command } from '../command.js';
-import { clientFrom } from './admin.js';
+import { clientFrom, jobIdOf, pickJob } from './admin.js';
 
 interface Connection {
   url?: string;
@@ -15,18 +15,19 @@ interface Connection {
   state?: string;
 }
 
-/** The job's figures with the coordinator's attestation, from its API or straight from its state directory. */
-async function signedFiguresOf(jobId: string, o: Connection): Promise<{ figures: JobFigures; attestation: string }> {
+/** The job's figures (job given by id or name) with the coordinator's attestation, from its API or straight from its state directory. */
+async function signedFiguresOf(job: string, o: Connection): Promise<{ figures: JobFigures; attestation: string }> {
   if (o.state) {
     const state = await openCoordinatorState(o.state);
     try {
-      const figures = jobFigures(state.jobs, jobId, (id) => state.sites.get(id)?.name ?? id, state.sites.list().map((s) => s.name));
+      const figures = jobFigures(state.jobs, pickJob(state.jobs.jobs(), job).id, (id) => state.sites.get(id)?.name ?? id, state.sites.list().map((s) => s.name));
       return { figures, attestation: await attestReport(figures, state.audit.head(), state.key) };
     } finally {
       state.close();
     }
   }
-  return clientFrom(o).request('GET', `/api/jobs/${encodeURIComponent(jobId)}/signed-report`);
+  const client = clientFrom(o);
+  return client.request('GET', `/api/jobs/${encodeURIComponent(await jobIdOf(client, job))}/signed-report`);
 }
 
 function parse<T>(args: readonly string[], options: Record<string, { type: 'string' }>): T {
@@ -40,7 +41,9 @@ function parse<T>(args: readonly string[], options: Record<string, { type: 'stri
 export const report: Command = {
   name: 'report',
   summary: "write a job's self-contained HTML report (plots embedded), CSV/JSON of every figure, and the coordinator's signature",
-  usage: `Usage: lgefed report --job ID --out DIR [--url URL --token JWT | --state DIR]
+  usage: `Usage: lgefed report --job JOB --out DIR [--url URL --token JWT | --state DIR]
+
+JOB is a job's id or its name (a name that more than one job has is refused: give the id).
 
 Writes DIR/index.html (every plot embedded as SVG, no external resource), DIR/report.json,
 DIR/figures/<figure>.csv|json with each figure's data, and DIR/report.jws: the coordinator's
@@ -54,7 +57,7 @@ directory (--state).`,
     if (o.state && (o.url || o.token)) throw new UsageError('give either --state or --url/--token');
     const { figures, attestation } = await signedFiguresOf(o.job, o);
     const written = await writeReport(o.out, figures, attestation);
-    console.log(`report for ${figures.job.kind} job ${figures.job.id} (${figures.job.status}): ${figures.figures.length} figure(s), ${written.length} files in ${o.out}, signed by the coordinator`);
+    console.log(`report for ${figures.job.kind} job “${figures.job.name}” ${figures.job.id} (${figures.job.status}): ${figures.figures.length} figure(s), ${written.length} files in ${o.out}, signed by the coordinator`);
     return 0;
   },
 };

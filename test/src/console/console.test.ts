@@ -25,6 +25,8 @@ describe('coordinator console in headless Chromium (real coordinator, two real a
   const agents: Proc[] = [];
   const sites: SiteSetup[] = [];
   let jobId = '';
+  /** The fedavg spec the job form wrote, for submitting more jobs like it. */
+  let formSpec: Record<string, unknown> = {};
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'lgefed-console-'));
@@ -86,6 +88,7 @@ describe('coordinator console in headless Chromium (real coordinator, two real a
     // The JSON view is written from the fields when it opens: wait for it rather than race it.
     await page.waitForFunction("document.querySelector('#submit-spec').value.trim().startsWith('{')");
     const spec = JSON.parse(await page.inputValue('#submit-spec')) as Record<string, unknown>;
+    formSpec = spec;
     assert.deepEqual(spec['sites'], ['north', 'south']);
     assert.equal(spec['initialModel'], null);
     assert.deepEqual(spec['config'], { batchSize: 4, learningRate: 0.001, seed: 3 });
@@ -264,6 +267,32 @@ describe('coordinator console in headless Chromium (real coordinator, two real a
     const audit = await cli('admin', 'audit', '--type', 'job.cancelled', ...auth);
     assert.equal(audit.code, 0, audit.stderr);
     assert.equal(audit.stdout.trim().split('\n').length, 3, audit.stdout);
+    // Jobs by name: listed with it, and accepted wherever a job id is (one job of that name only).
+    const listed = await cli('admin', 'jobs', ...auth);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /^id\s+name\s+kind\s+status/);
+    assert.match(listed.stdout, new RegExp(`^${jobId}\\s+small FedAvg\\s+fedavg\\s+completed\\s`, 'm'));
+    const ambiguous = await cli('admin', 'results', '--job', 'small FedAvg', ...auth); // the job and its cancelled re-run
+    assert.equal(ambiguous.code, 1);
+    assert.match(ambiguous.stderr, /\[job_ambiguous\] 2 jobs are named "small FedAvg"; give one of their ids: /);
+    assert.ok(ambiguous.stderr.includes(jobId), ambiguous.stderr);
+    const unknown = await cli('report', '--job', 'no such job', '--out', join(root, 'no-report'), ...auth);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /\[job_unknown\] no job has the id or name "no such job"/);
+    const once = await coordinator.api('POST', '/api/jobs', { kind: 'fedavg', spec: { ...formSpec, name: 'named once' } });
+    assert.equal(once.status, 200, JSON.stringify(once.body));
+    const cancelled = await cli('admin', 'jobs', '--cancel', 'named once', '--url', coordinator.url, '--token', coordinator.token);
+    assert.equal(cancelled.code, 0, cancelled.stderr);
+    assert.equal(cancelled.stdout.trim(), `job “named once” (${once.body.id}) cancelled`);
+    const one = await cli('admin', 'jobs', '--job', 'named once', ...auth);
+    assert.equal(one.code, 0, one.stderr);
+    assert.deepEqual(one.stdout.trim().split('\n').slice(2).map((l) => l.split(/\s{2,}/).slice(0, 4)), [[once.body.id, 'named once', 'fedavg', 'cancelled']]);
+    const byName = await cli('admin', 'results', '--job', 'named once', ...auth);
+    assert.equal(byName.code, 0, byName.stderr);
+    assert.match(byName.stdout, new RegExp(`^fedavg “named once” ${once.body.id}: cancelled`));
+    const reported = await cli('report', '--job', 'named once', '--out', join(root, 'named-report'), ...auth);
+    assert.equal(reported.code, 0, reported.stderr);
+    assert.match(reported.stdout, new RegExp(`^report for fedavg job “named once” ${once.body.id} \\(cancelled\\)`));
     const refused = await cli('admin', 'jobs', '--cancel', jobId, ...auth);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /forbidden/);

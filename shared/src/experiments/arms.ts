@@ -32,6 +32,8 @@ export interface TrainArm {
   /** Fine-tuning: start here instead of He initialisation, training only the unfrozen blocks. */
   readonly initial?: LoadedModel;
   readonly freeze?: FreezeOptions;
+  /** Early stopping on these held-apart cases (a validation split), checked every `every` iterations. */
+  readonly validation?: { readonly cases: readonly Case[]; readonly every: number; readonly patience: number };
 }
 
 /** Trains one arm; the result is a model as evaluation reads it (spec, weights, id, training record). */
@@ -47,6 +49,7 @@ export async function trainArm(arm: TrainArm, options: ComputeOptions = {}): Pro
     seed: arm.training.seed,
     ...(arm.initial ? { initialWeights: arm.initial.weights, startedFrom: arm.initial.id } : {}),
     ...(arm.freeze ? { freeze: arm.freeze } : {}),
+    ...(arm.validation && arm.validation.cases.length > 0 ? { earlyStopping: { validationCases: arm.validation.cases, every: arm.validation.every, patience: arm.validation.patience } } : {}),
     ...(options.backend ? { backend: options.backend } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onTraining ? { onProgress: options.onTraining } : {}),

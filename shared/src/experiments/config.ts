@@ -65,7 +65,21 @@ export interface ExperimentConfig {
     readonly iterations: number;
   };
   /** Fig. 11: sites added one by one in this order; each model is tested at every site. */
-  readonly multicentre: { readonly order: readonly string[] };
+  /**
+   * Fig. 11 / Table 4. `progressive`: sites pooled one at a time in `order`. `balanced` (the paper's):
+   * each combination trains on the same total of cases split evenly over its sites (trainTotal
+   * 42 and validationTotal 10 in the paper, scaled down when a site has fewer), in every arm.
+   */
+  readonly multicentre: {
+    readonly order: readonly string[];
+    readonly design: 'progressive' | 'balanced';
+    readonly combinations: readonly (readonly string[])[];
+    readonly trainTotal: number;
+    readonly validationTotal: number;
+    readonly arms: readonly MulticentreArm[];
+    /** Early stopping on the validation cases: a check every `every` iterations, `patience` checks. */
+    readonly validation: { readonly every: number; readonly patience: number };
+  };
   /** Fig. 10 / Table 5 at a real new centre, leave one patient out: a pretrained model fine-tuned vs scratch. */
   readonly transfer: {
     readonly site: string;
@@ -85,6 +99,16 @@ export interface ExperimentConfig {
 }
 
 export const HARMONISATION_ARMS = ['none', 'histogram', 'cyclegan'] as const;
+/** Table 4's arms: no augmentation, the paper's augmentation, histogram matching to the first site's profile. */
+export const MULTICENTRE_ARMS = ['baseline', 'augmentation', 'histogram'] as const;
+export type MulticentreArm = (typeof MULTICENTRE_ARMS)[number];
+
+/** The paper's combinations for sites [A, B, C, D, …]: A | A+B | A+C | A+B+C | all (those that exist). */
+export function paperCombinations(order: readonly string[]): string[][] {
+  const [a, b, c] = order;
+  const combinations = [[a], [a, b], [a, c], [a, b, c], order.length >= 4 ? [...order] : []];
+  return combinations.filter((combo): combo is string[] => combo.length > 0 && combo.every((s) => s !== undefined));
+}
 export type HarmonisationArm = (typeof HARMONISATION_ARMS)[number];
 
 type Json = Record<string, unknown>;
@@ -171,6 +195,29 @@ function fraction(value: unknown, where: string): number {
   return value;
 }
 
+function parseMulticentre(m: Json, site: (value: unknown, where: string) => string, siteNames: string[], iterations: number): ExperimentConfig['multicentre'] {
+  const order = list(m['order'], 'multicentre.order', site, siteNames);
+  const design = string(m['design'], 'multicentre.design', 'progressive');
+  if (design !== 'progressive' && design !== 'balanced') throw new ExperimentError(`multicentre.design must be progressive or balanced, got '${design}'`);
+  const combinations = list(m['combinations'], 'multicentre.combinations', (v, w) => list(v, w, site), paperCombinations(order));
+  for (const [i, combo] of combinations.entries()) if (new Set(combo).size !== combo.length) throw new ExperimentError(`multicentre.combinations[${i}] names a site twice`);
+  const arms = list(m['arms'], 'multicentre.arms', (v, w) => {
+    const arm = string(v, w);
+    if (!(MULTICENTRE_ARMS as readonly string[]).includes(arm)) throw new ExperimentError(`${w} '${arm}' is not one of ${MULTICENTRE_ARMS.join(', ')}`);
+    return arm as MulticentreArm;
+  }, [...MULTICENTRE_ARMS]);
+  const v = optionalObject(m['validation'], 'multicentre.validation');
+  return {
+    order,
+    design,
+    combinations,
+    trainTotal: int(m['trainTotal'], 'multicentre.trainTotal', 1, 42),
+    validationTotal: int(m['validationTotal'], 'multicentre.validationTotal', 0, 10),
+    arms,
+    validation: { every: int(v['every'], 'multicentre.validation.every', 1, Math.max(1, Math.round(iterations / 10))), patience: int(v['patience'], 'multicentre.validation.patience', 1, 4) },
+  };
+}
+
 export function parseExperimentConfig(input: unknown, experiment?: ExperimentName): ExperimentConfig {
   const raw = object(input, 'config');
   const name = experiment ?? string(raw['experiment'], 'experiment');
@@ -246,7 +293,7 @@ export function parseExperimentConfig(input: unknown, experiment?: ExperimentNam
         : {}),
       iterations: int(f['iterations'], 'finetune.iterations', 1, training.iterations),
     },
-    multicentre: { order: list(m['order'], 'multicentre.order', site, sites.map((s) => s.name)) },
+    multicentre: parseMulticentre(m, site, sites.map((s) => s.name), training.iterations),
     transfer: {
       site: site(tr['site'] ?? firstSite, 'transfer.site'),
       ...(tr['pretrained'] !== undefined ? { pretrained: string(tr['pretrained'], 'transfer.pretrained') } : {}),

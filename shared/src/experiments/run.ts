@@ -15,7 +15,7 @@ import { runFinetuneExperiment } from './finetune.js';
 import { runHarmonisationExperiment } from './harmonisation.js';
 import { runMulticentreExperiment } from './multicentre.js';
 import { loadSite, splitOf, type SiteData, type SiteSplit } from './sites.js';
-import { fractionTable, transferTable } from './table.js';
+import { fractionTable, multicentreTable, transferTable } from './table.js';
 import { runTransferExperiment, transferArms, type TransferRow } from './transfer.js';
 
 export interface RunExperimentOptions {
@@ -61,28 +61,34 @@ async function figuresFor(config: ExperimentConfig, results: Record<string, unkn
       files.push(...(await writeFigure(outDir, 'fig8-finetune-blocks', lines(blockRows, { field: 'blocks', title: 'k trainable blocks' }, 'side', 'Fine-tuned blocks: encoder vs decoder', 'testSite'))));
       const fractionRows = rows('fractionRows').map((r) => ({ ...r, percent: Math.round((r['fraction'] as number) * 100) }));
       files.push(...(await writeFigure(outDir, 'fig10-data-fraction', lines(fractionRows, { field: 'percent', title: 'training cases used (%)' }, 'start', 'Data fraction: fine-tuned vs from scratch', 'testSite'))));
-      const table = fractionTable(rows('fractionRows'));
-      await writeFile(join(outDir, 'table5-finetune.csv'), table.csv);
-      await writeFile(join(outDir, 'table5-finetune.md'), table.markdown);
-      files.push('table5-finetune.csv', 'table5-finetune.md');
+      files.push(...(await writeTable(outDir, 'table5-finetune', fractionTable(rows('fractionRows')))));
       break;
     }
     case 'multicentre':
-      files.push(...(await writeFigure(outDir, 'fig11-multicentre', lines(rows('rows'), { field: 'sitesIncluded', title: 'sites included in training' }, 'testSite', `Progressive inclusion: ${config.multicentre.order.join(' → ')}`))));
+      if (config.multicentre.design === 'progressive') {
+        files.push(...(await writeFigure(outDir, 'fig11-multicentre', lines(rows('rows'), { field: 'sitesIncluded', title: 'sites included in training' }, 'testSite', `Progressive inclusion: ${config.multicentre.order.join(' → ')}`))));
+        break;
+      }
+      files.push(...(await writeFigure(outDir, 'fig11-multicentre-balanced', groupedBars(rows('rows'), 'arm', 'Balanced multi-centre training (same total of cases): Dice per test site', 'combination'))));
+      files.push(...(await writeTable(outDir, 'table4-multicentre', multicentreTable(rows('rows'), config.multicentre.arms))));
       break;
     case 'transfer': {
       const transfer = results['rows'] as TransferRow[];
       const order = ['pretrained', ...transferArms(config.transfer.encoderBlocks)];
       const labelled = transfer.map((r) => ({ ...r, patients: r.cases === 0 ? 'none (as is)' : `${r.cases} patient${r.cases > 1 ? 's' : ''}` }));
       files.push(...(await writeFigure(outDir, 'fig10-transfer', armBars(labelled, order, 'patients', `Leave-one-patient-out at ${config.transfer.site}: fine-tuned vs scratch`))));
-      const table = transferTable(transfer, order);
-      await writeFile(join(outDir, 'table5-transfer.csv'), table.csv);
-      await writeFile(join(outDir, 'table5-transfer.md'), table.markdown);
-      files.push('table5-transfer.csv', 'table5-transfer.md');
+      files.push(...(await writeTable(outDir, 'table5-transfer', transferTable(transfer, order))));
       break;
     }
   }
   return files;
+}
+
+/** A table as NAME.csv and NAME.md; returns the file names. */
+async function writeTable(outDir: string, name: string, table: { csv: string; markdown: string }): Promise<string[]> {
+  await writeFile(join(outDir, `${name}.csv`), table.csv);
+  await writeFile(join(outDir, `${name}.md`), table.markdown);
+  return [`${name}.csv`, `${name}.md`];
 }
 
 export async function runExperiment(config: ExperimentConfig, options: RunExperimentOptions): Promise<ExperimentRun> {

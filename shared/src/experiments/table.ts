@@ -1,4 +1,4 @@
-/** Table 5: Dice of fine-tuned vs from-scratch models, as CSV and markdown. */
+/** Tables 4 and 5 of the study as CSV and markdown: multi-centre combinations, fine-tuned vs from-scratch models. */
 import { STRUCTURES } from '../types.js';
 import type { DiceRow } from './arms.js';
 import type { TransferRow } from './transfer.js';
@@ -45,4 +45,26 @@ export function transferTable(rows: readonly TransferRow[], armOrder: readonly s
     ];
   });
   return renderTable(['arm', 'patients trained on', ...STRUCTURES.flatMap((s) => [`${s} Dice`, `${s} HD95 (mm)`])], body);
+}
+
+/**
+ * Table 4: one row per combination and test site, mean Dice per arm and structure (the balanced
+ * multi-centre design; every combination trained on the same total of cases).
+ */
+export function multicentreTable(rows: readonly DiceRow[], arms: readonly string[]): { csv: string; markdown: string } {
+  const combinations = [...new Set(rows.map((r) => r['combination'] as string))];
+  const sites = [...new Set(rows.map((r) => r.testSite))];
+  const body = combinations.flatMap((combination) =>
+    sites.map((site) => [
+      combination,
+      site,
+      ...STRUCTURES.flatMap((s) =>
+        arms.map((arm) => {
+          const row = rows.find((r) => r['combination'] === combination && r.testSite === site && r['arm'] === arm && r.structure === s);
+          return row ? `${row.mean.toFixed(3)} ± ${row.sd.toFixed(3)}` : '';
+        }),
+      ),
+    ]),
+  );
+  return renderTable(['trained on', 'test site', ...STRUCTURES.flatMap((s) => arms.map((arm) => `${s} ${arm}`))], body);
 }

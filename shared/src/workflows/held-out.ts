@@ -31,14 +31,29 @@ export function holdOutSlices(samples: readonly SpacedSlice[], options: HeldOutO
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
   const held = new Set(order.slice(0, Math.max(1, Math.round(fraction * withHeart.length))));
-  const size = { outputWidth: options.inputSize, outputHeight: options.inputSize };
-  const pixels = options.inputSize * options.inputSize;
-  const images = new Float32Array(held.size * pixels);
-  const labels = new Uint8Array(held.size * pixels);
-  [...held].forEach((sample, i) => {
+  return { train: samples.filter((s) => !held.has(s)), heldOut: heartWindows([...held], options.inputSize, prng) };
+}
+
+/**
+ * Held-out slices from cases kept apart for validation (the study's per-centre validation split):
+ * every one of their slices that shows the heart, cut as holdOutSlices cuts them.
+ */
+export function validationSlices(samples: readonly SpacedSlice[], options: Omit<HeldOutOptions, 'fraction'>): Batch {
+  const withHeart = samples.filter((s) => s.label.some((v) => v !== 0));
+  if (withHeart.length === 0) throw new WorkflowError('the validation cases have no annotated slice showing the heart');
+  return heartWindows(withHeart, options.inputSize, new Prng(options.seed));
+}
+
+/** One fixed window per slice, on its foreground, without augmentation. */
+function heartWindows(slices: readonly SpacedSlice[], inputSize: number, prng: Prng): Batch {
+  const size = { outputWidth: inputSize, outputHeight: inputSize };
+  const pixels = inputSize * inputSize;
+  const images = new Float32Array(slices.length * pixels);
+  const labels = new Uint8Array(slices.length * pixels);
+  slices.forEach((sample, i) => {
     const window = applyOperators(sample, [], 'foreground', size, prng);
     images.set(window.image, i * pixels);
     labels.set(window.label, i * pixels);
   });
-  return { train: samples.filter((s) => !held.has(s)), heldOut: { images, labels, count: held.size, size: options.inputSize } };
+  return { images, labels, count: slices.length, size: inputSize };
 }

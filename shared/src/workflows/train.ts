@@ -18,7 +18,7 @@ import type { NamedTensor } from '../model/weights.js';
 import type { Case } from '../types.js';
 import { WorkflowError } from './errors.js';
 import { saveModelDirectory, type TrainingRecord } from './model-files.js';
-import { holdOutSlices } from './held-out.js';
+import { holdOutSlices, validationSlices } from './held-out.js';
 import { trainingSamples } from './samples.js';
 
 /** EMIDEC PNG slices carry no spacing; the data README gives 1.37-1.88 mm, and our loader assumes 1.5 mm. */
@@ -72,6 +72,8 @@ export interface TrainSegmentationOptions {
 export interface EarlyStoppingSettings {
   /** Default DEFAULT_HELD_OUT_FRACTION. */
   readonly heldOutFraction?: number;
+  /** Score these cases (a validation split) instead of holding out training slices; all training slices train. */
+  readonly validationCases?: readonly Case[];
   /** Default 10. */
   readonly every?: number;
   /** Default 4. */
@@ -103,9 +105,11 @@ export async function trainSegmentation(options: TrainSegmentationOptions): Prom
 
   const allSamples = trainingSamples(options.cases, { inputSize: options.spec.inputSize, spacing });
   const settings = options.earlyStopping;
-  const split = settings
-    ? holdOutSlices(allSamples, { ...(settings.heldOutFraction !== undefined ? { fraction: settings.heldOutFraction } : {}), seed, inputSize: options.spec.inputSize })
-    : undefined;
+  const split = !settings
+    ? undefined
+    : settings.validationCases
+      ? { train: allSamples, heldOut: validationSlices(trainingSamples(settings.validationCases, { inputSize: options.spec.inputSize, spacing }), { seed, inputSize: options.spec.inputSize }) }
+      : holdOutSlices(allSamples, { ...(settings.heldOutFraction !== undefined ? { fraction: settings.heldOutFraction } : {}), seed, inputSize: options.spec.inputSize });
   const earlyStopping = split && { heldOut: split.heldOut, every: settings?.every ?? 10, patience: settings?.patience ?? 4 };
   const samples = split?.train ?? allSamples;
   const provider = createPrefetchingBatchProvider(samples, {

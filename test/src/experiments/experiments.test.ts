@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import {
+  balancedDesign,
   ExperimentError,
   fixedTestSplit,
+  paperCombinations,
   parseExperimentConfig,
   runExperiment,
   type DiceRow,
@@ -61,6 +63,26 @@ describe('experiments: config', () => {
     assert.throws(() => parseExperimentConfig({ ...miniature, sites: [{ name: 'x', phantom: { profile: 'siemens9', cases: 3 } }] }, 'augmentation'), /phantom.profile 'siemens9'/);
     assert.throws(() => parseExperimentConfig({ ...miniature, training: { augmentation: 'heavy' } }, 'multicentre'), /augmentation preset/);
     assert.throws(() => parseExperimentConfig({ ...miniature, finetune: { fractions: [0] } }, 'finetune'), /fraction/);
+  });
+
+  it("multicentre, balanced (Table 4): the paper's combinations and counts, scaled when a site is small", () => {
+    assert.deepEqual(paperCombinations(['emidec', 'mscmr', 'vh', 'x']), [['emidec'], ['emidec', 'mscmr'], ['emidec', 'vh'], ['emidec', 'mscmr', 'vh'], ['emidec', 'mscmr', 'vh', 'x']]);
+    assert.deepEqual(paperCombinations(['a', 'b']), [['a'], ['a', 'b']]);
+    const big = new Map(['emidec', 'mscmr', 'vh', 'x'].map((s) => [s, 100]));
+    const paper = balancedDesign(paperCombinations(['emidec', 'mscmr', 'vh', 'x']), big, 42, 10);
+    assert.equal(paper.scale, 1);
+    // EMIDEC 42 | 21+21 | 21+21 | 14x3 | 11x4; validation 10 | 5+5 | 5+5 | 3x3 | 3x4 (Table 4).
+    assert.deepEqual(paper.combinations.map((c) => [c.trainPerSite, c.validationPerSite]), [[42, 10], [21, 5], [21, 5], [14, 3], [11, 3]]);
+    // A 26-case site alone cannot give 42 + 10: everything halves.
+    const small = balancedDesign([['a'], ['a', 'b']], new Map([['a', 26], ['b', 100]]), 42, 10);
+    assert.equal(small.scale, 0.5);
+    assert.deepEqual(small.combinations.map((c) => [c.trainPerSite, c.validationPerSite]), [[21, 5], [11, 3]]);
+    const config = parseExperimentConfig({ ...miniature, multicentre: { design: 'balanced' } }, 'multicentre');
+    assert.deepEqual(config.multicentre.combinations, [['emidec'], ['emidec', 'vh']]);
+    assert.deepEqual(config.multicentre.arms, ['baseline', 'augmentation', 'histogram']);
+    assert.throws(() => parseExperimentConfig({ ...miniature, multicentre: { design: 'pooled' } }, 'multicentre'), /design must be progressive or balanced/);
+    assert.throws(() => parseExperimentConfig({ ...miniature, multicentre: { combinations: [['emidec', 'emidec']] } }, 'multicentre'), /names a site twice/);
+    assert.throws(() => parseExperimentConfig({ ...miniature, multicentre: { arms: ['cyclegan'] } }, 'multicentre'), /not one of baseline, augmentation, histogram/);
   });
 
   it('keeps one seeded test split per site whatever the case order', () => {
@@ -127,6 +149,19 @@ describe('experiments: a miniature of each runs end to end', function () {
     const table = await readFile(join(out, 'table5-finetune.md'), 'utf8');
     assert.match(table, /\| vh \| 50 % \| 1 \|/);
     assert.ok((await stat(join(out, 'table5-finetune.csv'))).size > 0);
+  });
+
+  it('multicentre, balanced (Table 4 / Fig. 11): each combination in three arms on the same cases, tested everywhere', async () => {
+    const out = join(directory, 'multicentre-balanced');
+    const result = await runExperiment(parseExperimentConfig({ ...miniature, multicentre: { design: 'balanced', trainTotal: 2, validationTotal: 0 } }, 'multicentre'), { outDir: out });
+    const rows = result.results['rows'] as DiceRow[];
+    checkRows(rows, 2 * 3 * 2 * 2);
+    assert.deepEqual([...new Set(rows.map((r) => r['combination']))], ['emidec', 'emidec + vh']);
+    assert.deepEqual([...new Set(rows.map((r) => r['arm']))], ['baseline', 'augmentation', 'histogram']);
+    const design = result.results['design'] as { combinations: { trainPerSite: number }[] };
+    assert.deepEqual(design.combinations.map((c) => c.trainPerSite), [2, 1], 'the same total of 2 training cases, split over the sites');
+    await checkFigure(out, 'fig11-multicentre-balanced');
+    assert.match(await readFile(join(out, 'table4-multicentre.md'), 'utf8'), /\| emidec \+ vh \| vh \| \d\.\d{3} ± /);
   });
 
   it('multicentre (Fig. 11): sites included one by one, tested everywhere; every experiment used the same test split', async () => {

@@ -65,6 +65,14 @@ describe('workflows: fine-tuning', () => {
     await assert.rejects(finetuneModel({ ...common, start: pretrained, cases: [ringCase('one', 24, 1)], earlyStopping: {} }), /at least 2 annotated slices/);
   });
 
+  it('stops early on separate validation cases when given, training on every slice of the training cases', async () => {
+    const result = await finetuneModel({ ...common, iterations: 10, start: pretrained, cases: cases.slice(0, 2), trainEncoderBlocks: 1, earlyStopping: { validationCases: cases.slice(2), every: 5, patience: 2 } });
+    const stopping = result.record.earlyStopping!;
+    assert.equal(stopping.heldOutSlices, 3 + 2, "every slice of the two validation cases (3 and 2 slices, all showing the heart)");
+    assert.equal(stopping.checks[0]!.iteration, 0);
+    await assert.rejects(finetuneModel({ ...common, start: pretrained, cases, earlyStopping: { validationCases: [{ ...cases[0]!, id: 'empty', label: { ...cases[0]!.label!, data: new Uint8Array(cases[0]!.label!.data.length) } }] } }), /validation cases have no annotated slice showing the heart/);
+  });
+
   it('rejects impossible requests with typed errors before training', async () => {
     await assert.rejects(finetuneModel({ ...common, start: pretrained, cases, trainEncoderBlocks: 0, trainDecoderBlocks: 0 }), FreezeError);
     await assert.rejects(finetuneModel({ ...common, start: pretrained, cases, selection: { count: 9 } }), WorkflowError);

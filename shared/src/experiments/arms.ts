@@ -11,6 +11,7 @@ import { STRUCTURES, type Case, type Structure } from '../types.js';
 import { evaluateModel, type CaseEvaluation, type ImageTransform } from '../workflows/evaluate.js';
 import type { LoadedModel } from '../workflows/model-files.js';
 import type { MeanSd } from '../workflows/summary.js';
+import { selectCases } from '../workflows/split.js';
 import { trainSegmentation } from '../workflows/train.js';
 import type { TrainingSettings } from './config.js';
 
@@ -36,15 +37,36 @@ export interface TrainArm {
   readonly validation?: { readonly cases: readonly Case[]; readonly every: number; readonly patience: number };
 }
 
+/**
+ * The study recipe's split of an arm's cases: a seeded share kept apart for validation; the best
+ * epoch on it is kept (patience as long as the run, so the whole schedule trains).
+ */
+function recipeValidation(arm: TrainArm): { cases: readonly Case[]; validation: TrainArm['validation'] } {
+  const { validationFraction, epochs } = arm.training;
+  if (arm.validation || validationFraction === undefined || epochs === undefined || arm.cases.length < 2) return { cases: arm.cases, validation: arm.validation };
+  const held = selectCases(arm.cases, { count: Math.max(1, Math.round(validationFraction * arm.cases.length)) }, arm.training.seed);
+  const ids = new Set(held.map((c) => c.id));
+  const cases = arm.cases.filter((c) => !ids.has(c.id));
+  return { cases, validation: { cases: held, every: iterationsPerEpoch(cases, arm.training.batchSize), patience: epochs } };
+}
+
+/** Batches in one pass over the cases' slices. */
+function iterationsPerEpoch(cases: readonly Case[], batchSize: number): number {
+  return Math.max(1, Math.ceil(cases.reduce((n, c) => n + c.image.dims[2], 0) / batchSize));
+}
+
 /** Trains one arm; the result is a model as evaluation reads it (spec, weights, id, training record). */
-export async function trainArm(arm: TrainArm, options: ComputeOptions = {}): Promise<LoadedModel> {
+export async function trainArm(requested: TrainArm, options: ComputeOptions = {}): Promise<LoadedModel> {
+  const { cases, validation } = recipeValidation(requested);
+  const arm: TrainArm = { ...requested, cases, ...(validation ? { validation } : {}) };
+  const epochs = arm.training.epochs;
   const result = await trainSegmentation({
     spec: arm.spec,
     cases: arm.cases,
     spacing: arm.training.spacing,
     augmentation: arm.augmentation ?? arm.training.augmentation,
     batchSize: arm.training.batchSize,
-    iterations: arm.iterations ?? arm.training.iterations,
+    iterations: arm.iterations ?? (epochs !== undefined ? epochs * iterationsPerEpoch(arm.cases, arm.training.batchSize) : arm.training.iterations),
     learningRate: arm.training.learningRate,
     seed: arm.training.seed,
     ...(arm.initial ? { initialWeights: arm.initial.weights, startedFrom: arm.initial.id } : {}),

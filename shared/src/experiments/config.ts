@@ -29,6 +29,26 @@ export interface TrainingSettings {
   readonly augmentation: string;
   /** In-plane spacing (mm) the models work at. */
   readonly spacing: readonly [number, number];
+  /** The study recipe: train each arm this many epochs over its slices (instead of `iterations`). */
+  readonly epochs?: number;
+  /** The study recipe: keep this share of each arm's cases apart and keep the weights of its best epoch on them. */
+  readonly validationFraction?: number;
+}
+
+/**
+ * The study's recipe (Sendra-Balcells et al.): the 6-stage `paper` U-Net on 256x256 patches, batch
+ * 16, 250 epochs at a constant Adam rate of 1e-3, the paper's augmentation, 80 / 20 training /
+ * validation per arm (the best validation epoch kept) and 15 test subjects per site. `scale` < 1
+ * shortens the epochs for machines that cannot afford the full run, and every figure says so.
+ */
+export const STUDY_RECIPE = { preset: 'paper', batchSize: 16, learningRate: 1e-3, augmentation: 'paper', epochs: 250, validationFraction: 0.2, testCases: 15 } as const;
+
+export type Recipe = { readonly name: 'custom' } | { readonly name: 'study'; readonly scale: number };
+
+/** How a figure title says which recipe made it. */
+export function recipeLabel(recipe: Recipe): string {
+  if (recipe.name === 'custom') return '';
+  return recipe.scale === 1 ? ' (study recipe)' : ` (study recipe, scaled ×${recipe.scale}: ${Math.max(1, Math.round(STUDY_RECIPE.epochs * recipe.scale))} epochs)`;
 }
 
 export interface CycleGanSettings {
@@ -41,6 +61,8 @@ export interface CycleGanSettings {
 
 export interface ExperimentConfig {
   readonly experiment: ExperimentName;
+  /** `study`: model and training as the paper ran them (STUDY_RECIPE); `custom`: as the config says. */
+  readonly recipe: Recipe;
   readonly sites: readonly SiteSource[];
   /** Cases kept for testing at every site (the study keeps 15); the same split in every experiment. */
   readonly testCases: number;
@@ -195,6 +217,24 @@ function fraction(value: unknown, where: string): number {
   return value;
 }
 
+/** `recipe` (custom or study) and `scale`; the study recipe fixes the model and how it trains. */
+function parseRecipe(raw: Json): Recipe {
+  const name = string(raw['recipe'], 'recipe', 'custom');
+  if (name !== 'custom' && name !== 'study') throw new ExperimentError(`recipe must be study or custom, got '${name}'`);
+  if (name === 'custom') {
+    if (raw['scale'] !== undefined) throw new ExperimentError('scale applies to the study recipe only');
+    return { name };
+  }
+  const fixed = ['model', ...['batchSize', 'learningRate', 'augmentation'].map((k) => `training.${k}`)].filter((key) => {
+    const [head, tail] = key.split('.') as [string, string | undefined];
+    return tail === undefined ? raw[head] !== undefined : (raw['training'] as Json | undefined)?.[tail] !== undefined;
+  });
+  if (fixed.length > 0) throw new ExperimentError(`the study recipe fixes ${fixed.join(', ')}: leave them out, or use recipe custom`);
+  const scale = positive(raw['scale'], 'scale', 1);
+  if (scale > 1) throw new ExperimentError(`scale must be in (0, 1], got ${scale}`);
+  return { name, scale };
+}
+
 function parseMulticentre(m: Json, site: (value: unknown, where: string) => string, siteNames: string[], iterations: number): ExperimentConfig['multicentre'] {
   const order = list(m['order'], 'multicentre.order', site, siteNames);
   const design = string(m['design'], 'multicentre.design', 'progressive');
@@ -234,14 +274,27 @@ export function parseExperimentConfig(input: unknown, experiment?: ExperimentNam
   presetByName(augmentationPreset);
   const spacing = t['spacing'] === undefined ? ([1.5, 1.5] as const) : list(t['spacing'], 'training.spacing', (v, w) => positive(v, w, 1));
   if (spacing.length !== 2) throw new ExperimentError('training.spacing must be [x, y] in mm');
-  const training: TrainingSettings = {
-    iterations: int(t['iterations'], 'training.iterations', 1, 300),
-    batchSize: int(t['batchSize'], 'training.batchSize', 1, 8),
-    learningRate: positive(t['learningRate'], 'training.learningRate', 1e-3),
-    seed: int(t['seed'], 'training.seed', 0, 1),
-    augmentation: augmentationPreset,
-    spacing: [spacing[0]!, spacing[1]!],
-  };
+  const recipe = parseRecipe(raw);
+  const training: TrainingSettings =
+    recipe.name === 'study'
+      ? {
+          iterations: int(t['iterations'], 'training.iterations', 1, 300),
+          batchSize: STUDY_RECIPE.batchSize,
+          learningRate: STUDY_RECIPE.learningRate,
+          seed: int(t['seed'], 'training.seed', 0, 1),
+          augmentation: STUDY_RECIPE.augmentation,
+          spacing: [spacing[0]!, spacing[1]!],
+          epochs: Math.max(1, Math.round(STUDY_RECIPE.epochs * recipe.scale)),
+          validationFraction: STUDY_RECIPE.validationFraction,
+        }
+      : {
+          iterations: int(t['iterations'], 'training.iterations', 1, 300),
+          batchSize: int(t['batchSize'], 'training.batchSize', 1, 8),
+          learningRate: positive(t['learningRate'], 'training.learningRate', 1e-3),
+          seed: int(t['seed'], 'training.seed', 0, 1),
+          augmentation: augmentationPreset,
+          spacing: [spacing[0]!, spacing[1]!],
+        };
   const firstSite = sites[0]!.name;
   const a = optionalObject(raw['augmentation'], 'augmentation');
   const presets = list(a['presets'], 'augmentation.presets', (v, w) => string(v, w), ['none', 'spatial', 'paper']);
@@ -261,10 +314,11 @@ export function parseExperimentConfig(input: unknown, experiment?: ExperimentNam
   const tr = optionalObject(raw['transfer'], 'transfer');
   return {
     experiment: name as ExperimentName,
+    recipe,
     sites,
-    testCases: int(raw['testCases'], 'testCases', 1, 15),
+    testCases: int(raw['testCases'], 'testCases', 1, STUDY_RECIPE.testCases),
     splitSeed: int(raw['splitSeed'], 'splitSeed', 0, 2024),
-    model: parseModel(raw['model']),
+    model: recipe.name === 'study' ? unetSpec(STUDY_RECIPE.preset) : parseModel(raw['model']),
     training,
     augmentation: { presets, trainSites: list(a['trainSites'], 'augmentation.trainSites', site, [firstSite]) },
     harmonisation: {

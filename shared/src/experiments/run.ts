@@ -6,7 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ComputeOptions } from './arms.js';
 import { runAugmentationExperiment } from './augmentation.js';
-import { parseExperimentConfig, type ExperimentConfig, type ExperimentName } from './config.js';
+import { parseExperimentConfig, recipeLabel, type ExperimentConfig, type ExperimentName } from './config.js';
 import type { RunContext } from './context.js';
 import { ExperimentError } from './errors.js';
 import type { ExperimentListener } from './events.js';
@@ -35,48 +35,52 @@ export interface ExperimentRun {
   readonly results: Record<string, unknown>;
 }
 
-/** Reads a JSON config file; `experiment` (from the command line) overrides the file's field. */
-export async function readExperimentConfig(file: string, experiment?: ExperimentName): Promise<ExperimentConfig> {
+/**
+ * Reads a JSON config file; `experiment` and `overrides` (from the command line, e.g. recipe and
+ * scale) take precedence over the file's fields.
+ */
+export async function readExperimentConfig(file: string, experiment?: ExperimentName, overrides: Readonly<Record<string, unknown>> = {}): Promise<ExperimentConfig> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
     throw new ExperimentError(`cannot read config ${file}: ${(error as Error).message}`);
   }
-  return parseExperimentConfig(parsed, experiment);
+  return parseExperimentConfig(typeof parsed === 'object' && parsed !== null ? { ...parsed, ...overrides } : parsed, experiment);
 }
 
 async function figuresFor(config: ExperimentConfig, results: Record<string, unknown>, outDir: string): Promise<string[]> {
   const files: string[] = [];
+  const titled = (title: string) => `${title}${recipeLabel(config.recipe)}`;
   const rows = (key: string) => results[key] as Parameters<typeof groupedBars>[0];
   switch (config.experiment) {
     case 'augmentation':
-      files.push(...(await writeFigure(outDir, 'fig6-augmentation', groupedBars(rows('rows'), 'preset', 'Augmentation: Dice per test site (trained at row site)', 'trainSite'))));
+      files.push(...(await writeFigure(outDir, 'fig6-augmentation', groupedBars(rows('rows'), 'preset', titled('Augmentation: Dice per test site (trained at row site)'), 'trainSite'))));
       break;
     case 'harmonisation':
-      files.push(...(await writeFigure(outDir, 'fig7-harmonisation', groupedBars(rows('rows'), 'method', `Harmonisation toward ${config.harmonisation.referenceSite}: Dice per test site`))));
+      files.push(...(await writeFigure(outDir, 'fig7-harmonisation', groupedBars(rows('rows'), 'method', titled(`Harmonisation toward ${config.harmonisation.referenceSite}: Dice per test site`)))));
       break;
     case 'finetune': {
       const blockRows = rows('blockRows').filter((r) => r['side'] !== 'pretrained');
-      files.push(...(await writeFigure(outDir, 'fig8-finetune-blocks', lines(blockRows, { field: 'blocks', title: 'k trainable blocks' }, 'side', 'Fine-tuned blocks: encoder vs decoder', 'testSite'))));
+      files.push(...(await writeFigure(outDir, 'fig8-finetune-blocks', lines(blockRows, { field: 'blocks', title: 'k trainable blocks' }, 'side', titled('Fine-tuned blocks: encoder vs decoder'), 'testSite'))));
       const fractionRows = rows('fractionRows').map((r) => ({ ...r, percent: Math.round((r['fraction'] as number) * 100) }));
-      files.push(...(await writeFigure(outDir, 'fig10-data-fraction', lines(fractionRows, { field: 'percent', title: 'training cases used (%)' }, 'start', 'Data fraction: fine-tuned vs from scratch', 'testSite'))));
+      files.push(...(await writeFigure(outDir, 'fig10-data-fraction', lines(fractionRows, { field: 'percent', title: 'training cases used (%)' }, 'start', titled('Data fraction: fine-tuned vs from scratch'), 'testSite'))));
       files.push(...(await writeTable(outDir, 'table5-finetune', fractionTable(rows('fractionRows')))));
       break;
     }
     case 'multicentre':
       if (config.multicentre.design === 'progressive') {
-        files.push(...(await writeFigure(outDir, 'fig11-multicentre', lines(rows('rows'), { field: 'sitesIncluded', title: 'sites included in training' }, 'testSite', `Progressive inclusion: ${config.multicentre.order.join(' → ')}`))));
+        files.push(...(await writeFigure(outDir, 'fig11-multicentre', lines(rows('rows'), { field: 'sitesIncluded', title: 'sites included in training' }, 'testSite', titled(`Progressive inclusion: ${config.multicentre.order.join(' → ')}`)))));
         break;
       }
-      files.push(...(await writeFigure(outDir, 'fig11-multicentre-balanced', groupedBars(rows('rows'), 'arm', 'Balanced multi-centre training (same total of cases): Dice per test site', 'combination'))));
+      files.push(...(await writeFigure(outDir, 'fig11-multicentre-balanced', groupedBars(rows('rows'), 'arm', titled('Balanced multi-centre training (same total of cases): Dice per test site'), 'combination'))));
       files.push(...(await writeTable(outDir, 'table4-multicentre', multicentreTable(rows('rows'), config.multicentre.arms))));
       break;
     case 'transfer': {
       const transfer = results['rows'] as TransferRow[];
       const order = ['pretrained', ...transferArms(config.transfer.encoderBlocks)];
       const labelled = transfer.map((r) => ({ ...r, patients: r.cases === 0 ? 'none (as is)' : `${r.cases} patient${r.cases > 1 ? 's' : ''}` }));
-      files.push(...(await writeFigure(outDir, 'fig10-transfer', armBars(labelled, order, 'patients', `Leave-one-patient-out at ${config.transfer.site}: fine-tuned vs scratch`))));
+      files.push(...(await writeFigure(outDir, 'fig10-transfer', armBars(labelled, order, 'patients', titled(`Leave-one-patient-out at ${config.transfer.site}: fine-tuned vs scratch`)))));
       files.push(...(await writeTable(outDir, 'table5-transfer', transferTable(transfer, order))));
       break;
     }

@@ -8,6 +8,8 @@ import {
   ExperimentError,
   fixedTestSplit,
   paperCombinations,
+  recipeLabel,
+  trainArm,
   parseExperimentConfig,
   runExperiment,
   type DiceRow,
@@ -17,6 +19,8 @@ import {
 } from '@lgefed/shared/experiments/index';
 import { initialWeights, unetSpec } from '@lgefed/shared/model/index';
 import { saveModelDirectory } from '@lgefed/shared/workflows/index';
+import { tinySpec } from '../model/tiny.js';
+import { ringCase } from '../workflows/fixtures.js';
 
 /** A miniature study: two phantom vendors, three cases each (one kept for testing), a tiny U-Net. */
 const miniature = {
@@ -83,6 +87,21 @@ describe('experiments: config', () => {
     assert.throws(() => parseExperimentConfig({ ...miniature, multicentre: { design: 'pooled' } }, 'multicentre'), /design must be progressive or balanced/);
     assert.throws(() => parseExperimentConfig({ ...miniature, multicentre: { combinations: [['emidec', 'emidec']] } }, 'multicentre'), /names a site twice/);
     assert.throws(() => parseExperimentConfig({ ...miniature, multicentre: { arms: ['cyclegan'] } }, 'multicentre'), /not one of baseline, augmentation, histogram/);
+  });
+
+  it("recipe study (issue 14): the paper's network and training, scaled and labelled when asked", () => {
+    const { model: _model, training: _training, ...sitesOnly } = miniature;
+    const study = parseExperimentConfig({ ...sitesOnly, recipe: 'study' }, 'augmentation');
+    assert.deepEqual({ stages: study.model.stages, baseFeatures: study.model.baseFeatures, maxFeatures: study.model.maxFeatures, inputSize: study.model.inputSize }, { stages: 6, baseFeatures: 32, maxFeatures: 1024, inputSize: 256 });
+    assert.deepEqual([study.training.batchSize, study.training.learningRate, study.training.augmentation, study.training.epochs, study.training.validationFraction], [16, 1e-3, 'paper', 250, 0.2]);
+    assert.equal(recipeLabel(study.recipe), ' (study recipe)');
+    const scaled = parseExperimentConfig({ ...sitesOnly, recipe: 'study', scale: 0.1 }, 'augmentation');
+    assert.equal(scaled.training.epochs, 25);
+    assert.equal(recipeLabel(scaled.recipe), ' (study recipe, scaled ×0.1: 25 epochs)');
+    assert.equal(parseExperimentConfig(miniature, 'augmentation').recipe.name, 'custom');
+    assert.throws(() => parseExperimentConfig({ ...miniature, recipe: 'study' }, 'augmentation'), /the study recipe fixes model, training.batchSize: leave them out, or use recipe custom/);
+    assert.throws(() => parseExperimentConfig({ ...sitesOnly, recipe: 'study', scale: 2 }, 'augmentation'), /scale must be in \(0, 1\]/);
+    assert.throws(() => parseExperimentConfig({ ...miniature, scale: 0.5 }, 'augmentation'), /scale applies to the study recipe only/);
   });
 
   it('keeps one seeded test split per site whatever the case order', () => {
@@ -196,5 +215,21 @@ describe('experiments: a miniature of each runs end to end', function () {
     assert.ok(rows.every((r) => r.n === 3));
     await checkFigure(out, 'fig10-transfer');
     assert.match(await readFile(join(out, 'table5-transfer.md'), 'utf8'), /\| whole network \| 1 \|/);
+  });
+});
+
+describe("experiments: an arm trained by the study recipe's rules", function () {
+  this.timeout(120_000);
+
+  it('trains epochs over its slices and keeps the best epoch on a seeded fifth of its cases', async () => {
+    const cases = ['a', 'b', 'c', 'd', 'e'].map((id, i) => ringCase(id, 24, 2, i - 2));
+    const training = { iterations: 999, batchSize: 2, learningRate: 1e-2, seed: 3, augmentation: 'none', spacing: [1, 1] as const, epochs: 3, validationFraction: 0.2 };
+    const model = await trainArm({ spec: tinySpec, cases, training }, { backend: 'wasm' });
+    const record = model.training!;
+    // One of five cases (2 slices) kept apart; 4 cases x 2 slices = 8 slices = 4 batches per epoch.
+    assert.equal(record.earlyStopping!.heldOutSlices, 2);
+    assert.equal(record.earlyStopping!.every, 4, 'checked once per epoch');
+    assert.equal(record.earlyStopping!.stoppedEarly, false, 'the whole schedule trains');
+    assert.equal(record.iterations, 3 * 4);
   });
 });

@@ -5,7 +5,7 @@ import { AuditView } from './audit.js';
 import { h, when } from './dom.js';
 import { renderJobs, setupSubmit } from './jobs.js';
 import { downloadReport, renderReport, renderResults, reportUrl } from './results.js';
-import { renderSites } from './sites.js';
+import { renderSites, setupSites } from './sites.js';
 
 const VIEWS = ['sites', 'jobs', 'results', 'report', 'audit'];
 const TITLES = { sites: 'Sites', jobs: 'Jobs', results: 'Results', report: 'Report', audit: 'Audit log' };
@@ -86,6 +86,7 @@ async function start(who) {
     colours: () => siteColours(sites.map((s) => s.name)),
     flash,
     refreshJobs: async () => update({ jobs: await api('GET', '/api/console/jobs') }),
+    refreshSites: async () => update({ sites: await api('GET', '/api/console/sites') }),
     showResults: (id) => (location.hash = `#results/${id}`),
     act: async (path, done) => {
       try {
@@ -98,9 +99,10 @@ async function start(who) {
     },
   };
   setupSubmit(ctx);
+  ctx.confirmRevoke = setupSites(ctx);
   audit = new AuditView(names);
   const update = (next) => {
-    if (next.sites) renderSites((sites = next.sites));
+    if (next.sites) renderSites((sites = next.sites), ctx);
     if (next.jobs) {
       renderJobs((jobs = next.jobs), ctx);
       fillJobPicker();

@@ -46,6 +46,16 @@ export function roundLabel(name) {
   return { 'local-baselines': 'single-site baselines', evaluate: 'evaluation', 'harmonisation-check': 'harmonisation check' }[name] ?? name;
 }
 
+/** Offers text as a file download (a report, a startup kit). */
+export function saveFile(name, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = h('a', { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
 /** The id behind a name, one click away. */
 export const idDetails = (id) => h('details.id', {}, h('summary', {}, 'id'), h('code', {}, id));
 

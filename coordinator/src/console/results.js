@@ -1,6 +1,6 @@
 import { figureSpec } from '/console/lib/figures.js';
 import { api, fetchHtml } from './api.js';
-import { chart, h, idDetails, roundLabel, tookText, when } from './dom.js';
+import { chart, h, idDetails, roundLabel, saveFile, tookText, when } from './dom.js';
 
 const signed = (v) => (v === null ? '—' : `${v >= 0 ? '+' : ''}${v.toFixed(3)}`);
 const fixed = (v) => (v === null ? '—' : v.toFixed(3));
@@ -79,10 +79,5 @@ export async function renderReport(jobId) {
 
 /** Saves the report as a self-contained HTML file. */
 export async function downloadReport(jobId) {
-  const url = URL.createObjectURL(new Blob([await reportOf(jobId)], { type: 'text/html' }));
-  const a = h('a', { href: url, download: `lgefed-report-${jobId}.html` });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  saveFile(`lgefed-report-${jobId}.html`, await reportOf(jobId), 'text/html');
 }

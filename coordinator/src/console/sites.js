@@ -1,5 +1,6 @@
 import { siteCasesSpec } from '/console/lib/figures.js';
-import { ago, chart, h } from './dom.js';
+import { api } from './api.js';
+import { ago, chart, h, saveFile, when } from './dom.js';
 
 const BACKENDS = { ML_BACKEND_TFJS_CPU: 'tfjs CPU', ML_BACKEND_TFJS_WASM: 'tfjs WASM', ML_BACKEND_TFJS_NODE: 'tfjs-node', ML_BACKEND_TFJS_NODE_GPU: 'tfjs-node GPU' };
 
@@ -16,7 +17,52 @@ function hardware(p) {
   return `${BACKENDS[c.mlBackend] ?? c.mlBackend} · ${gpus} · ${c.cpuCores} cores · ${(c.memoryMib / 1024).toFixed(1)} GiB`;
 }
 
-function card(site) {
+/**
+ * Enrolment from the page, as \`lgefed coordinator enroll\` and \`admin sites ... revoke\` do it: a kit
+ * for a new site name, offered as a download, and a revocation behind a confirmation dialog (the
+ * dialog lives outside the cards, which live updates redraw).
+ */
+export function setupSites(ctx) {
+  const $ = (id) => document.getElementById(id);
+  $('enrol-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    $('enrol-error').textContent = '';
+    $('enrol-done').textContent = '';
+    try {
+      const name = $('enrol-name').value.trim();
+      const kit = await api('POST', `/api/sites/${encodeURIComponent(name)}/enrolment`, { ttlHours: Number($('enrol-ttl').value) });
+      const file = `${kit.siteName}-kit.json`;
+      saveFile(file, JSON.stringify(kit, null, 2) + '\n', 'application/json');
+      $('enrol-done').textContent = `Startup kit for ${kit.siteName} downloaded as ${file}; its token works once, until ${when(Date.parse(kit.tokenExpiresAt))}. The site starts its agent with lgefed site start --kit ${file} --config site.json.`;
+      $('enrol-name').value = '';
+      await ctx.refreshSites();
+    } catch (err) {
+      $('enrol-error').textContent = `${err.code}: ${err.message}`;
+    }
+  });
+  const dialog = $('revoke-dialog');
+  $('revoke-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (e.submitter?.value !== 'confirm') return dialog.close();
+    try {
+      await api('POST', `/api/sites/${encodeURIComponent(dialog.dataset.site)}/revoke`, { reason: $('revoke-reason').value.trim() || 'revoked by admin' });
+      dialog.close();
+      ctx.flash(`site ${dialog.dataset.site} revoked`);
+      await ctx.refreshSites();
+    } catch (err) {
+      $('revoke-error').textContent = `${err.code}: ${err.message}`;
+    }
+  });
+  /** Asks before revoking the named site. */
+  return (name) => {
+    dialog.dataset.site = name;
+    $('revoke-what').textContent = `Revoke ${name}? Its agent is refused from then on, and the name cannot be enrolled again.`;
+    $('revoke-error').textContent = '';
+    dialog.showModal();
+  };
+}
+
+function card(site, ctx) {
   const p = site.presence;
   const s = state(site);
   const datasets = p && p.datasets.length ? p.datasets.map((d) => `${d.name}: ${d.caseCount} cases (${d.labelledCaseCount} labelled), ${d.sliceCount} slices`).join('; ') : '—';
@@ -37,10 +83,11 @@ function card(site) {
       h('dt', {}, 'last error'), h('dd', { className: site.lastError ? 'failure' : '' }, site.lastError ? `${site.lastError.type}: ${site.lastError.message} (${ago(Date.now() - site.lastError.at)})` : 'none'),
       site.revokedReason ? [h('dt', {}, 'revoked'), h('dd', {}, site.revokedReason)] : null,
     ),
+    ctx.isAdmin && site.status !== 'revoked' ? h('div.actions', {}, h('button.danger', { onclick: () => ctx.confirmRevoke(site.name), 'data-action': 'revoke', 'aria-label': `Revoke ${site.name}` }, 'Revoke')) : null,
   );
 }
 
-export function renderSites(sites) {
+export function renderSites(sites, ctx) {
   const online = sites.filter((s) => state(s) === 'online').length;
   const cases = sites.flatMap((s) => (s.presence ? s.presence.datasets : [])).reduce((n, d) => n + d.caseCount, 0);
   const busy = sites.filter((s) => s.presence && s.presence.activeTaskIds.length > 0).length;
@@ -55,7 +102,7 @@ export function renderSites(sites) {
       { site: s.name, labelled: false, cases: d.caseCount - d.labelledCaseCount },
     ]),
   );
-  const cards = sites.length ? sites.map(card) : [h('p.empty', {}, 'No site enrolled yet.')];
+  const cards = sites.length ? sites.map((s) => card(s, ctx)) : [h('p.empty', {}, 'No site enrolled yet.')];
   if (rows.length) {
     const alt = `Cases per site: ${sites.filter((s) => s.presence && s.presence.datasets.length).map((s) => `${s.name} ${s.presence.datasets.reduce((n, d) => n + d.caseCount, 0)}`).join(', ')}`;
     cards.push(h('article.card.site-cases', {}, h('h3', {}, 'Cases per site'), chart(siteCasesSpec(rows, null), 'chart', alt)));

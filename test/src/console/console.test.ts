@@ -215,6 +215,63 @@ describe('coordinator console in headless Chromium (real coordinator, two real a
     await context.close();
   });
 
+  it('issues an enrolment kit and revokes a site from the Sites page, after a confirmation; a viewer has neither', async () => {
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    const errors = watchPageErrors(page);
+    await signIn(page, coordinator.url, coordinator.token);
+    await page.click('#enrol-panel summary');
+    await page.getByLabel('Site name').fill('east');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#enrol-form button[type=submit]')]);
+    assert.equal(download.suggestedFilename(), 'east-kit.json');
+    const kit = JSON.parse(await readFile((await download.path())!, 'utf8')) as Record<string, string>;
+    assert.equal(kit['format'], 'lgefed-startup-kit/1');
+    assert.equal(kit['siteName'], 'east');
+    assert.equal(kit['coordinatorUrl'], coordinator.url);
+    assert.ok(kit['enrolmentToken']!.length > 20);
+    assert.match((await page.textContent('#enrol-done'))!, /^Startup kit for east downloaded as east-kit\.json/);
+    await page.waitForSelector('article.site[data-site=east][data-state=pending]');
+    const audited = await coordinator.api('GET', '/api/audit?limit=5000');
+    assert.ok(audited.body.some((e: { type: string; actor: string; details: { name?: string } }) => e.type === 'site.enrolment_issued' && e.actor === 'admin:test'));
+    // The kit's token enrols the site: the coordinator pins the key it is given.
+    const enrolled = await fetch(`${coordinator.url}/api/enrol`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: kit['enrolmentToken'], publicKey: { kty: 'OKP', crv: 'Ed25519', x: Buffer.alloc(32, 7).toString('base64url') } }),
+    });
+    assert.equal(enrolled.status, 200, await enrolled.clone().text());
+    assert.equal(((await enrolled.json()) as { siteName: string }).siteName, 'east');
+    // A name already enrolled is refused, with the coordinator's reason.
+    await page.getByLabel('Site name').fill('north');
+    await page.click('#enrol-form button[type=submit]');
+    await page.waitForFunction("document.querySelector('#enrol-error').textContent.startsWith('site_already_enrolled')");
+
+    // Revoking asks first: keeping the site changes nothing; confirming revokes it.
+    await page.click('article.site[data-site=east] button[data-action=revoke]');
+    await page.waitForSelector('#revoke-dialog[open]');
+    assert.match((await page.textContent('#revoke-what'))!, /^Revoke east\?/);
+    await page.click('#revoke-dialog button[value=cancel]');
+    await page.waitForSelector('#revoke-dialog', { state: 'hidden' });
+    const sitesNow = async () => (await coordinator.api('GET', '/api/sites')).body as { name: string; status: string; revokedReason: string | null }[];
+    assert.equal((await sitesNow()).find((s) => s.name === 'east')!.status, 'enrolled');
+    await page.click('article.site[data-site=east] button[data-action=revoke]');
+    await page.fill('#revoke-reason', 'test site retired');
+    await page.click('#revoke-dialog button[value=confirm]');
+    await page.waitForSelector('article.site[data-site=east][data-state=revoked]');
+    const east = (await sitesNow()).find((s) => s.name === 'east')!;
+    assert.deepEqual([east.status, east.revokedReason], ['revoked', 'test site retired']);
+    assert.equal(await page.locator('article.site[data-site=east] button[data-action=revoke]').count(), 0);
+    await screenshot(page, '1c-sites-enrol-revoke');
+    assert.deepEqual(errors.filter((e) => !/^HTTP 409: .*\/api\/sites\/north\/enrolment$/.test(e)), []);
+    await page.close();
+
+    const viewer = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    await signIn(viewer, coordinator.url, viewerToken);
+    await viewer.waitForSelector('article.site[data-site=north]');
+    assert.equal(await viewer.isVisible('#enrol-panel'), false);
+    assert.equal(await viewer.locator('button[data-action=revoke]').count(), 0);
+    await viewer.close();
+  });
+
   it('lets an admin re-run and cancel from the page; a viewer sees no controls and is refused by the API', async () => {
     const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     await signIn(page, coordinator.url, coordinator.token);

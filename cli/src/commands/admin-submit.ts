@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PRETRAINED_MODEL_DIR } from '@lgefed/shared/workflows/pretrained';
+import { STUDY_RECIPE } from '@lgefed/shared/experiments/config';
 import { UsageError, type Command } from '../command.js';
 import { integer, parseFlagsAndPositionals, positiveInteger, positiveNumber, type FlagSpec } from '../flags.js';
 import { CONNECTION, CONNECTION_USAGE, clientFrom, watchJob, type AdminClient } from './admin.js';
@@ -21,7 +22,7 @@ const COMMON: FlagSpec = {
   watch: { type: 'boolean' },
   'interval-ms': { type: 'string' },
 };
-const TRAINING: FlagSpec = { architecture: { type: 'string' }, epochs: { type: 'string' }, iterations: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' }, augment: { type: 'string' } };
+const TRAINING: FlagSpec = { architecture: { type: 'string' }, epochs: { type: 'string' }, iterations: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' }, augment: { type: 'string' }, recipe: { type: 'string' }, scale: { type: 'string' } };
 const STARTING_MODEL: FlagSpec = { model: { type: 'string' }, scratch: { type: 'boolean' } };
 
 const list = (value: string | boolean | undefined): string[] | undefined => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
@@ -34,7 +35,26 @@ const numbers = (value: string | boolean | undefined, flag: string): number[] | 
 /** Drops unset fields, so the coordinator's schema fills in its defaults. */
 const defined = (spec: Spec): Spec => Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined));
 
-function trainingConfig(o: Flags): Spec {
+/**
+ * `--recipe study`: the paper's network and training (STUDY_RECIPE) in place of the flags it fixes;
+ * `--scale` shortens its 250 epochs. Splits stay each site's own (its site.json).
+ */
+function studyRecipe(o: Flags, counted: 'epochs' | 'rounds'): { architecture?: string; config: Spec } | undefined {
+  if (o['recipe'] === undefined) {
+    if (o['scale'] !== undefined) throw new UsageError('--scale applies to --recipe study only');
+    return undefined;
+  }
+  if (o['recipe'] !== 'study') throw new UsageError(`--recipe takes study, got ${String(o['recipe'])}`);
+  const fixed = ['architecture', 'batch', 'lr', 'augment', 'epochs', 'iterations'].filter((flag) => o[flag] !== undefined);
+  if (fixed.length > 0) throw new UsageError(`--recipe study fixes ${fixed.map((f) => `--${f}`).join(', ')}: leave them out`);
+  const scale = positiveNumber(o['scale'], '--scale') ?? 1;
+  if (scale > 1) throw new UsageError(`--scale must be in (0, 1], got ${scale}`);
+  const { preset, batchSize, learningRate, augmentation, epochs } = STUDY_RECIPE;
+  return { architecture: preset, config: { batchSize, learningRate, augmentation, ...(counted === 'epochs' ? { epochs: Math.max(1, Math.round(epochs * scale)) } : {}) } };
+}
+
+function trainingConfig(o: Flags, counted: 'epochs' | 'rounds' = 'epochs'): Spec {
+  const recipe = studyRecipe(o, counted);
   return defined({
     epochs: positiveInteger(o['epochs'], '--epochs'),
     iterations: positiveInteger(o['iterations'], '--iterations'),
@@ -42,8 +62,12 @@ function trainingConfig(o: Flags): Spec {
     learningRate: positiveNumber(o['lr'], '--lr'),
     seed: integer(o['seed'], '--seed'),
     augmentation: o['augment'],
+    ...recipe?.config,
   });
 }
+
+/** The network: --architecture, the study recipe's, or the coordinator's default. */
+const architectureOf = (o: Flags): unknown => (o['recipe'] === 'study' ? STUDY_RECIPE.preset : o['architecture']);
 
 /** `undefined` leaves the coordinator's default (all of `config` comes from it when no flag is given). */
 const configOrDefault = (config: Spec) => (Object.keys(config).length > 0 ? config : undefined);
@@ -86,7 +110,7 @@ const KINDS: Readonly<Record<string, Kind>> = {
     usage: `train --site NAME [--model M | --scratch] [--architecture lite] [--epochs N | --iterations N] [training flags]`,
     async spec(o) {
       if (typeof o['site'] !== 'string') throw new UsageError('train needs --site NAME');
-      return defined({ site: o['site'], architecture: o['architecture'], initialModel: startingModel(o), config: configOrDefault(trainingConfig(o)), deadlineSeconds: limits(o).deadlineSeconds, maxAttempts: limits(o).maxAttempts });
+      return defined({ site: o['site'], architecture: architectureOf(o), initialModel: startingModel(o), config: configOrDefault(trainingConfig(o)), deadlineSeconds: limits(o).deadlineSeconds, maxAttempts: limits(o).maxAttempts });
     },
   },
   finetune: {
@@ -95,7 +119,7 @@ const KINDS: Readonly<Record<string, Kind>> = {
     async spec(o, sites) {
       return defined({
         sites: list(o['sites']) ?? (await sites()),
-        architecture: o['architecture'],
+        architecture: architectureOf(o),
         pretrainedModel: typeof o['model'] === 'string' ? o['model'] : SHIPPED_MODEL,
         encoderBlocks: numbers(o['encoder-blocks'], '--encoder-blocks') ?? [2],
         trainDecoderBlocks: integer(o['decoder-blocks'], '--decoder-blocks'),
@@ -118,9 +142,9 @@ const KINDS: Readonly<Record<string, Kind>> = {
         sites: list(o['sites']) ?? (await sites()),
         rounds: positiveInteger(o['rounds'], '--rounds') ?? 3,
         localEpochs: positiveInteger(o['local-epochs'], '--local-epochs'),
-        architecture: o['architecture'],
+        architecture: architectureOf(o),
         initialModel: startingModel(o),
-        config: configOrDefault(trainingConfig(o)),
+        config: configOrDefault(trainingConfig(o, 'rounds')),
         aggregation,
         compareWithLocal: o['no-local-baselines'] ? false : undefined,
         ...limits(o),
@@ -151,6 +175,8 @@ export const adminSubmit: Command = {
     .map((k) => k.usage)
     .join('\n  ')}
   training flags: [--architecture lite] [--epochs N | --iterations N] [--batch N] [--lr X] [--seed N] [--augment none|spatial|paper|nnunet]
+                  or --recipe study [--scale S]: the paper's network and training (paper U-Net, batch 16,
+                  constant 1e-3, paper augmentation, 250 epochs times S; FedAvg keeps its --local-epochs)
   ${CONNECTION_USAGE}
 
 Sites default to every enrolled site and models to emidec-unet-lite (the shipped EMIDEC model);

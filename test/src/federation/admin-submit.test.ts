@@ -64,6 +64,22 @@ describe('lgefed admin submit: every study job kind from the CLI (real processes
     for (const s of siteViews as { policy: { refusals: number } }[]) assert.equal(s.policy.refusals, 0, 'no site was blamed');
   });
 
+  it("--recipe study sends the paper's network and training, shortened by --scale, and refuses flags it fixes (issue 14)", async () => {
+    const clash = await submit('train', '--site', 'east', '--recipe', 'study', '--batch', '8');
+    assert.equal(clash.code, 2);
+    assert.match(clash.stderr, /--recipe study fixes --batch: leave them out/);
+    const alone = await submit('train', '--site', 'east', '--scale', '0.5');
+    assert.equal(alone.code, 2);
+    assert.match(alone.stderr, /--scale applies to --recipe study only/);
+    // The sites approve only the tiny test network, so they refuse this job: only its spec matters here.
+    const study = await submit('train', '--site', 'east', '--recipe', 'study', '--scale', '0.04');
+    assert.equal(study.code, 0, study.stderr);
+    const job = (await coordinator.api('GET', `/api/jobs/${study.stdout.trim()}`)).body as { spec: { architecture: string; config: Record<string, unknown> } };
+    assert.equal(job.spec.architecture, 'paper');
+    assert.deepEqual(job.spec.config, { batchSize: 16, learningRate: 1e-3, augmentation: 'paper', epochs: 10 });
+    await coordinator.api('POST', `/api/jobs/${study.stdout.trim()}/cancel`);
+  });
+
   it('submits train, evaluate, finetune, fedavg and harmonisation-check, prints the id and follows each with --watch', async () => {
     const trained = await submit('train', '--site', 'east', '--scratch', '--architecture', TINY_ARCH, '--epochs', '1', '--seed', '4', '--watch');
     assert.match(trained.stdout.trim(), /^[0-9a-f-]{36}$/);

@@ -4,7 +4,7 @@ import { api, ApiError, token, TOKEN_KEY, whenUnauthenticated } from './api.js';
 import { AuditView } from './audit.js';
 import { h, when } from './dom.js';
 import { renderJobs, setupSubmit } from './jobs.js';
-import { downloadReport, renderReport, renderResults, reportUrl } from './results.js';
+import { COMPARABLE_KINDS, downloadReport, renderComparison, renderReport, renderResults, reportUrl } from './results.js';
 import { renderSites, setupSites } from './sites.js';
 
 const VIEWS = ['sites', 'jobs', 'results', 'report', 'audit'];
@@ -42,7 +42,9 @@ function route() {
     const select = $('results-job');
     if (arg) select.value = arg;
     linkReport();
+    fillComparePicker();
     renderResults(select.value).catch((err) => $('results-meta').replaceChildren(h('p.error', {}, err.message)));
+    renderComparison(select.value, $('results-compare').value).catch((err) => $('compare').replaceChildren(h('p.error', {}, err.message)));
   }
   if (chosen === 'report') {
     $('h-report').textContent = `Report: ${names.job(arg)}`;
@@ -54,16 +56,27 @@ function route() {
 /** "Open report" is a link to the chosen job's report URL, so it can be opened in a new tab or copied. */
 const linkReport = () => ($('open-report').href = reportUrl($('results-job').value));
 
+// A name given twice (a re-run) gets its short id to tell the two apart.
+const jobLabel = (j) => `${j.name} · ${j.status} · ${when(j.finishedAt ?? j.createdAt)}${jobs.filter((x) => x.name === j.name).length > 1 ? ` · ${j.id.slice(0, 8)}` : ''}`;
+
 function fillJobPicker() {
   const select = $('results-job');
   const chosen = select.value || (location.hash.startsWith('#results/') ? location.hash.split('/')[1] : '');
-  const seen = new Map();
-  for (const j of jobs) seen.set(j.name, (seen.get(j.name) ?? 0) + 1);
-  // A name given twice (a re-run) gets its short id to tell the two apart.
-  const label = (j) => `${j.name} · ${j.status} · ${when(j.finishedAt ?? j.createdAt)}${seen.get(j.name) > 1 ? ` · ${j.id.slice(0, 8)}` : ''}`;
-  select.replaceChildren(...jobs.map((j) => h('option', { value: j.id }, label(j))));
+  select.replaceChildren(...jobs.map((j) => h('option', { value: j.id }, jobLabel(j))));
   if (chosen && jobs.some((j) => j.id === chosen)) select.value = chosen;
   linkReport();
+  fillComparePicker();
+}
+
+/** The runs the chosen job can be compared with: other completed jobs of its kind (#results/<id>/vs/<other>). */
+function fillComparePicker() {
+  const job = jobs.find((j) => j.id === $('results-job').value);
+  const peers = job && COMPARABLE_KINDS.includes(job.kind) ? jobs.filter((j) => j.id !== job.id && j.kind === job.kind && j.status === 'completed') : [];
+  const [, , vs, other] = location.hash.split('/');
+  const select = $('results-compare');
+  select.replaceChildren(h('option', { value: '' }, 'no other run'), ...peers.map((j) => h('option', { value: j.id }, jobLabel(j))));
+  select.value = vs === 'vs' && peers.some((j) => j.id === other) ? other : '';
+  $('compare-label').hidden = peers.length === 0;
 }
 
 function flash(text) {
@@ -111,6 +124,7 @@ async function start(who) {
   // First paint from REST, then live over socket.io.
   update({ sites: await api('GET', '/api/console/sites'), jobs: await api('GET', '/api/console/jobs') });
   $('results-job').addEventListener('change', (e) => (location.hash = `#results/${e.target.value}`));
+  $('results-compare').addEventListener('change', (e) => (location.hash = `#results/${$('results-job').value}${e.target.value ? `/vs/${e.target.value}` : ''}`));
   $('download-report').addEventListener('click', () => downloadReport($('results-job').value).catch((err) => flash(err.message)));
   $('report-download').addEventListener('click', () => downloadReport(location.hash.split('/')[1]).catch((err) => flash(err.message)));
   window.addEventListener('hashchange', route);

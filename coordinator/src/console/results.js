@@ -57,6 +57,35 @@ export async function renderResults(jobId) {
   );
 }
 
+/** Kinds whose runs can be compared, and the figures compared: cross-site Dice and learning curves. */
+export const COMPARABLE_KINDS = ['evaluate', 'fedavg'];
+const COMPARED_FIGURES = ['cross-site-dice', 'learning-curves'];
+
+/** Two runs of one kind side by side: each compared figure both have, one run's next to the other's. */
+export async function renderComparison(jobId, otherId) {
+  const section = document.getElementById('compare');
+  if (!jobId || !otherId) return section.replaceChildren();
+  const runs = await Promise.all([jobId, otherId].map((id) => api('GET', `/api/jobs/${encodeURIComponent(id)}/figures`)));
+  const figureOf = (run, id) => run.figures.find((f) => f.id === id);
+  const shared = COMPARED_FIGURES.filter((id) => runs.every((run) => figureOf(run, id)));
+  // A run compared with its re-run has the same name: their short ids tell them apart.
+  const sameName = runs[0].job.name === runs[1].job.name;
+  const side = (run, id) => {
+    const f = figureOf(run, id);
+    return h(
+      'div',
+      { 'data-job': run.job.id },
+      h('h4', {}, h('a', { href: `#results/${run.job.id}` }, run.job.name), `${sameName ? ` · ${run.job.id.slice(0, 8)}` : ''} · ${run.job.status} ${when(run.job.finishedAt ?? run.job.createdAt)}`),
+      chart(figureSpec(f, { withTitle: false, colours: run.colours }), 'chart', `${f.title} of ${run.job.name}. ${f.caption}`),
+    );
+  };
+  section.replaceChildren(
+    ...(shared.length
+      ? shared.map((id) => h('section.card.figure', { 'data-compare': id }, h('h3', {}, `${figureOf(runs[0], id).title}, side by side`), h('div.pair', {}, runs.map((run) => side(run, id)))))
+      : [h('p.empty', {}, `“${runs[0].job.name}” and “${runs[1].job.name}” have no cross-site Dice or learning curves in common yet.`)]),
+  );
+}
+
 /** A job report's own console URL: bookmarkable and shareable (whoever opens it signs in first). */
 export const reportUrl = (jobId) => `#report/${jobId}`;
 

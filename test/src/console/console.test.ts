@@ -370,4 +370,44 @@ describe('coordinator console in headless Chromium (real coordinator, two real a
     const json = JSON.parse(await readFile(join(out, 'figures', 'learning-curves.json'), 'utf8')) as { rows: { series: string; step: number }[] };
     assert.deepEqual([...new Set(json.rows.map((r) => `${r.series}@${r.step}`))].sort(), ['all sites (case-weighted)@1', 'north@1', 'south@1']);
   });
+
+  it('compares two runs of the same kind side by side: their cross-site Dice and learning curves', async () => {
+    // A second completed FedAvg run: the first job again.
+    const rerun = await coordinator.api('POST', `/api/jobs/${jobId}/rerun`);
+    assert.equal(rerun.status, 200, JSON.stringify(rerun.body));
+    const second = rerun.body.id as string;
+    assert.equal((await waitForJob(coordinator, second, 800_000)).status, 'completed');
+
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    const errors = watchPageErrors(page);
+    await signIn(page, coordinator.url, viewerToken);
+    await page.goto(`${coordinator.url}/console/#results/${jobId}`);
+    await page.waitForSelector('#compare-label:not([hidden])');
+    // Only completed runs of the same kind: not the cancelled re-run, not the cancelled "named once".
+    const offered = await page.locator('#results-compare option').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value));
+    assert.deepEqual(offered, ['', second]);
+    await page.selectOption('#results-compare', second);
+    await page.waitForURL(`${coordinator.url}/console/#results/${jobId}/vs/${second}`);
+    for (const id of [jobId, second]) {
+      const cells = page.locator(`[data-compare=cross-site-dice] [data-job="${id}"] svg g.mark-rect.role-mark path`);
+      await cells.first().waitFor();
+      assert.equal(await cells.count(), 12, 'federated, local:north and local:south at both sites, both structures');
+      await page.waitForSelector(`[data-compare=learning-curves] [data-job="${id}"] svg`);
+    }
+    // Side by side: the two heat maps share a row.
+    const boxes = await Promise.all([jobId, second].map((id) => page.locator(`[data-compare=cross-site-dice] [data-job="${id}"]`).boundingBox()));
+    assert.ok(boxes[0] && boxes[1] && Math.abs(boxes[0].y - boxes[1].y) < 2 && boxes[1].x > boxes[0].x + boxes[0].width - 1, JSON.stringify(boxes));
+    await screenshot(page, '8-compare');
+
+    // The comparison has its own URL: opened afresh, it shows the same pair.
+    await page.goto(`${coordinator.url}/console/#sites`);
+    await page.goto(`${coordinator.url}/console/#results/${jobId}/vs/${second}`);
+    await page.waitForSelector(`[data-compare=cross-site-dice] [data-job="${second}"] svg`);
+    assert.equal(await page.inputValue('#results-compare'), second);
+    // Choosing no other run clears it.
+    await page.selectOption('#results-compare', '');
+    await page.waitForFunction("document.querySelector('#compare').children.length === 0");
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
 });

@@ -64,8 +64,12 @@ async function main(): Promise<void> {
   if (!isLearningRateSchedule(schedule)) throw new Error(`unknown learning-rate schedule ${schedule}`);
   const splitSeed = Number(option('split-seed', String(SPLIT.seed)));
   const resume = option('resume', '');
-  // A checkpoint directory holds weights only; how far it had trained is stated by the caller.
-  const resumedIterations = Number(option('resumed-iterations', '0'));
+  // How far the starting weights had trained: as the caller states it, else the total its record
+  // keeps (a model trained in legs records its last leg's iterations and the running total).
+  const statedIterations = option('resumed-iterations', '');
+
+  const resumed = (model: LoadedModel): number =>
+    statedIterations ? Number(statedIterations) : Number((model.training?.notes as { totalIterations?: number } | undefined)?.totalIterations ?? model.training?.iterations ?? 0);
 
   const dataset = await loadDataset(data, { layout: 'png-slices' });
   if (dataset.cases.length === 0) throw new Error(`no cases in ${data}`);
@@ -124,7 +128,7 @@ async function main(): Promise<void> {
       validation: { float32: float32.summary, float16: float16.summary, cases: float16.cases },
       stoppedByTimeLimit: trained.stoppedByTimeLimit,
       plannedIterations: iterations,
-      ...(start ? { resumedFrom: start.id, resumedIterations: start.training?.iterations ?? resumedIterations, totalIterations: (start.training?.iterations ?? resumedIterations) + trained.record.iterations } : {}),
+      ...(start ? { resumedFrom: start.id, resumedIterations: resumed(start), totalIterations: resumed(start) + trained.record.iterations } : {}),
     },
   };
   // Saving replaces the directory; the hand-written model card is kept.

@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { buildStartupKit } from '@lgefed/coordinator/startup-kit';
 import { openCoordinatorState } from '@lgefed/coordinator/state';
-import { encodeTensors } from '@lgefed/coordinator/weights-file';
+import { encodeTensors } from '@lgefed/protocol/weights-file';
 import type { NamedTensor } from '@lgefed/shared/model/weights';
 import { AdminClient } from '../commands/admin.js';
 import { SiteLink } from './link.js';

@@ -10,7 +10,7 @@ import { ConsoleViews } from '@lgefed/coordinator/live/console-views';
 import { jobFigures } from '@lgefed/coordinator/report/job-figures';
 import { writeReport } from '@lgefed/coordinator/report/html-report';
 import type { FinetuneTaskPayload, HarmonisationCheckTaskPayload } from '@lgefed/coordinator/workflow/index';
-import { enrolSites, InboxTransport, ManualClock, openEngine, registerModels } from '../coordinator/federation-harness.js';
+import { ARCH, enrolSites, InboxTransport, ManualClock, openEngine, registerModels } from '../coordinator/federation-harness.js';
 import { seededRandomInt } from '../coordinator/seeded-uniform.js';
 import { useTempDir } from '../coordinator/temp-dir.js';
 
@@ -63,7 +63,7 @@ describe('job figures and reports from stored jobs (simulated sites)', () => {
 
   it('finetune: curves per variant and data fraction, and the Table-5 summary; the report writes every figure', async () => {
     const { state, engine, transport, ids, name } = await setup(['dijon']);
-    const job = await engine.submit('finetune', { sites: ['dijon'], architecture: 'toy-unet', pretrainedModel: 'b'.repeat(64), encoderBlocks: [2], dataFractions: [0.5, 1], config: { epochs: 1 } }, 'admin');
+    const job = await engine.submit('finetune', { sites: ['dijon'], architecture: ARCH, pretrainedModel: 'b'.repeat(64), encoderBlocks: [2], dataFractions: [0.5, 1], config: { epochs: 1 } }, 'admin');
     for (let round = 0; round < 4; round++) {
       const task = transport.take(ids.get('dijon')!)[0]!;
       const p = task.payload as unknown as FinetuneTaskPayload;
@@ -112,7 +112,7 @@ describe('job figures and reports from stored jobs (simulated sites)', () => {
 
   it('cancelling closes the open round: deadlines stop retrying its tasks and the job view says who cancelled', async () => {
     const { state, engine, transport, ids } = await setup(['dijon']);
-    const job = await engine.submit('finetune', { sites: ['dijon'], architecture: 'toy-unet', pretrainedModel: 'b'.repeat(64), encoderBlocks: [2], dataFractions: [1], config: { epochs: 1 }, deadlineSeconds: 1 }, 'admin');
+    const job = await engine.submit('finetune', { sites: ['dijon'], architecture: ARCH, pretrainedModel: 'b'.repeat(64), encoderBlocks: [2], dataFractions: [1], config: { epochs: 1 }, deadlineSeconds: 1 }, 'admin');
     assert.equal(transport.take(ids.get('dijon')!).length, 1);
     const cancelled = cancelJob(state, job.id, 'admin:ann');
     assert.equal(cancelled.status, 'cancelled');

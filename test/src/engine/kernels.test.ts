@@ -120,6 +120,22 @@ describe('engine: wasm training kernels match the cpu backend', function () {
       assert.ok(relativeError(actual, expected) < 1e-4, `relative error ${relativeError(actual, expected)}`);
     });
 
+    // Small test images would get patches by default: both methods are checked on every shape.
+    for (const method of ['frames', 'patches'] as const) it(`Conv2DBackpropFilter by ${method}: ${describeCase(c)}`, async function () {
+      if (method === 'frames' && simdUnavailable() !== undefined) this.skip();
+      const inputs = { x: values(size(xShape), seed), dy: values(size(dyShape), seed + 1) };
+      const attrs = { strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', filterShape } as unknown as tf.Conv2DBackpropFilterAttrs;
+      const expected = await runKernel('cpu', 'Conv2DBackpropFilter', inputs, { x: xShape, dy: dyShape }, attrs as unknown as tf.NamedAttrMap);
+      await tf.setBackend('wasm');
+      const x = tf.tensor(inputs.x, xShape);
+      const dy = tf.tensor(inputs.dy, dyShape);
+      const buffers = tf.backend().numDataIds();
+      const dW = tf.engine().makeTensorFromTensorInfo(conv2dBackpropFilter(x, dy, attrs, new WasmHeap(tf.backend() as BackendWasm), { method }));
+      assert.equal(tf.backend().numDataIds(), buffers + 1, 'only the gradient stays allocated');
+      assert.ok(relativeError((await dW.data()) as Float32Array, expected) < 1e-4, `relative error ${relativeError((await dW.data()) as Float32Array, expected)}`);
+      tf.dispose([x, dy, dW]);
+    });
+
     it(`Conv2DBackpropInput: ${describeCase(c)}`, async () => {
       const inputs = { dy: values(size(dyShape), seed + 2), filter: values(size(filterShape), seed + 3) };
       const attrs = { strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: xShape } as unknown as tf.NamedAttrMap;
@@ -138,12 +154,12 @@ describe('engine: wasm training kernels match the cpu backend', function () {
     const x = tf.tensor(values(xShape.reduce((a, b) => a * b), 5), xShape);
     const dy = tf.tensor(values(dyShape.reduce((a, b) => a * b), 6), dyShape);
     const heap = new WasmHeap(tf.backend() as BackendWasm);
-    const whole = tf.engine().makeTensorFromTensorInfo(conv2dBackpropFilter(x, dy, attrs, heap));
+    const whole = tf.engine().makeTensorFromTensorInfo(conv2dBackpropFilter(x, dy, attrs, heap, { method: 'patches' }));
     // The JS path (stride 2) chunks whole samples: a budget of one sample's patches; the SIMD path
     // chunks output rows: a budget of 3 rows' patches, so chunks straddle samples.
     const rowsPerChunk = c.stride === 1 ? 3 : dyShape[1]!;
     const budget = 9 * c.inChannels * rowsPerChunk * dyShape[2]!;
-    const chunked = tf.engine().makeTensorFromTensorInfo(conv2dBackpropFilter(x, dy, attrs, heap, budget));
+    const chunked = tf.engine().makeTensorFromTensorInfo(conv2dBackpropFilter(x, dy, attrs, heap, { method: 'patches', patchBudget: budget }));
     assert.ok(relativeError((await chunked.data()) as Float32Array, (await whole.data()) as Float32Array) < 1e-6);
     tf.dispose([x, dy, whole, chunked]);
   });

@@ -1,12 +1,15 @@
 /**
  * Conv2DBackpropFilter for the wasm backend, which has none (so wasm could not train a conv net).
- * dW[kh,kw,ci,co] = sum over (b,oh,ow) of x[b, oh*s+kh-pad, ow*s+kw-pad, ci] * dy[b,oh,ow,co]
- * is one matrix product: patches^T [KH*KW*CI, B*OH*OW] x dy [B*OH*OW, CO]. For stride-1
- * same-size convolutions with channels in fours, the patches come from our SIMD kernel straight
- * from NHWC x (shared/wasm/conv-patches.ts); otherwise x is transposed to [CI, B, H, W] and the
- * rows gathered in JS on the heap. The product runs in XNNPACK's GEMM, the only matmul path of the
- * backend that reaches it (batch 1, no transposes).
- * Batches are processed in chunks so the patch matrix stays below PATCH_BUDGET floats.
+ * dW[kh,kw,ci,co] = sum over (b,oh,ow) of x[b, oh*s+kh-pad, ow*s+kw-pad, ci] * dy[b,oh,ow,co],
+ * by one of two methods whose products run in XNNPACK's GEMM (the backend's BatchMatMul, batch 1,
+ * no transposes: its only matmul path that reaches XNNPACK):
+ * - frames (`byFrames`): one product per kernel tap over zero-framed phase planes of x; used where
+ *   the frame border adds little work (large images);
+ * - patches (`byPatches`): one product over the patch matrix patches^T [KH*KW*CI, B*OH*OW]. For
+ *   stride-1 same-size convolutions with channels in fours the patches come from our SIMD kernel
+ *   straight from NHWC x (shared/wasm/conv-patches.ts); otherwise x is transposed to [CI, B, H, W]
+ *   and the rows gathered in JS on the heap. Output rows are processed in chunks so the patch
+ *   matrix stays below PATCH_BUDGET floats.
  */
 import { backend_util, type Conv2DBackpropFilterAttrs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -69,33 +72,95 @@ function stride1Simd(g: Geometry, wasm: WasmHeap): SimdKernels | undefined {
   return memory && simdKernels(memory);
 }
 
-/** `patchBudget` (floats) bounds the patch matrix built at once: output rows (SIMD) or samples (JS) are chunked to fit. */
-export function conv2dBackpropFilter(
-  x: TensorInfo,
-  dy: TensorInfo,
-  attrs: Conv2DBackpropFilterAttrs,
-  wasm: WasmHeap,
-  patchBudget = PATCH_BUDGET,
-): TensorInfo {
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
-  if (backend_util.convertConv2DDataFormat(dataFormat) !== 'channelsLast') {
-    throw new EngineError(`Conv2DBackpropFilter on wasm supports NHWC only, got ${dataFormat}`);
+/**
+ * Frames cost more multiply-adds than patches by their zero border (FH*FW against OH*OW): worth
+ * it only where the border is thin. Measured on the lite U-Net's shapes (batch 8, 2 threads):
+ * frames take 0.5-0.8x the time of patches at 128x128 to 32x32 outputs (overhead <= 1.13), about
+ * the same at 16x16 and 8x8 outputs of 3x3 kernels (1.27), 1.5x at 8x8 with stride 1 (1.56).
+ */
+const MAX_FRAME_OVERHEAD = 1.3;
+
+/** Phase rows (or columns) read by kernel taps 0..kernel-1: shifts from `first` to `last`, in strides. */
+interface PhaseSpan {
+  first: number;
+  last: number;
+}
+
+function phaseSpan(kernel: number, pad: number, stride: number): PhaseSpan {
+  return { first: Math.floor(-pad / stride), last: Math.floor((kernel - 1 - pad) / stride) };
+}
+
+/** Where one kernel tap reads: its input phase and its shift inside the frame. */
+function tapOf(tap: number, pad: number, stride: number, span: PhaseSpan): { phase: number; shift: number } {
+  const d = tap - pad;
+  const phase = ((d % stride) + stride) % stride;
+  return { phase, shift: (d - phase) / stride - span.first };
+}
+
+export type FilterGradientMethod = 'frames' | 'patches';
+
+/**
+ * Shifted products: dW[kh, kw] = sum over output pixels of x[phase][pixel + shift] * dy[pixel].
+ * x is split by stride phase into zero-framed channel planes [CI, B, FH, FW] (our SIMD kernel),
+ * dy is placed in a frame of the same size (zeros outside the output), and each tap is then one
+ * matrix product [CI, B*FH*FW] x [B*FH*FW, CO] whose left operand is a view of the planes at the
+ * tap's shift: reads that run past a channel's frames meet only zero rows of dy, and past the
+ * last channel a zeroed margin. No patch matrix: x is rearranged once instead of KH*KW times, and
+ * XNNPACK packs dy once for all taps (its packed-weights cache is keyed by dy's tensor id).
+ */
+function byFrames(x: TensorInfo, dy: TensorInfo, g: Geometry, wasm: WasmHeap, simd: SimdKernels): TensorInfo {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = g;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = g;
+  const { top, left } = g.padInfo;
+  const rows = phaseSpan(KH, top, sh);
+  const columns = phaseSpan(KW, left, sw);
+  const FH = OH + rows.last - rows.first;
+  const FW = OW + columns.last - columns.first;
+  const K = B * FH * FW;
+  const taps = [];
+  for (let kh = 0; kh < KH; kh++) {
+    for (let kw = 0; kw < KW; kw++) {
+      const r = tapOf(kh, top, sh, rows);
+      const c = tapOf(kw, left, sw, columns);
+      taps.push({ phase: r.phase * sw + c.phase, shift: r.shift * FW + c.shift });
+    }
   }
-  const g = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const phases = [...new Set(taps.map((t) => t.phase))].sort((a, b) => a - b);
+  const margin = (rows.last - rows.first) * FW + (columns.last - columns.first);
+  const frames = wasm.allocate([phases.length * CI * K + margin]);
+  const dyFrame = wasm.allocate([1, K, CO]);
+  const dW = wasm.allocate([KH, KW, CI, CO]);
+  let { heap, offsets } = wasm.view(x, frames, dyFrame, dy);
+  const [xAt, framesAt, dyFrameAt, dyAt] = offsets as [number, number, number, number];
+  phases.forEach((phase, k) => {
+    simd.phaseFrame(
+      xAt * 4, (framesAt + k * CI * K) * 4, B, H, W, CI,
+      sh, Math.floor(phase / sw), phase % sw, rows.first, columns.first, FH, FW,
+    );
+  });
+  heap.fill(0, framesAt + phases.length * CI * K, framesAt + phases.length * CI * K + margin);
+  heap.fill(0, dyFrameAt, dyFrameAt + K * CO);
+  for (let b = 0; b < B; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const from = dyAt + (b * OH + oh) * OW * CO;
+      heap.copyWithin(dyFrameAt + ((b * FH + oh) * FW) * CO, from, from + OW * CO);
+    }
+  }
+  taps.forEach((tap, i) => {
+    const a = wasm.viewAt((framesAt + phases.indexOf(tap.phase) * CI * K + tap.shift) * 4, [1, CI, K]);
+    const product = wasm.run('BatchMatMul', { a, b: dyFrame }, { transposeA: false, transposeB: false });
+    wasm.releaseView(a);
+    ({ heap, offsets } = wasm.view(product, dW));
+    heap.copyWithin(offsets[1]! + i * CI * CO, offsets[0]!, offsets[0]! + CI * CO);
+    wasm.dispose(product);
+  });
+  wasm.dispose(frames, dyFrame);
+  return dW;
+}
+
+/** Patches: the product patches^T [KH*KW*CI, B*OH*OW] x dy [B*OH*OW, CO], in chunks of at most `patchBudget` floats. */
+function byPatches(x: TensorInfo, dy: TensorInfo, g: Geometry, wasm: WasmHeap, patchBudget: number): TensorInfo {
   const { batchSize: B, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW } = g;
-  const expected = [B, OH, OW, CO];
-  if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== expected[i])) {
-    throw new EngineError(`Conv2DBackpropFilter: dy is [${dy.shape}], expected [${expected}]`);
-  }
   const rows = KH * KW * CI;
   const simd = stride1Simd(g, wasm);
   // Chunks are ranges of output rows (b, oh), numbered b * OH + oh: any range for the SIMD kernel,
@@ -131,6 +196,57 @@ export function conv2dBackpropFilter(
   const dW = wasm.reshape(sum!, [KH, KW, CI, CO]);
   wasm.dispose(sum!);
   return dW;
+}
+
+/** Frames where the SIMD kernels run and the frame border is thin, patches otherwise. */
+function chooseMethod(g: Geometry, simd: SimdKernels | undefined): FilterGradientMethod {
+  if (!simd) return 'patches';
+  const rows = phaseSpan(g.filterHeight, g.padInfo.top, g.strideHeight);
+  const columns = phaseSpan(g.filterWidth, g.padInfo.left, g.strideWidth);
+  const framed = (g.outHeight + rows.last - rows.first) * (g.outWidth + columns.last - columns.first);
+  return framed <= MAX_FRAME_OVERHEAD * g.outHeight * g.outWidth ? 'frames' : 'patches';
+}
+
+export interface FilterGradientOptions {
+  /** Force a method (tests); by default chosen per shape. */
+  method?: FilterGradientMethod;
+  /** Largest patch matrix built at once (floats), for the patch method. */
+  patchBudget?: number;
+}
+
+export function conv2dBackpropFilter(
+  x: TensorInfo,
+  dy: TensorInfo,
+  attrs: Conv2DBackpropFilterAttrs,
+  wasm: WasmHeap,
+  options: FilterGradientOptions = {},
+): TensorInfo {
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
+  if (backend_util.convertConv2DDataFormat(dataFormat) !== 'channelsLast') {
+    throw new EngineError(`Conv2DBackpropFilter on wasm supports NHWC only, got ${dataFormat}`);
+  }
+  const g = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const expected = [g.batchSize, g.outHeight, g.outWidth, g.outChannels];
+  if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== expected[i])) {
+    throw new EngineError(`Conv2DBackpropFilter: dy is [${dy.shape}], expected [${expected}]`);
+  }
+  const memory = wasm.memory;
+  const simd = memory && simdKernels(memory);
+  const method = options.method ?? chooseMethod(g, simd);
+  if (method === 'frames') {
+    if (!simd) throw new EngineError('Conv2DBackpropFilter by frames needs the SIMD kernels');
+    return byFrames(x, dy, g, wasm, simd);
+  }
+  return byPatches(x, dy, g, wasm, options.patchBudget ?? PATCH_BUDGET);
 }
 
 export const conv2dBackpropFilterConfig: KernelConfig = {

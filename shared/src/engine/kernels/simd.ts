@@ -28,6 +28,12 @@ export interface SimdKernels {
     x: number, dst: number, firstBatch: number, batches: number, height: number, width: number, channels: number,
     kernelHeight: number, kernelWidth: number, top: number, left: number,
   ): void;
+  /** One stride phase of NHWC x as zero-framed channel planes (see shared/wasm/phase-frame.ts). */
+  phaseFrame(
+    x: number, dst: number, batches: number, height: number, width: number, channels: number,
+    stride: number, rowPhase: number, columnPhase: number, firstRow: number, firstColumn: number,
+    frameHeight: number, frameWidth: number,
+  ): void;
   /** One output phase of the strided input gradient into dx (see shared/wasm/scatter-phase.ts). */
   scatterPhase(
     part: number, dx: number, batches: number, countH: number, countW: number, height: number, width: number, channels: number,
@@ -94,6 +100,6 @@ export function simdKernels(memory: WasmMemory): SimdKernels | undefined {
 export function simdNote(): string {
   const reason = simdUnavailable();
   return reason === undefined
-    ? 'instance norm, Adam, filter-gradient patches, input-gradient scatters, channel splits, concatenations and slices, and depth-to-space in wasm SIMD'
+    ? 'instance norm, Adam, filter-gradient frames and patches, input-gradient scatters, channel splits, concatenations and slices, and depth-to-space in wasm SIMD'
     : `instance norm in JS loops, Adam in tfjs ops, filter-gradient patches and input-gradient scatters in JS, channel splits, concatenations, slices and depth-to-space by the backend: ${reason}`;
 }

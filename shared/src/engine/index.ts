@@ -4,3 +4,4 @@ export { registerFusedKernels, registerWasmTrainingKernels, WASM_TRAINING_KERNEL
 export { MAX_WASM_THREADS } from './wasm-threaded.js';
 export { hasFusedInstanceNormAct, instanceNormAct, instanceNormActGrad, type InstanceNormActResult, type InstanceNormActGradients } from './ops/instance-norm-act.js';
 export { INSTANCE_NORM_ACT, INSTANCE_NORM_ACT_GRAD, type InstanceNormActAttrs } from './kernels/instance-norm-act.js';
+export { hasFusedSoftmaxDice, softmaxDiceLoss } from './ops/softmax-dice.js';

@@ -4,12 +4,21 @@
  * come from the spec (1/2^level, lowest level dropped, normalised).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { hasFusedSoftmaxDice, softmaxDiceLoss } from '../engine/ops/softmax-dice.js';
 import { deepSupervisionWeights, type UNetSpec } from './spec.js';
 
 const DICE_SMOOTH = 1e-5;
 
-/** Loss of one head; `target` is one-hot with the same shape as `logits`. */
+/**
+ * Loss of one head; `target` is one-hot with the same shape as `logits`. One fused kernel where the
+ * backend has it (wasm), `diceCrossEntropyOps` elsewhere.
+ */
 export function diceCrossEntropy(logits: tf.Tensor4D, target: tf.Tensor4D): tf.Scalar {
+  return hasFusedSoftmaxDice() ? softmaxDiceLoss(logits, target, DICE_SMOOTH) : diceCrossEntropyOps(logits, target);
+}
+
+/** The same loss in tfjs ops (differentiable by tfjs autodiff on any backend). */
+export function diceCrossEntropyOps(logits: tf.Tensor4D, target: tf.Tensor4D): tf.Scalar {
   return tf.tidy(() => {
     const classes = logits.shape[3];
     const crossEntropy = tf.neg(tf.mean(tf.sum(tf.mul(target, tf.logSoftmax(logits)), 3)));

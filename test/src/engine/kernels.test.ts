@@ -267,7 +267,7 @@ describe('engine: fused instance norm + LeakyReLU on wasm (SIMD where channels a
     assert.equal(simdUnavailable(), undefined);
     const memory = new WasmHeap(tf.backend() as BackendWasm).memory;
     assert.ok(memory && simdKernels(memory), 'no SIMD kernels for the backend memory');
-    assert.match(info.reason, /instance norm, Adam, filter-gradient frames and patches, input-gradient scatters, channel splits, concatenations and slices, and depth-to-space in wasm SIMD/);
+    assert.match(info.reason, /instance norm, Adam, the loss, filter-gradient frames and patches, input-gradient scatters, channel splits, concatenations and slices, and depth-to-space in wasm SIMD/);
   });
 
   /** Seeded shapes; channel counts divisible by 4 take the SIMD kernels, the others the JS loops. */

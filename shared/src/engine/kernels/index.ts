@@ -5,6 +5,7 @@ import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { INSTANCE_NORM_ACT, INSTANCE_NORM_ACT_GRAD, instanceNormActConfigs, registerInstanceNormActGradient } from './instance-norm-act.js';
 import { simdUnavailable } from './simd.js';
+import { softmaxDiceLossConfig } from './softmax-dice.js';
 import { concatChannelsConfig, sliceChannelsConfig, splitChannelsConfig } from './channel-axis.js';
 
 export { simdNote } from './simd.js';
@@ -29,14 +30,14 @@ export function registerFusedKernels(): void {
 export const WASM_TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', INSTANCE_NORM_ACT, INSTANCE_NORM_ACT_GRAD] as const;
 
 /**
- * Installs our kernels for the `wasm` backend (idempotent), the Adam update and the channel split,
- * concatenation and slice only where the SIMD kernels run. Safe before or after the backend starts.
+ * Installs our kernels for the `wasm` backend (idempotent), the Adam update, the loss and the channel
+ * split, concatenation and slice only where the SIMD kernels run. Safe before or after the backend starts.
  */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
   const original = getKernel('Conv2DBackpropInput', 'wasm');
   const configs: KernelConfig[] = [conv2dBackpropFilterConfig, conv2dBackpropInputConfig(original)];
-  if (simdUnavailable() === undefined) configs.push(adamUpdateConfig, splitChannelsConfig(getKernel('SplitV', 'wasm')), concatChannelsConfig(getKernel('Concat', 'wasm')), sliceChannelsConfig(getKernel('Slice', 'wasm')));
+  if (simdUnavailable() === undefined) configs.push(adamUpdateConfig, softmaxDiceLossConfig, splitChannelsConfig(getKernel('SplitV', 'wasm')), concatChannelsConfig(getKernel('Concat', 'wasm')), sliceChannelsConfig(getKernel('Slice', 'wasm')));
   for (const config of configs) replace(config);
   registerFusedKernels();
   registered = true;

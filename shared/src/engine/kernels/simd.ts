@@ -43,6 +43,10 @@ export interface SimdKernels {
   channelCopy(src: number, srcChannels: number, srcFirst: number, dst: number, dstChannels: number, dstFirst: number, count: number, pixels: number): void;
   /** NHWC DepthToSpace, DCR order (see shared/wasm/depth-to-space.ts). */
   depthToSpace(x: number, out: number, batches: number, height: number, width: number, block: number, channels: number): void;
+  /** A head's softmax and loss sums (see shared/wasm/softmax-dice.ts). */
+  softmaxDiceForward(logits: number, target: number, probabilities: number, stats: number, pixels: number, classes: number): void;
+  /** d loss / d logits from the probabilities and the Dice coefficients (see shared/wasm/softmax-dice.ts). */
+  softmaxDiceBackward(probabilities: number, target: number, gradient: number, a: number, b: number, pixels: number, classes: number, inversePixels: number): void;
   adamUpdate(
     x: number, gradient: number, m: number, v: number, xOut: number, mOut: number, vOut: number, count: number,
     beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
@@ -100,6 +104,6 @@ export function simdKernels(memory: WasmMemory): SimdKernels | undefined {
 export function simdNote(): string {
   const reason = simdUnavailable();
   return reason === undefined
-    ? 'instance norm, Adam, filter-gradient frames and patches, input-gradient scatters, channel splits, concatenations and slices, and depth-to-space in wasm SIMD'
-    : `instance norm in JS loops, Adam in tfjs ops, filter-gradient patches and input-gradient scatters in JS, channel splits, concatenations, slices and depth-to-space by the backend: ${reason}`;
+    ? 'instance norm, Adam, the loss, filter-gradient frames and patches, input-gradient scatters, channel splits, concatenations and slices, and depth-to-space in wasm SIMD'
+    : `instance norm in JS loops, Adam and the loss in tfjs ops, filter-gradient patches and input-gradient scatters in JS, channel splits, concatenations, slices and depth-to-space by the backend: ${reason}`;
 }

@@ -88,11 +88,13 @@ function card(site, ctx) {
 }
 
 export function renderSites(sites, ctx) {
-  const online = sites.filter((s) => state(s) === 'online').length;
-  const cases = sites.flatMap((s) => (s.presence ? s.presence.datasets : [])).reduce((n, d) => n + d.caseCount, 0);
-  const busy = sites.filter((s) => s.presence && s.presence.activeTaskIds.length > 0).length;
+  // A revoked site is no longer part of the federation: the summary counts the others.
+  const members = sites.filter((s) => state(s) !== 'revoked');
+  const online = members.filter((s) => state(s) === 'online').length;
+  const cases = members.flatMap((s) => (s.presence ? s.presence.datasets : [])).reduce((n, d) => n + d.caseCount, 0);
+  const busy = members.filter((s) => s.presence && s.presence.activeTaskIds.length > 0).length;
   document.getElementById('site-summary').replaceChildren(
-    h('div.stat', {}, h('b', { id: 'sites-online' }, `${online}/${sites.length}`), 'sites online'),
+    h('div.stat', {}, h('b', { id: 'sites-online' }, `${online}/${members.length}`), 'sites online'),
     h('div.stat', {}, h('b', {}, String(busy)), 'sites working'),
     h('div.stat', {}, h('b', {}, String(cases)), 'cases across sites'),
   );

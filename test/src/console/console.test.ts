@@ -230,6 +230,7 @@ describe('coordinator console in headless Chromium (real coordinator, two real a
     assert.ok(kit['enrolmentToken']!.length > 20);
     assert.match((await page.textContent('#enrol-done'))!, /^Startup kit for east downloaded as east-kit\.json/);
     await page.waitForSelector('article.site[data-site=east][data-state=pending]');
+    assert.equal(await page.textContent('#sites-online'), '2/3');
     const audited = await coordinator.api('GET', '/api/audit?limit=5000');
     assert.ok(audited.body.some((e: { type: string; actor: string; details: { name?: string } }) => e.type === 'site.enrolment_issued' && e.actor === 'admin:test'));
     // The kit's token enrols the site: the coordinator pins the key it is given.
@@ -260,6 +261,8 @@ describe('coordinator console in headless Chromium (real coordinator, two real a
     const east = (await sitesNow()).find((s) => s.name === 'east')!;
     assert.deepEqual([east.status, east.revokedReason], ['revoked', 'test site retired']);
     assert.equal(await page.locator('article.site[data-site=east] button[data-action=revoke]').count(), 0);
+    // A revoked site leaves the summary's counts.
+    assert.equal(await page.textContent('#sites-online'), '2/2');
     await screenshot(page, '1c-sites-enrol-revoke');
     assert.deepEqual(errors.filter((e) => !/^HTTP 409: .*\/api\/sites\/north\/enrolment$/.test(e)), []);
     await page.close();

@@ -51,7 +51,7 @@ function recipeValidation(arm: TrainArm): { cases: readonly Case[]; validation: 
 }
 
 /** Batches in one pass over the cases' slices. */
-function iterationsPerEpoch(cases: readonly Case[], batchSize: number): number {
+export function iterationsPerEpoch(cases: readonly Case[], batchSize: number): number {
   return Math.max(1, Math.ceil(cases.reduce((n, c) => n + c.image.dims[2], 0) / batchSize));
 }
 

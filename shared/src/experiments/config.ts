@@ -101,6 +101,11 @@ export interface ExperimentConfig {
     readonly arms: readonly MulticentreArm[];
     /** Early stopping on the validation cases: a check every `every` iterations, `patience` checks. */
     readonly validation: { readonly every: number; readonly patience: number };
+    /**
+     * Balanced design: also train every arm of each multi-site combination by FedAvg over the same
+     * cases, `rounds` rounds (experiments/fedavg.ts), reported beside pooled training.
+     */
+    readonly federated?: { readonly rounds: number };
   };
   /** Fig. 10 / Table 5 at a real new centre, leave one patient out: a pretrained model fine-tuned vs scratch. */
   readonly transfer: {
@@ -124,6 +129,16 @@ export const HARMONISATION_ARMS = ['none', 'histogram', 'cyclegan'] as const;
 /** Table 4's arms: no augmentation, the paper's augmentation, histogram matching to the first site's profile. */
 export const MULTICENTRE_ARMS = ['baseline', 'augmentation', 'histogram'] as const;
 export type MulticentreArm = (typeof MULTICENTRE_ARMS)[number];
+
+/** How rows, tables and figures name an arm trained by FedAvg instead of pooling its cases. */
+export function federatedArmLabel(arm: MulticentreArm): string {
+  return `${arm} · FedAvg`;
+}
+
+/** The arms a multicentre run reports, in order: each pooled arm, then its FedAvg counterpart if configured. */
+export function reportedMulticentreArms(multicentre: ExperimentConfig['multicentre']): string[] {
+  return multicentre.arms.flatMap((arm) => (multicentre.federated ? [arm, federatedArmLabel(arm)] : [arm]));
+}
 
 /** The paper's combinations for sites [A, B, C, D, …]: A | A+B | A+C | A+B+C | all (those that exist). */
 export function paperCombinations(order: readonly string[]): string[][] {
@@ -247,6 +262,8 @@ function parseMulticentre(m: Json, site: (value: unknown, where: string) => stri
     return arm as MulticentreArm;
   }, [...MULTICENTRE_ARMS]);
   const v = optionalObject(m['validation'], 'multicentre.validation');
+  const federated = m['federated'] === undefined ? undefined : optionalObject(m['federated'], 'multicentre.federated');
+  if (federated && design !== 'balanced') throw new ExperimentError('multicentre.federated compares FedAvg with pooled training on the balanced design: set multicentre.design to balanced');
   return {
     order,
     design,
@@ -255,6 +272,7 @@ function parseMulticentre(m: Json, site: (value: unknown, where: string) => stri
     validationTotal: int(m['validationTotal'], 'multicentre.validationTotal', 0, 10),
     arms,
     validation: { every: int(v['every'], 'multicentre.validation.every', 1, Math.max(1, Math.round(iterations / 10))), patience: int(v['patience'], 'multicentre.validation.patience', 1, 4) },
+    ...(federated ? { federated: { rounds: int(federated['rounds'], 'multicentre.federated.rounds', 1, 5) } } : {}),
   };
 }
 

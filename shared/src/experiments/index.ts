@@ -12,3 +12,4 @@ export * from './figures.js';
 export * from './table.js';
 export * from './run.js';
 export * from './transfer.js';
+export * from './fedavg.js';

@@ -3,7 +3,9 @@
  * at a time (the total grows with each site); `balanced` is the paper's design, where the total is
  * fixed (42 training + 10 validation cases, split evenly over the combination's sites) so that more
  * centres is not confounded with more data, in three arms: no augmentation, the paper's
- * augmentation, histogram matching. Every model is tested on every site's fixed test split.
+ * augmentation, histogram matching; with `federated`, each arm of a multi-site combination is also
+ * trained by FedAvg over the same cases (experiments/fedavg.ts), the data never pooled. Every model
+ * is tested on every site's fixed test split.
  */
 import { selectCases } from '../workflows/split.js';
 import { cohortProfile, intensityHarmonisation } from '../workflows/harmonise.js';
@@ -12,6 +14,8 @@ import type { Case } from '../types.js';
 import { diceRows, scoreArm, trainArm, type DiceRow } from './arms.js';
 import { ArmCounter, site, type RunContext } from './context.js';
 import { ExperimentError } from './errors.js';
+import { federatedArmLabel } from './config.js';
+import { trainFederatedArm } from './fedavg.js';
 
 export interface MulticentreResults {
   readonly rows: DiceRow[];
@@ -73,7 +77,7 @@ export function balancedDesign(combinations: readonly (readonly string[])[], poo
 
 async function runBalanced(context: RunContext): Promise<MulticentreResults> {
   const { config } = context;
-  const { combinations, trainTotal, validationTotal, arms, validation, order } = config.multicentre;
+  const { combinations, trainTotal, validationTotal, arms, validation, order, federated } = config.multicentre;
   const sites = new Map([...new Set(combinations.flat())].map((name) => [name, site(context, name)]));
   const design = balancedDesign(combinations, new Map([...sites].map(([name, s]) => [name, s.pool.length])), trainTotal, validationTotal);
   // One seeded order per site: a combination takes its first cases to train and the next to validate,
@@ -82,7 +86,8 @@ async function runBalanced(context: RunContext): Promise<MulticentreResults> {
   // Histogram matching maps every image, training and test, to the first site's intensity profile.
   const reference = cohortProfile(site(context, order[0]!).pool);
   const matched = intensityHarmonisation('histogram', reference);
-  const counter = new ArmCounter(context, design.combinations.length * arms.length);
+  const federatedCombinations = federated ? design.combinations.filter((c) => c.sites.length > 1).length : 0;
+  const counter = new ArmCounter(context, (design.combinations.length + federatedCombinations) * arms.length);
   const rows: DiceRow[] = [];
   for (const combination of design.combinations) {
     const drawn = combination.sites.map((name) => ordered.get(name)!);
@@ -103,6 +108,22 @@ async function runBalanced(context: RunContext): Promise<MulticentreResults> {
       );
       for (const testSite of context.sites.values()) {
         rows.push(...diceRows({ combination: combination.name, centres: combination.sites.length, arm }, testSite.name, await scoreArm(model, testSite.test, transform, compute)));
+      }
+      if (!federated || combination.sites.length < 2) continue;
+      const label = federatedArmLabel(arm);
+      const federatedCompute = counter.next(`${combination.name} / ${label}`);
+      const federatedModel = await trainFederatedArm(
+        {
+          spec: config.model,
+          sites: await Promise.all(drawn.map((cases) => transformed(cases.slice(0, combination.trainPerSite), transform))),
+          rounds: federated.rounds,
+          training: config.training,
+          augmentation: arm === 'augmentation' ? 'paper' : 'none',
+        },
+        federatedCompute,
+      );
+      for (const testSite of context.sites.values()) {
+        rows.push(...diceRows({ combination: combination.name, centres: combination.sites.length, arm: label }, testSite.name, await scoreArm(federatedModel, testSite.test, transform, federatedCompute)));
       }
     }
   }

@@ -6,7 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ComputeOptions } from './arms.js';
 import { runAugmentationExperiment } from './augmentation.js';
-import { parseExperimentConfig, recipeLabel, type ExperimentConfig, type ExperimentName } from './config.js';
+import { parseExperimentConfig, recipeLabel, reportedMulticentreArms, type ExperimentConfig, type ExperimentName } from './config.js';
 import type { RunContext } from './context.js';
 import { ExperimentError } from './errors.js';
 import type { ExperimentListener } from './events.js';
@@ -74,7 +74,7 @@ async function figuresFor(config: ExperimentConfig, results: Record<string, unkn
         break;
       }
       files.push(...(await writeFigure(outDir, 'fig11-multicentre-balanced', groupedBars(rows('rows'), 'arm', titled('Balanced multi-centre training (same total of cases): Dice per test site'), 'combination'))));
-      files.push(...(await writeTable(outDir, 'table4-multicentre', multicentreTable(rows('rows'), config.multicentre.arms))));
+      files.push(...(await writeTable(outDir, 'table4-multicentre', multicentreTable(rows('rows'), reportedMulticentreArms(config.multicentre)))));
       break;
     case 'transfer': {
       const transfer = results['rows'] as TransferRow[];

@@ -10,6 +10,8 @@ import {
   paperCombinations,
   recipeLabel,
   trainArm,
+  trainFederatedArm,
+  weightedAverage,
   parseExperimentConfig,
   runExperiment,
   type DiceRow,
@@ -21,6 +23,7 @@ import { initialWeights, unetSpec } from '@lgefed/shared/model/index';
 import { saveModelDirectory } from '@lgefed/shared/workflows/index';
 import { tinySpec } from '../model/tiny.js';
 import { ringCase } from '../workflows/fixtures.js';
+import { relativeError } from '../engine/numeric.js';
 
 /** A miniature study: two phantom vendors, three cases each (one kept for testing), a tiny U-Net. */
 const miniature = {
@@ -181,6 +184,42 @@ describe('experiments: a miniature of each runs end to end', function () {
     assert.deepEqual(design.combinations.map((c) => c.trainPerSite), [2, 1], 'the same total of 2 training cases, split over the sites');
     await checkFigure(out, 'fig11-multicentre-balanced');
     assert.match(await readFile(join(out, 'table4-multicentre.md'), 'utf8'), /\| emidec \+ vh \| vh \| \d\.\d{3} ± /);
+  });
+
+  it('multicentre, balanced with FedAvg beside pooling: the same cases per site, never pooled; the table has both', async () => {
+    const out = join(directory, 'multicentre-federated');
+    const config = parseExperimentConfig({ ...miniature, multicentre: { design: 'balanced', trainTotal: 2, validationTotal: 0, arms: ['augmentation'], federated: { rounds: 2 } } }, 'multicentre');
+    const result = await runExperiment(config, { outDir: out });
+    const rows = result.results['rows'] as DiceRow[];
+    // emidec alone: pooled only (FedAvg over one site is pooling); emidec + vh: pooled and FedAvg.
+    checkRows(rows, 3 * 2 * 2);
+    assert.deepEqual(
+      [...new Set(rows.map((r) => `${r['combination']} / ${r['arm']}`))],
+      ['emidec / augmentation', 'emidec + vh / augmentation', 'emidec + vh / augmentation · FedAvg'],
+    );
+    const table = await readFile(join(out, 'table4-multicentre.md'), 'utf8');
+    assert.match(table, /bloodpool augmentation \| bloodpool augmentation · FedAvg/);
+    assert.match(table, /\| emidec \+ vh \| vh \| \d\.\d{3} ± \d\.\d{3} \| \d\.\d{3} ± /);
+    await checkFigure(out, 'fig11-multicentre-balanced');
+    assert.throws(() => parseExperimentConfig({ ...miniature, multicentre: { federated: { rounds: 2 } } }, 'multicentre'), /set multicentre.design to balanced/);
+  });
+
+  it('FedAvg: one round is the case-weighted mean of the sites trained alone from the same start', async () => {
+    const config = parseExperimentConfig(miniature, 'multicentre');
+    const [a, b] = [ringCase('fa', 64, 2), ringCase('fb', 64, 2, 3)];
+    const arm = { spec: config.model, training: config.training, augmentation: 'none' as const };
+    const federated = await trainFederatedArm({ ...arm, sites: [[a, b], [a]], rounds: 1, iterations: 4 });
+    // 4 iterations over one round and two sites: 2 each, from the He start of the training seed.
+    const start = initialWeights(config.model, config.training.seed);
+    const initial = { spec: config.model, weights: start, id: 'start' };
+    const alone = await Promise.all([
+      trainArm({ ...arm, cases: [a, b], training: { ...config.training, seed: config.training.seed + 1000 }, iterations: 2, initial }),
+      trainArm({ ...arm, cases: [a], training: { ...config.training, seed: config.training.seed + 1001 }, iterations: 2, initial }),
+    ]);
+    const expected = weightedAverage(alone.map((m) => m.weights), [2, 1]);
+    federated.weights.forEach((t, i) => assert.ok(relativeError(t.data, expected[i]!.data) < 1e-6, t.name));
+    assert.notDeepEqual(federated.weights[0]!.data, start[0]!.data, 'the sites trained');
+    assert.throws(() => weightedAverage([], []), /at least one site/);
   });
 
   it('multicentre (Fig. 11): sites included one by one, tested everywhere; every experiment used the same test split', async () => {

@@ -9,3 +9,4 @@ export * from './envelope.js';
 export * from './float16.js';
 export * from './model-transfer.js';
 export type * from './socket-events.js';
+export * from './send-window.js';

@@ -1,4 +1,6 @@
 import {
+  CHUNK_WINDOW,
+  sendInWindow,
   importPublicJwk,
   isProtocolError,
   ModelReassembler,
@@ -455,7 +457,7 @@ export class SiteAgent {
   private async upload(weights: ModelPackage): Promise<void> {
     const wanted = await this.request('ModelManifest', weights.manifest);
     if (wanted.header.msg !== 'ChunkRequest') throw new TaskFailure('UploadRefused', `coordinator refused the weights manifest: ${JSON.stringify(wanted.message)}`, true);
-    for (const index of (wanted.message as MessageTypes['ChunkRequest']).indices) await this.expectAck(await this.sendChunk(weights.chunk(index)));
+    await sendInWindow((wanted.message as MessageTypes['ChunkRequest']).indices, CHUNK_WINDOW, async (index) => this.expectAck(await this.sendChunk(weights.chunk(index))));
   }
 
   private async expectAck(reply: OpenedAny): Promise<void> {

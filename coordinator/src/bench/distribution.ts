@@ -1,4 +1,4 @@
-import { encodeMessage, packModel, type ModelPackage, type NamedTensor } from '@lgefed/protocol';
+import { CHUNK_WINDOW, encodeMessage, packModel, sendInWindow, type ModelPackage, type NamedTensor } from '@lgefed/protocol';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -20,8 +20,6 @@ export interface DistributionFigures {
 }
 
 const AGENT_SCRIPT = fileURLToPath(new URL('./distribution-agents.js', import.meta.url));
-/** Chunks in flight per agent: enough to keep the link busy, bounded so memory stays a few MB per agent. */
-const WINDOW = 8;
 
 function startAgents(args: string[]): Promise<void> {
   const child = spawn(process.execPath, [AGENT_SCRIPT, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
@@ -36,14 +34,10 @@ async function sendModel(socket: Socket, pkg: ModelPackage): Promise<number> {
     ack();
     resolve(parameters);
   }));
-  let next = 0;
-  const lane = async () => {
-    while (next < pkg.chunkCount) {
-      const index = next++;
-      await socket.timeout(60_000).emitWithAck('chunk', pkg.chunk(index));
-    }
-  };
-  await Promise.all(Array.from({ length: WINDOW }, lane));
+  // The coordinator's window of chunks in flight per site.
+  await sendInWindow(Array.from({ length: pkg.chunkCount }, (_, i) => i), CHUNK_WINDOW, async (index) => {
+    await socket.timeout(60_000).emitWithAck('chunk', pkg.chunk(index));
+  });
   return done;
 }
 

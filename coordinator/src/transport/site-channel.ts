@@ -1,4 +1,6 @@
 import {
+  CHUNK_WINDOW,
+  sendInWindow,
   decodeChunkFrame,
   importPublicJwk,
   ReplayCache,
@@ -486,12 +488,13 @@ export class SiteChannel implements TaskTransport {
     }
   }
 
+  /** CHUNK_WINDOW chunks in flight; a disconnect stops the sending (the site asks again for what it lacks). */
   private async sendChunks(session: Session, modelPackage: { chunk(i: number): Uint8Array; readonly chunkCount: number }, indices: readonly number[]): Promise<void> {
-    for (const index of indices) {
-      if (!session.socket.connected || index >= modelPackage.chunkCount) return;
+    await sendInWindow(indices.filter((index) => index < modelPackage.chunkCount), CHUNK_WINDOW, async (index) => {
+      if (!session.socket.connected) return;
       const reply = await this.verifyReply(session, await session.socket.timeout(this.replyTimeoutMs).emitWithAck('chunk', modelPackage.chunk(index)));
       if (reply.header.msg === 'ErrorReport') throw new TransportError('unknown_transfer', `site refused chunk ${index}: ${body(reply, 'ErrorReport').message}`);
-    }
+    });
   }
 
   /** Sends a signed message and returns the site's verified reply. */

@@ -2,14 +2,16 @@
  * `npm run bench:protocol`: encode + sign + verify + decode of the paper-size U-Net (about 31 M
  * float32 parameters) through the signed manifest + chunk path, in float32 and float16, against the
  * peer approach of sealing every chunk as its own JWS (Ed25519 + base64 over all bytes).
- * Each configuration runs in a fresh child process so its peak RSS is its own.
+ * Each configuration runs in a fresh child process so its peak RSS is its own. Also measures the
+ * machine's ceiling for the manifest path: first-touch writes of a new model's memory and SHA-256.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { FRAME_OVERHEAD_BYTES, ModelReassembler, packModel, type NamedTensor, type WireDType } from '../model-transfer.js';
+import { DEFAULT_CHUNK_BYTES, FRAME_OVERHEAD_BYTES, ModelReassembler, packModel, type NamedTensor, type WireDType } from '../model-transfer.js';
 import { Signer, Verifier } from '../envelope.js';
 import { generateKeyPair, importPrivateJwk, importPublicJwk } from '../keys.js';
 import { ReplayCache } from '../replay-cache.js';
@@ -245,8 +247,42 @@ async function runOne(mode: Mode, dtype: WireDType): Promise<Figures> {
   };
 }
 
+interface Ceiling {
+  /** Float32 model MB written per CPU-second into memory the process never touched (first-touch page faults). */
+  readonly freshMemoryMbPerCpuS: number;
+  /** SHA-256 MB per CPU-second, chunk by chunk. */
+  readonly sha256MbPerCpuS: number;
+  /** The most a one-process manifest float32 run can reach: both ends hash every byte, the receiver's model is new memory. */
+  readonly manifestFloat32MbPerCpuS: number;
+}
+
+/** What this machine allows whatever our code does, measured in a fresh process like the runs. */
+function measureCeiling(): Ceiling {
+  const tensors = unetTensors();
+  const bytes = tensors.reduce((n, t) => n + t.data.byteLength, 0);
+  const touch = process.cpuUsage();
+  const received = tensors.map((t) => {
+    const copy = new Float32Array(t.data.length);
+    copy.set(t.data);
+    return copy;
+  });
+  const touchSeconds = cpuSecondsSince(touch);
+  const hash = process.cpuUsage();
+  for (const t of received) {
+    const view = new Uint8Array(t.buffer);
+    for (let at = 0; at < view.byteLength; at += DEFAULT_CHUNK_BYTES) createHash('sha256').update(view.subarray(at, at + DEFAULT_CHUNK_BYTES)).digest();
+  }
+  const hashSeconds = cpuSecondsSince(hash);
+  const mb = bytes / MB;
+  return { freshMemoryMbPerCpuS: mb / touchSeconds, sha256MbPerCpuS: mb / hashSeconds, manifestFloat32MbPerCpuS: mb / (touchSeconds + 2 * hashSeconds) };
+}
+
 async function main(): Promise<void> {
   const [flag, mode, dtype] = process.argv.slice(2);
+  if (flag === '--ceiling') {
+    process.stdout.write(JSON.stringify(measureCeiling()));
+    return;
+  }
   if (flag === '--child') {
     process.stdout.write(JSON.stringify(await runOne(mode as Mode, dtype as WireDType)));
     return;
@@ -264,6 +300,7 @@ async function main(): Promise<void> {
     JSON.parse(execFileSync(process.execPath, ['--expose-gc', self, '--child', m, d], { encoding: 'utf8', maxBuffer: 1 << 20 })) as Figures,
   );
   for (const dtype of ['float32', 'float16'] as const) rows.push(await runTwoProcess(self, dtype));
+  const ceiling = JSON.parse(execFileSync(process.execPath, [self, '--ceiling'], { encoding: 'utf8' })) as Ceiling;
   const peer = (dtypeOf: WireDType): Figures => rows.find((r) => r.mode === 'jws-per-chunk' && r.dtype === dtypeOf)!;
   const first = rows[0]!;
   console.log(`model: ${first.parameters.toLocaleString('en')} float32 parameters (${(first.modelBytes / MB).toFixed(1)} MB); load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`);
@@ -287,6 +324,11 @@ async function main(): Promise<void> {
     );
   }
   console.log(`targets: >= ${TARGET_MB_S} MB/s on one core; peak RSS <= ${TARGET_RSS_RATIO}x the float32 model size.`);
+  console.log(
+    `ceiling on this machine: writing a model into fresh memory ${ceiling.freshMemoryMbPerCpuS.toFixed(0)} MB/s per CPU-second (first-touch page faults), ` +
+      `SHA-256 ${ceiling.sha256MbPerCpuS.toFixed(0)} MB/s: a one-process manifest float32 run cannot pass ${ceiling.manifestFloat32MbPerCpuS.toFixed(0)} MB/s per CPU-second ` +
+      `(ours reaches ${(first.mbPerCpuS / ceiling.manifestFloat32MbPerCpuS).toFixed(2)}x of that).`,
+  );
   console.log(`manifest/jws-per-chunk rows hold both ends in one process: Node runtime ${(first.runtimeRssBytes / MB).toFixed(0)} MB + the sent model + the received model.`);
   for (const r of rows.filter((row) => row.mode === 'two-process')) {
     console.log(
@@ -322,6 +364,11 @@ async function main(): Promise<void> {
       model_mb: Number((first.modelBytes / MB).toFixed(1)),
       runtime_rss_mb: Number((first.runtimeRssBytes / MB).toFixed(1)),
       load_average: Number(loadavg()[0]!.toFixed(2)),
+      ceiling: {
+        fresh_memory_mb_per_cpu_s: Number(ceiling.freshMemoryMbPerCpuS.toFixed(1)),
+        sha256_mb_per_cpu_s: Number(ceiling.sha256MbPerCpuS.toFixed(1)),
+        manifest_float32_mb_per_cpu_s: Number(ceiling.manifestFloat32MbPerCpuS.toFixed(1)),
+      },
       ...figures,
     }),
   );

@@ -9,21 +9,19 @@ import { assertFinite, commonParameterCount } from './validate.js';
 export type CoordinateCombiner = (values: Float64Array, scratch: Float64Array) => number;
 
 /**
- * Applies `combine` to each coordinate's values across sites, reading one chunk of coordinates
- * from every site at a time and handing each finished chunk to `sink` before reading the next
- * (memory: chunk × sites, never sites × model, never one whole model either).
+ * Reads one chunk of coordinates from every site at a time (checked: length, finite values), has
+ * `combine` turn the sites' slices into the aggregate's chunk and hands it to `sink` before reading
+ * the next (memory: chunk × sites, never sites × model, never one whole model either).
  */
-export async function streamCoordinatewise(
+export async function streamChunks(
   updates: readonly ClientUpdate[],
-  combine: CoordinateCombiner,
+  combine: (slices: readonly Float32Array[], length: number) => Float32Array,
   sink: AggregateSink,
   requestedChunk?: number,
 ): Promise<number> {
   const count = commonParameterCount(updates);
   const chunk = chunkFor(updates.length, requestedChunk);
   if (!Number.isInteger(chunk) || chunk < 1) throw new CoordinatorError('invalid_argument', `aggregation chunk must be a positive integer, got ${chunk}`);
-  const column = new Float64Array(updates.length);
-  const scratch = new Float64Array(updates.length);
   for (let start = 0; start < count; start += chunk) {
     const length = Math.min(chunk, count - start);
     const slices = await Promise.all(
@@ -34,14 +32,33 @@ export async function streamCoordinatewise(
         return values;
       }),
     );
-    const out = new Float32Array(length);
-    for (let i = 0; i < length; i++) {
-      for (let s = 0; s < slices.length; s++) column[s] = slices[s]![i]!;
-      out[i] = combine(column, scratch);
-    }
-    await sink(start, out);
+    await sink(start, combine(slices, length));
   }
   return count;
+}
+
+/** Applies `combine` to each coordinate's values across sites (in the order given), chunk by chunk. */
+export function streamCoordinatewise(
+  updates: readonly ClientUpdate[],
+  combine: CoordinateCombiner,
+  sink: AggregateSink,
+  requestedChunk?: number,
+): Promise<number> {
+  const column = new Float64Array(updates.length);
+  const scratch = new Float64Array(updates.length);
+  return streamChunks(
+    updates,
+    (slices, length) => {
+      const out = new Float32Array(length);
+      for (let i = 0; i < length; i++) {
+        for (let s = 0; s < slices.length; s++) column[s] = slices[s]![i]!;
+        out[i] = combine(column, scratch);
+      }
+      return out;
+    },
+    sink,
+    requestedChunk,
+  );
 }
 
 /** Runs a streaming aggregation into one array (small models, tests). */

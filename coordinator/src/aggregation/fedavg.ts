@@ -1,5 +1,5 @@
 import { CoordinatorError } from '../errors.js';
-import { collectAggregate, streamCoordinatewise } from './coordinatewise.js';
+import { collectAggregate, streamChunks } from './coordinatewise.js';
 import type { AggregationStrategy, ClientUpdate, TrainingConfig } from './strategy.js';
 
 export interface FedAvgOptions {
@@ -22,13 +22,22 @@ export function fedAvg(options: FedAvgOptions = {}): AggregationStrategy {
       }
     }
     const total = updates.reduce((sum, u) => sum + u.numExamples, 0);
-    const weights = Float64Array.from(updates, (u) => u.numExamples);
-    return streamCoordinatewise(
+    let sums = new Float64Array(0);
+    // Site by site over the whole chunk (one tight loop per site, not a call per coordinate); the
+    // same float64 sums in the same site order as a per-coordinate loop, so the same result.
+    return streamChunks(
       updates,
-      (values) => {
-        let sum = 0;
-        for (let s = 0; s < values.length; s++) sum += weights[s]! * values[s]!;
-        return sum / total;
+      (slices, length) => {
+        if (sums.length < length) sums = new Float64Array(length);
+        const sum = sums.subarray(0, length);
+        sum.fill(0);
+        slices.forEach((values, s) => {
+          const weight = updates[s]!.numExamples;
+          for (let i = 0; i < length; i++) sum[i]! += weight * values[i]!;
+        });
+        const out = new Float32Array(length);
+        for (let i = 0; i < length; i++) out[i] = sum[i]! / total;
+        return out;
       },
       sink,
       options.chunk,

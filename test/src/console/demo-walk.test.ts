@@ -175,7 +175,14 @@ describe('lgefed demo --quick end to end (coordinator and four agents as process
     assert.match(demo.output, /Study summary \(quick sizes/);
     assert.match(demo.output, /Cross-site Dice/);
     assert.ok(report && (await stat(report)).size > 0);
-    assert.match(await readFile(report, 'utf8'), /cross-site evaluation/);
+    const html = await readFile(report, 'utf8');
+    assert.match(html, /cross-site evaluation/);
+    // The overview: the study's key figures in reading order, each embedded and linked to its job's page.
+    const overview = ['cross-site-dice', 'centre-comparison', 'finetune-curves', 'harmonisation-distances'];
+    const at = overview.map((id) => html.indexOf(`<section class="figure" id="${id}">`));
+    assert.ok(at.every((i) => i >= 0), `overview figures at ${at}`);
+    assert.deepEqual([...at].sort((a, b) => a - b), at, 'in reading order');
+    for (const id of overview) assert.match(html, new RegExp(`id="${id}">.*?<img alt="[^"]+" src="data:image/svg\\+xml;base64,.*?<a href="[a-z0-9-]+/index\\.html#${id}">`, 's'));
   });
 
   it('after the run, reopened on the kept state: every job by name, every completed job with its figures, sites as last seen', async () => {

@@ -85,6 +85,11 @@ export interface ExperimentConfig {
     readonly fractionFreeze?: { readonly trainEncoderBlocks?: number; readonly trainDecoderBlocks?: number };
     /** Fine-tuning iterations (default: training.iterations). */
     readonly iterations: number;
+    /**
+     * Fig. 9: also train from scratch on the source site's pool plus each fraction of the target's
+     * (the multi-centre alternative to fine-tuning the source model on the same target cases).
+     */
+    readonly scratchWithSource: boolean;
   };
   /** Fig. 11: sites added one by one in this order; each model is tested at every site. */
   /**
@@ -179,6 +184,12 @@ function int(value: unknown, where: string, min: number, fallback?: number): num
 function positive(value: unknown, where: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw new ExperimentError(`${where} must be a positive number, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function boolean(value: unknown, where: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new ExperimentError(`${where} must be true or false, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -364,6 +375,7 @@ export function parseExperimentConfig(input: unknown, experiment?: ExperimentNam
           }
         : {}),
       iterations: int(f['iterations'], 'finetune.iterations', 1, training.iterations),
+      scratchWithSource: boolean(f['scratchWithSource'], 'finetune.scratchWithSource', false),
     },
     multicentre: parseMulticentre(m, site, sites.map((s) => s.name), training.iterations),
     transfer: {

@@ -2,7 +2,8 @@
  * Fig. 8, Fig. 10 and Table 5: a model pretrained at the source site is fine-tuned at each target
  * site (a) with only the first k encoder blocks or the last k decoder blocks trainable, on the
  * whole training pool, and (b) on growing fractions of the pool, next to models trained from
- * scratch on the same cases. Selections are seeded and nested (10 % ⊂ 25 % ⊂ …).
+ * scratch on the same cases and (Fig. 9, `scratchWithSource`) from scratch on the source's pool
+ * plus those cases. Selections are seeded and nested (10 % ⊂ 25 % ⊂ …).
  */
 import type { Case } from '../types.js';
 import { finetuneModel } from '../workflows/finetune.js';
@@ -12,11 +13,14 @@ import { diceRows, scoreArm, trainArm, type ComputeOptions, type DiceRow } from 
 import { ArmCounter, site, type RunContext } from './context.js';
 import { ExperimentError } from './errors.js';
 
+/** Fig. 9's arm in the fraction rows' `start` factor. */
+export const SCRATCH_WITH_SOURCE = 'scratch on source + target';
+
 export interface FinetuneResults {
   readonly sourceSite: string;
   /** Fig. 8: factors side (encoder | decoder | pretrained) and blocks (k; 0 for the pretrained model as is). */
   readonly blockRows: DiceRow[];
-  /** Fig. 10 / Table 5: factors start (finetuned | scratch), fraction and cases used. */
+  /** Fig. 10 / Table 5 (and Fig. 9): factors start (finetuned | scratch | SCRATCH_WITH_SOURCE), fraction and cases used. */
   readonly fractionRows: DiceRow[];
 }
 
@@ -52,8 +56,10 @@ export async function runFinetuneExperiment(context: RunContext): Promise<Finetu
   for (const k of blocks) {
     if (k > stages - 1) throw new ExperimentError(`finetune.blocks: ${k} exceeds the ${stages - 1} decoder blocks of this ${stages}-stage U-Net`);
   }
-  const counter = new ArmCounter(context, 1 + targetSites.length * (2 * blocks.length + 2 * fractions.length));
-  const pretrained = await trainArm({ spec: config.model, cases: site(context, sourceSite).pool, training: config.training }, counter.next(`pretrain ${sourceSite}`));
+  const { scratchWithSource } = config.finetune;
+  const counter = new ArmCounter(context, 1 + targetSites.length * (2 * blocks.length + (scratchWithSource ? 3 : 2) * fractions.length));
+  const sourcePool = site(context, sourceSite).pool;
+  const pretrained = await trainArm({ spec: config.model, cases: sourcePool, training: config.training }, counter.next(`pretrain ${sourceSite}`));
   const blockRows: DiceRow[] = [];
   const fractionRows: DiceRow[] = [];
   for (const name of targetSites) {
@@ -74,6 +80,9 @@ export async function runFinetuneExperiment(context: RunContext): Promise<Finetu
       fractionRows.push(...diceRows({ start: 'finetuned', fraction, cases: cases.length }, name, await scoreArm(tuned, target.test, undefined, computeOptions(context))));
       const scratch = await trainArm({ spec: config.model, cases, training: config.training }, counter.next(`${name}: scratch on ${Math.round(fraction * 100)} %`));
       fractionRows.push(...diceRows({ start: 'scratch', fraction, cases: cases.length }, name, await scoreArm(scratch, target.test, undefined, computeOptions(context))));
+      if (!scratchWithSource) continue;
+      const pooled = await trainArm({ spec: config.model, cases: [...sourcePool, ...cases], training: config.training }, counter.next(`${name}: scratch on ${sourceSite} + ${Math.round(fraction * 100)} %`));
+      fractionRows.push(...diceRows({ start: SCRATCH_WITH_SOURCE, fraction, cases: cases.length }, name, await scoreArm(pooled, target.test, undefined, computeOptions(context))));
     }
   }
   return { sourceSite, blockRows, fractionRows };

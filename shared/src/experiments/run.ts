@@ -4,14 +4,14 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ComputeOptions } from './arms.js';
+import type { ComputeOptions, DiceRow } from './arms.js';
 import { runAugmentationExperiment } from './augmentation.js';
 import { parseExperimentConfig, recipeLabel, reportedMulticentreArms, type ExperimentConfig, type ExperimentName } from './config.js';
 import type { RunContext } from './context.js';
 import { ExperimentError } from './errors.js';
 import type { ExperimentListener } from './events.js';
 import { armBars, groupedBars, lines, writeFigure } from './figures.js';
-import { runFinetuneExperiment } from './finetune.js';
+import { runFinetuneExperiment, SCRATCH_WITH_SOURCE } from './finetune.js';
 import { runHarmonisationExperiment } from './harmonisation.js';
 import { runMulticentreExperiment } from './multicentre.js';
 import { loadSite, splitOf, type SiteData, type SiteSplit } from './sites.js';
@@ -63,9 +63,14 @@ async function figuresFor(config: ExperimentConfig, results: Record<string, unkn
     case 'finetune': {
       const blockRows = rows('blockRows').filter((r) => r['side'] !== 'pretrained');
       files.push(...(await writeFigure(outDir, 'fig8-finetune-blocks', lines(blockRows, { field: 'blocks', title: 'k trainable blocks' }, 'side', titled('Fine-tuned blocks: encoder vs decoder'), 'testSite'))));
-      const fractionRows = rows('fractionRows').map((r) => ({ ...r, percent: Math.round((r['fraction'] as number) * 100) }));
-      files.push(...(await writeFigure(outDir, 'fig10-data-fraction', lines(fractionRows, { field: 'percent', title: 'training cases used (%)' }, 'start', titled('Data fraction: fine-tuned vs from scratch'), 'testSite'))));
-      files.push(...(await writeTable(outDir, 'table5-finetune', fractionTable(rows('fractionRows')))));
+      const withPercent = (r: DiceRow) => ({ ...r, percent: Math.round((r['fraction'] as number) * 100) });
+      const fractionRows = rows('fractionRows').filter((r) => r['start'] !== SCRATCH_WITH_SOURCE);
+      files.push(...(await writeFigure(outDir, 'fig10-data-fraction', lines(fractionRows.map(withPercent), { field: 'percent', title: 'training cases used (%)' }, 'start', titled('Data fraction: fine-tuned vs from scratch'), 'testSite'))));
+      files.push(...(await writeTable(outDir, 'table5-finetune', fractionTable(fractionRows))));
+      if (config.finetune.scratchWithSource) {
+        const fig9Rows = rows('fractionRows').filter((r) => r['start'] !== 'scratch').map(withPercent);
+        files.push(...(await writeFigure(outDir, 'fig9-finetune-vs-multicentre', lines(fig9Rows, { field: 'percent', title: 'target cases used (%)' }, 'start', titled(`Fine-tuned from ${config.finetune.sourceSite} vs scratch on ${config.finetune.sourceSite} + the target's cases`), 'testSite'))));
+      }
       break;
     }
     case 'multicentre':

@@ -171,6 +171,22 @@ describe('experiments: a miniature of each runs end to end', function () {
     const table = await readFile(join(out, 'table5-finetune.md'), 'utf8');
     assert.match(table, /\| vh \| 50 % \| 1 \|/);
     assert.ok((await stat(join(out, 'table5-finetune.csv'))).size > 0);
+    await assert.rejects(stat(join(out, 'fig9-finetune-vs-multicentre.svg')), 'Fig. 9 only when asked for');
+  });
+
+  it('finetune with Fig. 9: the source model fine-tuned at the target vs scratch on source + target cases', async () => {
+    const out = join(directory, 'finetune-fig9');
+    const config = parseExperimentConfig({ ...miniature, finetune: { blocks: [1], fractions: [0.5], iterations: 2, scratchWithSource: true } }, 'finetune');
+    const events: ExperimentEvent[] = [];
+    const result = await runExperiment(config, { outDir: out, onEvent: (e) => events.push(e) });
+    const fractionRows = result.results['fractionRows'] as DiceRow[];
+    checkRows(fractionRows, 3 * 2);
+    assert.deepEqual([...new Set(fractionRows.map((r) => r['start']))], ['finetuned', 'scratch', 'scratch on source + target']);
+    // The pooled arm trains on the source's 2 training cases plus the target's 1.
+    assert.ok(events.some((e) => e.type === 'arm' && (e as { label: string }).label === 'vh: scratch on emidec + 50 %'));
+    await checkFigure(out, 'fig9-finetune-vs-multicentre');
+    assert.doesNotMatch(await readFile(join(out, 'table5-finetune.md'), 'utf8'), /source \+ target/, 'Table 5 keeps its two columns');
+    assert.throws(() => parseExperimentConfig({ ...miniature, finetune: { scratchWithSource: 'yes' } }, 'finetune'), /scratchWithSource must be true or false/);
   });
 
   it('multicentre, balanced (Table 4 / Fig. 11): each combination in three arms on the same cases, tested everywhere', async () => {

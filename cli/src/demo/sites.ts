@@ -6,7 +6,7 @@
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { architectureHash, resolveArchitecture } from '@lgefed/site-agent/architecture';
-import { PROFILE_NAMES, writePhantomSiteInWorker } from '@lgefed/shared/phantom/index';
+import { LGE_PROFILE_NAMES, writePhantomSiteInWorker } from '@lgefed/shared/phantom/index';
 import type { DemoSizes } from './sizes.js';
 
 export interface DemoSiteSource {
@@ -25,9 +25,9 @@ export interface PreparedSite {
   readonly kitFile: string;
 }
 
-/** The four phantom sites, named after the profile whose style they have. */
+/** The four phantom LGE sites, named after the profile whose style they have. */
 export function phantomSites(): DemoSiteSource[] {
-  return PROFILE_NAMES.map((profile) => ({ name: profile, phantomProfile: profile }));
+  return LGE_PROFILE_NAMES.map((profile) => ({ name: profile, phantomProfile: profile }));
 }
 
 async function nonEmptyDir(dir: string): Promise<boolean> {

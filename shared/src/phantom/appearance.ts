@@ -18,6 +18,21 @@ export interface Acquisition {
 }
 
 export function sampleAcquisition(rng: Random, look: VendorAppearance): Acquisition {
+  const intensity = look.sequence === 'cine' ? cineIntensities(rng) : lgeIntensities(rng, look);
+  return {
+    intensity,
+    contrast: rng.uniform(...look.contrast),
+    gamma: look.gamma,
+    noise: rng.uniform(...look.noise),
+    bias: [rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(...look.bias)],
+    blurMm: rng.uniform(...look.blurMm),
+    zeroFill: rng.uniform(...look.zeroFill),
+    zeroFillRead: rng.uniform(...look.zeroFill),
+    texture: rng.uniform(0.2, 0.45),
+  };
+}
+
+function lgeIntensities(rng: Random, look: VendorAppearance): Float32Array {
   const ti = rng.uniform(...look.tiQuality);
   const jitter = (v: number) => v * rng.uniform(0.88, 1.12);
   const intensity = new Float32Array(TISSUE_COUNT);
@@ -50,17 +65,42 @@ export function sampleAcquisition(rng: Random, look: VendorAppearance): Acquisit
   intensity[Tissue.lvBlood] = blood;
   intensity[Tissue.scar] = Math.min(1, relative(1.15, 1.45));
   intensity[Tissue.noReflow] = relative(0.08, 0.2);
-  return {
-    intensity,
-    contrast: rng.uniform(...look.contrast),
-    gamma: look.gamma,
-    noise: rng.uniform(...look.noise),
-    bias: [rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(...look.bias)],
-    blurMm: rng.uniform(...look.blurMm),
-    zeroFill: rng.uniform(...look.zeroFill),
-    zeroFillRead: rng.uniform(...look.zeroFill),
-    texture: rng.uniform(0.2, 0.45),
-  };
+  return intensity;
+}
+
+/**
+ * Cine bSSFP: contrast follows T2/T1, so flowing blood and fat are bright, myocardium and skeletal
+ * muscle dark grey (blood/myocardium ≈ 3, as on Sunnybrook), lung nearly black, and infarcts look
+ * like the rest of the myocardium.
+ */
+function cineIntensities(rng: Random): Float32Array {
+  const intensity = new Float32Array(TISSUE_COUNT);
+  const blood = rng.uniform(0.62, 0.72);
+  const relative = (lo: number, hi: number) => blood * rng.uniform(lo, hi);
+  const myocardium = relative(0.25, 0.4);
+  const fat = relative(0.8, 1.05);
+  intensity[Tissue.air] = 0;
+  intensity[Tissue.softTissue] = relative(0.35, 0.55);
+  intensity[Tissue.subcutaneousFat] = fat;
+  intensity[Tissue.epicardialFat] = fat * rng.uniform(0.9, 1.05);
+  intensity[Tissue.fatPad] = fat * rng.uniform(0.9, 1.05);
+  intensity[Tissue.muscle] = relative(0.2, 0.3);
+  intensity[Tissue.lung] = relative(0.03, 0.1);
+  intensity[Tissue.pulmonaryVessel] = relative(0.6, 0.9);
+  intensity[Tissue.liver] = relative(0.3, 0.45);
+  intensity[Tissue.bowel] = relative(0.3, 0.8);
+  intensity[Tissue.bowelGas] = relative(0.02, 0.1);
+  intensity[Tissue.vessel] = relative(0.8, 1.05);
+  intensity[Tissue.spine] = relative(0.25, 0.4);
+  intensity[Tissue.rvWall] = myocardium * 1.05;
+  intensity[Tissue.rvBlood] = relative(0.9, 1.05);
+  intensity[Tissue.lvMyocardium] = myocardium;
+  intensity[Tissue.papillary] = myocardium * rng.uniform(1, 1.1);
+  intensity[Tissue.trabeculae] = myocardium * rng.uniform(1, 1.15);
+  intensity[Tissue.lvBlood] = blood;
+  intensity[Tissue.scar] = myocardium;
+  intensity[Tissue.noReflow] = myocardium;
+  return intensity;
 }
 
 function gaussianKernel(sigma: number): Float32Array {

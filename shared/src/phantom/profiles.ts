@@ -2,12 +2,16 @@ import type { Layout } from '../imaging/layouts.js';
 
 export type Range = readonly [number, number];
 
-/** How a vendor's LGE looks once reconstructed and stored. */
+/**
+ * How a vendor's images look once reconstructed and stored: late gadolinium enhancement (healthy
+ * myocardium nulled, scar bright) or cine bSSFP (bright blood, grey myocardium, scar invisible).
+ */
 export interface VendorAppearance {
+  readonly sequence: 'lge' | 'cine';
   /** Intensity transfer curve out = contrast · s^gamma applied after the tissue model. */
   readonly gamma: number;
   readonly contrast: Range;
-  /** Inversion-time quality per case: 1 nulls healthy myocardium perfectly, lower leaves it grey. */
+  /** LGE: inversion-time quality per case: 1 nulls healthy myocardium perfectly, lower leaves it grey. */
   readonly tiQuality: Range;
   /** Rician noise σ relative to blood-pool signal. */
   readonly noise: Range;
@@ -46,7 +50,7 @@ export interface PhantomProfile {
   readonly appearance: VendorAppearance;
 }
 
-/** Four sites mirroring the study's Table 1. */
+/** Four LGE sites mirroring the study's Table 1, and a cine cohort for the cine arm. */
 export const PROFILES: Record<string, PhantomProfile> = {
   emidec: {
     name: 'emidec',
@@ -61,7 +65,7 @@ export const PROFILES: Record<string, PhantomProfile> = {
     slices: [4, 10],
     infarctRate: 0.67,
     noReflowRate: 0.4,
-    appearance: { gamma: 1, contrast: [0.9, 1.1], tiQuality: [0.3, 0.65], noise: [0.015, 0.035], bias: [0.05, 0.2], blurMm: [0.9, 1.4], zeroFill: [0, 0.2] },
+    appearance: { sequence: 'lge', gamma: 1, contrast: [0.9, 1.1], tiQuality: [0.3, 0.65], noise: [0.015, 0.035], bias: [0.05, 0.2], blurMm: [0.9, 1.4], zeroFill: [0, 0.2] },
   },
   mscmr: {
     name: 'mscmr',
@@ -76,7 +80,7 @@ export const PROFILES: Record<string, PhantomProfile> = {
     slices: [10, 18],
     infarctRate: 0.6,
     noReflowRate: 0.2,
-    appearance: { gamma: 0.8, contrast: [0.8, 1.0], tiQuality: [0.6, 0.95], noise: [0.04, 0.08], bias: [0.2, 0.4], blurMm: [1.2, 1.8], zeroFill: [0, 0] },
+    appearance: { sequence: 'lge', gamma: 0.8, contrast: [0.8, 1.0], tiQuality: [0.6, 0.95], noise: [0.04, 0.08], bias: [0.2, 0.4], blurMm: [1.2, 1.8], zeroFill: [0, 0] },
   },
   vh: {
     name: 'vh',
@@ -91,7 +95,7 @@ export const PROFILES: Record<string, PhantomProfile> = {
     slices: [8, 15],
     infarctRate: 0.7,
     noReflowRate: 0.3,
-    appearance: { gamma: 1.25, contrast: [1.0, 1.2], tiQuality: [0.55, 0.9], noise: [0.05, 0.09], bias: [0.15, 0.35], blurMm: [1.4, 2.0], zeroFill: [0, 0.05] },
+    appearance: { sequence: 'lge', gamma: 1.25, contrast: [1.0, 1.2], tiQuality: [0.55, 0.9], noise: [0.05, 0.09], bias: [0.15, 0.35], blurMm: [1.4, 2.0], zeroFill: [0, 0.05] },
   },
   stpau: {
     name: 'stpau',
@@ -106,8 +110,26 @@ export const PROFILES: Record<string, PhantomProfile> = {
     slices: [18, 24],
     infarctRate: 0.8,
     noReflowRate: 0.35,
-    appearance: { gamma: 0.9, contrast: [0.85, 1.05], tiQuality: [0.7, 1], noise: [0.03, 0.05], bias: [0.25, 0.45], blurMm: [1.0, 1.4], zeroFill: [0, 0] },
+    appearance: { sequence: 'lge', gamma: 0.9, contrast: [0.85, 1.05], tiQuality: [0.7, 1], noise: [0.03, 0.05], bias: [0.25, 0.45], blurMm: [1.0, 1.4], zeroFill: [0, 0] },
+  },
+  cine: {
+    name: 'cine',
+    description: 'Sunnybrook-like cine (bSSFP): GE 1.5 T, 1.25-1.45 mm, 10 mm slices, 6-12 slices; bright blood, grey myocardium, no scar; manifest.csv of NIfTI pairs, labels 0/1/2',
+    vendor: 'GE',
+    layout: 'manifest',
+    storage: { kind: 'int16', max: 1500 },
+    spacing: [1.25, 1.45],
+    fovMm: [320, 380],
+    phaseFov: [0.8, 1],
+    sliceSpacing: [10],
+    slices: [6, 12],
+    infarctRate: 0,
+    noReflowRate: 0,
+    appearance: { sequence: 'cine', gamma: 1, contrast: [0.9, 1.1], tiQuality: [1, 1], noise: [0.02, 0.04], bias: [0.1, 0.3], blurMm: [1.0, 1.5], zeroFill: [0, 0.05] },
   },
 };
 
 export const PROFILE_NAMES = Object.keys(PROFILES);
+
+/** The four LGE sites of the study's Table 1 (the demo's federation); `cine` is the cine arm's cohort. */
+export const LGE_PROFILE_NAMES = PROFILE_NAMES.filter((name) => PROFILES[name]!.appearance.sequence === 'lge');

@@ -36,6 +36,31 @@ describe('phantom: multi-vendor LGE generator', function () {
     }
   });
 
+  it('draws the cine cohort as cine: bright blood, grey myocardium (blood/myocardium ≈ 3 against LGE ≈ 1.3), no scar', () => {
+    const ratio = (profile: string, index: number) => {
+      const c = generatePhantomCase(PROFILES[profile]!, 4, index);
+      const mean = (label: number) => {
+        let sum = 0;
+        let n = 0;
+        c.label!.data.forEach((l, i) => {
+          if (l === label) {
+            sum += c.image.data[i]!;
+            n++;
+          }
+        });
+        return sum / n;
+      };
+      return { ratio: mean(Label.bloodpool) / mean(Label.myocardium), infarct: c.anatomy.infarct };
+    };
+    for (let i = 0; i < 3; i++) {
+      const cine = ratio('cine', i);
+      assert.ok(cine.ratio > 2.2, `cine case ${i}: blood/myocardium ${cine.ratio}`);
+      assert.equal(cine.infarct, undefined);
+      const lge = ratio('emidec', i);
+      assert.ok(lge.ratio < 2, `LGE case ${i}: blood/myocardium ${lge.ratio}`);
+    }
+  });
+
   it('thins a long stack to maxSlices over the same extent, and leaves short stacks alone', () => {
     const full = generatePhantomCase(PROFILES.stpau!, 1, 0);
     const thin = generatePhantomCase(PROFILES.stpau!, 1, 0, { maxSlices: 6 });

@@ -42,14 +42,14 @@ function progressPrinter(stream: NodeJS.WriteStream): (event: ExperimentEvent) =
 
 export const experiment: Command = {
   name: 'experiment',
-  summary: 'run a local study experiment (augmentation, harmonisation, finetune, multicentre, transfer): results.json + figures',
+  summary: 'run a local study experiment (augmentation, harmonisation, finetune, multicentre, transfer, cine): results.json + figures',
   usage: `Usage: lgefed experiment <${EXPERIMENT_NAMES.join('|')}> --config FILE.json --out DIR [--recipe study [--scale S]] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu]
 
 Runs one experiment of the study on this machine, no federation: the reference the federated jobs
 reproduce. The config (JSON) lists the sites (phantom profiles or real folders), the fixed test split
 (testCases, splitSeed), the model, training settings and the experiment's own section. Writes
 DIR/results.json, the figures as SVG and PNG (fig6-augmentation, fig7-harmonisation,
-fig8-finetune-blocks, fig10-data-fraction, fig11-multicentre) and Tables 4 and 5 (CSV, markdown).
+fig8-finetune-blocks, fig10-data-fraction, fig11-multicentre, fig-cine-arm) and Tables 4 and 5 (CSV, markdown).
 --recipe study trains as the paper did: the 6-stage paper U-Net at 256x256, batch 16, 250 epochs at
 a constant 1e-3, the paper's augmentation, 20 % of each arm's cases for validation (best epoch
 kept), 15 test subjects; --scale 0.1 shortens it to 25 epochs, and every figure says so.`,

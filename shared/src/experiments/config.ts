@@ -11,7 +11,7 @@ import { PROFILES } from '../phantom/profiles.js';
 import type { EarlyStoppingSettings } from '../workflows/train.js';
 import { ExperimentError } from './errors.js';
 
-export const EXPERIMENT_NAMES = ['augmentation', 'harmonisation', 'finetune', 'multicentre', 'transfer'] as const;
+export const EXPERIMENT_NAMES = ['augmentation', 'harmonisation', 'finetune', 'multicentre', 'transfer', 'cine'] as const;
 export type ExperimentName = (typeof EXPERIMENT_NAMES)[number];
 
 /** A site is a phantom profile (generated, seeded) or a real folder in one of our layouts. */
@@ -127,6 +127,20 @@ export interface ExperimentConfig {
     readonly scratchIterations?: number;
     /** Early stopping on held-out slices of the training patients (iterations become a maximum). */
     readonly earlyStopping?: EarlyStoppingSettings;
+  };
+  /** The cine arm: pretrained on a cine cohort vs on an LGE site, fine-tuned at each target LGE site. */
+  readonly cine: {
+    /** Sites pooled for cine pretraining (default: the phantom sites of the `cine` profile). */
+    readonly cohort: readonly string[];
+    /** The LGE site of the other start (default: the first site outside the cohort). */
+    readonly lgeSource: string;
+    /** Default: every other site. */
+    readonly targets: readonly string[];
+    readonly fractions: readonly number[];
+    /** Blocks trained when fine-tuning; absent = every block. */
+    readonly freeze?: { readonly trainEncoderBlocks?: number; readonly trainDecoderBlocks?: number };
+    /** Fine-tuning iterations (default: training.iterations). */
+    readonly iterations: number;
   };
 }
 
@@ -387,5 +401,33 @@ export function parseExperimentConfig(input: unknown, experiment?: ExperimentNam
       ...(tr['scratchIterations'] !== undefined ? { scratchIterations: int(tr['scratchIterations'], 'transfer.scratchIterations', 1) } : {}),
       ...(tr['earlyStopping'] !== undefined ? { earlyStopping: earlyStoppingSettings(tr['earlyStopping'], 'transfer.earlyStopping') } : {}),
     },
+    cine: parseCine(optionalObject(raw['cine'], 'cine'), sites, site, training.iterations, name === 'cine'),
+  };
+}
+
+function parseCine(c: Json, sites: readonly SiteSource[], site: (value: unknown, where: string) => string, iterations: number, required: boolean): ExperimentConfig['cine'] {
+  const names = sites.map((s) => s.name);
+  const cineProfiled = sites.filter((s) => 'phantom' in s && s.phantom.profile === 'cine').map((s) => s.name);
+  const cohort = list(c['cohort'], 'cine.cohort', site, cineProfiled);
+  if (required && cohort.length === 0) throw new ExperimentError('cine.cohort names no site: list the cine sites (a phantom site of profile cine, or real cine folders)');
+  const lgeSource = site(c['lgeSource'] ?? names.find((n) => !cohort.includes(n)) ?? names[0], 'cine.lgeSource');
+  if (required && cohort.includes(lgeSource)) throw new ExperimentError(`cine.lgeSource '${lgeSource}' is in the cine cohort`);
+  const targets = list(c['targets'], 'cine.targets', site, names.filter((n) => !cohort.includes(n) && n !== lgeSource));
+  if (required && targets.length === 0) throw new ExperimentError('cine.targets names no LGE site to fine-tune at');
+  const freeze = c['freeze'] === undefined ? undefined : object(c['freeze'], 'cine.freeze');
+  return {
+    cohort,
+    lgeSource,
+    targets,
+    fractions: list(c['fractions'], 'cine.fractions', fraction, [0.1, 0.5, 1]),
+    ...(freeze
+      ? {
+          freeze: {
+            ...(freeze['trainEncoderBlocks'] !== undefined ? { trainEncoderBlocks: int(freeze['trainEncoderBlocks'], 'cine.freeze.trainEncoderBlocks', 0) } : {}),
+            ...(freeze['trainDecoderBlocks'] !== undefined ? { trainDecoderBlocks: int(freeze['trainDecoderBlocks'], 'cine.freeze.trainDecoderBlocks', 0) } : {}),
+          },
+        }
+      : {}),
+    iterations: int(c['iterations'], 'cine.iterations', 1, iterations),
   };
 }

@@ -24,12 +24,14 @@ export interface FinetuneResults {
   readonly fractionRows: DiceRow[];
 }
 
-async function finetuned(
+/** `pretrained` fine-tuned on `cases` with the experiment's training settings (`iterations` of them). */
+export async function finetuned(
   context: RunContext,
   pretrained: LoadedModel,
   cases: readonly Case[],
   freeze: { trainEncoderBlocks?: number; trainDecoderBlocks?: number } | undefined,
   compute: ComputeOptions,
+  iterations = context.config.finetune.iterations,
 ): Promise<LoadedModel> {
   const { config } = context;
   const result = await finetuneModel({
@@ -38,7 +40,7 @@ async function finetuned(
     ...(freeze ?? {}),
     augmentation: config.training.augmentation,
     batchSize: config.training.batchSize,
-    iterations: config.finetune.iterations,
+    iterations,
     learningRate: config.training.learningRate,
     seed: config.training.seed,
     ...(compute.backend ? { backend: compute.backend } : {}),

@@ -13,3 +13,4 @@ export * from './table.js';
 export * from './run.js';
 export * from './transfer.js';
 export * from './fedavg.js';
+export * from './cine.js';

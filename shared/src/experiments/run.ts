@@ -15,7 +15,8 @@ import { runFinetuneExperiment, SCRATCH_WITH_SOURCE } from './finetune.js';
 import { runHarmonisationExperiment } from './harmonisation.js';
 import { runMulticentreExperiment } from './multicentre.js';
 import { loadSite, splitOf, type SiteData, type SiteSplit } from './sites.js';
-import { fractionTable, multicentreTable, transferTable } from './table.js';
+import { fractionTable, multicentreTable, startTable, transferTable } from './table.js';
+import { CINE_START, runCineExperiment } from './cine.js';
 import { runTransferExperiment, transferArms, type TransferRow } from './transfer.js';
 
 export interface RunExperimentOptions {
@@ -89,6 +90,14 @@ async function figuresFor(config: ExperimentConfig, results: Record<string, unkn
       files.push(...(await writeTable(outDir, 'table5-transfer', transferTable(transfer, order))));
       break;
     }
+    case 'cine': {
+      const { lgeSource, cohort } = config.cine;
+      const starts = [CINE_START, `${lgeSource}-pretrained`, 'scratch'];
+      const withPercent = rows('rows').map((r) => ({ ...r, percent: Math.round((r['fraction'] as number) * 100) }));
+      files.push(...(await writeFigure(outDir, 'fig-cine-arm', lines(withPercent, { field: 'percent', title: 'target cases used (%; 0 = as pretrained)' }, 'start', titled(`Cine cohort (${cohort.join(' + ')}) vs ${lgeSource} as the start for each LGE site`), 'testSite'))));
+      files.push(...(await writeTable(outDir, 'table-cine-arm', startTable(rows('rows'), starts))));
+      break;
+    }
   }
   return files;
 }
@@ -122,6 +131,7 @@ export async function runExperiment(config: ExperimentConfig, options: RunExperi
     finetune: runFinetuneExperiment,
     multicentre: runMulticentreExperiment,
     transfer: runTransferExperiment,
+    cine: runCineExperiment,
   } as const;
   const results = (await runners[config.experiment](context)) as unknown as Record<string, unknown>;
   const files = await figuresFor(config, results, options.outDir);

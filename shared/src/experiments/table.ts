@@ -28,6 +28,19 @@ export function fractionTable(rows: readonly DiceRow[]): { csv: string; markdown
   return renderTable(['site', 'fraction', 'cases', ...columns], body);
 }
 
+/** The cine arm: one row per site and fraction, mean Dice per start (in `starts` order) and structure. */
+export function startTable(rows: readonly DiceRow[], starts: readonly string[]): { csv: string; markdown: string } {
+  const sites = [...new Set(rows.map((r) => r.testSite))];
+  const fractions = [...new Set(rows.map((r) => r['fraction'] as number))].sort((a, b) => a - b);
+  const body = sites.flatMap((site) =>
+    fractions.map((fraction) => {
+      const cases = rows.find((r) => r.testSite === site && r['fraction'] === fraction)?.['cases'] ?? '';
+      return [site, fraction === 0 ? 'as is' : `${Math.round(fraction * 100)} %`, String(cases), ...STRUCTURES.flatMap((s) => starts.map((start) => cell(rows, site, fraction, start, s)))];
+    }),
+  );
+  return renderTable(['site', 'fraction', 'cases', ...STRUCTURES.flatMap((s) => starts.map((start) => `${s} ${start}`))], body);
+}
+
 /** The transfer experiment: one row per arm and patient count, Dice and HD95 mean ± sd over the folds. */
 export function transferTable(rows: readonly TransferRow[], armOrder: readonly string[]): { csv: string; markdown: string } {
   const keys = [...new Set(rows.map((r) => `${armOrder.indexOf(r.arm)}\u0000${r.cases}`))].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));

@@ -238,6 +238,26 @@ describe('experiments: a miniature of each runs end to end', function () {
     assert.throws(() => weightedAverage([], []), /at least one site/);
   });
 
+  it('cine arm: a cine-cohort start and an LGE start, each as is and fine-tuned on nested fractions, against scratch', async () => {
+    const out = join(directory, 'cine');
+    const sites = [...miniature.sites, { name: 'cine', phantom: { profile: 'cine', cases: 3, seed: 3 } }];
+    const config = parseExperimentConfig({ ...miniature, sites, cine: { fractions: [0.5, 1], iterations: 2 } }, 'cine');
+    assert.deepEqual([config.cine.cohort, config.cine.lgeSource, config.cine.targets], [['cine'], 'emidec', ['vh']]);
+    const result = await runExperiment(config, { outDir: out });
+    const rows = result.results['rows'] as DiceRow[];
+    // vh: 2 starts as is, then per fraction 2 fine-tuned starts and scratch; 2 structures.
+    checkRows(rows, (2 + 2 * 3) * 2);
+    assert.deepEqual([...new Set(rows.map((r) => `${r['start']} @ ${r['fraction']}`))], [
+      'cine-pretrained @ 0', 'emidec-pretrained @ 0',
+      'cine-pretrained @ 0.5', 'emidec-pretrained @ 0.5', 'scratch @ 0.5',
+      'cine-pretrained @ 1', 'emidec-pretrained @ 1', 'scratch @ 1',
+    ]);
+    await checkFigure(out, 'fig-cine-arm');
+    assert.match(await readFile(join(out, 'table-cine-arm.md'), 'utf8'), /\| vh \| as is \| 0 \| \d\.\d{3} ± /);
+    assert.throws(() => parseExperimentConfig(miniature, 'cine'), /cine.cohort names no site/);
+    assert.throws(() => parseExperimentConfig({ ...miniature, sites, cine: { lgeSource: 'cine' } }, 'cine'), /is in the cine cohort/);
+  });
+
   it('multicentre (Fig. 11): sites included one by one, tested everywhere; every experiment used the same test split', async () => {
     const { out, result } = await run('multicentre');
     const rows = result.results['rows'] as DiceRow[];

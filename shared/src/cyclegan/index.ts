@@ -7,3 +7,5 @@ export * from './train.js';
 export * from './io.js';
 export { registerCycleGanGradients } from './gradients.js';
 export * from './volumes.js';
+export * from './image-pool.js';
+export * from './schedule.js';

@@ -23,8 +23,13 @@ export interface WorkerTrainRequest {
   readonly learningRate: number;
   readonly cycleWeight: number;
   readonly identityWeight: number;
+  readonly imagePool: number;
+  readonly schedule: CycleGanSchedule;
   readonly backend?: string;
 }
+
+/** `constant`: the rate throughout; `linear`: constant for the first half, then linearly to 0 (Zhu et al.). */
+export type CycleGanSchedule = 'constant' | 'linear';
 
 export interface WorkerTranslateRequest {
   readonly spec: CycleGanSpec;

@@ -25,8 +25,13 @@ export interface CycleGanSpec {
   readonly patchSize: number;
 }
 
-/** `site`: the CPU-sized default; `tiny`: for tests and CI miniatures. */
+/**
+ * `paper`: Zhu et al.'s networks (64-feature ResNet generator with 9 residual blocks, 64-feature
+ * 3-layer PatchGAN with 4x4 kernels, a 70x70 receptive field; 256x256 images); `site`: the
+ * CPU-sized default; `tiny`: for tests and CI miniatures.
+ */
 export const CYCLEGAN_PRESETS = {
+  paper: { architecture: CYCLEGAN_ARCHITECTURE, generatorFeatures: 64, downsamplings: 2, residualBlocks: 9, discriminatorFeatures: 64, discriminatorLayers: 3, patchSize: 256 },
   site: { architecture: CYCLEGAN_ARCHITECTURE, generatorFeatures: 8, downsamplings: 2, residualBlocks: 2, discriminatorFeatures: 8, discriminatorLayers: 3, patchSize: 64 },
   tiny: { architecture: CYCLEGAN_ARCHITECTURE, generatorFeatures: 4, downsamplings: 1, residualBlocks: 1, discriminatorFeatures: 4, discriminatorLayers: 2, patchSize: 16 },
 } as const satisfies Record<string, CycleGanSpec>;

@@ -7,10 +7,10 @@ import { Worker } from 'node:worker_threads';
 import { cloneWeights, type NamedTensor } from '../model/weights.js';
 import { CycleGanError } from './errors.js';
 import { validateGreyImages, type GreyImage } from './patches.js';
-import type { CycleGanProgress, FromWorker, ToWorker } from './protocol.js';
+import type { CycleGanProgress, CycleGanSchedule, FromWorker, ToWorker } from './protocol.js';
 import { generatorLayout, pickWeights, validateCycleGanSpec, type CycleGanSpec, type GeneratorName } from './spec.js';
 
-export type { CycleGanProgress } from './protocol.js';
+export type { CycleGanProgress, CycleGanSchedule } from './protocol.js';
 
 export interface TrainCycleGanOptions {
   readonly spec: CycleGanSpec;
@@ -29,6 +29,10 @@ export interface TrainCycleGanOptions {
   readonly cycleWeight?: number;
   /** Default 5 (CycleGAN: half the cycle weight). */
   readonly identityWeight?: number;
+  /** Generated images kept per domain for the discriminators; default 0 (CycleGAN: 50). */
+  readonly imagePool?: number;
+  /** Default `constant`; `linear` halves the run: constant, then decaying to 0 (CycleGAN). */
+  readonly schedule?: CycleGanSchedule;
   /** Engine backend request (auto, wasm, cpu, …); default LGEFED_BACKEND or auto. */
   readonly backend?: string;
   readonly onProgress?: (progress: CycleGanProgress) => void;
@@ -124,6 +128,8 @@ export async function trainCycleGan(options: TrainCycleGanOptions): Promise<Trai
         learningRate: options.learningRate ?? 2e-4,
         cycleWeight: options.cycleWeight ?? 10,
         identityWeight: options.identityWeight ?? 5,
+        imagePool: options.imagePool ?? 0,
+        schedule: options.schedule ?? 'constant',
         ...(options.backend ? { backend: options.backend } : {}),
       },
     },

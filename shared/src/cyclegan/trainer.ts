@@ -4,6 +4,7 @@
  * the translations just made. Runs inside the CycleGAN worker; `trainCycleGan` is the API.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ImagePool } from './image-pool.js';
 import type { CycleGanNetworks } from './networks.js';
 
 export interface CycleGanTrainerOptions {
@@ -13,6 +14,10 @@ export interface CycleGanTrainerOptions {
   readonly cycleWeight: number;
   /** Weight of the L1 identity term (CycleGAN: half the cycle weight); it keeps intensities anchored. */
   readonly identityWeight: number;
+  /** Generated images kept per domain for the discriminators (CycleGAN: 50; 0 = none). */
+  readonly imagePool?: number;
+  /** Seeds the image pools. */
+  readonly seed?: number;
 }
 
 export interface CycleGanStepLosses {
@@ -38,6 +43,7 @@ export class CycleGanTrainer {
   private readonly discriminatorOptimizer: tf.AdamOptimizer;
   private readonly generatorVariables: tf.Variable[];
   private readonly discriminatorVariables: tf.Variable[];
+  private readonly pools: { toReference: ImagePool; toSite: ImagePool };
 
   constructor(
     private readonly networks: CycleGanNetworks,
@@ -51,6 +57,21 @@ export class CycleGanTrainer {
     this.discriminatorOptimizer = tf.train.adam(options.learningRate, 0.5);
     this.generatorVariables = networks.variablesUnder('gen.');
     this.discriminatorVariables = networks.variablesUnder('disc.');
+    const seed = options.seed ?? 0;
+    this.pools = { toReference: new ImagePool(options.imagePool ?? 0, seed * 2 + 101), toSite: new ImagePool(options.imagePool ?? 0, seed * 2 + 102) };
+  }
+
+  /** Both optimisers' step size (the linear decay of the schedule). */
+  setLearningRate(rate: number): void {
+    if (!(rate >= 0 && Number.isFinite(rate))) throw new RangeError(`learning rate must be a non-negative number, got ${rate}`);
+    for (const optimizer of [this.generatorOptimizer, this.discriminatorOptimizer]) (optimizer as unknown as { learningRate: number }).learningRate = rate;
+  }
+
+  /** The fakes the discriminator sees: this step's, or through the image pool earlier ones. */
+  private pooled(pool: ImagePool, fakes: tf.Tensor4D): tf.Tensor4D {
+    if (pool.capacity === 0) return fakes;
+    const values = pool.query(fakes.dataSync() as Float32Array, fakes.shape[0]);
+    return tf.tensor4d(values, fakes.shape);
   }
 
   /** Trains on a batch of site patches and a batch of reference patches, both [n, p, p, 1] in [0, 1]. */
@@ -80,7 +101,7 @@ export class CycleGanTrainer {
         this.generatorVariables,
       )!,
     );
-    const fakes = translated!;
+    const fakes = { toReference: this.pooled(this.pools.toReference, translated!.toReference), toSite: this.pooled(this.pools.toSite, translated!.toSite) };
     const discriminatorLoss = tf.tidy(() =>
       this.discriminatorOptimizer.minimize(
         () =>
@@ -98,7 +119,7 @@ export class CycleGanTrainer {
       )!,
     );
     const [g, c, d] = await Promise.all([generatorLoss.data(), cycle!.data(), discriminatorLoss.data()]);
-    tf.dispose([generatorLoss, discriminatorLoss, cycle!, fakes.toReference, fakes.toSite]);
+    tf.dispose([generatorLoss, discriminatorLoss, cycle!, translated!.toReference, translated!.toSite, fakes.toReference, fakes.toSite]);
     const losses = { generator: g[0]!, cycle: c[0]!, discriminator: d[0]! };
     if (!Object.values(losses).every(Number.isFinite)) throw new CycleGanDivergedError(`losses became ${JSON.stringify(losses)}`);
     return losses;

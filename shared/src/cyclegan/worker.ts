@@ -9,6 +9,7 @@ import { CycleGanNetworks } from './networks.js';
 import { PatchSampler, type GreyImage } from './patches.js';
 import type { FromWorker, ToWorker, WorkerTrainRequest, WorkerTranslateRequest } from './protocol.js';
 import { initialCycleGanWeights } from './spec.js';
+import { learningRateAt } from './schedule.js';
 import { CycleGanTrainer } from './trainer.js';
 
 if (!parentPort) throw new Error('the CycleGAN worker must run as a worker thread');
@@ -27,7 +28,13 @@ async function train(request: WorkerTrainRequest): Promise<void> {
   await startEngine(request.backend);
   const { spec, batchSize, iterations } = request;
   const networks = new CycleGanNetworks(spec, initialCycleGanWeights(spec, request.seed));
-  const trainer = new CycleGanTrainer(networks, { learningRate: request.learningRate, cycleWeight: request.cycleWeight, identityWeight: request.identityWeight });
+  const trainer = new CycleGanTrainer(networks, {
+    learningRate: request.learningRate,
+    cycleWeight: request.cycleWeight,
+    identityWeight: request.identityWeight,
+    imagePool: request.imagePool,
+    seed: request.seed,
+  });
   // Separate streams so the site's patches do not depend on how many reference images there are.
   const sitePatches = new PatchSampler(request.siteImages, spec.patchSize, request.seed * 2 + 1);
   const referencePatches = new PatchSampler(request.referenceImages, spec.patchSize, request.seed * 2 + 2);
@@ -36,6 +43,7 @@ async function train(request: WorkerTrainRequest): Promise<void> {
   const shape: [number, number, number, number] = [batchSize, spec.patchSize, spec.patchSize, 1];
   try {
     for (let iteration = 0; iteration < iterations && !cancelled; iteration++) {
+      trainer.setLearningRate(learningRateAt(request.schedule, request.learningRate, iteration, iterations));
       const site = tf.tensor4d(sitePatches.sample(batchSize), shape);
       const reference = tf.tensor4d(referencePatches.sample(batchSize), shape);
       const step = await trainer.step(site, reference).finally(() => tf.dispose([site, reference]));

@@ -5,6 +5,7 @@
  */
 import { presetByName } from '../augment/presets.js';
 import { cycleGanPreset, validateCycleGanSpec, type CycleGanSpec } from '../cyclegan/spec.js';
+import type { CycleGanSchedule } from '../cyclegan/protocol.js';
 import { LAYOUTS, type Layout } from '../imaging/layouts.js';
 import { isPresetName, unetSpec, validateSpec, type UNetSpec } from '../model/spec.js';
 import { PROFILES } from '../phantom/profiles.js';
@@ -57,6 +58,10 @@ export interface CycleGanSettings {
   readonly batchSize: number;
   readonly learningRate: number;
   readonly seed: number;
+  /** Generated images kept per domain for the discriminators (Zhu et al.: 50). */
+  readonly imagePool: number;
+  /** `linear`: constant for the first half, then decaying to 0 (Zhu et al.). */
+  readonly schedule: CycleGanSchedule;
 }
 
 export interface ExperimentConfig {
@@ -199,6 +204,12 @@ function positive(value: unknown, where: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw new ExperimentError(`${where} must be a positive number, got ${JSON.stringify(value)}`);
   return value;
+}
+
+function cycleGanSchedule(value: unknown): CycleGanSchedule {
+  const schedule = string(value, 'harmonisation.cyclegan.schedule', 'constant');
+  if (schedule !== 'constant' && schedule !== 'linear') throw new ExperimentError(`harmonisation.cyclegan.schedule must be constant or linear, got '${schedule}'`);
+  return schedule;
 }
 
 function boolean(value: unknown, where: string, fallback: boolean): boolean {
@@ -373,6 +384,8 @@ export function parseExperimentConfig(input: unknown, experiment?: ExperimentNam
         batchSize: int(c['batchSize'], 'harmonisation.cyclegan.batchSize', 1, 4),
         learningRate: positive(c['learningRate'], 'harmonisation.cyclegan.learningRate', 2e-4),
         seed: int(c['seed'], 'harmonisation.cyclegan.seed', 0, training.seed),
+        imagePool: int(c['imagePool'], 'harmonisation.cyclegan.imagePool', 0, 0),
+        schedule: cycleGanSchedule(c['schedule']),
       },
     },
     finetune: {

@@ -56,6 +56,8 @@ export async function runHarmonisationExperiment(context: RunContext): Promise<H
           batchSize: cyclegan.batchSize,
           learningRate: cyclegan.learningRate,
           seed: cyclegan.seed,
+          imagePool: cyclegan.imagePool,
+          schedule: cyclegan.schedule,
           ...(context.backend ? { backend: context.backend } : {}),
           ...(context.signal ? { signal: context.signal } : {}),
           onProgress: (p) => context.emit({ type: 'training', label, iteration: p.iteration, iterations: p.iterations, loss: p.generatorLoss, etaSeconds: p.etaSeconds }),

@@ -6,7 +6,9 @@ import {
   CycleGanError,
   cycleGanPreset,
   generatorLayout,
+  ImagePool,
   initialCycleGanWeights,
+  learningRateAt,
   loadCycleGanGenerator,
   pickWeights,
   saveCycleGanGenerator,
@@ -64,6 +66,45 @@ describe('cyclegan: site harmonisation', function () {
     assert.deepEqual(a.generatorLosses, b.generatorLosses);
     assert.deepEqual(a.generator, b.generator);
     assert.deepEqual(progress, [1, 2, 3]);
+  });
+
+  it("keeps Zhu et al.'s image history: the discriminator sees earlier fakes half the time once the pool is full", () => {
+    const images = (first: number, count: number) => Float32Array.from({ length: count * 4 }, (_, i) => first + Math.floor(i / 4));
+    const pool = new ImagePool(3, 7);
+    // Filling: each image passes through and is kept.
+    assert.deepEqual(pool.query(images(0, 2), 2), images(0, 2));
+    assert.deepEqual(pool.query(images(2, 1), 1), images(2, 1));
+    let earlier = 0;
+    for (let step = 0; step < 40; step++) {
+      const out = pool.query(images(100 + step, 1), 1);
+      assert.ok(out.every((v) => v === out[0]), 'whole images, never mixed');
+      if (out[0]! < 100 + step) earlier++;
+    }
+    assert.ok(earlier > 10 && earlier < 30, `${earlier} of 40 from the history`);
+    // Seeded: the same queries give the same batches.
+    const replay = (seed: number) => {
+      const p = new ImagePool(2, seed);
+      return Array.from({ length: 12 }, (_, step) => Array.from(p.query(images(step, 1), 1)));
+    };
+    assert.deepEqual(replay(9), replay(9));
+    assert.deepEqual(new ImagePool(0, 1).query(images(5, 2), 2), images(5, 2), 'capacity 0 passes everything through');
+  });
+
+  it('decays the rate linearly over the second half when asked (Zhu et al.)', () => {
+    assert.deepEqual([0, 5, 9].map((i) => learningRateAt('constant', 2e-4, i, 10)), [2e-4, 2e-4, 2e-4]);
+    assert.deepEqual([0, 4, 5, 6, 9].map((i) => learningRateAt('linear', 1, i, 10)), [1, 1, 1, 0.8, 0.2]);
+  });
+
+  it("has the paper's networks as a preset, and trains with the image pool and the linear schedule reproducibly", async () => {
+    const paper = cycleGanPreset('paper');
+    assert.deepEqual([paper.generatorFeatures, paper.residualBlocks, paper.discriminatorFeatures, paper.discriminatorLayers, paper.patchSize], [64, 9, 64, 3, 256]);
+    validateCycleGanSpec(paper);
+    const options = { spec: tiny, siteImages: site, referenceImages: reference, iterations: 4, batchSize: 2, seed: 3 };
+    const pooled = { ...options, imagePool: 2, schedule: 'linear' as const };
+    const [a, b, plain] = [await trainCycleGan(pooled), await trainCycleGan(pooled), await trainCycleGan(options)];
+    assert.deepEqual(a.discriminatorLosses, b.discriminatorLosses);
+    assert.deepEqual(a.generator, b.generator);
+    assert.notDeepEqual(a.discriminatorLosses.slice(2), plain.discriminatorLosses.slice(2), 'the pool and schedule change training');
   });
 
   it('moves site intensities toward the reference, and a saved generator translates the same', async () => {

@@ -14,6 +14,7 @@
 import { backend_util, type Conv2DBackpropFilterAttrs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { EngineError } from '../errors.js';
+import { convGeometry } from './conv-geometry.js';
 import { simdKernels, SIMD_LANES, type SimdKernels } from './simd.js';
 import { WasmHeap } from './wasm-heap.js';
 
@@ -225,20 +226,7 @@ export function conv2dBackpropFilter(
   if (backend_util.convertConv2DDataFormat(dataFormat) !== 'channelsLast') {
     throw new EngineError(`Conv2DBackpropFilter on wasm supports NHWC only, got ${dataFormat}`);
   }
-  const g = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    'channelsLast',
-  );
-  const expected = [g.batchSize, g.outHeight, g.outWidth, g.outChannels];
-  if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== expected[i])) {
-    throw new EngineError(`Conv2DBackpropFilter: dy is [${dy.shape}], expected [${expected}]`);
-  }
+  const g = convGeometry('Conv2DBackpropFilter', x.shape, filterShape, strides, pad, dimRoundingMode, dy);
   const memory = wasm.memory;
   const simd = memory && simdKernels(memory);
   const method = options.method ?? chooseMethod(g, simd);

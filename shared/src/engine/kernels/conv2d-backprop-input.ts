@@ -13,6 +13,7 @@
 import { backend_util, type Conv2DBackpropInputAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { EngineError } from '../errors.js';
+import { convGeometry } from './conv-geometry.js';
 import { simdKernels } from './simd.js';
 import { WasmHeap } from './wasm-heap.js';
 
@@ -208,20 +209,7 @@ function viaFlippedConvolution(dy: TensorInfo, filter: TensorInfo, g: Geometry, 
 
 export function conv2dBackpropInput(dy: TensorInfo, filter: TensorInfo, attrs: Conv2DBackpropInputAttrs, wasm: WasmHeap): TensorInfo {
   const { strides, pad, dimRoundingMode, inputShape } = attrs;
-  const g = backend_util.computeConv2DInfo(
-    [...inputShape] as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    'channelsLast',
-  );
-  const expected = [g.batchSize, g.outHeight, g.outWidth, g.outChannels];
-  if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== expected[i])) {
-    throw new EngineError(`Conv2DBackpropInput: dy is [${dy.shape}], expected [${expected}]`);
-  }
+  const g = convGeometry('Conv2DBackpropInput', inputShape, filter.shape, strides, pad, dimRoundingMode, dy);
   const { top, bottom, left, right } = g.padInfo;
   const blockwise =
     g.filterHeight === g.strideHeight &&

@@ -76,8 +76,11 @@ export interface ExperimentConfig {
   readonly training: TrainingSettings;
   /** Fig. 6: train at each of `trainSites` with each preset, test everywhere. */
   readonly augmentation: { readonly presets: readonly string[]; readonly trainSites: readonly string[] };
-  /** Fig. 7: a model trained at `referenceSite`, tested at the others with each harmonisation method. */
-  readonly harmonisation: { readonly referenceSite: string; readonly methods: readonly HarmonisationArm[]; readonly cyclegan: CycleGanSettings };
+  /**
+   * Fig. 7: for each reference site, a model trained there, tested at the others with each
+   * harmonisation method (every site in turn: Figs. 6 / 7 with every site as the training centre).
+   */
+  readonly harmonisation: { readonly referenceSites: readonly string[]; readonly methods: readonly HarmonisationArm[]; readonly cyclegan: CycleGanSettings };
   /** Figs. 8, 10 and Table 5: pretrain at `sourceSite`, fine-tune at each target site. */
   readonly finetune: {
     readonly sourceSite: string;
@@ -376,7 +379,8 @@ export function parseExperimentConfig(input: unknown, experiment?: ExperimentNam
     training,
     augmentation: { presets, trainSites: list(a['trainSites'], 'augmentation.trainSites', site, [firstSite]) },
     harmonisation: {
-      referenceSite: site(h['referenceSite'] ?? firstSite, 'harmonisation.referenceSite'),
+      // `referenceSite` (one) is the older spelling of `referenceSites`.
+      referenceSites: h['referenceSites'] !== undefined ? list(h['referenceSites'], 'harmonisation.referenceSites', site) : [site(h['referenceSite'] ?? firstSite, 'harmonisation.referenceSite')],
       methods,
       cyclegan: {
         spec: cycleSpec,

@@ -1,7 +1,8 @@
 /**
  * Fig. 7: a model trained at the reference site, tested at every other site with its images left
  * as they are, histogram-matched to the reference's intensity profile, or translated by a CycleGAN
- * trained at that site between its own (training-pool) images and the reference cohort.
+ * trained at that site between its own (training-pool) images and the reference cohort; once per
+ * reference site.
  */
 import { cycleGanTrainingSlices, cycleGanTransform } from '../cyclegan/volumes.js';
 import { trainCycleGan } from '../cyclegan/train.js';
@@ -15,11 +16,12 @@ import type { HarmonisationArm } from './config.js';
 import { ArmCounter, site, type RunContext } from './context.js';
 
 export interface HarmonisationResults {
-  readonly referenceSite: string;
+  readonly referenceSites: readonly string[];
+  /** Factors: referenceSite, method. */
   readonly rows: DiceRow[];
   /** Wasserstein-1 between each site's (harmonised) test images and the reference profile, normalised intensities. */
-  readonly distances: { testSite: string; method: HarmonisationArm; wasserstein1: number }[];
-  readonly cyclegan: { testSite: string; iterations: number; seconds: number; finalCycleLoss: number }[];
+  readonly distances: { referenceSite: string; testSite: string; method: HarmonisationArm; wasserstein1: number }[];
+  readonly cyclegan: { referenceSite: string; testSite: string; iterations: number; seconds: number; finalCycleLoss: number }[];
 }
 
 async function transformed(cases: readonly Case[], transform: ImageTransform | undefined): Promise<Float32Array[]> {
@@ -29,18 +31,25 @@ async function transformed(cases: readonly Case[], transform: ImageTransform | u
 }
 
 export async function runHarmonisationExperiment(context: RunContext): Promise<HarmonisationResults> {
+  const { referenceSites, methods } = context.config.harmonisation;
+  const others = context.sites.size - 1;
+  const counter = new ArmCounter(context, referenceSites.length * (1 + others * methods.filter((m) => m === 'cyclegan').length));
+  const results: HarmonisationResults = { referenceSites, rows: [], distances: [], cyclegan: [] };
+  for (const referenceSite of referenceSites) await harmoniseToward(context, referenceSite, counter, results);
+  return results;
+}
+
+async function harmoniseToward(context: RunContext, referenceSite: string, counter: ArmCounter, results: HarmonisationResults): Promise<void> {
   const { config } = context;
-  const { referenceSite, methods, cyclegan } = config.harmonisation;
+  const { methods, cyclegan } = config.harmonisation;
   const reference = site(context, referenceSite);
   const targets = [...context.sites.values()].filter((s) => s.name !== referenceSite);
-  const counter = new ArmCounter(context, 1 + targets.length * methods.filter((m) => m === 'cyclegan').length);
+  const { rows, distances } = results;
+  const cycleRuns = results.cyclegan;
   const model = await trainArm({ spec: config.model, cases: reference.pool, training: config.training }, counter.next(`train ${referenceSite}`));
   // The reference cohort as a site would receive it: an intensity profile only.
   const profile: ReferenceIntensityProfile = cohortProfile(reference.pool);
   const referenceSlices = methods.includes('cyclegan') ? cycleGanTrainingSlices(reference.pool, config.training.spacing) : [];
-  const rows: DiceRow[] = [];
-  const distances: HarmonisationResults['distances'] = [];
-  const cycleRuns: HarmonisationResults['cyclegan'] = [];
   for (const target of targets) {
     for (const method of methods) {
       let transform: ImageTransform | undefined;
@@ -62,16 +71,15 @@ export async function runHarmonisationExperiment(context: RunContext): Promise<H
           ...(context.signal ? { signal: context.signal } : {}),
           onProgress: (p) => context.emit({ type: 'training', label, iteration: p.iteration, iterations: p.iterations, loss: p.generatorLoss, etaSeconds: p.etaSeconds }),
         });
-        cycleRuns.push({ testSite: target.name, iterations: cyclegan.iterations, seconds: trained.seconds, finalCycleLoss: trained.cycleLosses.at(-1)! });
+        cycleRuns.push({ referenceSite, testSite: target.name, iterations: cyclegan.iterations, seconds: trained.seconds, finalCycleLoss: trained.cycleLosses.at(-1)! });
         const translate = cycleGanTransform(cyclegan.spec, trained.generator, { spacing: config.training.spacing, ...(context.backend ? { backend: context.backend } : {}) });
         transform = (image) => translate(image);
       }
       const scores = await scoreArm(model, target.test, transform, { ...(context.backend ? { backend: context.backend } : {}) });
       rows.push(...diceRows({ referenceSite, method }, target.name, scores));
       const harmonised = buildReferenceProfile(await transformed(target.test, transform), { bins: profile.histogram.counts.length });
-      distances.push({ testSite: target.name, method, wasserstein1: wasserstein1(harmonised.histogram, profile.histogram) });
-      context.emit({ type: 'note', message: `${target.name} / ${method}: Dice ${scores.dice.bloodpool.mean.toFixed(3)} / ${scores.dice.myocardium.mean.toFixed(3)}` });
+      distances.push({ referenceSite, testSite: target.name, method, wasserstein1: wasserstein1(harmonised.histogram, profile.histogram) });
+      context.emit({ type: 'note', message: `${target.name} / ${method} (toward ${referenceSite}): Dice ${scores.dice.bloodpool.mean.toFixed(3)} / ${scores.dice.myocardium.mean.toFixed(3)}` });
     }
   }
-  return { referenceSite, rows, distances, cyclegan: cycleRuns };
 }

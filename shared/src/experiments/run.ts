@@ -58,9 +58,12 @@ async function figuresFor(config: ExperimentConfig, results: Record<string, unkn
     case 'augmentation':
       files.push(...(await writeFigure(outDir, 'fig6-augmentation', groupedBars(rows('rows'), 'preset', titled('Augmentation: Dice per test site (trained at row site)'), 'trainSite'))));
       break;
-    case 'harmonisation':
-      files.push(...(await writeFigure(outDir, 'fig7-harmonisation', groupedBars(rows('rows'), 'method', titled(`Harmonisation toward ${config.harmonisation.referenceSite}: Dice per test site`)))));
+    case 'harmonisation': {
+      const references = config.harmonisation.referenceSites;
+      const toward = references.length === 1 ? references[0]! : 'each reference site (rows)';
+      files.push(...(await writeFigure(outDir, 'fig7-harmonisation', groupedBars(rows('rows'), 'method', titled(`Harmonisation toward ${toward}: Dice per test site`), references.length > 1 ? 'referenceSite' : undefined))));
       break;
+    }
     case 'finetune': {
       const blockRows = rows('blockRows').filter((r) => r['side'] !== 'pretrained');
       files.push(...(await writeFigure(outDir, 'fig8-finetune-blocks', lines(blockRows, { field: 'blocks', title: 'k trainable blocks' }, 'side', titled('Fine-tuned blocks: encoder vs decoder'), 'testSite'))));

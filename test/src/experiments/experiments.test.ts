@@ -158,6 +158,20 @@ describe('experiments: a miniature of each runs end to end', function () {
     await checkFigure(out, 'fig7-harmonisation');
   });
 
+  it('harmonisation with every site as the reference (Fig. 7 permuted): a model per reference, tested at the others', async () => {
+    const out = join(directory, 'harmonisation-every-site');
+    const config = parseExperimentConfig({ ...miniature, harmonisation: { referenceSites: ['emidec', 'vh'], methods: ['none', 'histogram'] } }, 'harmonisation');
+    const result = await runExperiment(config, { outDir: out });
+    const rows = result.results['rows'] as DiceRow[];
+    checkRows(rows, 2 * 2 * 2);
+    assert.deepEqual([...new Set(rows.map((r) => `${r['referenceSite']} → ${r.testSite}`))], ['emidec → vh', 'vh → emidec']);
+    const distances = result.results['distances'] as { referenceSite: string; testSite: string }[];
+    assert.deepEqual([...new Set(distances.map((d) => `${d.referenceSite} → ${d.testSite}`))], ['emidec → vh', 'vh → emidec']);
+    await checkFigure(out, 'fig7-harmonisation');
+    // The older single `referenceSite` still reads.
+    assert.deepEqual(parseExperimentConfig({ ...miniature, harmonisation: { referenceSite: 'vh' } }, 'harmonisation').harmonisation.referenceSites, ['vh']);
+  });
+
   it('finetune (Figs. 8, 10, Table 5): encoder vs decoder blocks, data fractions vs scratch', async () => {
     const { out, result } = await run('finetune');
     checkRows(result.results['blockRows'] as DiceRow[], (1 + 2 * 2) * 2);

@@ -2,7 +2,7 @@
  * Child process for the distribution benchmark: N simulated agents on real loopback connections.
  * `socketio URL N`: socket.io-client agents that reassemble and hash-check a model sent as a
  * @lgefed/protocol manifest + chunk frames, acking each chunk. `tcp PORT N BYTES`: raw TCP
- * sockets that only count bytes (the peer: the loopback ceiling).
+ * sockets that only count bytes (the peer: the loopback ceiling). Prints its CPU seconds as JSON.
  */
 import { decodeMessage, ModelReassembler } from '@lgefed/protocol';
 import { connect } from 'node:net';
@@ -54,7 +54,12 @@ function tcpAgent(port: number, expected: number): Promise<void> {
 
 const agents = Array.from({ length: count }, (_, i) => (mode === 'socketio' ? socketAgent(target!, i) : tcpAgent(Number(target), Number(bytesArg))));
 Promise.all(agents).then(
-  () => process.exit(0),
+  () => {
+    // The receivers' CPU time (all agents share this process): where a transfer's time goes.
+    const cpu = process.cpuUsage();
+    process.stdout.write(`${JSON.stringify({ cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);
+    process.exit(0);
+  },
   (err: Error) => {
     console.error(err.message);
     process.exit(1);

@@ -17,14 +17,20 @@ export interface DistributionFigures {
   readonly socketIoMBps: number;
   /** The peer: the same bytes over raw TCP sockets on loopback, no framing or hashing. */
   readonly rawTcpMBps: number;
+  /** Where the socket.io transfer's time went: wall seconds, and the CPU seconds of the sender and of the agents' process. */
+  readonly socketIo: { readonly seconds: number; readonly senderCpuSeconds: number; readonly agentsCpuSeconds: number };
 }
 
 const AGENT_SCRIPT = fileURLToPath(new URL('./distribution-agents.js', import.meta.url));
 
-function startAgents(args: string[]): Promise<void> {
-  const child = spawn(process.execPath, [AGENT_SCRIPT, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+/** Runs the agents' process; resolves with its CPU seconds when it exits. */
+function startAgents(args: string[]): Promise<number> {
+  const child = spawn(process.execPath, [AGENT_SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   return once(child, 'exit').then(([code]) => {
     if (code !== 0) throw new Error(`distribution agents exited with ${code}`);
+    return (JSON.parse(output.trim().split('\n').pop()!) as { cpuSeconds: number }).cpuSeconds;
   });
 }
 
@@ -41,7 +47,7 @@ async function sendModel(socket: Socket, pkg: ModelPackage): Promise<number> {
   return done;
 }
 
-async function overSocketIo(pkg: ModelPackage, agents: number): Promise<number> {
+async function overSocketIo(pkg: ModelPackage, agents: number): Promise<DistributionFigures['socketIo']> {
   const http = createServer();
   const ioServer = new Server(http, { maxHttpBufferSize: 2 * 1024 * 1024, transports: ['websocket'] });
   http.listen(0, '127.0.0.1');
@@ -56,12 +62,14 @@ async function overSocketIo(pkg: ModelPackage, agents: number): Promise<number> 
   const children = startAgents(['socketio', `http://127.0.0.1:${(http.address() as AddressInfo).port}`, String(agents)]);
   await allConnected;
   const start = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   const received = await Promise.all(sockets.map((s) => sendModel(s, pkg)));
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = process.cpuUsage(cpuStart);
   if (received.some((p) => p !== pkg.manifest.parameterCount)) throw new Error('an agent reassembled the wrong parameter count');
-  await children;
+  const agentsCpuSeconds = await children;
   await ioServer.close();
-  return seconds;
+  return { seconds, senderCpuSeconds: (cpu.user + cpu.system) / 1e6, agentsCpuSeconds };
 }
 
 async function overRawTcp(tensors: readonly NamedTensor[], agents: number, bytes: number): Promise<number> {
@@ -100,7 +108,7 @@ export async function measureDistribution(agents: number, parameters?: number): 
     architecture: { name: 'unet2d', inputChannels: 1, outputClasses: 3, baseFilters: 32, depth: 5, inputHeight: 256, inputWidth: 256, parameterCount: 0, dropout: 0, maxFilters: 0 },
   });
   const bytes = pkg.manifest.parameterCount * 4;
-  const socketSeconds = await overSocketIo(pkg, agents);
+  const socketIo = await overSocketIo(pkg, agents);
   const tcpSeconds = await overRawTcp(tensors, agents, bytes);
   const mb = bytes / 1e6;
   return {
@@ -108,7 +116,8 @@ export async function measureDistribution(agents: number, parameters?: number): 
     modelMB: mb,
     agents,
     chunkKiB: pkg.manifest.chunkBytes / 1024,
-    socketIoMBps: (agents * mb) / socketSeconds,
+    socketIoMBps: (agents * mb) / socketIo.seconds,
     rawTcpMBps: (agents * mb) / tcpSeconds,
+    socketIo,
   };
 }

@@ -32,6 +32,13 @@ table(
     ['peer: raw TCP, no framing/hashing', fmt(distribution.rawTcpMBps), fmt(distribution.rawTcpMBps / distribution.agents), '1.00'],
   ],
 );
+{
+  const { seconds, senderCpuSeconds, agentsCpuSeconds } = distribution.socketIo;
+  console.log(
+    `Where the socket.io transfer's ${fmt(seconds, 2)} s went: sender (coordinator) ${fmt(senderCpuSeconds, 2)} CPU-s, the ${distribution.agents} agents' ` +
+      `process ${fmt(agentsCpuSeconds, 2)} CPU-s from start to exit (reassembly into new memory, SHA-256 per chunk, socket.io framing); a side near ${fmt(seconds, 2)} CPU-s is the bound.\n`,
+  );
+}
 
 const aggregation: AggregationFigures[] = [];
 for (const parameters of [1_000_000, 8_000_000, 31_102_895]) aggregation.push(await measureAggregation(parameters, 4, roundsFlag()));

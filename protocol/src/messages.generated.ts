@@ -135,6 +135,11 @@ export interface HyperParameters {
   readonly freeze: FreezeSpec;
   /** Score the trained model on the site's test split (Dice per case, 3D) and return only the metrics. */
   readonly evaluateAfter: boolean;
+  /**
+   * Exactly this many of the site's labelled training cases (a seeded selection; a site with fewer
+   * fails the task), so every site trains on the same count; 0 = use data_fraction.
+   */
+  readonly caseCount: number;
 }
 
 /**

@@ -32,6 +32,8 @@ export interface TrainingSettings {
   readonly seed: number;
   /** Fraction of the training split to use, in (0, 1]. */
   readonly dataFraction: number;
+  /** Exactly this many training cases instead of a fraction (0 = use dataFraction). */
+  readonly caseCount: number;
   /** Absent: the training function's default preset. */
   readonly augmentation?: PresetName;
   /** FedProx μ; 0 = plain local training. */
@@ -50,6 +52,7 @@ const unsupported = (message: string) => new PolicyRefusal('unsupported_task', m
 function trainingSettings(h: HyperParameters): TrainingSettings {
   if ((h.epochs > 0) === (h.iterations > 0)) throw unsupported(`training needs exactly one of epochs and iterations (got ${h.epochs} and ${h.iterations})`);
   if (!(h.dataFraction >= 0 && h.dataFraction <= 1)) throw unsupported(`data fraction ${h.dataFraction} is not in (0, 1]`);
+  if (h.caseCount > 0 && h.dataFraction > 0) throw unsupported('training asks for both a data fraction and a case count');
   if (!(h.proximalMu >= 0 && Number.isFinite(h.proximalMu))) throw unsupported(`FedProx μ ${h.proximalMu} must be a finite number ≥ 0`);
   if (h.weightDecay !== 0 || (h.optimizer !== '' && h.optimizer !== 'adam') || (h.loss !== '' && h.loss !== 'dice+ce')) {
     throw unsupported(`this agent trains with adam on dice+ce without weight decay (asked: ${h.optimizer || 'adam'}, ${h.loss || 'dice+ce'}, weight decay ${h.weightDecay})`);
@@ -62,6 +65,7 @@ function trainingSettings(h: HyperParameters): TrainingSettings {
     seed: h.seed,
     // 0 is the wire default: the whole training split.
     dataFraction: h.dataFraction > 0 ? h.dataFraction : 1,
+    caseCount: h.caseCount,
     ...(augmentation ? { augmentation } : {}),
     proximalMu: h.proximalMu,
   };
@@ -100,4 +104,14 @@ export function readAssignment(assignment: TaskAssignment): SiteTask {
     default:
       throw unsupported(`this agent does not run ${assignment.kind} tasks`);
   }
+}
+
+/** The training cases a task selects (selectCases): a count, or a fraction of the training split. */
+export function caseSelection(training: TrainingSettings): { count: number } | { fraction: number } {
+  return training.caseCount > 0 ? { count: training.caseCount } : { fraction: training.dataFraction };
+}
+
+/** How many training cases that selection takes from `available` (a count beyond them fails the task). */
+export function selectedCaseCount(training: TrainingSettings, available: number): number {
+  return training.caseCount > 0 ? training.caseCount : Math.max(1, Math.round(available * training.dataFraction));
 }

@@ -1,7 +1,7 @@
 import type { AggregateMetrics, EvaluationResult, FineTuneResult, HarmonisationReport, TaskAssignment, TrainResult } from '@lgefed/protocol';
 import { AGGREGATE_STATISTICS, type AggregateStatistic, type LocalPolicy } from './config.js';
 import { architectureHash, resolveArchitecture } from './architecture.js';
-import { readAssignment, type SiteTask } from './assignment.js';
+import { readAssignment, selectedCaseCount, type SiteTask } from './assignment.js';
 import { PolicyRefusal } from './errors.js';
 import { PATIENT_SENSITIVITY } from './privacy/histogram-release.js';
 import type { RegisteredDataset } from './datasets.js';
@@ -14,7 +14,7 @@ export function admitAssignment(policy: LocalPolicy, assignment: TaskAssignment,
   if (task.kind === 'train') {
     if (!policy.weightsMayLeave) throw new PolicyRefusal('policy_weights_stay', 'local policy keeps trained weights at the site');
     // As the worker will select them (selectCases): refused before any training when too few.
-    checkWeightsCases(policy, Math.max(1, Math.round(dataset.split.train.length * task.training.dataFraction)));
+    checkWeightsCases(policy, selectedCaseCount(task.training, dataset.split.train.length));
   }
   if ((kind === 'evaluate' || kind === 'finetune') && dataset.split.test.length < policy.minCasesForMetrics) {
     throw new PolicyRefusal('policy_min_cases', `the test split has ${dataset.split.test.length} case(s); local policy releases metrics over at least ${policy.minCasesForMetrics}`);

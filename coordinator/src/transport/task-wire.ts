@@ -25,7 +25,7 @@ const KINDS: Readonly<Record<string, TaskKind>> = {
 };
 
 /** Training config keys with a HyperParameters field; `round` travels as TaskAssignment.round. */
-const NUMERIC_HYPER = ['epochs', 'iterations', 'batchSize', 'learningRate', 'weightDecay', 'dataFraction', 'seed', 'proximalMu'] as const;
+const NUMERIC_HYPER = ['epochs', 'iterations', 'batchSize', 'learningRate', 'weightDecay', 'dataFraction', 'caseCount', 'seed', 'proximalMu'] as const;
 const TEXT_HYPER = ['optimizer', 'loss'] as const;
 const CARRIED_ELSEWHERE = new Set(['round']);
 
@@ -70,6 +70,7 @@ const NO_TRAINING: HyperParameters = {
   iterations: 0,
   freeze: NO_FREEZE,
   evaluateAfter: false,
+  caseCount: 0,
 };
 
 const NO_REFERENCE: HarmonisationReference = {

@@ -90,11 +90,15 @@ const trainingOptions = {
   loss: { type: 'string' },
   augmentation: { enum: ['none', 'spatial', 'paper', 'nnunet'] },
   dataFraction: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+  caseCount: { ...positiveInteger, description: "exactly this many of each site's training cases (a seeded selection), so every site trains on the same count; instead of dataFraction" },
   proximalMu: { type: 'number', minimum: 0 },
 };
 type TrainingOption = keyof typeof trainingOptions;
 
 const without = (...dropped: TrainingOption[]) => Object.fromEntries(Object.entries(trainingOptions).filter(([k]) => !(dropped as string[]).includes(k)));
+
+/** A site's cases are chosen by a fraction or by a count, not both. */
+const ONE_SELECTION: Schema = { required: ['dataFraction', 'caseCount'] };
 
 /** A site trains for exactly one of a number of epochs or of iterations. */
 const trainingConfig = (options: Schema, fallback: Schema): Schema => ({
@@ -105,8 +109,9 @@ const trainingConfig = (options: Schema, fallback: Schema): Schema => ({
     { required: ['epochs'], not: { required: ['iterations'] } },
     { required: ['iterations'], not: { required: ['epochs'] } },
   ],
+  not: ONE_SELECTION,
   default: fallback,
-  description: 'training options; exactly one of epochs and iterations',
+  description: 'training options; exactly one of epochs and iterations, at most one of dataFraction and caseCount',
 });
 
 const train: Schema = {
@@ -166,8 +171,9 @@ export const JOB_SCHEMAS: Readonly<Record<string, Schema>> = {
         type: 'object',
         additionalProperties: false,
         properties: without('iterations'),
+        not: ONE_SELECTION,
         default: {},
-        description: 'training options; local work is counted in epochs (localEpochs sets config.epochs), so iterations cannot be carried out',
+        description: 'training options; local work is counted in epochs (localEpochs sets config.epochs), so iterations cannot be carried out; at most one of dataFraction and caseCount',
       },
       aggregation: {
         type: 'object',
@@ -201,7 +207,7 @@ export const JOB_SCHEMAS: Readonly<Record<string, Schema>> = {
       trainDecoderBlocks: { type: 'integer', minimum: 0, description: 'the last m decoder blocks also train; absent: decoder frozen' },
       dataFractions: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'number', exclusiveMinimum: 0, maximum: 1 } },
       scratchBaselines: { type: 'boolean', default: true },
-      config: trainingConfig(without('dataFraction'), { iterations: 50 }),
+      config: trainingConfig(without('dataFraction', 'caseCount'), { iterations: 50 }),
       minSites,
       ...limits,
     },

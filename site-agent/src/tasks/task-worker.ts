@@ -12,6 +12,7 @@ import { evaluateModel } from '@lgefed/shared/workflows/evaluate';
 import { finetuneModel } from '@lgefed/shared/workflows/finetune';
 import type { LoadedModel } from '@lgefed/shared/workflows/model-files';
 import { selectCases } from '@lgefed/shared/workflows/split';
+import { caseSelection } from '../assignment.js';
 import { trainSegmentation } from '@lgefed/shared/workflows/train';
 import type { TrainingProgress } from '@lgefed/shared/model/train-protocol';
 import { releaseIntensityHistogram } from '../privacy/histogram-release.js';
@@ -48,7 +49,7 @@ function reportTraining(p: TrainingProgress, perEpoch: number): void {
 async function train(input: TrainInput): Promise<TaskOutput> {
   const started = performance.now();
   const { training } = input;
-  const cases = selectCases(await loadCases(input, input.caseIds), { fraction: training.dataFraction }, training.seed);
+  const cases = selectCases(await loadCases(input, input.caseIds), caseSelection(training), training.seed);
   const loaded = performance.now();
   const result = await trainSegmentation({
     spec: input.spec,

@@ -35,13 +35,13 @@ describe('site agent: no weights leave unless trained on minCasesForWeights case
     await rm(dir, { recursive: true, force: true });
   });
 
-  const train = (taskId: string, dataFraction: number) =>
+  const train = (taskId: string, dataFraction: number, caseCount = 0) =>
     coordinator.assign({
       jobId: 'job',
       taskId,
       kind: 'TASK_KIND_TRAIN',
       model: { ...defaultMessage('TaskAssignment').model, architecture: { ...defaultMessage('TaskAssignment').model.architecture, name: TINY_ARCH } },
-      hyperParameters: { ...defaultMessage('TaskAssignment').hyperParameters, epochs: 1, batchSize: 4, seed: 1, dataFraction },
+      hyperParameters: { ...defaultMessage('TaskAssignment').hyperParameters, epochs: 1, batchSize: 4, seed: 1, dataFraction, caseCount },
     });
 
   it('refuses a coordinator asking for weights trained on one patient, before any training', async () => {
@@ -58,6 +58,20 @@ describe('site agent: no weights leave unless trained on minCasesForWeights case
     assert.equal(result.header.msg, 'TrainResult', JSON.stringify(result.message));
     assert.equal((result.message as MessageTypes['TrainResult']).sampleCount, trainCases);
     assert.ok(coordinator.chunks > 0);
+  });
+
+  it('trains on exactly caseCount cases when asked (the balanced design), refusing a count below the policy first', async () => {
+    const few = await train('count-one', 0, 1);
+    assert.equal(few.header.msg, 'ErrorReport');
+    assert.match((few.message as MessageTypes['ErrorReport']).message, /^\[policy_min_cases\] weights trained on 1 case\(s\) stay at the site/);
+    const both = await train('count-and-fraction', 0.5, 3);
+    assert.equal(both.header.msg, 'ErrorReport');
+    assert.match((both.message as MessageTypes['ErrorReport']).message, /both a data fraction and a case count/);
+    assert.equal((await train('count-three', 0, 3)).header.msg, 'Ack');
+    const result = await coordinator.about('count-three', 120_000);
+    assert.equal(result.header.msg, 'TrainResult', JSON.stringify(result.message));
+    assert.equal((result.message as MessageTypes['TrainResult']).sampleCount, 3);
+    assert.ok(trainCases > 3, 'a count below the split, so the whole split would have given another number');
   });
 
   it('the outbound filter refuses a TrainResult over fewer cases, whatever produced it', () => {

@@ -167,6 +167,9 @@ describe('coordinator: job engine (in-process sites)', () => {
     await assert.rejects(engine.submit('fedavg', fedSpec({ minSites: 4 }), 'admin'), { code: 'invalid_argument', message: /minSites 4/ });
     await assert.rejects(engine.submit('fedavg', fedSpec({ aggregation: { strategy: 'trimmed-mean', trimFraction: 0.7 } }), 'admin'), { code: 'invalid_argument' });
     await assert.rejects(engine.submit('teleport', {}, 'admin'), { code: 'invalid_argument', message: /unknown job kind/ });
+    // A site's cases come from a fraction or a count, not both.
+    await assert.rejects(engine.submit('fedavg', fedSpec({ config: { dataFraction: 0.5, caseCount: 10 } }), 'admin'), { code: 'invalid_argument', message: /config/ });
+    await assert.rejects(engine.submit('fedavg', fedSpec({ config: { caseCount: 0 } }), 'admin'), { code: 'invalid_argument', message: /caseCount/ });
     state.close();
   });
 });

@@ -27,8 +27,14 @@ describe('protocol: every job kind maps to the wire and back', () => {
     assert.equal(assignment!.round, 2);
     assert.deepEqual(readAssignment(assignment!), {
       kind: 'train',
-      training: { iterations: 7, batchSize: 2, learningRate: 0.5, seed: 3, dataFraction: 1, augmentation: 'nnunet', proximalMu: 0.01 },
+      training: { iterations: 7, batchSize: 2, learningRate: 0.5, seed: 3, dataFraction: 1, caseCount: 0, augmentation: 'nnunet', proximalMu: 0.01 },
     });
+  });
+
+  it('train carries a case count (every site trains on the same number of cases)', () => {
+    const [assignment] = overTheWire(task('train', { architecture: 'lite', initialModel: null, config: { epochs: 2, seed: 1, caseCount: 21 } }));
+    assert.equal(assignment!.hyperParameters.caseCount, 21);
+    assert.equal((readAssignment(assignment!) as { training: { caseCount: number } }).training.caseCount, 21);
   });
 
   it('finetune carries the freeze spec, data fraction and evaluation; a scratch baseline has no model', () => {
@@ -38,7 +44,7 @@ describe('protocol: every job kind maps to the wire and back', () => {
     assert.equal(tuned!.model.modelId, HASH);
     assert.deepEqual(readAssignment(tuned!), {
       kind: 'finetune',
-      training: { epochs: 3, batchSize: 4, learningRate: 1e-3, seed: 1, dataFraction: 0.25, proximalMu: 0 },
+      training: { epochs: 3, batchSize: 4, learningRate: 1e-3, seed: 1, dataFraction: 0.25, caseCount: 0, proximalMu: 0 },
       freeze: { trainEncoderBlocks: 2, trainDecoderBlocks: 0 },
     });
     const [scratch] = overTheWire(task('finetune', { ...payload, initialModel: null, freeze: null }));

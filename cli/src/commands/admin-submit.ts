@@ -131,9 +131,10 @@ const KINDS: Readonly<Record<string, Kind>> = {
     },
   },
   fedavg: {
-    flags: { ...TRAINING, ...STARTING_MODEL, rounds: { type: 'string' }, 'local-epochs': { type: 'string' }, aggregation: { type: 'string' }, mu: { type: 'string' }, 'trim-fraction': { type: 'string' }, 'no-local-baselines': { type: 'boolean' } },
+    flags: { ...TRAINING, ...STARTING_MODEL, rounds: { type: 'string' }, 'local-epochs': { type: 'string' }, aggregation: { type: 'string' }, mu: { type: 'string' }, 'trim-fraction': { type: 'string' }, 'no-local-baselines': { type: 'boolean' }, 'case-count': { type: 'string' } },
     usage: `fedavg [--rounds 3] [--local-epochs 1] [--model M | --scratch] [--aggregation fedavg|fedprox|median|trimmed-mean [--mu X] [--trim-fraction X]]
-                 [--no-local-baselines] [training flags but --epochs/--iterations]`,
+                 [--case-count N] [--no-local-baselines] [training flags but --epochs/--iterations]
+                 --case-count: every site trains on exactly N of its cases (Table 4's balanced design)`,
     async spec(o, sites) {
       if (o['epochs'] !== undefined || o['iterations'] !== undefined) throw new UsageError('fedavg counts local work with --local-epochs');
       const strategy = typeof o['aggregation'] === 'string' ? o['aggregation'] : undefined;
@@ -144,7 +145,7 @@ const KINDS: Readonly<Record<string, Kind>> = {
         localEpochs: positiveInteger(o['local-epochs'], '--local-epochs'),
         architecture: architectureOf(o),
         initialModel: startingModel(o),
-        config: configOrDefault(trainingConfig(o, 'rounds')),
+        config: configOrDefault(defined({ ...trainingConfig(o, 'rounds'), caseCount: positiveInteger(o['case-count'], '--case-count') })),
         aggregation,
         compareWithLocal: o['no-local-baselines'] ? false : undefined,
         ...limits(o),

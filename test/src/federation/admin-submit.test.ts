@@ -98,10 +98,14 @@ describe('lgefed admin submit: every study job kind from the CLI (real processes
     const finetune = await completed(finetuned);
     assert.deepEqual(finetune.rounds.map((r: { name: string }) => r.name), ['scratch/f=1', 'finetune/k=1/f=1']);
 
-    const federated = await submit('fedavg', '--rounds', '1', '--scratch', '--architecture', TINY_ARCH, '--no-local-baselines', '--seed', '2', '--watch');
+    // --case-count: every site trains on exactly that many of its (3) training cases.
+    const federated = await submit('fedavg', '--rounds', '1', '--scratch', '--architecture', TINY_ARCH, '--no-local-baselines', '--seed', '2', '--case-count', '2', '--watch');
     const fedavg = await completed(federated);
     assert.equal(fedavg.spec.localEpochs, 1);
     assert.deepEqual(fedavg.spec.aggregation, { strategy: 'fedavg' });
+    assert.equal(fedavg.spec.config.caseCount, 2);
+    const participants = (fedavg.summary.rounds as { participants: { site: string; numExamples: number }[] }[])[0]!.participants;
+    assert.deepEqual(participants.map((p) => [p.site, p.numExamples]).sort(), [['east', 2], ['west', 2]]);
 
     // The shipped model's reference intensity profile and ε = 1 by default.
     const checked = await submit('harmonisation-check', '--watch');

@@ -59,7 +59,10 @@ export async function measureRoundOverhead(agents: number, rounds: number): Prom
     const transport = new SimulatedAgents();
     const engine = new JobEngine({ ...state, transport, workflows: WORKFLOWS });
     transport.engine = engine;
-    const spec = { sites: names, models: [{ label: 'global', hash: 'a'.repeat(64) }] };
+    // The job must name a model the coordinator knows; the simulated agents never read its weights.
+    const hash = 'a'.repeat(64);
+    state.jobs.registerModel(hash, 'lite', 1, 'bench');
+    const spec = { sites: names, models: [{ label: 'global', hash }] };
     const times: number[] = [];
     for (let r = 0; r < rounds + 1; r++) {
       const start = process.hrtime.bigint();

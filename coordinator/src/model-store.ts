@@ -14,8 +14,8 @@ export interface ParameterReader {
   readonly hash: string;
   readonly header: WeightsHeader;
   readonly parameterCount: number;
-  /** Values [start, start + count) of the flat parameter vector. */
-  read(start: number, count: number): Promise<Float32Array>;
+  /** Values [start, start + count) of the flat parameter vector, into `into` (a view of it) when given. */
+  read(start: number, count: number, into?: Float32Array): Promise<Float32Array>;
   close(): Promise<void>;
 }
 
@@ -131,12 +131,13 @@ export class ModelStore {
         hash,
         header,
         parameterCount: count,
-        async read(start, length) {
+        async read(start, length, into) {
           if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 || start + length > count) {
             throw new CoordinatorError('invalid_argument', `range [${start}, ${start + length}) outside 0..${count}`);
           }
-          const out = new Float32Array(length);
-          const view = Buffer.from(out.buffer);
+          if (into && into.length < length) throw new CoordinatorError('invalid_argument', `a ${into.length}-value buffer cannot hold ${length} values`);
+          const out = into ? into.subarray(0, length) : new Float32Array(length);
+          const view = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
           let done = 0;
           while (done < view.length) {
             const { bytesRead } = await handle.read(view, done, view.length - done, dataOffset + start * 4 + done);

@@ -40,9 +40,9 @@ export async function clipUpdates(updates: readonly ClientUpdate[], start: Round
     if (scale === 1) return u;
     return {
       ...u,
-      async read(at, length) {
+      async read(at, length, into) {
         const [values, base] = await Promise.all([u.read(at, length), start.read(at, length)]);
-        const out = new Float32Array(length);
+        const out = into ? into.subarray(0, length) : new Float32Array(length);
         for (let i = 0; i < length; i++) out[i] = base[i]! + scale * (values[i]! - base[i]!);
         return out;
       },

@@ -1,5 +1,6 @@
 import { CoordinatorError } from '../errors.js';
 import { collectAggregate, streamChunks } from './coordinatewise.js';
+import { assertFinite } from './validate.js';
 import type { AggregationStrategy, ClientUpdate, TrainingConfig } from './strategy.js';
 
 export interface FedAvgOptions {
@@ -22,25 +23,42 @@ export function fedAvg(options: FedAvgOptions = {}): AggregationStrategy {
       }
     }
     const total = updates.reduce((sum, u) => sum + u.numExamples, 0);
+    const last = updates.length - 1;
     let sums = new Float64Array(0);
-    // Site by site over the whole chunk (one tight loop per site, not a call per coordinate); the
-    // same float64 sums in the same site order as a per-coordinate loop, so the same result.
+    let out = new Float32Array(0);
+    // Site by site over the whole chunk (one tight loop per site, not a call per coordinate): the
+    // first site's loop starts the float64 sums, the last one's finishes the mean, so the same sums
+    // in the same site order as a per-coordinate loop, in one pass per site. Values are not checked
+    // one by one: a NaN or infinity anywhere makes its mean non-finite, and only then are the
+    // chunk's values searched for the site that sent it.
     return streamChunks(
       updates,
-      (slices, length) => {
+      (slices, length, start) => {
         if (sums.length < length) sums = new Float64Array(length);
-        const sum = sums.subarray(0, length);
-        sum.fill(0);
-        slices.forEach((values, s) => {
+        if (out.length !== length) out = new Float32Array(length);
+        for (let s = 0; s < last; s++) {
+          const values = slices[s]!;
           const weight = updates[s]!.numExamples;
-          for (let i = 0; i < length; i++) sum[i]! += weight * values[i]!;
-        });
-        const out = new Float32Array(length);
-        for (let i = 0; i < length; i++) out[i] = sum[i]! / total;
+          if (s === 0) for (let i = 0; i < length; i++) sums[i] = weight * values[i]!;
+          else for (let i = 0; i < length; i++) sums[i]! += weight * values[i]!;
+        }
+        const values = slices[last]!;
+        const weight = updates[last]!.numExamples;
+        // mean − mean is 0 for every finite mean and NaN otherwise.
+        let guard = 0;
+        for (let i = 0; i < length; i++) {
+          const mean = ((last === 0 ? 0 : sums[i]!) + weight * values[i]!) / total;
+          guard += mean - mean;
+          out[i] = mean;
+        }
+        if (guard !== 0) {
+          slices.forEach((v, s) => assertFinite(updates[s]!, v, start));
+          throw new CoordinatorError('aggregation_failed', `the weighted mean of parameters ${start}..${start + length - 1} is not finite`);
+        }
         return out;
       },
       sink,
-      options.chunk,
+      { chunk: options.chunk, checkEach: false },
     );
   };
   return {

@@ -10,13 +10,20 @@ export interface ClientUpdate {
   /** Training cases behind this update: FedAvg's weight. */
   readonly numExamples: number;
   readonly parameterCount: number;
-  read(start: number, count: number): Promise<Float32Array>;
+  /**
+   * Values [start, start + count). With `into` (at least `count` long) they may be written there
+   * and a view of it returned instead of new memory: valid until the next read into it.
+   */
+  read(start: number, count: number, into?: Float32Array): Promise<Float32Array>;
 }
 
 /** Hyper-parameters sent to a site with its training task (FedProx μ is a client-side term). */
 export type TrainingConfig = Readonly<Record<string, string | number | boolean>>;
 
-/** Receives the aggregate in order: values for coordinates [start, start + values.length). */
+/**
+ * Receives the aggregate in order: values for coordinates [start, start + values.length). The
+ * array is reused once the returned promise settles: a sink that keeps values copies them.
+ */
 export type AggregateSink = (start: number, values: Float32Array) => Promise<void>;
 
 export interface AggregationStrategy {

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { EngineError } from './errors.js';
-import { registerWasmTrainingKernels, simdNote } from './kernels/index.js';
+import { registerWasmTrainingKernels, simdNote, startKernelHelpers } from './kernels/index.js';
 import { MAX_WASM_THREADS, registerThreadedWasmBackend } from './wasm-threaded.js';
 
 export const ENGINE_BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -88,7 +88,15 @@ async function startWasm(threads: number): Promise<{ threads: number; note: stri
     }
   }
   if (!(await tf.setBackend('wasm'))) throw new EngineError('the wasm backend did not start');
-  return { threads: getThreadsCount(), note };
+  const running = getThreadsCount();
+  if (running > 1) {
+    try {
+      await startKernelHelpers(running - 1);
+    } catch (error) {
+      note += `; our kernels on one thread (${message(error)})`;
+    }
+  }
+  return { threads: running, note };
 }
 
 let current: { key: string; info: Promise<EngineInfo> } | undefined;

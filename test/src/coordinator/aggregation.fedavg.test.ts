@@ -20,7 +20,7 @@ describe('coordinator: FedAvg aggregation', () => {
     for (let i = 0; i < whole.length; i++) assert.ok(Math.abs(whole[i]! - chunked[i]!) < 1e-6);
   });
 
-  it('streams: reads one chunk per site at a time and emits each chunk before reading the next', async () => {
+  it('streams: reads at most the chunk being combined and the next one per site, and emits chunks in order', async () => {
     const count = 10_000;
     const chunk = 256;
     let outstanding = 0;
@@ -45,7 +45,7 @@ describe('coordinator: FedAvg aggregation', () => {
     });
     assert.equal(total, count);
     assert.equal(emitted.reduce((a, b) => a + b, 0), count);
-    assert.equal(mostOutstanding, 2 * chunk, 'never more than one chunk per site in flight');
+    assert.equal(mostOutstanding, 2 * 2 * chunk, 'never more than two chunks per site in flight');
   });
 
   it('shrinks the chunk as sites grow so chunk × sites stays within the memory budget', () => {
@@ -67,7 +67,12 @@ describe('coordinator: FedAvg aggregation', () => {
     const ok = inMemoryUpdate('a', 1, Float32Array.from([1, 2]));
     await assert.rejects(fedAvg().aggregate([ok, inMemoryUpdate('b', 1, Float32Array.from([1]))]), { code: 'aggregation_failed', message: /site b sent 1 parameters/ });
     await assert.rejects(fedAvg().aggregate([ok, inMemoryUpdate('b', 0, Float32Array.from([1, 2]))]), { code: 'aggregation_failed', message: /training cases/ });
-    await assert.rejects(fedAvg().aggregate([ok, inMemoryUpdate('b', 1, Float32Array.from([1, NaN]))]), { code: 'aggregation_failed', message: /parameter 1/ });
+    await assert.rejects(fedAvg().aggregate([ok, inMemoryUpdate('b', 1, Float32Array.from([1, NaN]))]), { code: 'aggregation_failed', message: /site b sent a non-finite value at parameter 1/ });
+    // Found whichever site sends it, in whichever chunk, even where two infinities would cancel.
+    const long = (fill: (i: number) => number) => Float32Array.from({ length: 50 }, (_, i) => fill(i));
+    const sites = [inMemoryUpdate('a', 2, long((i) => (i === 33 ? -Infinity : i))), inMemoryUpdate('b', 2, long((i) => (i === 33 ? Infinity : 1))), inMemoryUpdate('c', 1, long(() => 2))];
+    await assert.rejects(fedAvg({ chunk: 8 }).aggregate(sites), { code: 'aggregation_failed', message: /site a sent a non-finite value at parameter 33/ });
+    await assert.rejects(fedAvg({ chunk: 8 }).aggregate([inMemoryUpdate('solo', 3, long((i) => (i === 49 ? NaN : i)))]), { code: 'aggregation_failed', message: /site solo sent a non-finite value at parameter 49/ });
     await assert.rejects(fedAvg().aggregate([]), { code: 'aggregation_failed' });
   });
 });

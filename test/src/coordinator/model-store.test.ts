@@ -26,6 +26,12 @@ describe('coordinator: content-addressed model store', () => {
     assert.equal(reader.header.architecture, 'unet-test');
     assert.deepEqual([...(await reader.read(3, 3))], [4, 5, 6]);
     await assert.rejects(reader.read(4, 3), { code: 'invalid_argument' });
+    // Into a caller's buffer (aggregation reuses one per site): a view of it, nothing allocated.
+    const buffer = new Float32Array(4).fill(-1);
+    const view = await reader.read(1, 2, buffer);
+    assert.equal(view.buffer, buffer.buffer);
+    assert.deepEqual([...buffer], [2, 3, -1, -1]);
+    await assert.rejects(reader.read(0, 5, buffer), { code: 'invalid_argument' });
     await reader.close();
     assert.deepEqual([...decodeWeights(await readFile(store.path(hash))).parameters], [1, 2, 3, 4, 5, 6]);
   });

@@ -7,7 +7,8 @@ import { conv2dBackpropInputByPhases } from '@lgefed/shared/engine/kernels/conv2
 import { WasmHeap } from '@lgefed/shared/engine/kernels/wasm-heap';
 import { INSTANCE_NORM_ACT, INSTANCE_NORM_ACT_GRAD, instanceNormActBackward, instanceNormActForward } from '@lgefed/shared/engine/kernels/instance-norm-act';
 import { SIMD_LANES, simdKernels, simdUnavailable, type WasmMemory } from '@lgefed/shared/engine/kernels/simd';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { kernelPool } from '@lgefed/shared/engine/kernels/kernel-pool';
 import { relativeError, values } from './numeric.js';
 
 interface Case {
@@ -30,7 +31,9 @@ const handPicked: Case[] = [
   { batch: 2, height: 11, width: 10, inChannels: 3, outChannels: 4, kernel: 3, stride: 2, pad: 'valid' },
   { batch: 1, height: 9, width: 9, inChannels: 2, outChannels: 3, kernel: 1, stride: 2, pad: 'same' },
   { batch: 2, height: 13, width: 12, inChannels: 4, outChannels: 6, kernel: 3, stride: 1, pad: 'valid' },
-  // Stride 1, same size, channels and width in fours: the filter gradient's SIMD patch kernel.
+  // Channels in fours and eights (and what is left over): every register tile of the direct filter gradient.
+  { batch: 3, height: 9, width: 10, inChannels: 9, outChannels: 13, kernel: 3, stride: 1, pad: 'same' },
+  { batch: 2, height: 8, width: 8, inChannels: 8, outChannels: 16, kernel: 3, stride: 2, pad: 'same' },
   { batch: 2, height: 8, width: 12, inChannels: 8, outChannels: 5, kernel: 3, stride: 1, pad: 'same' },
   { batch: 3, height: 5, width: 4, inChannels: 4, outChannels: 3, kernel: 3, stride: 1, pad: 'same' },
   { batch: 1, height: 7, width: 8, inChannels: 12, outChannels: 2, kernel: 5, stride: 1, pad: 'same' },
@@ -120,9 +123,9 @@ describe('engine: wasm training kernels match the cpu backend', function () {
       assert.ok(relativeError(actual, expected) < 1e-4, `relative error ${relativeError(actual, expected)}`);
     });
 
-    // Small test images would get patches by default: both methods are checked on every shape.
-    for (const method of ['frames', 'patches'] as const) it(`Conv2DBackpropFilter by ${method}: ${describeCase(c)}`, async function () {
-      if (method === 'frames' && simdUnavailable() !== undefined) this.skip();
+    // The default is direct wherever SIMD runs: the fallback is checked on every shape too.
+    for (const method of ['direct', 'patches'] as const) it(`Conv2DBackpropFilter by ${method}: ${describeCase(c)}`, async function () {
+      if (method === 'direct' && simdUnavailable() !== undefined) this.skip();
       const inputs = { x: values(size(xShape), seed), dy: values(size(dyShape), seed + 1) };
       const attrs = { strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', filterShape } as unknown as tf.Conv2DBackpropFilterAttrs;
       const expected = await runKernel('cpu', 'Conv2DBackpropFilter', inputs, { x: xShape, dy: dyShape }, attrs as unknown as tf.NamedAttrMap);
@@ -146,6 +149,22 @@ describe('engine: wasm training kernels match the cpu backend', function () {
     });
   }
 
+  it('shares the filter gradient over the kernel helper threads without changing it', async function () {
+    const memory = new WasmHeap(tf.backend() as BackendWasm).memory;
+    if (simdUnavailable() !== undefined || !memory) this.skip();
+    await tf.setBackend('wasm');
+    const heap = new WasmHeap(tf.backend() as BackendWasm);
+    assert.equal(kernelPool(heap.memory!)?.threads ?? 1, getThreadsCount(), 'a helper for each XNNPACK thread beyond the main one');
+    const [xShape, dyShape] = [[5, 12, 12, 8], [5, 12, 12, 16]];
+    const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 8, 16] } as unknown as tf.Conv2DBackpropFilterAttrs;
+    const x = tf.tensor(values(xShape.reduce((a, b) => a * b), 7), xShape);
+    const dy = tf.tensor(values(dyShape.reduce((a, b) => a * b), 8), dyShape);
+    const shared = tf.engine().makeTensorFromTensorInfo(conv2dBackpropFilter(x, dy, attrs, heap, { method: 'direct' }));
+    const alone = tf.engine().makeTensorFromTensorInfo(conv2dBackpropFilter(x, dy, attrs, heap, { method: 'direct', threads: 1 }));
+    assert.ok(relativeError((await shared.data()) as Float32Array, (await alone.data()) as Float32Array) < 1e-6);
+    tf.dispose([x, dy, shared, alone]);
+  });
+
   for (const c of [handPicked[1]!, handPicked[8]!, handPicked[10]!]) it(`splits the filter gradient into chunks without changing it: ${describeCase(c)}`, async () => {
     const xShape = [c.batch, c.height, c.width, c.inChannels];
     const dyShape = [c.batch, outSize(c.height, c), outSize(c.width, c), c.outChannels];
@@ -155,10 +174,8 @@ describe('engine: wasm training kernels match the cpu backend', function () {
     const dy = tf.tensor(values(dyShape.reduce((a, b) => a * b), 6), dyShape);
     const heap = new WasmHeap(tf.backend() as BackendWasm);
     const whole = tf.engine().makeTensorFromTensorInfo(conv2dBackpropFilter(x, dy, attrs, heap, { method: 'patches' }));
-    // The JS path (stride 2) chunks whole samples: a budget of one sample's patches; the SIMD path
-    // chunks output rows: a budget of 3 rows' patches, so chunks straddle samples.
-    const rowsPerChunk = c.stride === 1 ? 3 : dyShape[1]!;
-    const budget = 9 * c.inChannels * rowsPerChunk * dyShape[2]!;
+    // Chunks are whole samples: a budget of one sample's patches.
+    const budget = 9 * c.inChannels * dyShape[1]! * dyShape[2]!;
     const chunked = tf.engine().makeTensorFromTensorInfo(conv2dBackpropFilter(x, dy, attrs, heap, { method: 'patches', patchBudget: budget }));
     assert.ok(relativeError((await chunked.data()) as Float32Array, (await whole.data()) as Float32Array) < 1e-6);
     tf.dispose([x, dy, whole, chunked]);
@@ -267,7 +284,7 @@ describe('engine: fused instance norm + LeakyReLU on wasm (SIMD where channels a
     assert.equal(simdUnavailable(), undefined);
     const memory = new WasmHeap(tf.backend() as BackendWasm).memory;
     assert.ok(memory && simdKernels(memory), 'no SIMD kernels for the backend memory');
-    assert.match(info.reason, /instance norm, Adam, the loss, filter-gradient frames and patches, input-gradient scatters, channel splits, concatenations and slices, and depth-to-space in wasm SIMD/);
+    assert.match(info.reason, /instance norm, Adam, the loss, the filter gradient \(on every thread\), input-gradient scatters, channel splits, concatenations and slices, and depth-to-space in wasm SIMD/);
   });
 
   /** Seeded shapes; channel counts divisible by 4 take the SIMD kernels, the others the JS loops. */

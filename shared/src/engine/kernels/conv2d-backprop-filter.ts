@@ -1,21 +1,22 @@
 /**
  * Conv2DBackpropFilter for the wasm backend, which has none (so wasm could not train a conv net).
  * dW[kh,kw,ci,co] = sum over (b,oh,ow) of x[b, oh*s+kh-pad, ow*s+kw-pad, ci] * dy[b,oh,ow,co],
- * by one of two methods whose products run in XNNPACK's GEMM (the backend's BatchMatMul, batch 1,
- * no transposes: its only matmul path that reaches XNNPACK):
- * - frames (`byFrames`): one product per kernel tap over zero-framed phase planes of x; used where
- *   the frame border adds little work (large images);
- * - patches (`byPatches`): one product over the patch matrix patches^T [KH*KW*CI, B*OH*OW]. For
- *   stride-1 same-size convolutions with channels in fours the patches come from our SIMD kernel
- *   straight from NHWC x (shared/wasm/conv-patches.ts); otherwise x is transposed to [CI, B, H, W]
- *   and the rows gathered in JS on the heap. Output rows are processed in chunks so the patch
- *   matrix stays below PATCH_BUDGET floats.
+ * by one of two methods:
+ * - direct (`byDirect`), wherever our SIMD kernels run: accumulated straight from NHWC x and dy by
+ *   shared/wasm/filter-gradient.ts in cache-sized blocks, the samples shared out over the kernel
+ *   helper threads. Measured on the lite U-Net's shapes it took 0.3-0.9x the time of one XNNPACK
+ *   product per kernel tap over framed copies of x, and of the patch matrix below.
+ * - patches (`byPatches`), the fallback without SIMD: x transposed to [CI, B, H, W], the patch
+ *   matrix patches^T [KH*KW*CI, B*OH*OW] gathered in JS on the heap and multiplied with dy in
+ *   XNNPACK's GEMM (the backend's BatchMatMul, batch 1, no transposes: its only matmul path that
+ *   reaches XNNPACK), whole samples at a time so the patch matrix stays below PATCH_BUDGET floats.
  */
 import { backend_util, type Conv2DBackpropFilterAttrs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { EngineError } from '../errors.js';
 import { convGeometry } from './conv-geometry.js';
-import { simdKernels, SIMD_LANES, type SimdKernels } from './simd.js';
+import { simdKernels, type SimdKernels } from './simd.js';
+import { kernelPool, runOverSamples } from './kernel-pool.js';
 import { WasmHeap } from './wasm-heap.js';
 
 /**
@@ -63,114 +64,13 @@ function gatherPatches(heap: Float32Array, xt: number, dst: number, g: Geometry,
   }
 }
 
-/** The SIMD patch kernel when it applies: stride 1, output the input's size, channels and width in fours. */
-function stride1Simd(g: Geometry, wasm: WasmHeap): SimdKernels | undefined {
-  const { strideHeight, strideWidth, dilationHeight, dilationWidth, inHeight, inWidth, outHeight, outWidth, inChannels } = g;
-  const applies =
-    strideHeight === 1 && strideWidth === 1 && dilationHeight === 1 && dilationWidth === 1 &&
-    outHeight === inHeight && outWidth === inWidth && inChannels % SIMD_LANES === 0 && inWidth % SIMD_LANES === 0;
-  const memory = applies ? wasm.memory : undefined;
-  return memory && simdKernels(memory);
-}
-
-/**
- * Frames cost more multiply-adds than patches by their zero border (FH*FW against OH*OW): worth
- * it only where the border is thin. Measured on the lite U-Net's shapes (batch 8, 2 threads):
- * frames take 0.5-0.8x the time of patches at 128x128 to 32x32 outputs (overhead <= 1.13), about
- * the same at 16x16 and 8x8 outputs of 3x3 kernels (1.27), 1.5x at 8x8 with stride 1 (1.56).
- */
-const MAX_FRAME_OVERHEAD = 1.3;
-
-/** Phase rows (or columns) read by kernel taps 0..kernel-1: shifts from `first` to `last`, in strides. */
-interface PhaseSpan {
-  first: number;
-  last: number;
-}
-
-function phaseSpan(kernel: number, pad: number, stride: number): PhaseSpan {
-  return { first: Math.floor(-pad / stride), last: Math.floor((kernel - 1 - pad) / stride) };
-}
-
-/** Where one kernel tap reads: its input phase and its shift inside the frame. */
-function tapOf(tap: number, pad: number, stride: number, span: PhaseSpan): { phase: number; shift: number } {
-  const d = tap - pad;
-  const phase = ((d % stride) + stride) % stride;
-  return { phase, shift: (d - phase) / stride - span.first };
-}
-
-export type FilterGradientMethod = 'frames' | 'patches';
-
-/**
- * Shifted products: dW[kh, kw] = sum over output pixels of x[phase][pixel + shift] * dy[pixel].
- * x is split by stride phase into zero-framed channel planes [CI, B, FH, FW] (our SIMD kernel),
- * dy is placed in a frame of the same size (zeros outside the output), and each tap is then one
- * matrix product [CI, B*FH*FW] x [B*FH*FW, CO] whose left operand is a view of the planes at the
- * tap's shift: reads that run past a channel's frames meet only zero rows of dy, and past the
- * last channel a zeroed margin. No patch matrix: x is rearranged once instead of KH*KW times, and
- * XNNPACK packs dy once for all taps (its packed-weights cache is keyed by dy's tensor id).
- */
-function byFrames(x: TensorInfo, dy: TensorInfo, g: Geometry, wasm: WasmHeap, simd: SimdKernels): TensorInfo {
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = g;
-  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = g;
-  const { top, left } = g.padInfo;
-  const rows = phaseSpan(KH, top, sh);
-  const columns = phaseSpan(KW, left, sw);
-  const FH = OH + rows.last - rows.first;
-  const FW = OW + columns.last - columns.first;
-  const K = B * FH * FW;
-  const taps = [];
-  for (let kh = 0; kh < KH; kh++) {
-    for (let kw = 0; kw < KW; kw++) {
-      const r = tapOf(kh, top, sh, rows);
-      const c = tapOf(kw, left, sw, columns);
-      taps.push({ phase: r.phase * sw + c.phase, shift: r.shift * FW + c.shift });
-    }
-  }
-  const phases = [...new Set(taps.map((t) => t.phase))].sort((a, b) => a - b);
-  const margin = (rows.last - rows.first) * FW + (columns.last - columns.first);
-  const frames = wasm.allocate([phases.length * CI * K + margin]);
-  const dyFrame = wasm.allocate([1, K, CO]);
-  const dW = wasm.allocate([KH, KW, CI, CO]);
-  let { heap, offsets } = wasm.view(x, frames, dyFrame, dy);
-  const [xAt, framesAt, dyFrameAt, dyAt] = offsets as [number, number, number, number];
-  phases.forEach((phase, k) => {
-    simd.phaseFrame(
-      xAt * 4, (framesAt + k * CI * K) * 4, B, H, W, CI,
-      sh, Math.floor(phase / sw), phase % sw, rows.first, columns.first, FH, FW,
-    );
-  });
-  heap.fill(0, framesAt + phases.length * CI * K, framesAt + phases.length * CI * K + margin);
-  heap.fill(0, dyFrameAt, dyFrameAt + K * CO);
-  for (let b = 0; b < B; b++) {
-    for (let oh = 0; oh < OH; oh++) {
-      const from = dyAt + (b * OH + oh) * OW * CO;
-      heap.copyWithin(dyFrameAt + ((b * FH + oh) * FW) * CO, from, from + OW * CO);
-    }
-  }
-  taps.forEach((tap, i) => {
-    const a = wasm.viewAt((framesAt + phases.indexOf(tap.phase) * CI * K + tap.shift) * 4, [1, CI, K]);
-    const product = wasm.run('BatchMatMul', { a, b: dyFrame }, { transposeA: false, transposeB: false });
-    wasm.releaseView(a);
-    ({ heap, offsets } = wasm.view(product, dW));
-    heap.copyWithin(offsets[1]! + i * CI * CO, offsets[0]!, offsets[0]! + CI * CO);
-    wasm.dispose(product);
-  });
-  wasm.dispose(frames, dyFrame);
-  return dW;
-}
-
 /** Patches: the product patches^T [KH*KW*CI, B*OH*OW] x dy [B*OH*OW, CO], in chunks of at most `patchBudget` floats. */
 function byPatches(x: TensorInfo, dy: TensorInfo, g: Geometry, wasm: WasmHeap, patchBudget: number): TensorInfo {
   const { batchSize: B, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW } = g;
   const rows = KH * KW * CI;
-  const simd = stride1Simd(g, wasm);
-  // Chunks are ranges of output rows (b, oh), numbered b * OH + oh: any range for the SIMD kernel,
-  // whole samples for the JS gather.
-  const rowsPerChunk = simd
-    ? Math.max(1, Math.min(B * OH, Math.floor(patchBudget / (rows * OW))))
-    : OH * Math.max(1, Math.min(B, Math.floor(patchBudget / Math.max(1, rows * OH * OW))));
-  // The JS gather reads x as [CI, B, H, W]; the SIMD kernel reads NHWC x in place.
-  const source = simd ? x : wasm.run('Transpose', { x }, { perm: [3, 0, 1, 2] });
+  // Chunks are whole samples: rows (b, oh) numbered b * OH + oh, OH at a time.
+  const rowsPerChunk = OH * Math.max(1, Math.min(B, Math.floor(patchBudget / Math.max(1, rows * OH * OW))));
+  const source = wasm.run('Transpose', { x }, { perm: [3, 0, 1, 2] });
   let sum: TensorInfo | undefined;
   for (let row0 = 0; row0 < B * OH; row0 += rowsPerChunk) {
     const count = Math.min(rowsPerChunk, B * OH - row0);
@@ -180,8 +80,7 @@ function byPatches(x: TensorInfo, dy: TensorInfo, g: Geometry, wasm: WasmHeap, p
     const dyRows = wasm.allocate([1, columns, CO]);
     const { heap, offsets } = wasm.view(source, patches, dyRows, dy);
     const [sourceAt, patchesAt, dyRowsAt, dyAt] = offsets as [number, number, number, number];
-    if (simd) simd.stride1Patches(sourceAt * 4, patchesAt * 4, row0, count, g.inHeight, g.inWidth, CI, KH, KW, g.padInfo.top, g.padInfo.left);
-    else gatherPatches(heap, sourceAt, patchesAt, g, row0 / OH, count / OH);
+    gatherPatches(heap, sourceAt, patchesAt, g, row0 / OH, count / OH);
     heap.copyWithin(dyRowsAt, dyAt + row0 * OW * CO, dyAt + (row0 + count) * OW * CO);
     const partial = wasm.run('BatchMatMul', { a: patches, b: dyRows }, { transposeA: false, transposeB: false });
     wasm.dispose(patches, dyRows);
@@ -193,24 +92,47 @@ function byPatches(x: TensorInfo, dy: TensorInfo, g: Geometry, wasm: WasmHeap, p
       sum = next;
     }
   }
-  if (source !== x) wasm.dispose(source);
+  wasm.dispose(source);
   const dW = wasm.reshape(sum!, [KH, KW, CI, CO]);
   wasm.dispose(sum!);
   return dW;
 }
 
-/** Frames where the SIMD kernels run and the frame border is thin, patches otherwise. */
-function chooseMethod(g: Geometry, simd: SimdKernels | undefined): FilterGradientMethod {
-  if (!simd) return 'patches';
-  const rows = phaseSpan(g.filterHeight, g.padInfo.top, g.strideHeight);
-  const columns = phaseSpan(g.filterWidth, g.padInfo.left, g.strideWidth);
-  const framed = (g.outHeight + rows.last - rows.first) * (g.outWidth + columns.last - columns.first);
-  return framed <= MAX_FRAME_OVERHEAD * g.outHeight * g.outWidth ? 'frames' : 'patches';
+/**
+ * Direct accumulation by our SIMD kernel (shared/wasm/filter-gradient.ts): no copies of x or dy.
+ * With kernel helpers the samples are shared out, each thread summing into its own dW.
+ */
+function byDirect(x: TensorInfo, dy: TensorInfo, g: Geometry, wasm: WasmHeap, simd: SimdKernels, maxThreads: number): TensorInfo {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = g;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = g;
+  const size = KH * KW * CI * CO;
+  const pool = wasm.memory && kernelPool(wasm.memory);
+  const helpers = Math.max(0, Math.min(pool?.threads ?? 1, B, maxThreads) - 1);
+  const dW = wasm.allocate([KH, KW, CI, CO]);
+  const partials = helpers > 0 ? wasm.allocate([helpers, size]) : undefined;
+  const { heap, offsets } = wasm.view(x, dy, dW, ...(partials ? [partials] : []));
+  const [xAt, dyAt, dWAt, partialsAt] = offsets as [number, number, number, number | undefined];
+  heap.fill(0, dWAt, dWAt + size);
+  if (partialsAt !== undefined) heap.fill(0, partialsAt, partialsAt + helpers * size);
+  const threads = runOverSamples(pool, 'filterGradient', B, simd.filterGradient, ({ first, count }, t) => [
+    xAt * 4, dyAt * 4, (t === 0 ? dWAt : partialsAt! + (t - 1) * size) * 4, first, count,
+    H, W, CI, OH, OW, CO, KH, KW, sh, sw, g.padInfo.top, g.padInfo.left,
+  ], helpers + 1);
+  for (let t = 1; t < threads; t++) {
+    const from = partialsAt! + (t - 1) * size;
+    for (let i = 0; i < size; i++) heap[dWAt + i]! += heap[from + i]!;
+  }
+  if (partials) wasm.dispose(partials);
+  return dW;
 }
 
+export type FilterGradientMethod = 'direct' | 'patches';
+
 export interface FilterGradientOptions {
-  /** Force a method (tests); by default chosen per shape. */
+  /** Force a method (tests); by default direct wherever the SIMD kernels run. */
   method?: FilterGradientMethod;
+  /** At most this many threads for the direct method (tests); by default the main thread and every kernel helper. */
+  threads?: number;
   /** Largest patch matrix built at once (floats), for the patch method. */
   patchBudget?: number;
 }
@@ -229,10 +151,10 @@ export function conv2dBackpropFilter(
   const g = convGeometry('Conv2DBackpropFilter', x.shape, filterShape, strides, pad, dimRoundingMode, dy);
   const memory = wasm.memory;
   const simd = memory && simdKernels(memory);
-  const method = options.method ?? chooseMethod(g, simd);
-  if (method === 'frames') {
-    if (!simd) throw new EngineError('Conv2DBackpropFilter by frames needs the SIMD kernels');
-    return byFrames(x, dy, g, wasm, simd);
+  const method = options.method ?? (simd ? 'direct' : 'patches');
+  if (method === 'direct') {
+    if (!simd) throw new EngineError('Conv2DBackpropFilter by direct accumulation needs the SIMD kernels');
+    return byDirect(x, dy, g, wasm, simd, options.threads ?? Infinity);
   }
   return byPatches(x, dy, g, wasm, options.patchBudget ?? PATCH_BUDGET);
 }

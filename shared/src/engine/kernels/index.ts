@@ -1,11 +1,15 @@
 /** The training kernels we add to (or replace in) the wasm backend, registered in one place. */
-import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { backend, getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { adamUpdateConfig } from './adam.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
 import { INSTANCE_NORM_ACT, INSTANCE_NORM_ACT_GRAD, instanceNormActConfigs, registerInstanceNormActGradient } from './instance-norm-act.js';
 import { simdUnavailable } from './simd.js';
+import { EngineError } from '../errors.js';
 import { softmaxDiceLossConfig } from './softmax-dice.js';
+import { startKernelPool } from './kernel-pool.js';
+import { WasmHeap } from './wasm-heap.js';
 import { concatChannelsConfig, sliceChannelsConfig, splitChannelsConfig } from './channel-axis.js';
 
 export { simdNote } from './simd.js';
@@ -41,4 +45,16 @@ export function registerWasmTrainingKernels(): void {
   for (const config of configs) replace(config);
   registerFusedKernels();
   registered = true;
+}
+
+/**
+ * Starts `helpers` threads for our SIMD kernels on the running wasm backend's shared memory (the
+ * threaded build), so they use as many cores as XNNPACK does. Needs SIMD and shared memory.
+ */
+export async function startKernelHelpers(helpers: number): Promise<void> {
+  const reason = simdUnavailable();
+  if (reason !== undefined) throw new EngineError(reason);
+  const memory = new WasmHeap(backend() as BackendWasm).memory;
+  if (!memory) throw new EngineError('the wasm backend does not expose its memory');
+  await startKernelPool(memory, helpers);
 }

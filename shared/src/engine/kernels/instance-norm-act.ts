@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { EngineError } from '../errors.js';
 import { SIMD_LANES, simdKernels, type SimdKernels } from './simd.js';
+import { kernelPool, runOverSamples } from './kernel-pool.js';
 import { WasmHeap } from './wasm-heap.js';
 
 export const INSTANCE_NORM_ACT = 'LgefedInstanceNormLeakyRelu';
@@ -232,7 +233,13 @@ function forwardKernel(backendName: 'wasm' | 'cpu'): KernelFunc {
       const simd = simdFor(heap, layout);
       if (simd) {
         const [xp, gp, bp, outp, meanp, invp] = heap.byteOffsets(x, gamma, beta, ...outputs) as [number, number, number, number, number, number];
-        simd.instanceNormActForward(xp, gp, bp, outp, meanp, invp, layout.samples, layout.pixels, layout.channels, parsed.epsilon, parsed.alpha);
+        const { pixels, channels } = layout;
+        // Statistics are per sample: the samples are shared out over the kernel helpers.
+        runOverSamples(heap.memory && kernelPool(heap.memory), 'instanceNormActForward', layout.samples, simd.instanceNormActForward, ({ first, count }) => {
+          const image = first * pixels * channels * 4;
+          const stats = first * channels * 4;
+          return [xp + image, gp, bp, outp + image, meanp + stats, invp + stats, count, pixels, channels, parsed.epsilon, parsed.alpha];
+        });
         return outputs;
       }
       const [xs, gs, bs, out, mean, inv] = wasmViews(heap)([x, gamma, beta, ...outputs]) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
@@ -264,8 +271,30 @@ function backwardKernel(backendName: 'wasm' | 'cpu'): KernelFunc {
       const outputs = [heap.allocate([...x.shape]), heap.allocate(channels), heap.allocate(channels)];
       const simd = simdFor(heap, layout);
       if (simd) {
-        const p = heap.byteOffsets(dy, x, mean, invStd, gamma, beta, ...outputs);
-        simd.instanceNormActBackward(p[0]!, p[1]!, p[2]!, p[3]!, p[4]!, p[5]!, p[6]!, p[7]!, p[8]!, layout.samples, layout.pixels, layout.channels, parsed.alpha);
+        const { samples, pixels, channels: C } = layout;
+        const pool = heap.memory && kernelPool(heap.memory);
+        // Shared out by samples; each helper sums its dGamma and dBeta apart, added up here.
+        const helpers = Math.max(0, Math.min(pool?.threads ?? 1, samples) - 1);
+        const partials = helpers > 0 ? heap.allocate([helpers, 2, C]) : undefined;
+        const p = heap.byteOffsets(dy, x, mean, invStd, gamma, beta, ...outputs, ...(partials ? [partials] : []));
+        const threads = runOverSamples(pool, 'instanceNormActBackward', samples, simd.instanceNormActBackward, ({ first, count }, t) => {
+          const image = first * pixels * C * 4;
+          const stats = first * C * 4;
+          const [dGamma, dBeta] = t === 0 ? [p[7]!, p[8]!] : [p[9]! + (t - 1) * 2 * C * 4, p[9]! + ((t - 1) * 2 + 1) * C * 4];
+          return [p[0]! + image, p[1]! + image, p[2]! + stats, p[3]! + stats, p[4]!, p[5]!, p[6]! + image, dGamma, dBeta, count, pixels, C, parsed.alpha];
+        });
+        if (partials) {
+          const { heap: floats, offsets } = heap.view(outputs[1]!, outputs[2]!, partials);
+          const [dGammaAt, dBetaAt, partialsAt] = offsets as [number, number, number];
+          for (let t = 1; t < threads; t++) {
+            const from = partialsAt + (t - 1) * 2 * C;
+            for (let c = 0; c < C; c++) {
+              floats[dGammaAt + c]! += floats[from + c]!;
+              floats[dBetaAt + c]! += floats[from + C + c]!;
+            }
+          }
+          heap.dispose(partials);
+        }
         return outputs;
       }
       const v = wasmViews(heap)([dy, x, mean, invStd, gamma, beta, ...outputs]) as Float32Array[];

@@ -23,16 +23,11 @@ export interface SimdKernels {
     dx: number, dGamma: number, dBeta: number,
     samples: number, pixels: number, channels: number, alpha: number,
   ): void;
-  /** Conv2DBackpropFilter's patch matrix of a stride-1, same-size convolution (see shared/wasm/conv-patches.ts). */
-  stride1Patches(
-    x: number, dst: number, firstBatch: number, batches: number, height: number, width: number, channels: number,
-    kernelHeight: number, kernelWidth: number, top: number, left: number,
-  ): void;
-  /** One stride phase of NHWC x as zero-framed channel planes (see shared/wasm/phase-frame.ts). */
-  phaseFrame(
-    x: number, dst: number, batches: number, height: number, width: number, channels: number,
-    stride: number, rowPhase: number, columnPhase: number, firstRow: number, firstColumn: number,
-    frameHeight: number, frameWidth: number,
+  /** dW += Conv2DBackpropFilter of samples [firstBatch, firstBatch + batches), NHWC, output channels in fours (see shared/wasm/filter-gradient.ts). */
+  filterGradient(
+    x: number, dy: number, dw: number, firstBatch: number, batches: number,
+    height: number, width: number, inChannels: number, outHeight: number, outWidth: number, outChannels: number,
+    kernelHeight: number, kernelWidth: number, strideH: number, strideW: number, top: number, left: number,
   ): void;
   /** One output phase of the strided input gradient into dx (see shared/wasm/scatter-phase.ts). */
   scatterPhase(
@@ -104,6 +99,6 @@ export function simdKernels(memory: WasmMemory): SimdKernels | undefined {
 export function simdNote(): string {
   const reason = simdUnavailable();
   return reason === undefined
-    ? 'instance norm, Adam, the loss, filter-gradient frames and patches, input-gradient scatters, channel splits, concatenations and slices, and depth-to-space in wasm SIMD'
+    ? 'instance norm, Adam, the loss, the filter gradient (on every thread), input-gradient scatters, channel splits, concatenations and slices, and depth-to-space in wasm SIMD'
     : `instance norm in JS loops, Adam and the loss in tfjs ops, filter-gradient patches and input-gradient scatters in JS, channel splits, concatenations, slices and depth-to-space by the backend: ${reason}`;
 }

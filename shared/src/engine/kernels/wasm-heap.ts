@@ -35,22 +35,6 @@ export class WasmHeap {
   }
 
   /**
-   * A float32 tensor over memory that another tensor owns, starting at `byteOffset` (a kernel's
-   * operand as a window of a larger buffer). Release it with `releaseView`, never `dispose`: the
-   * backend would free memory it does not own.
-   */
-  viewAt(byteOffset: number, shape: number[]): TensorInfo {
-    return this.backend.makeOutput(shape, 'float32', byteOffset);
-  }
-
-  releaseView(view: TensorInfo): void {
-    const data = this.backend.dataIdMap.get(view.dataId);
-    if (!data) throw new EngineError('releaseView: not a tensor of this backend');
-    this.backend.wasm.tfjs.disposeData(data.id);
-    this.backend.dataIdMap.delete(view.dataId);
-  }
-
-  /**
    * The whole heap as floats plus the float offset of each tensor. Take it after the last
    * allocation: growing the heap replaces the buffer.
    */

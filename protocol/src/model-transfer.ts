@@ -161,9 +161,18 @@ function* packSteps(tensors: readonly NamedTensor[], options: PackOptions): Gene
   return new ModelPackage(manifest, tensors, layout);
 }
 
+/**
+ * Frames a package keeps once built: a round sends the same model to every site at about the same
+ * pace (each with CHUNK_WINDOW chunks in flight), so sites that are close behind one another get
+ * the frame another site's send built, instead of each building (and allocating) it again.
+ */
+export const RECENT_FRAMES = 16;
+
 export class ModelPackage {
   /** Reused float16 conversion buffer: frames are built one at a time. */
   private readonly halves: Uint16Array;
+  /** The last RECENT_FRAMES frames built without `reuse`, oldest first (never handed out for reuse). */
+  private readonly recent = new Map<number, Uint8Array>();
   /** SHA-256 of the manifest's protobuf bytes: the `sha256` of a ModelRef naming these weights. */
   readonly manifestSha256: Uint8Array;
 
@@ -185,8 +194,13 @@ export class ModelPackage {
    * `reuse`, the frame is built inside that buffer when it is big enough (at least
    * `manifest.chunkBytes + FRAME_OVERHEAD_BYTES` bytes), so a sender that waits for each chunk's
    * ack before building the next keeps one frame's memory instead of a megabyte of garbage per chunk.
+   * Without `reuse`, a frame built recently is returned as it is (frames are never modified).
    */
   chunk(index: number, reuse?: Uint8Array): Uint8Array {
+    if (reuse === undefined) {
+      const kept = this.recent.get(index);
+      if (kept) return kept;
+    }
     const digest = this.manifest.chunks[index];
     if (!digest) throw new ProtocolError('CHUNK_MISMATCH', `no chunk ${index} in transfer ${this.manifest.transferId}`, { index });
     const header = frameHeader(this.manifest.transferId, index, digest.byteOffset, digest.byteLength);
@@ -195,6 +209,10 @@ export class ModelPackage {
     const frame = reuse && reuse.byteLength >= size ? reuse.subarray(0, size) : Buffer.allocUnsafeSlow(size);
     frame.set(header);
     writeStreamRange(this.tensors, this.layout, digest.byteOffset, digest.byteLength, frame, header.length, this.halves);
+    if (reuse === undefined) {
+      this.recent.set(index, frame);
+      if (this.recent.size > RECENT_FRAMES) this.recent.delete(this.recent.keys().next().value!);
+    }
     return frame;
   }
 

@@ -2,7 +2,9 @@
  * Child process for the distribution benchmark: N simulated agents on real loopback connections.
  * `socketio URL N`: socket.io-client agents that reassemble and hash-check a model sent as a
  * @lgefed/protocol manifest + chunk frames, acking each chunk. `tcp PORT N BYTES`: raw TCP
- * sockets that only count bytes (the peer: the loopback ceiling). Prints its CPU seconds as JSON.
+ * sockets that only count bytes (the peer: the loopback ceiling); `tcp-store PORT N BYTES`: the
+ * same, each copying the bytes into a model-sized buffer of its own, as any receiver that keeps
+ * the model must. Prints its CPU seconds as JSON.
  */
 import { decodeMessage, ModelReassembler } from '@lgefed/protocol';
 import { connect } from 'node:net';
@@ -39,11 +41,13 @@ function socketAgent(url: string, id: number): Promise<void> {
   });
 }
 
-function tcpAgent(port: number, expected: number): Promise<void> {
+function tcpAgent(port: number, expected: number, store: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     let received = 0;
+    const model = store ? Buffer.allocUnsafe(expected) : undefined;
     const socket = connect(port, '127.0.0.1');
     socket.on('data', (data) => {
+      model?.set(data.subarray(0, Math.max(0, expected - received)), received);
       received += data.length;
       if (received === expected) socket.end();
     });
@@ -52,7 +56,7 @@ function tcpAgent(port: number, expected: number): Promise<void> {
   });
 }
 
-const agents = Array.from({ length: count }, (_, i) => (mode === 'socketio' ? socketAgent(target!, i) : tcpAgent(Number(target), Number(bytesArg))));
+const agents = Array.from({ length: count }, (_, i) => (mode === 'socketio' ? socketAgent(target!, i) : tcpAgent(Number(target), Number(bytesArg), mode === 'tcp-store')));
 Promise.all(agents).then(
   () => {
     // The receivers' CPU time (all agents share this process): where a transfer's time goes.

@@ -17,6 +17,8 @@ export interface DistributionFigures {
   readonly socketIoMBps: number;
   /** The peer: the same bytes over raw TCP sockets on loopback, no framing or hashing. */
   readonly rawTcpMBps: number;
+  /** Raw TCP again, each agent copying the bytes into model-sized memory of its own (what holding the model costs). */
+  readonly rawTcpStoreMBps: number;
   /** Where the socket.io transfer's time went: wall seconds, and the CPU seconds of the sender and of the agents' process. */
   readonly socketIo: { readonly seconds: number; readonly senderCpuSeconds: number; readonly agentsCpuSeconds: number };
 }
@@ -72,7 +74,7 @@ async function overSocketIo(pkg: ModelPackage, agents: number): Promise<Distribu
   return { seconds, senderCpuSeconds: (cpu.user + cpu.system) / 1e6, agentsCpuSeconds };
 }
 
-async function overRawTcp(tensors: readonly NamedTensor[], agents: number, bytes: number): Promise<number> {
+async function overRawTcp(tensors: readonly NamedTensor[], agents: number, bytes: number, store: boolean): Promise<number> {
   const sockets: TcpSocket[] = [];
   let resolveAll!: () => void;
   const allConnected = new Promise<void>((resolve) => (resolveAll = resolve));
@@ -82,7 +84,7 @@ async function overRawTcp(tensors: readonly NamedTensor[], agents: number, bytes
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  const children = startAgents(['tcp', String((server.address() as AddressInfo).port), String(agents), String(bytes)]);
+  const children = startAgents([store ? 'tcp-store' : 'tcp', String((server.address() as AddressInfo).port), String(agents), String(bytes)]);
   await allConnected;
   const start = process.hrtime.bigint();
   await Promise.all(
@@ -109,7 +111,8 @@ export async function measureDistribution(agents: number, parameters?: number): 
   });
   const bytes = pkg.manifest.parameterCount * 4;
   const socketIo = await overSocketIo(pkg, agents);
-  const tcpSeconds = await overRawTcp(tensors, agents, bytes);
+  const tcpSeconds = await overRawTcp(tensors, agents, bytes, false);
+  const tcpStoreSeconds = await overRawTcp(tensors, agents, bytes, true);
   const mb = bytes / 1e6;
   return {
     parameters: pkg.manifest.parameterCount,
@@ -118,6 +121,7 @@ export async function measureDistribution(agents: number, parameters?: number): 
     chunkKiB: pkg.manifest.chunkBytes / 1024,
     socketIoMBps: (agents * mb) / socketIo.seconds,
     rawTcpMBps: (agents * mb) / tcpSeconds,
+    rawTcpStoreMBps: (agents * mb) / tcpStoreSeconds,
     socketIo,
   };
 }

@@ -10,6 +10,7 @@ import {
   ModelReassembler,
   PROTO_FILE,
   PROTO_PACKAGE,
+  RECENT_FRAMES,
   ProtocolError,
   decodeChunkFrame,
   defaultMessage,
@@ -107,6 +108,19 @@ describe('protocol model transfer', () => {
       const decoded = decodeChunkFrame(frame);
       assert.deepEqual(Buffer.from(encodeMessage('TensorChunk', decoded)), Buffer.from(frame));
     }
+  });
+
+  it('builds a frame once for every site a round sends it to, and again only once it is no longer recent', () => {
+    const big = [{ name: 'w', shape: [64 * (RECENT_FRAMES + 4)], data: Float32Array.from({ length: 64 * (RECENT_FRAMES + 4) }, (_, i) => i / 7) }];
+    const pkg = packModel(big, { modelId: 'm', architecture, chunkBytes: 256 });
+    const first = pkg.chunk(1);
+    assert.equal(pkg.chunk(1), first, 'a second site gets the same frame');
+    const reuse = new Uint8Array(first.byteLength);
+    assert.notEqual(pkg.chunk(1, reuse), first, 'a frame built into a caller buffer is never shared');
+    for (let i = 2; i < 2 + RECENT_FRAMES; i++) pkg.chunk(i);
+    const rebuilt = pkg.chunk(1);
+    assert.notEqual(rebuilt, first, 'no longer recent: built again');
+    assert.deepEqual(Buffer.from(rebuilt), Buffer.from(first));
   });
 
   describe('a chunk stream with faults', () => {

@@ -167,10 +167,18 @@ async function readHeader(handle: FileHandle): Promise<{ header: WeightsHeader; 
   }
 }
 
+/**
+ * Bytes written between background flushes: a large model is flushed to disk while the rest is
+ * still being computed and written, so the fsync at commit waits only for the tail.
+ */
+const FLUSH_EVERY_BYTES = 16 * 1024 * 1024;
+
 class FileModelWriter implements ModelWriter {
   private readonly hasher: Hash = createHash('sha256');
   private written = 0;
   private closed = false;
+  private unflushed = 0;
+  private flushing: Promise<void> | undefined;
 
   constructor(
     private readonly handle: FileHandle,
@@ -191,6 +199,13 @@ class FileModelWriter implements ModelWriter {
       done += bytesWritten;
     }
     this.written += chunk.length;
+    this.unflushed += chunk.length;
+    if (this.unflushed >= FLUSH_EVERY_BYTES && !this.flushing) {
+      this.unflushed = 0;
+      // Not awaited: it runs beside the next writes; commit waits for it. A failure here is
+      // reported by commit's own sync.
+      this.flushing = this.handle.datasync().catch(() => undefined).finally(() => (this.flushing = undefined));
+    }
   }
 
   async commit(): Promise<string> {
@@ -202,6 +217,7 @@ class FileModelWriter implements ModelWriter {
       if (this.written !== dataOffset + parameterCount(header) * 4) {
         throw new CoordinatorError('corrupt_model', `weights file has ${this.written} bytes, its header needs ${dataOffset + parameterCount(header) * 4}`);
       }
+      await this.flushing;
       await this.handle.sync();
       await this.handle.close();
       await this.store.install(this.tempPath, hash);
@@ -216,6 +232,7 @@ class FileModelWriter implements ModelWriter {
   async abort(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.flushing;
     await this.handle.close();
     await rm(this.tempPath, { force: true });
   }

@@ -23,34 +23,21 @@ export function fedAvg(options: FedAvgOptions = {}): AggregationStrategy {
       }
     }
     const total = updates.reduce((sum, u) => sum + u.numExamples, 0);
-    const last = updates.length - 1;
+    const weights = updates.map((u) => u.numExamples);
     let sums = new Float64Array(0);
     let out = new Float32Array(0);
-    // Site by site over the whole chunk (one tight loop per site, not a call per coordinate): the
-    // first site's loop starts the float64 sums, the last one's finishes the mean, so the same sums
-    // in the same site order as a per-coordinate loop, in one pass per site. Values are not checked
-    // one by one: a NaN or infinity anywhere makes its mean non-finite, and only then are the
-    // chunk's values searched for the site that sent it.
+    // Sites two at a time over the whole chunk (tight loops, not a call per coordinate): float64
+    // sums in site order, as a per-coordinate loop would add them, the last pass dividing. Values
+    // are not checked one by one: a NaN or infinity anywhere makes its mean non-finite, and only
+    // then are the chunk's values searched for the site that sent it.
     return streamChunks(
       updates,
       (slices, length, start) => {
         if (sums.length < length) sums = new Float64Array(length);
         if (out.length !== length) out = new Float32Array(length);
-        for (let s = 0; s < last; s++) {
-          const values = slices[s]!;
-          const weight = updates[s]!.numExamples;
-          if (s === 0) for (let i = 0; i < length; i++) sums[i] = weight * values[i]!;
-          else for (let i = 0; i < length; i++) sums[i]! += weight * values[i]!;
-        }
-        const values = slices[last]!;
-        const weight = updates[last]!.numExamples;
-        // mean − mean is 0 for every finite mean and NaN otherwise.
-        let guard = 0;
-        for (let i = 0; i < length; i++) {
-          const mean = ((last === 0 ? 0 : sums[i]!) + weight * values[i]!) / total;
-          guard += mean - mean;
-          out[i] = mean;
-        }
+        let site = 0;
+        for (; slices.length - site > 2; site += 2) addPair(sums, site > 0, slices[site]!, weights[site]!, slices[site + 1]!, weights[site + 1]!, length);
+        const guard = finishMean(out, site > 0 ? sums : undefined, slices[site]!, weights[site]!, slices[site + 1], weights[site + 1] ?? 0, total, length);
         if (guard !== 0) {
           slices.forEach((v, s) => assertFinite(updates[s]!, v, start));
           throw new CoordinatorError('aggregation_failed', `the weighted mean of parameters ${start}..${start + length - 1} is not finite`);
@@ -69,4 +56,44 @@ export function fedAvg(options: FedAvgOptions = {}): AggregationStrategy {
     stream,
     aggregate: (updates: readonly ClientUpdate[]) => collectAggregate((sink) => stream(updates, sink)),
   };
+}
+
+/** sums = (started ? sums : 0) + wa·a + wb·b, left to right. */
+function addPair(sums: Float64Array, started: boolean, a: Float32Array, wa: number, b: Float32Array, wb: number, length: number): void {
+  if (started) for (let i = 0; i < length; i++) sums[i] = sums[i]! + wa * a[i]! + wb * b[i]!;
+  else for (let i = 0; i < length; i++) sums[i] = wa * a[i]! + wb * b[i]!;
+}
+
+/**
+ * out = ((sums) + wa·a (+ wb·b)) / total; returns the sum of mean − mean, which is 0 when every
+ * mean is finite and NaN otherwise.
+ */
+function finishMean(out: Float32Array, sums: Float64Array | undefined, a: Float32Array, wa: number, b: Float32Array | undefined, wb: number, total: number, length: number): number {
+  let guard = 0;
+  if (sums && b) {
+    for (let i = 0; i < length; i++) {
+      const mean = (sums[i]! + wa * a[i]! + wb * b[i]!) / total;
+      guard += mean - mean;
+      out[i] = mean;
+    }
+  } else if (sums) {
+    for (let i = 0; i < length; i++) {
+      const mean = (sums[i]! + wa * a[i]!) / total;
+      guard += mean - mean;
+      out[i] = mean;
+    }
+  } else if (b) {
+    for (let i = 0; i < length; i++) {
+      const mean = (wa * a[i]! + wb * b[i]!) / total;
+      guard += mean - mean;
+      out[i] = mean;
+    }
+  } else {
+    for (let i = 0; i < length; i++) {
+      const mean = (wa * a[i]!) / total;
+      guard += mean - mean;
+      out[i] = mean;
+    }
+  }
+  return guard;
 }

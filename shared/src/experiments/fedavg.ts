@@ -8,6 +8,7 @@
  */
 import { initialWeights } from '../model/weights.js';
 import { modelId } from '../model/io.js';
+import { weightedMeanInto } from '../model/weighted-mean.js';
 import type { NamedTensor } from '../model/weights.js';
 import type { Case } from '../types.js';
 import type { LoadedModel } from '../workflows/model-files.js';
@@ -20,18 +21,17 @@ export interface FederatedArm extends Omit<TrainArm, 'cases' | 'initial' | 'vali
   readonly rounds: number;
 }
 
-/** The case-count-weighted mean of the sites' weights (same names and shapes, canonical order). */
+/** The case-count-weighted mean of the sites' weights (same names and shapes, canonical order), as the coordinator computes it. */
 export function weightedAverage(models: readonly (readonly NamedTensor[])[], counts: readonly number[]): NamedTensor[] {
-  const total = counts.reduce((a, b) => a + b, 0);
-  if (models.length === 0 || models.length !== counts.length || total <= 0) throw new ExperimentError('FedAvg needs at least one site with cases');
+  if (models.length === 0 || models.length !== counts.length || !counts.every((c) => c > 0)) throw new ExperimentError('FedAvg needs at least one site with cases');
   return models[0]!.map((tensor, t) => {
-    const data = new Float32Array(tensor.data.length);
-    models.forEach((weights, s) => {
+    const values = models.map((weights, s) => {
       const other = weights[t]!;
-      if (other.name !== tensor.name || other.data.length !== data.length) throw new ExperimentError(`FedAvg: site ${s} has ${other.name} where ${tensor.name} was expected`);
-      const share = counts[s]! / total;
-      for (let i = 0; i < data.length; i++) data[i]! += share * other.data[i]!;
+      if (other.name !== tensor.name || other.data.length !== tensor.data.length) throw new ExperimentError(`FedAvg: site ${s} has ${other.name} where ${tensor.name} was expected`);
+      return other.data;
     });
+    const data = new Float32Array(tensor.data.length);
+    if (weightedMeanInto(data, values, counts, data.length) !== 0) throw new ExperimentError(`FedAvg: ${tensor.name} averaged to a non-finite value`);
     return { ...tensor, data };
   });
 }

@@ -27,10 +27,21 @@ export interface FigureSectionOptions {
   readonly link?: { readonly href: string; readonly text: string };
 }
 
+/** SVGs rendered per figure and colours: the study overview shows figures its job pages render too. */
+const rendered = new WeakMap<FigureData, { colours: Colours; svg: Promise<string> }>();
+
+function figureSvg(figure: FigureData, colours: Colours): Promise<string> {
+  const kept = rendered.get(figure);
+  if (kept?.colours === colours) return kept.svg;
+  const svg = renderSvg(figureSpec(figure, { withTitle: false, colours }));
+  rendered.set(figure, { colours, svg });
+  return svg;
+}
+
 /** One figure as a page section: title, caption, embedded SVG (and Table 5's rows as a table). */
 export async function renderFigureSection(figure: FigureData, colours: Colours, options: FigureSectionOptions = {}): Promise<string> {
   // An <img> keeps each SVG's internal ids (clip paths, gradients) from colliding with the others'.
-  const svg = await renderSvg(figureSpec(figure, { withTitle: false, colours }));
+  const svg = await figureSvg(figure, colours);
   const img = `<img alt="${escapeHtml(figure.title)}" src="data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}">`;
   const table = figure.type === 'finetune-summary' ? finetuneTable(figure.rows) : '';
   const links = options.dataLinks ? `<p class="data">Data: <a href="figures/${escapeHtml(figure.id)}.csv">CSV</a> · <a href="figures/${escapeHtml(figure.id)}.json">JSON</a></p>` : '';

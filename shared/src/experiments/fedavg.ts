@@ -47,8 +47,10 @@ export async function trainFederatedArm(arm: FederatedArm, options: ComputeOptio
   for (let round = 0; round < arm.rounds; round++) {
     const trained: LoadedModel[] = [];
     for (const [s, cases] of sites.entries()) {
-      // Each site and round draws its own batches; all start from the same global weights.
-      const training = { ...arm.training, seed: arm.training.seed + 1000 * (round + 1) + s };
+      // Each site and round draws its own batches; all start from the same global weights. A round
+      // trains on every case the site holds for the arm: no recipe validation split of its own
+      // (the pooled arm's validation cases are the design's, not a share of each site's).
+      const training = { ...arm.training, validationFraction: undefined, seed: arm.training.seed + 1000 * (round + 1) + s };
       trained.push(await trainArm({ ...arm, cases, training, iterations: local, initial: global }, options));
     }
     const averaged = weightedAverage(trained.map((m) => m.weights), sites.map((cases) => cases.length));

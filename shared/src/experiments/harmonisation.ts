@@ -35,17 +35,24 @@ export async function runHarmonisationExperiment(context: RunContext): Promise<H
   const others = context.sites.size - 1;
   const counter = new ArmCounter(context, referenceSites.length * (1 + others * methods.filter((m) => m === 'cyclegan').length));
   const results: HarmonisationResults = { referenceSites, rows: [], distances: [], cyclegan: [] };
-  for (const referenceSite of referenceSites) await harmoniseToward(context, referenceSite, counter, results);
+  for (const referenceSite of referenceSites) {
+    const toward = await harmoniseToward(context, referenceSite, counter);
+    results.rows.push(...toward.rows);
+    results.distances.push(...toward.distances);
+    results.cyclegan.push(...toward.cyclegan);
+  }
   return results;
 }
 
-async function harmoniseToward(context: RunContext, referenceSite: string, counter: ArmCounter, results: HarmonisationResults): Promise<void> {
+/** One reference site's panel: its model tested at every other site under each method. */
+async function harmoniseToward(context: RunContext, referenceSite: string, counter: ArmCounter): Promise<Omit<HarmonisationResults, 'referenceSites'>> {
   const { config } = context;
   const { methods, cyclegan } = config.harmonisation;
   const reference = site(context, referenceSite);
   const targets = [...context.sites.values()].filter((s) => s.name !== referenceSite);
-  const { rows, distances } = results;
-  const cycleRuns = results.cyclegan;
+  const rows: HarmonisationResults['rows'] = [];
+  const distances: HarmonisationResults['distances'] = [];
+  const cycleRuns: HarmonisationResults['cyclegan'] = [];
   const model = await trainArm({ spec: config.model, cases: reference.pool, training: config.training }, counter.next(`train ${referenceSite}`));
   // The reference cohort as a site would receive it: an intensity profile only.
   const profile: ReferenceIntensityProfile = cohortProfile(reference.pool);
@@ -82,4 +89,5 @@ async function harmoniseToward(context: RunContext, referenceSite: string, count
       context.emit({ type: 'note', message: `${target.name} / ${method} (toward ${referenceSite}): Dice ${scores.dice.bloodpool.mean.toFixed(3)} / ${scores.dice.myocardium.mean.toFixed(3)}` });
     }
   }
+  return { rows, distances, cyclegan: cycleRuns };
 }

@@ -57,9 +57,13 @@ export async function renderResults(jobId) {
   );
 }
 
-/** Kinds whose runs can be compared, and the figures compared: cross-site Dice and learning curves. */
-export const COMPARABLE_KINDS = ['evaluate', 'fedavg'];
-const COMPARED_FIGURES = ['cross-site-dice', 'learning-curves'];
+/**
+ * Kinds whose runs can be compared, and the figures compared: cross-site Dice and learning curves,
+ * and for training runs (the study's arms: augmentation or none, one centre or another) the loss
+ * curve and the model's Dice.
+ */
+export const COMPARABLE_KINDS = ['evaluate', 'fedavg', 'train'];
+const COMPARED_FIGURES = ['cross-site-dice', 'learning-curves', 'training-loss', 'model-dice'];
 
 /** Two runs of one kind side by side: each compared figure both have, one run's next to the other's. */
 export async function renderComparison(jobId, otherId) {
@@ -82,7 +86,7 @@ export async function renderComparison(jobId, otherId) {
   section.replaceChildren(
     ...(shared.length
       ? shared.map((id) => h('section.card.figure', { 'data-compare': id }, h('h3', {}, `${figureOf(runs[0], id).title}, side by side`), h('div.pair', {}, runs.map((run) => side(run, id)))))
-      : [h('p.empty', {}, `“${runs[0].job.name}” and “${runs[1].job.name}” have no cross-site Dice or learning curves in common yet.`)]),
+      : [h('p.empty', {}, `“${runs[0].job.name}” and “${runs[1].job.name}” have no figures to compare in common yet.`)]),
   );
 }
 

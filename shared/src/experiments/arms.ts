@@ -21,6 +21,8 @@ export interface ComputeOptions {
   readonly signal?: AbortSignal;
   readonly onTraining?: (progress: TrainingProgress) => void;
   readonly onCase?: (done: number, total: number) => void;
+  /** Test-time mirroring when scoring (default false). */
+  readonly mirror?: boolean;
 }
 
 export interface TrainArm {
@@ -92,6 +94,7 @@ export async function scoreArm(model: LoadedModel, cases: readonly Case[], trans
     cases,
     ...(transform ? { transform } : {}),
     ...(options.backend ? { backend: options.backend } : {}),
+    ...(options.mirror ? { mirror: true } : {}),
     onLog: () => undefined,
     ...(options.onCase ? { onCase: (_r, done, total) => options.onCase!(done, total) } : {}),
   });

@@ -74,6 +74,8 @@ export interface ExperimentConfig {
   readonly splitSeed: number;
   readonly model: UNetSpec;
   readonly training: TrainingSettings;
+  /** Test-time mirroring wherever an arm is scored (the x, y and xy mirror images averaged with the slice; 4x the inference). */
+  readonly mirror: boolean;
   /** Fig. 6: train at each of `trainSites` with each preset, test everywhere. */
   readonly augmentation: { readonly presets: readonly string[]; readonly trainSites: readonly string[] };
   /**
@@ -377,6 +379,7 @@ export function parseExperimentConfig(input: unknown, experiment?: ExperimentNam
     splitSeed: int(raw['splitSeed'], 'splitSeed', 0, 2024),
     model: recipe.name === 'study' ? unetSpec(STUDY_RECIPE.preset) : parseModel(raw['model']),
     training,
+    mirror: boolean(raw['mirror'], 'mirror', false),
     augmentation: { presets, trainSites: list(a['trainSites'], 'augmentation.trainSites', site, [firstSite]) },
     harmonisation: {
       // `referenceSite` (one) is the older spelling of `referenceSites`.

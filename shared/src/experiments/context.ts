@@ -20,9 +20,17 @@ export function site(context: RunContext, name: string): SiteData {
 }
 
 /** Compute options whose progress is reported under `label`. */
-export function computeFor(context: RunContext, label: string): ComputeOptions {
+/** What scoring needs of the run: its backend and whether to mirror. */
+export function scoringOptions(context: RunContext): ComputeOptions {
   return {
     ...(context.backend ? { backend: context.backend } : {}),
+    ...(context.config.mirror ? { mirror: true } : {}),
+  };
+}
+
+export function computeFor(context: RunContext, label: string): ComputeOptions {
+  return {
+    ...scoringOptions(context),
     ...(context.signal ? { signal: context.signal } : {}),
     onTraining: (p) => context.emit({ type: 'training', label, iteration: p.iteration, iterations: p.iterations, loss: p.loss, etaSeconds: p.etaSeconds }),
     onCase: (done, total) => context.emit({ type: 'testing', label, done, total }),

@@ -10,7 +10,7 @@ import { finetuneModel } from '../workflows/finetune.js';
 import { selectCases } from '../workflows/split.js';
 import type { LoadedModel } from '../workflows/model-files.js';
 import { diceRows, scoreArm, trainArm, type ComputeOptions, type DiceRow } from './arms.js';
-import { ArmCounter, site, type RunContext } from './context.js';
+import { ArmCounter, scoringOptions, site, type RunContext } from './context.js';
 import { ExperimentError } from './errors.js';
 
 /** Fig. 9's arm in the fraction rows' `start` factor. */
@@ -66,7 +66,7 @@ export async function runFinetuneExperiment(context: RunContext): Promise<Finetu
   const fractionRows: DiceRow[] = [];
   for (const name of targetSites) {
     const target = site(context, name);
-    blockRows.push(...diceRows({ side: 'pretrained', blocks: 0 }, name, await scoreArm(pretrained, target.test, undefined, computeOptions(context))));
+    blockRows.push(...diceRows({ side: 'pretrained', blocks: 0 }, name, await scoreArm(pretrained, target.test, undefined, scoringOptions(context))));
     for (const side of ['encoder', 'decoder'] as const) {
       for (const k of blocks) {
         const compute = counter.next(`${name}: fine-tune ${side} blocks 1..${k}`);
@@ -79,17 +79,13 @@ export async function runFinetuneExperiment(context: RunContext): Promise<Finetu
       // Nested, seeded subsets: the same cases for the fine-tuned and the scratch model.
       const cases = selectCases(target.pool, { fraction }, config.splitSeed);
       const tuned = await finetuned(context, pretrained, cases, fractionFreeze, counter.next(`${name}: fine-tune on ${Math.round(fraction * 100)} % (${cases.length} cases)`));
-      fractionRows.push(...diceRows({ start: 'finetuned', fraction, cases: cases.length }, name, await scoreArm(tuned, target.test, undefined, computeOptions(context))));
+      fractionRows.push(...diceRows({ start: 'finetuned', fraction, cases: cases.length }, name, await scoreArm(tuned, target.test, undefined, scoringOptions(context))));
       const scratch = await trainArm({ spec: config.model, cases, training: config.training }, counter.next(`${name}: scratch on ${Math.round(fraction * 100)} %`));
-      fractionRows.push(...diceRows({ start: 'scratch', fraction, cases: cases.length }, name, await scoreArm(scratch, target.test, undefined, computeOptions(context))));
+      fractionRows.push(...diceRows({ start: 'scratch', fraction, cases: cases.length }, name, await scoreArm(scratch, target.test, undefined, scoringOptions(context))));
       if (!scratchWithSource) continue;
       const pooled = await trainArm({ spec: config.model, cases: [...sourcePool, ...cases], training: config.training }, counter.next(`${name}: scratch on ${sourceSite} + ${Math.round(fraction * 100)} %`));
-      fractionRows.push(...diceRows({ start: SCRATCH_WITH_SOURCE, fraction, cases: cases.length }, name, await scoreArm(pooled, target.test, undefined, computeOptions(context))));
+      fractionRows.push(...diceRows({ start: SCRATCH_WITH_SOURCE, fraction, cases: cases.length }, name, await scoreArm(pooled, target.test, undefined, scoringOptions(context))));
     }
   }
   return { sourceSite, blockRows, fractionRows };
-}
-
-function computeOptions(context: RunContext): ComputeOptions {
-  return context.backend ? { backend: context.backend } : {};
 }

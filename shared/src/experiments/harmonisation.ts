@@ -13,7 +13,7 @@ import type { ImageTransform } from '../workflows/evaluate.js';
 import { cohortProfile, intensityHarmonisation } from '../workflows/harmonise.js';
 import { diceRows, scoreArm, trainArm, type DiceRow } from './arms.js';
 import type { HarmonisationArm } from './config.js';
-import { ArmCounter, site, type RunContext } from './context.js';
+import { ArmCounter, scoringOptions, site, type RunContext } from './context.js';
 
 export interface HarmonisationResults {
   readonly referenceSites: readonly string[];
@@ -82,7 +82,7 @@ async function harmoniseToward(context: RunContext, referenceSite: string, count
         const translate = cycleGanTransform(cyclegan.spec, trained.generator, { spacing: config.training.spacing, ...(context.backend ? { backend: context.backend } : {}) });
         transform = (image) => translate(image);
       }
-      const scores = await scoreArm(model, target.test, transform, { ...(context.backend ? { backend: context.backend } : {}) });
+      const scores = await scoreArm(model, target.test, transform, scoringOptions(context));
       rows.push(...diceRows({ referenceSite, method }, target.name, scores));
       const harmonised = buildReferenceProfile(await transformed(target.test, transform), { bins: profile.histogram.counts.length });
       distances.push({ referenceSite, testSite: target.name, method, wasserstein1: wasserstein1(harmonised.histogram, profile.histogram) });

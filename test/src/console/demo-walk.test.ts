@@ -226,6 +226,20 @@ describe('lgefed demo --quick end to end (coordinator and four agents as process
     assert.ok(figuresOf['harmonisation check']!.includes('harmonisation-distances'));
     for (const [name, figures] of Object.entries(figuresOf)) assert.ok(figures.length > 0, `${name} has no figures`);
 
+    // The study's augmentation question as two training runs side by side, at the comparison's own URL.
+    const idOf = (name: string) => options.find((o) => o.name === name)!.id;
+    const [none, paper] = [idOf('train emidec augmentation none'), idOf('train emidec augmentation paper')];
+    await page.goto(`${url}/console/#results/${none}/vs/${paper}`);
+    for (const figure of ['training-loss', 'model-dice']) {
+      for (const id of [none, paper]) await page.waitForSelector(`[data-compare=${figure}] [data-job="${id}"] svg`);
+    }
+    for (const p of await pageProblems(page, 'results', 'Results')) assert.fail(`comparison: ${p}`);
+    await screenshot(page, 'final-compare-train');
+    // A report at its console URL (bookmarkable), drawn in a sandboxed frame.
+    await page.goto(`${url}/console/#report/${idOf('cross-site evaluation')}`);
+    await page.frameLocator('#report-frame').locator('#cross-site-dice img').waitFor();
+    await screenshot(page, 'final-report-evaluation');
+
     await page.click('nav a[data-view=audit]');
     const actors = await page.locator('#audit-rows td:nth-child(3)').allTextContents();
     assert.ok(!actors.some((a) => /site:[0-9a-f-]{36}/.test(a)), 'sites by id in the audit log');

@@ -65,6 +65,9 @@ describe('experiments: config', () => {
     assert.deepEqual(config.augmentation.trainSites, ['emidec']);
     assert.deepEqual(config.finetune.targetSites, ['vh']);
     assert.deepEqual(config.multicentre.order, ['emidec', 'vh']);
+    assert.equal(config.mirror, false, 'no test-time mirroring unless asked');
+    assert.equal(parseExperimentConfig({ ...miniature, mirror: true }, 'augmentation').mirror, true);
+    assert.throws(() => parseExperimentConfig({ ...miniature, mirror: 'yes' }, 'augmentation'), /mirror/);
     assert.throws(() => parseExperimentConfig({ ...miniature, augmentation: { trainSites: ['nowhere'] } }, 'augmentation'), /not a configured site/);
     assert.throws(() => parseExperimentConfig(miniature, 'federated' as ExperimentName), ExperimentError);
     assert.throws(() => parseExperimentConfig({ ...miniature, sites: [{ name: 'x', phantom: { profile: 'siemens9', cases: 3 } }] }, 'augmentation'), /phantom.profile 'siemens9'/);

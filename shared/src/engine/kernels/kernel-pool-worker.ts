@@ -11,8 +11,11 @@ if (!kernels) {
   const words = new Int32Array(control);
   const values = new Float64Array(args);
   const at = argsAt(slot);
+  // The generation is read before saying ready: the pool runs nothing before it hears that, so no
+  // run can start unseen between the two (which would leave the main thread waiting for it forever).
+  let seen = Atomics.load(words, CONTROL.generation);
   parentPort!.postMessage('ready');
-  for (let seen = Atomics.load(words, CONTROL.generation); ; ) {
+  for (;;) {
     Atomics.wait(words, CONTROL.generation, seen);
     seen = Atomics.load(words, CONTROL.generation);
     const count = values[at]!;

@@ -8,6 +8,8 @@ import { renderPng, renderSvg, type VegaLiteSpec } from '../plots/render.js';
 import type { DiceRow } from './arms.js';
 
 const DICE = { field: 'mean', type: 'quantitative', title: 'Dice (mean ± sd)', scale: { domain: [0, 1] } } as const;
+/** Legends show each arm's whole name ("augmentation · FedAvg"), never an ellipsis. */
+const legend = (field: string) => ({ field, type: 'nominal', legend: { labelLimit: 0 } }) as const;
 const ERROR_BOUNDS = [
   { calculate: 'max(0, datum.mean - datum.sd)', as: 'low' },
   { calculate: 'min(1, datum.mean + datum.sd)', as: 'high' },
@@ -28,7 +30,7 @@ function dicePanels(rows: readonly DiceRow[], title: string, row: string | undef
 function barLayers(x: { readonly field: string; readonly title: string | null; readonly sort?: readonly string[] }, group: string): unknown[] {
   const xEncoding = { field: x.field, type: 'nominal', ...(x.sort ? { sort: x.sort } : {}) };
   return [
-    { mark: 'bar', encoding: { x: { ...xEncoding, title: x.title }, xOffset: { field: group, type: 'nominal' }, y: DICE, color: { field: group, type: 'nominal' } } },
+    { mark: 'bar', encoding: { x: { ...xEncoding, title: x.title }, xOffset: { field: group, type: 'nominal' }, y: DICE, color: legend(group) } },
     { mark: { type: 'rule', color: 'black' }, encoding: { x: xEncoding, xOffset: { field: group, type: 'nominal' }, y: { field: 'low', type: 'quantitative', title: null }, y2: { field: 'high' } } },
   ];
 }
@@ -43,9 +45,9 @@ export function lines(rows: readonly DiceRow[], x: { field: string; title: strin
   return dicePanels(rows, title, row, [
     {
       mark: { type: 'line', point: true },
-      encoding: { x: { field: x.field, type: 'quantitative', title: x.title, axis: { tickMinStep: 1, format: 'd' } }, y: DICE, color: { field: series, type: 'nominal' } },
+      encoding: { x: { field: x.field, type: 'quantitative', title: x.title, axis: { tickMinStep: 1, format: 'd' } }, y: DICE, color: legend(series) },
     },
-    { mark: 'errorbar', encoding: { x: { field: x.field, type: 'quantitative' }, y: { field: 'low', type: 'quantitative', title: null }, y2: { field: 'high' }, color: { field: series, type: 'nominal' } } },
+    { mark: 'errorbar', encoding: { x: { field: x.field, type: 'quantitative' }, y: { field: 'low', type: 'quantitative', title: null }, y2: { field: 'high' }, color: legend(series) } },
   ]);
 }
 

@@ -7,6 +7,7 @@
  */
 
 const FLOAT: usize = 4;
+const INLINE_LIMIT: usize = 512;
 
 export function channelCopy(
   src: usize, srcChannels: i32, srcFirst: i32,
@@ -18,5 +19,13 @@ export function channelCopy(
   const dstStride = <usize>dstChannels * FLOAT;
   let from = src + <usize>srcFirst * FLOAT;
   let to = dst + <usize>dstFirst * FLOAT;
-  for (let p = 0; p < pixels; p++, from += srcStride, to += dstStride) memory.copy(to, from, bytes);
+  // A bulk copy costs a call into the engine per pixel, more than moving a few vectors inline:
+  // the decoder's ranges (16-64 channels) go by 16-byte vectors, longer ones by memory.copy.
+  if ((count & 3) != 0 || bytes > INLINE_LIMIT) {
+    for (let p = 0; p < pixels; p++, from += srcStride, to += dstStride) memory.copy(to, from, bytes);
+    return;
+  }
+  for (let p = 0; p < pixels; p++, from += srcStride, to += dstStride) {
+    for (let b: usize = 0; b < bytes; b += 16) v128.store(to + b, v128.load(from + b));
+  }
 }

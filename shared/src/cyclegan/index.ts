@@ -9,3 +9,6 @@ export { registerCycleGanGradients } from './gradients.js';
 export * from './volumes.js';
 export * from './image-pool.js';
 export * from './schedule.js';
+export * from './distance.js';
+export * from './cohorts.js';
+export * from './report.js';

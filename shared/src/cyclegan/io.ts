@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeDirectoryAtomically } from '../files/atomic-directory.js';
+import { writeDirectoryAtomically, type DirectoryFile } from '../files/atomic-directory.js';
 import { elementCount, type NamedTensor } from '../model/weights.js';
 import { CycleGanError } from './errors.js';
 import { generatorLayout, pickWeights, validateCycleGanSpec, type CycleGanSpec } from './spec.js';
@@ -36,12 +36,14 @@ function checkedSpacing(value: unknown, where: string): [number, number] {
   return [value[0] as number, value[1] as number];
 }
 
-export async function saveCycleGanGenerator(directory: string, spec: CycleGanSpec, weights: readonly NamedTensor[], spacing: readonly [number, number]): Promise<void> {
+/** Writes the generator, with `extra` files (a training report) in the same atomic replacement. */
+export async function saveCycleGanGenerator(directory: string, spec: CycleGanSpec, weights: readonly NamedTensor[], spacing: readonly [number, number], extra: readonly DirectoryFile[] = []): Promise<void> {
   const ordered = pickWeights(generatorLayout(validateCycleGanSpec(spec), 'toReference'), weights);
   const manifest: Manifest = { format: FORMAT, spec, spacing: checkedSpacing([...spacing], directory), tensors: ordered.map(({ name, shape }) => ({ name, shape: [...shape] })) };
   await writeDirectoryAtomically(directory, [
     { name: WEIGHTS, data: ordered.map((t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)) },
     { name: MANIFEST, data: `${JSON.stringify(manifest, null, 2)}\n` },
+    ...extra,
   ]);
 }
 

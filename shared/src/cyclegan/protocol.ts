@@ -1,4 +1,5 @@
 /** Messages between the CycleGAN API and its worker thread: plain data, typed arrays transferred. */
+import type { IntensityHistogram } from '../harmonise/histogram.js';
 import type { NamedTensor } from '../model/weights.js';
 import type { GreyImage } from './patches.js';
 import type { CycleGanSpec, GeneratorName } from './spec.js';
@@ -11,6 +12,21 @@ export interface CycleGanProgress {
   readonly cycleLoss: number;
   readonly discriminatorLoss: number;
   readonly etaSeconds: number;
+  /** Present after a validation pass: W1 from the translated held-out site slices to the reference. */
+  readonly wasserstein1?: number;
+}
+
+/** W1 of the held-out site slices, translated by the generator as it was after `iteration` iterations (0: untrained). */
+export interface ValidationDistance {
+  readonly iteration: number;
+  readonly wasserstein1: number;
+}
+
+/** Held-out site slices translated every `every` iterations, measured against the held-out reference's histogram. */
+export interface WorkerValidation {
+  readonly siteImages: GreyImage[];
+  readonly referenceHistogram: IntensityHistogram;
+  readonly every: number;
 }
 
 export interface WorkerTrainRequest {
@@ -25,6 +41,7 @@ export interface WorkerTrainRequest {
   readonly identityWeight: number;
   readonly imagePool: number;
   readonly schedule: CycleGanSchedule;
+  readonly validation?: WorkerValidation;
   readonly backend?: string;
 }
 
@@ -52,6 +69,9 @@ export type FromWorker =
       readonly generatorLosses: number[];
       readonly cycleLosses: number[];
       readonly discriminatorLosses: number[];
+      readonly distances: ValidationDistance[];
+      /** Time the validation passes took, inside the run's time. */
+      readonly validationSeconds: number;
       readonly backend: string;
       readonly cancelledAt?: number;
     }

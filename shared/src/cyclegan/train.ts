@@ -5,12 +5,21 @@
  */
 import { Worker } from 'node:worker_threads';
 import { cloneWeights, type NamedTensor } from '../model/weights.js';
+import { intensityHistogram } from './distance.js';
 import { CycleGanError } from './errors.js';
 import { validateGreyImages, type GreyImage } from './patches.js';
-import type { CycleGanProgress, CycleGanSchedule, FromWorker, ToWorker } from './protocol.js';
+import type { CycleGanProgress, CycleGanSchedule, FromWorker, ToWorker, ValidationDistance } from './protocol.js';
 import { generatorLayout, pickWeights, validateCycleGanSpec, type CycleGanSpec, type GeneratorName } from './spec.js';
 
-export type { CycleGanProgress, CycleGanSchedule } from './protocol.js';
+export type { CycleGanProgress, CycleGanSchedule, ValidationDistance } from './protocol.js';
+
+/** Held-out slices of both cohorts: how far the translated site slices are from the reference, as training goes. */
+export interface CycleGanValidation {
+  readonly siteImages: readonly GreyImage[];
+  readonly referenceImages: readonly GreyImage[];
+  /** Measured before training, every `every` iterations and after the last. */
+  readonly every: number;
+}
 
 export interface TrainCycleGanOptions {
   readonly spec: CycleGanSpec;
@@ -33,6 +42,7 @@ export interface TrainCycleGanOptions {
   readonly imagePool?: number;
   /** Default `constant`; `linear` halves the run: constant, then decaying to 0 (CycleGAN). */
   readonly schedule?: CycleGanSchedule;
+  readonly validation?: CycleGanValidation;
   /** Engine backend request (auto, wasm, cpu, …); default LGEFED_BACKEND or auto. */
   readonly backend?: string;
   readonly onProgress?: (progress: CycleGanProgress) => void;
@@ -49,7 +59,12 @@ export interface TrainedCycleGan {
   readonly generatorLosses: number[];
   readonly cycleLosses: number[];
   readonly discriminatorLosses: number[];
+  /** W1 to the reference of the translated held-out site slices (empty without validation). */
+  readonly distances: ValidationDistance[];
+  /** Wall time of the run, validation passes included. */
   readonly seconds: number;
+  /** Wall time of the validation passes alone. */
+  readonly validationSeconds: number;
   readonly backend: string;
 }
 
@@ -114,6 +129,13 @@ export async function trainCycleGan(options: TrainCycleGanOptions): Promise<Trai
   options.signal?.throwIfAborted();
   const siteImages = copyImages(options.siteImages);
   const referenceImages = copyImages(options.referenceImages);
+  const { validation } = options;
+  if (validation) {
+    validateGreyImages(validation.siteImages, 'validation site');
+    validateGreyImages(validation.referenceImages, 'validation reference');
+    positiveInteger(validation.every, 'validation.every');
+  }
+  const validationSite = validation ? copyImages(validation.siteImages) : [];
   const started = performance.now();
   const result = await runInWorker(
     {
@@ -130,10 +152,11 @@ export async function trainCycleGan(options: TrainCycleGanOptions): Promise<Trai
         identityWeight: options.identityWeight ?? 5,
         imagePool: options.imagePool ?? 0,
         schedule: options.schedule ?? 'constant',
+        ...(validation ? { validation: { siteImages: validationSite, referenceHistogram: intensityHistogram(validation.referenceImages.map((i) => i.image)), every: validation.every } } : {}),
         ...(options.backend ? { backend: options.backend } : {}),
       },
     },
-    [...siteImages, ...referenceImages].map((i) => i.image.buffer as ArrayBuffer),
+    [...siteImages, ...referenceImages, ...validationSite].map((i) => i.image.buffer as ArrayBuffer),
     (m) => {
       if (m.type === 'progress') options.onProgress?.(m.progress);
     },
@@ -148,7 +171,9 @@ export async function trainCycleGan(options: TrainCycleGanOptions): Promise<Trai
     generatorLosses: result.generatorLosses,
     cycleLosses: result.cycleLosses,
     discriminatorLosses: result.discriminatorLosses,
+    distances: result.distances,
     seconds: (performance.now() - started) / 1000,
+    validationSeconds: result.validationSeconds,
     backend: result.backend,
   };
 }

@@ -8,15 +8,19 @@ import {
   generatorLayout,
   ImagePool,
   initialCycleGanWeights,
+  intensityHistogram,
   learningRateAt,
   loadCycleGanGenerator,
   pickWeights,
   saveCycleGanGenerator,
+  splitCycleGanCohorts,
   trainCycleGan,
   translateImages,
   validateCycleGanSpec,
   type GreyImage,
 } from '@lgefed/shared/cyclegan/index';
+import { wasserstein1 } from '@lgefed/shared/harmonise/index';
+import type { Case } from '@lgefed/shared/types';
 
 const tiny = cycleGanPreset('tiny');
 
@@ -109,7 +113,15 @@ describe('cyclegan: site harmonisation', function () {
 
   it('moves site intensities toward the reference, and a saved generator translates the same', async () => {
     // A short, fast run (high step size, no identity term): the direction of the change is what is checked.
-    const a = await trainCycleGan({ spec: tiny, siteImages: site, referenceImages: reference, iterations: 30, batchSize: 4, seed: 3, learningRate: 2e-2, identityWeight: 0 });
+    const validation = { siteImages: site.slice(0, 2), referenceImages: reference.slice(0, 2), every: 10 };
+    const a = await trainCycleGan({ spec: tiny, siteImages: site, referenceImages: reference, iterations: 30, batchSize: 4, seed: 3, learningRate: 2e-2, identityWeight: 0, validation });
+    // Measured before training (the identity: the held-out slices as they are), every 10 iterations and at the end.
+    assert.deepEqual(a.distances.map((d) => d.iteration), [0, 10, 20, 30]);
+    const untranslated = wasserstein1(intensityHistogram(validation.siteImages.map((i) => i.image)), intensityHistogram(validation.referenceImages.map((i) => i.image)));
+    assert.ok(untranslated > 0);
+    assert.equal(a.distances[0]!.wasserstein1, untranslated);
+    assert.ok(a.distances.every((d) => Number.isFinite(d.wasserstein1) && d.wasserstein1 >= 0));
+    assert.notEqual(a.distances.at(-1)!.wasserstein1, untranslated, 'the trained generator changes the held-out slices');
     const before = mean(site.map((s) => s.image));
     const target = mean(reference.map((s) => s.image));
     const after = mean(await translateImages(tiny, a.generator, site));
@@ -127,6 +139,31 @@ describe('cyclegan: site harmonisation', function () {
     } finally {
       await rm(directory, { recursive: true, force: true });
     }
+  });
+
+  it('splits both cohorts by case and balances the training slices 50 / 50', () => {
+    const volume = (id: string, slices: number, gain: number): Case => {
+      const planes = Array.from({ length: slices }, (_, k) => ringImage(32, k - slices / 2, gain).image);
+      const data = new Float32Array(32 * 32 * slices);
+      planes.forEach((p, k) => data.set(p, k * 32 * 32));
+      return { id, image: { data, dims: [32, 32, slices], spacing: [1.5, 1.5, 10] }, source: id };
+    };
+    const siteCases = ['s1', 's2', 's3'].map((id) => volume(id, 3, 0.55));
+    const referenceCases = Array.from({ length: 10 }, (_, i) => volume(`r${i}`, 4, 1));
+    const options = { validationFraction: 0.2, seed: 4, spacing: [1.5, 1.5] as [number, number] };
+    const split = splitCycleGanCohorts(siteCases, referenceCases, options);
+    assert.equal(split.cases.site.validation.length, 1);
+    assert.equal(split.cases.site.train.length, 2);
+    assert.equal(split.cases.reference.validation.length, 2);
+    assert.equal(split.cases.reference.train.length, 8);
+    assert.ok(split.cases.site.train.every((id) => !split.cases.site.validation.includes(id)));
+    assert.equal(split.train.site.length, 6);
+    assert.equal(split.train.reference.length, 6, 'as many reference slices as site slices');
+    assert.equal(split.validation.site.length, 3);
+    assert.equal(split.validation.reference.length, 8);
+    assert.deepEqual(splitCycleGanCohorts(siteCases, referenceCases, options), split, 'seeded');
+    assert.equal(splitCycleGanCohorts(siteCases, referenceCases, { ...options, balance: false }).train.reference.length, 32);
+    assert.throws(() => splitCycleGanCohorts(siteCases.slice(0, 1), referenceCases, options), /at least 2 cases/);
   });
 
   it('stops when aborted', async () => {

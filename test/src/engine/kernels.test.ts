@@ -221,6 +221,8 @@ describe('engine: wasm training kernels match the cpu backend', function () {
     [[1, 4, 6, 8], [3, 5], -1],
     [[3, 7, 2, 12], 3, 3],
     [[2, 6, 4, 6], [2, 4], 1],
+    // Ranges of 4 channels go by vectors, those over 128 channels by bulk copies.
+    [[1, 3, 2, 264], [4, 260], 3],
   ] as const) {
     it(`SplitV [${shape}] into ${JSON.stringify(splits)} along axis ${axis}${axis === 1 ? ' (the backend\'s own kernel)' : ''}`, async () => {
       const inputs = { x: values(shape.reduce((a: number, b: number) => a * b, 1), shape[3] * 7 + shape[1]) };

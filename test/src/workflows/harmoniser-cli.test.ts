@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { readPngSamples } from '@lgefed/shared/imaging/index';
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../../../cli/bin/lgefed.js', import.meta.url));
@@ -36,6 +37,21 @@ describe('lgefed harmoniser train → evaluate --harmonise cyclegan', function (
     // The shipped model works at 1.5 mm; the harmoniser must be applied at the scale it learnt.
     const manifest = JSON.parse(await readFile(join(out, 'cyclegan.json'), 'utf8')) as { spacing: number[] };
     assert.deepEqual(manifest.spacing, summary.spacing);
+    // One case of each cohort held out; the distance measured before, after every iteration (a tenth of 3, at least 1).
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as {
+      cases: { site: { train: string[]; validation: string[] }; reference: { train: string[]; validation: string[] } };
+      slices: { train: { site: number; reference: number } };
+      distances: { iteration: number; wasserstein1: number }[];
+      wasserstein1: { untrained: number; trained: number };
+    };
+    assert.equal(report.cases.site.validation.length, 1);
+    assert.equal(report.cases.reference.train.length, 1);
+    assert.equal(report.slices.train.site, report.slices.train.reference);
+    assert.deepEqual(report.distances.map((d) => d.iteration), [0, 1, 2, 3]);
+    assert.equal(report.wasserstein1.trained, report.distances.at(-1)!.wasserstein1);
+    const gallery = await readPngSamples(join(out, 'gallery.png'));
+    assert.equal(gallery.height, 3 * 160, 'rows: site, translated, reference');
+    assert.ok((await readFile(join(out, 'distance.png'))).subarray(1, 4).toString() === 'PNG');
 
     const plain = JSON.parse((await lgefed('evaluate', '--data', join(dir, 'site'), '--json')).stdout) as EvaluateJson;
     const harmonised = JSON.parse((await lgefed('evaluate', '--data', join(dir, 'site'), '--harmonise', 'cyclegan', '--harmoniser', out, '--json')).stdout) as EvaluateJson;

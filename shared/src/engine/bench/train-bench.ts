@@ -4,12 +4,16 @@
  * inference on onnxruntime-node (same batch, size and threads; also whole 256x256 slices by sliding
  * windows), run in interleaved rounds (ours, peer, ours-onnx, ours, ...; medians, spreads, load and
  * other processes' CPU before each round, slices per CPU-second), plus peak RSS and the per-kernel
- * profile of one training step.
+ * profile of one training step. The onnx side runs in a child process of its own (this script with
+ * --onnx-round), so that the training engine's peak RSS is its own and the runtime's is reported apart.
  * Options: --steps N (lite; paper uses fewer), --rounds N (default 3), --only lite|paper, --no-peer,
  * LGEFED_BACKEND/THREADS. Ends with one JSON line of figures.
  */
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine, type EngineInfo } from '../index.js';
 import { initialWeights, slidingWindowLabels, TfjsProbabilityEngine, UNet, UNetTrainer, unetSpec, windowStarts, type Batch, type PresetName, type ProbabilityEngine } from '../../model/index.js';
@@ -107,28 +111,45 @@ async function oursRound(config: Config): Promise<Round> {
   };
 }
 
+/** What a child process of this script measures in one onnx round, printed as its last line. */
+interface OnnxRoundReport extends Round {
+  readonly peakRssMiB: number;
+}
+
 /**
- * One round of inference on onnxruntime-node, a side of its own so that its CPU time is its own: the
- * batch ours and the peer infer, then whole WHOLE x WHOLE slices by Gaussian-weighted sliding windows
- * (50 % overlap, no mirroring), BATCH windows per call.
+ * One round of inference on onnxruntime-node, in the child process: the batch ours and the peer
+ * infer, then whole WHOLE x WHOLE slices by Gaussian-weighted sliding windows (50 % overlap, no
+ * mirroring), BATCH windows per call.
  */
-async function onnxRound(config: Config, threads: number): Promise<Round> {
-  const spec = unetSpec(config.preset);
+async function onnxRound(preset: PresetName, steps: number, threads: number): Promise<OnnxRoundReport> {
+  const spec = unetSpec(preset);
   const batch = syntheticBatch(spec.inputSize, 7);
   const whole = syntheticBatch(WHOLE, 11);
   const plane = WHOLE * WHOLE;
   const slices = Array.from({ length: whole.count }, (_, i) => ({ image: whole.images.subarray(i * plane, (i + 1) * plane), width: WHOLE, height: WHOLE }));
   const cpuStart = process.cpuUsage();
   const engine = await OnnxProbabilityEngine.load(spec, initialWeights(spec, 1), { threads });
-  const inferSlicesPerS = await slicesPerSecond(inferBatch(engine, batch), BATCH, config.steps);
-  const wholeSlicesPerS = await slicesPerSecond(() => slidingWindowLabels(engine, slices, { window: spec.inputSize, batchSize: BATCH }), whole.count, config.steps);
+  const inferSlicesPerS = await slicesPerSecond(inferBatch(engine, batch), BATCH, steps);
+  const wholeSlicesPerS = await slicesPerSecond(() => slidingWindowLabels(engine, slices, { window: spec.inputSize, batchSize: BATCH }), whole.count, steps);
   await engine.dispose();
   const cpu = process.cpuUsage(cpuStart);
   return {
     figures: { infer_slices_per_s: inferSlicesPerS, [WHOLE_FIGURE]: wholeSlicesPerS },
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    work: (BATCH + whole.count) * (config.steps + 1),
+    work: (BATCH + whole.count) * (steps + 1),
+    peakRssMiB: peakRssMiB(),
   };
+}
+
+const run = promisify(execFile);
+
+/** The onnx side: a fresh child process per round, as the peer's; its peak RSS is kept in `peaks`. */
+async function onnxChildRound(config: Config, threads: number, peaks: number[]): Promise<Round> {
+  const args = [fileURLToPath(import.meta.url), '--onnx-round', config.preset, '--steps', String(config.steps), '--threads', String(threads)];
+  const { stdout } = await run(process.execPath, args, { maxBuffer: 1 << 20 });
+  const report = JSON.parse(stdout.trim().split('\n').pop()!) as OnnxRoundReport;
+  peaks.push(report.peakRssMiB);
+  return { figures: report.figures, cpuSeconds: report.cpuSeconds, work: report.work };
 }
 
 /** One run of the PyTorch peer; its CPU seconds come from its own getrusage, torch already imported. */
@@ -145,6 +166,11 @@ async function peerRound(config: Config, threads: number): Promise<Round> {
 
 async function main(): Promise<void> {
   const steps = Number(argValue('--steps') ?? 5);
+  const onnxPreset = argValue('--onnx-round') as PresetName | undefined;
+  if (onnxPreset !== undefined) {
+    console.log(JSON.stringify(await onnxRound(onnxPreset, steps, Number(argValue('--threads')))));
+    return;
+  }
   const rounds = roundsFlag();
   const only = argValue('--only');
   const withPeer = !process.argv.includes('--no-peer');
@@ -162,12 +188,13 @@ async function main(): Promise<void> {
   const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a / b);
   const show = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(2));
 
-  const results: { config: Config; kernels: Kernel[]; rounds: Interleaved; peakRssMiB: number }[] = [];
+  const results: { config: Config; kernels: Kernel[]; rounds: Interleaved; peakRssMiB: number; onnxPeakRssMiB?: number }[] = [];
   for (const config of configs) {
     const kernels = await profileStep(config.preset);
+    const onnxPeaks: number[] = [];
     const sides: Record<string, Side> = { ours: () => oursRound(config) };
     if (peerAvailable) sides['pytorch'] = () => peerRound(config, peerThreads);
-    if (onnxAvailable) sides['ours-onnx'] = () => onnxRound(config, peerThreads);
+    if (onnxAvailable) sides['ours-onnx'] = () => onnxChildRound(config, peerThreads, onnxPeaks);
     const measured = await runInterleaved(sides, { rounds, unit: 'slices' });
     printInterleaved(`${config.preset} (${config.steps} step(s) per round)`, measured);
     const onnx = measured.sides['ours-onnx']?.median;
@@ -180,7 +207,8 @@ async function main(): Promise<void> {
         `whole ${WHOLE}x${WHOLE} slices on onnx, ${windows} window(s) of ${window} each: ${show(onnx[WHOLE_FIGURE])} slices/s against ${show(infer)} at one window per slice (${show(ratio(onnx[WHOLE_FIGURE], infer))}x)`,
       );
     }
-    results.push({ config, kernels, rounds: measured, peakRssMiB: peakRssMiB() });
+    const onnxPeakRssMiB = onnxPeaks.length > 0 ? Math.max(...onnxPeaks) : undefined;
+    results.push({ config, kernels, rounds: measured, peakRssMiB: peakRssMiB(), ...(onnxPeakRssMiB === undefined ? {} : { onnxPeakRssMiB }) });
   }
 
   const figures: Record<string, unknown> = {
@@ -189,7 +217,7 @@ async function main(): Promise<void> {
     batch: BATCH,
     quiet: results.every((r) => r.rounds.quiet),
   };
-  for (const { config, rounds: r, peakRssMiB: rss } of results) {
+  for (const { config, rounds: r, peakRssMiB: rss, onnxPeakRssMiB: onnxRss } of results) {
     const ours = r.sides['ours']?.median;
     const peer = r.sides['pytorch']?.median;
     const onnx = r.sides['ours-onnx']?.median;
@@ -206,11 +234,13 @@ async function main(): Promise<void> {
       [`${config.preset}_onnx_peer_infer_ratio`]: fixed(ratio(onnx?.['infer_slices_per_s'], peer?.['infer_slices_per_s'])),
       [`${config.preset}_onnx_ours_infer_ratio`]: fixed(ratio(onnx?.['infer_slices_per_s'], ours?.['infer_slices_per_s'])),
       [`${config.preset}_peak_rss_mib`]: Math.round(rss),
+      [`${config.preset}_onnx_peak_rss_mib`]: onnxRss === undefined ? null : Math.round(onnxRss),
       [config.preset]: interleavedJson(r),
     });
   }
   for (const r of results) {
-    console.log(`\n${r.config.preset}: one training step by kernel (top 10); peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
+    const onnxRss = r.onnxPeakRssMiB === undefined ? '' : `; onnx inference process ${r.onnxPeakRssMiB.toFixed(0)} MiB`;
+    console.log(`\n${r.config.preset}: one training step by kernel (top 10); peak RSS of the training process ${r.peakRssMiB.toFixed(0)} MiB${onnxRss}`);
     console.log('| kernel | ms | share |');
     console.log('|---|---|---|');
     for (const k of r.kernels) console.log(`| ${k.name} | ${k.ms.toFixed(1)} | ${(k.share * 100).toFixed(1)}% |`);

@@ -3,6 +3,7 @@
  * channel, intensities in [0, 1]), so they run on every backend the engine selects.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { instanceNormAct } from '../engine/ops/instance-norm-act.js';
 import type { NamedTensor } from '../model/weights.js';
 import { CycleGanError } from './errors.js';
 import { registerCycleGanGradients } from './gradients.js';
@@ -14,10 +15,14 @@ registerCycleGanGradients();
 const SLOPE = 0.2;
 const NORM_EPSILON = 1e-5;
 
-/** Instance normalisation with a learnt per-channel scale and shift. */
-function instanceNorm(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor4D {
-  const { mean, variance } = tf.moments(x, [1, 2], true);
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, NORM_EPSILON))), gamma), beta) as tf.Tensor4D;
+/**
+ * Instance normalisation with a learnt per-channel scale and shift, then LeakyReLU with `slope`
+ * (1: none), as one fused kernel where the engine has it: composed of tfjs ops, the statistics'
+ * intermediates of every layer stayed alive for the gradient and took the 4 GB wasm heap at 112²
+ * patches of the paper's networks.
+ */
+function instanceNorm(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, slope: number): tf.Tensor4D {
+  return instanceNormAct(x, gamma, beta, { epsilon: NORM_EPSILON, alpha: slope }).out;
 }
 
 /** Weights of some or all of the four networks, held as tfjs variables. Call dispose() when done. */
@@ -49,7 +54,7 @@ export class CycleGanNetworks {
 
   private convNormAct(x: tf.Tensor4D, prefix: string, stride: 1 | 2): tf.Tensor4D {
     const y = tf.conv2d(x, this.v(`${prefix}.weight`) as tf.Tensor4D, stride, 'same');
-    return tf.leakyRelu(instanceNorm(y, this.v(`${prefix}.norm.gamma`), this.v(`${prefix}.norm.beta`)), SLOPE);
+    return instanceNorm(y, this.v(`${prefix}.norm.gamma`), this.v(`${prefix}.norm.beta`), SLOPE);
   }
 
   /** Translates images [n, h, w, 1]; h and w must be divisible by 2^downsamplings. Output = input + tanh(residual). */
@@ -70,11 +75,11 @@ export class CycleGanNetworks {
     for (let j = 0; j < spec.residualBlocks; j++) {
       const inner = this.convNormAct(x, `${p}.res${j}.conv1`, 1);
       const y = tf.conv2d(inner, this.v(`${p}.res${j}.conv2.weight`) as tf.Tensor4D, 1, 'same');
-      x = tf.add(x, instanceNorm(y, this.v(`${p}.res${j}.conv2.norm.gamma`), this.v(`${p}.res${j}.conv2.norm.beta`)));
+      x = tf.add(x, instanceNorm(y, this.v(`${p}.res${j}.conv2.norm.gamma`), this.v(`${p}.res${j}.conv2.norm.beta`), 1));
     }
     for (let i = spec.downsamplings - 1; i >= 0; i--) {
       const up = tf.conv2dTranspose(x, this.v(`${p}.up${i}.weight`) as tf.Tensor4D, shapes[i]!, 2, 'same');
-      x = tf.leakyRelu(instanceNorm(up, this.v(`${p}.up${i}.norm.gamma`), this.v(`${p}.up${i}.norm.beta`)), SLOPE);
+      x = instanceNorm(up, this.v(`${p}.up${i}.norm.gamma`), this.v(`${p}.up${i}.norm.beta`), SLOPE);
     }
     const residual = tf.add(tf.conv2d(x, this.v(`${p}.head.weight`) as tf.Tensor4D, 1, 'same'), this.v(`${p}.head.bias`));
     return tf.add(images, tf.tanh(residual));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { EngineError, initEngine, parseBackendRequest, resolveBackend, type EngineInfo } from '@lgefed/shared/engine/index';
+import { checkHeapRoom, EngineError, EngineMemoryError, initEngine, parseBackendRequest, resolveBackend, WASM_HEAP_LIMIT, WASM_HEAP_RESERVE, type EngineInfo } from '@lgefed/shared/engine/index';
 import { initialWeights, loadProbabilityEngine } from '@lgefed/shared/model/index';
 import { tinySpec } from '../model/tiny.js';
 
@@ -86,5 +86,15 @@ describe('engine: backend selection', function () {
     assert.equal(result.info.backend, 'wasm');
     // All-ones input and gradient, same padding: each tap sums the 4x4 positions it overlaps.
     assert.deepEqual(result.dW, [9, 12, 9, 12, 16, 12, 9, 12, 9]);
+  });
+});
+
+describe('engine: the wasm heap guard', function () {
+  it('refuses allocations within the reserve of the 4 GiB wasm limit with a typed error, and allows them below', () => {
+    const memory = (bytes: number) => ({ buffer: { byteLength: bytes } as ArrayBufferLike });
+    assert.doesNotThrow(() => checkHeapRoom(memory(WASM_HEAP_LIMIT - WASM_HEAP_RESERVE)));
+    assert.doesNotThrow(() => checkHeapRoom(undefined));
+    assert.throws(() => checkHeapRoom(memory(WASM_HEAP_LIMIT - WASM_HEAP_RESERVE + 65536)), (e: Error) => e instanceof EngineMemoryError && e instanceof EngineError && /4 GiB/.test(e.message));
+    assert.throws(() => checkHeapRoom(memory(2 ** 30), 3.5 * 2 ** 30), EngineMemoryError);
   });
 });

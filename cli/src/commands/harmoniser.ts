@@ -116,8 +116,7 @@ report.json (split, cost, distances, losses), distance.png (W1 against iteration
       spec,
       iterations,
       seconds: Math.round(trained.seconds),
-      // Training steps alone (worker start and the validation passes left out): the cost of the size.
-      secondsPerIteration: +((trained.seconds - trained.validationSeconds) / iterations).toPrecision(3),
+      secondsPerIteration: +(trained.stepSeconds / iterations).toPrecision(3),
       backend: trained.backend,
       spacing,
       cases: cohorts.cases,

@@ -29,13 +29,7 @@ export interface CycleGanCohortSplit {
 
 function seededSubset<T>(items: readonly T[], count: number, seed: number): T[] {
   if (count >= items.length) return [...items];
-  const order = [...items];
-  const random = new SeededRandom(seed);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(random.next() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order.slice(0, count);
+  return new SeededRandom(seed).permutation(items.length).slice(0, count).map((i) => items[i]!);
 }
 
 export function splitCycleGanCohorts(site: readonly Case[], reference: readonly Case[], options: CycleGanCohortOptions): CycleGanCohortSplit {

@@ -70,8 +70,8 @@ export type FromWorker =
       readonly cycleLosses: number[];
       readonly discriminatorLosses: number[];
       readonly distances: ValidationDistance[];
-      /** Time the validation passes took, inside the run's time. */
-      readonly validationSeconds: number;
+      /** Time the training steps alone took (no engine start, no validation passes). */
+      readonly stepSeconds: number;
       readonly backend: string;
       readonly cancelledAt?: number;
     }

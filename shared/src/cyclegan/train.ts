@@ -63,8 +63,8 @@ export interface TrainedCycleGan {
   readonly distances: ValidationDistance[];
   /** Wall time of the run, validation passes included. */
   readonly seconds: number;
-  /** Wall time of the validation passes alone. */
-  readonly validationSeconds: number;
+  /** Wall time of the training steps alone: the cost of the networks' size. */
+  readonly stepSeconds: number;
   readonly backend: string;
 }
 
@@ -173,7 +173,7 @@ export async function trainCycleGan(options: TrainCycleGanOptions): Promise<Trai
     discriminatorLosses: result.discriminatorLosses,
     distances: result.distances,
     seconds: (performance.now() - started) / 1000,
-    validationSeconds: result.validationSeconds,
+    stepSeconds: result.stepSeconds,
     backend: result.backend,
   };
 }

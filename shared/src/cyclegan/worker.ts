@@ -75,25 +75,24 @@ async function train(request: WorkerTrainRequest): Promise<void> {
   const losses = { generator: [] as number[], cycle: [] as number[], discriminator: [] as number[] };
   const distances: ValidationDistance[] = [];
   const { validation } = request;
-  let validationMs = 0;
+  let stepMs = 0;
   const validate = async (iteration: number): Promise<number | undefined> => {
     if (!validation) return undefined;
-    const begun = performance.now();
     const wasserstein1 = await validationDistance(networks, spec, validation);
-    validationMs += performance.now() - begun;
     distances.push({ iteration, wasserstein1 });
     return wasserstein1;
   };
-  let started = performance.now();
   const shape: [number, number, number, number] = [batchSize, spec.patchSize, spec.patchSize, 1];
   try {
     await validate(0);
-    started = performance.now();
+    const started = performance.now();
     for (let iteration = 0; iteration < iterations && !cancelled; iteration++) {
       trainer.setLearningRate(learningRateAt(request.schedule, request.learningRate, iteration, iterations));
       const site = tf.tensor4d(sitePatches.sample(batchSize), shape);
       const reference = tf.tensor4d(referencePatches.sample(batchSize), shape);
+      const begun = performance.now();
       const step = await trainer.step(site, reference).finally(() => tf.dispose([site, reference]));
+      stepMs += performance.now() - begun;
       losses.generator.push(step.generator);
       losses.cycle.push(step.cycle);
       losses.discriminator.push(step.discriminator);
@@ -124,7 +123,7 @@ async function train(request: WorkerTrainRequest): Promise<void> {
         cycleLosses: losses.cycle,
         discriminatorLosses: losses.discriminator,
         distances,
-        validationSeconds: validationMs / 1000,
+        stepSeconds: stepMs / 1000,
         backend: tf.getBackend(),
         ...(cancelled ? { cancelledAt: losses.generator.length } : {}),
       },

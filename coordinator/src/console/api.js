@@ -12,10 +12,26 @@ export class ApiError extends Error {
   }
 }
 
+/** Why the last 401 signed every tab out, kept so a tab reloaded by it can say so too. */
+const SIGNED_OUT_KEY = 'lgefed.signed-out';
+
 export const token = {
   get: () => localStorage.getItem(TOKEN_KEY),
-  set: (value) => localStorage.setItem(TOKEN_KEY, value),
-  clear: () => localStorage.removeItem(TOKEN_KEY),
+  set: (value) => {
+    localStorage.removeItem(SIGNED_OUT_KEY);
+    localStorage.setItem(TOKEN_KEY, value);
+  },
+  clear: () => {
+    localStorage.removeItem(SIGNED_OUT_KEY);
+    localStorage.removeItem(TOKEN_KEY);
+  },
+  /** Forgets the token, keeping why: the reason first, as clearing the token reloads the other tabs. */
+  refuse: (reason) => {
+    localStorage.setItem(SIGNED_OUT_KEY, reason);
+    localStorage.removeItem(TOKEN_KEY);
+  },
+  /** The reason of a 401 sign-out, or undefined after a sign-in or a plain Sign out. */
+  signedOutBecause: () => localStorage.getItem(SIGNED_OUT_KEY) ?? undefined,
 };
 
 let onUnauthenticated = () => {};
@@ -25,8 +41,9 @@ export const whenUnauthenticated = (fn) => (onUnauthenticated = fn);
 /** A 401 means the stored token is no longer good: forget it, everywhere, and ask again. */
 function refused(res, error) {
   if (res.status === 401) {
-    token.clear();
-    onUnauthenticated(`${error.code}: ${error.message}`);
+    const reason = `signed out (${error.code}: ${error.message}): sign in again`;
+    token.refuse(reason);
+    onUnauthenticated(reason);
   }
   return new ApiError(res.status, error.code, error.message);
 }

@@ -182,13 +182,13 @@ $('logout').addEventListener('click', () => {
   if (socket) socket.disconnect();
   location.reload();
 });
-whenUnauthenticated((message) => {
+whenUnauthenticated((reason) => {
   if (socket) socket.disconnect();
-  showLogin(`signed out (${message}): sign in again`);
+  showLogin(reason);
 });
 // Signing in or out in another tab of this console applies here too.
 window.addEventListener('storage', (e) => e.key === TOKEN_KEY && location.reload());
 
 // A 401 has shown the login form already; anything else (coordinator down) is said as it is.
 if (token.get()) api('GET', '/api/whoami').then(start, (err) => err instanceof ApiError && err.status === 401 || showLogin(`cannot reach the coordinator: ${err.message}`));
-else showLogin();
+else showLogin(token.signedOutBecause());

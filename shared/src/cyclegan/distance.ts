@@ -6,14 +6,14 @@
  */
 import { wasserstein1 } from '../harmonise/distances.js';
 import type { IntensityHistogram } from '../harmonise/histogram.js';
-import { buildReferenceProfile } from '../harmonise/profile.js';
+import { normalisedHistogram } from '../harmonise/profile.js';
 import type { GreyImage } from './patches.js';
 
 /** Histogram bins of the distance (the harmonisation check's default). */
 export const DISTANCE_BINS = 64;
 
 export function intensityHistogram(images: readonly Float32Array[]): IntensityHistogram {
-  return buildReferenceProfile(images, { bins: DISTANCE_BINS }).histogram;
+  return normalisedHistogram(images, DISTANCE_BINS);
 }
 
 /** W1 from `translated` (one per source image) to the reference histogram. */

@@ -55,8 +55,8 @@ function normalisationRecord(options?: NormaliseOptions): NormalisationRecord {
   return { lowerPercentile: options?.lowerPercentile ?? 1, upperPercentile: options?.upperPercentile ?? 99 };
 }
 
-/** Histogram of the normalised signal voxels of all images, on [0, 1]. */
-function normalisedHistogram(images: readonly Float32Array[], bins: number, normalisation: NormalisationRecord): IntensityHistogram {
+/** Histogram of the normalised signal voxels of all images, on [0, 1] (default: the profiles' normalisation). */
+export function normalisedHistogram(images: readonly Float32Array[], bins: number, normalisation: NormalisationRecord = normalisationRecord()): IntensityHistogram {
   if (images.length === 0) throw new HarmonisationError('no images to profile');
   return addHistograms(
     images.map((image) => buildHistogram(normaliseIntensities(image, normalisation), { bins, low: 0, high: 1, mask: signalMask(image) })),

@@ -210,6 +210,9 @@ describe('coordinator console in headless Chromium (real coordinator, two real a
     assert.match((await first.textContent('#login-error'))!, /signed out \(unauthenticated: admin token revoked\): sign in again/);
     assert.equal(await first.evaluate("localStorage.getItem('lgefed.token')"), null);
     assert.equal(await first.isVisible('#app'), false);
+    // The other tab (reloaded when the token went, or refused itself first) says why as well.
+    await second.waitForSelector('#login:not([hidden])');
+    assert.match((await second.textContent('#login-error'))!, /signed out \(unauthenticated: admin token revoked\): sign in again/);
     // The 401 itself is the expected answer here; nothing else may have failed.
     assert.deepEqual(errors.filter((e) => !/^HTTP 401: .*\/api\/jobs\//.test(e)), []);
     await context.close();

@@ -51,7 +51,8 @@ describe('protocol: an independent Python site speaks it end to end (issue 13, i
     coordinator.state.jobs.registerModel(startHash, ARCH, PARAMS, 'test');
     const kit = coordinator.state.sites.createEnrolment('python', 60_000, 'admin');
 
-    const site = spawn(PYTHON, [SITE_SCRIPT, '--url', coordinator.url, '--token', kit.token, '--coordinator-key', JSON.stringify(coordinator.state.key.publicJwk), '--proto-dir', dir, '--cases', '4', '--rounds', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+// `--name=value`: a base64url token may start with '-', which argparse would take for an option.
+    const site = spawn(PYTHON, [SITE_SCRIPT, '--url', coordinator.url, `--token=${kit.token}`, `--coordinator-key=${JSON.stringify(coordinator.state.key.publicJwk)}`, '--proto-dir', dir, '--cases', '4', '--rounds', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     site.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
     const exited = new Promise<number | null>((resolve) => site.on('exit', resolve));

@@ -133,6 +133,10 @@ export interface ExperimentConfig {
     readonly encoderBlocks: readonly number[];
     /** Fine-tuning iterations (default: training.iterations). */
     readonly iterations: number;
+    /** Fine-tuning learning rate (default: training.learningRate, which the scratch arm keeps). */
+    readonly learningRate?: number;
+    /** Score every trained arm on the left-out patient every this many iterations: learning curves. */
+    readonly curveEvery?: number;
     /** From-scratch iterations (default: the fine-tuning ones). */
     readonly scratchIterations?: number;
     /** Early stopping on held-out slices of the training patients (iterations become a maximum). */
@@ -418,6 +422,8 @@ export function parseExperimentConfig(input: unknown, experiment?: ExperimentNam
       trainCases: list(tr['trainCases'], 'transfer.trainCases', (v, w) => int(v, w, 1), [1, 2]),
       encoderBlocks: list(tr['encoderBlocks'], 'transfer.encoderBlocks', (v, w) => int(v, w, 1), [1, 2, 3, 4, 5]),
       iterations: int(tr['iterations'], 'transfer.iterations', 1, training.iterations),
+      ...(tr['learningRate'] !== undefined ? { learningRate: positive(tr['learningRate'], 'transfer.learningRate', training.learningRate) } : {}),
+      ...(tr['curveEvery'] !== undefined ? { curveEvery: int(tr['curveEvery'], 'transfer.curveEvery', 1) } : {}),
       ...(tr['scratchIterations'] !== undefined ? { scratchIterations: int(tr['scratchIterations'], 'transfer.scratchIterations', 1) } : {}),
       ...(tr['earlyStopping'] !== undefined ? { earlyStopping: earlyStoppingSettings(tr['earlyStopping'], 'transfer.earlyStopping') } : {}),
     },

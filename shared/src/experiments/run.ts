@@ -17,7 +17,7 @@ import { runMulticentreExperiment } from './multicentre.js';
 import { loadSite, splitOf, type SiteData, type SiteSplit } from './sites.js';
 import { fractionTable, multicentreTable, startTable, transferTable } from './table.js';
 import { CINE_START, runCineExperiment } from './cine.js';
-import { runTransferExperiment, transferArms, type TransferRow } from './transfer.js';
+import { runTransferExperiment, transferArms, type TransferCurveRow, type TransferRow } from './transfer.js';
 
 export interface RunExperimentOptions {
   readonly outDir: string;
@@ -91,6 +91,11 @@ async function figuresFor(config: ExperimentConfig, results: Record<string, unkn
       const labelled = transfer.map((r) => ({ ...r, patients: r.cases === 0 ? 'none (as is)' : `${r.cases} patient${r.cases > 1 ? 's' : ''}` }));
       files.push(...(await writeFigure(outDir, 'fig10-transfer', armBars(labelled, order, 'patients', titled(`Leave-one-patient-out at ${config.transfer.site}: fine-tuned vs scratch`)))));
       files.push(...(await writeTable(outDir, 'table5-transfer', transferTable(transfer, order))));
+      const curves = results['curves'] as TransferCurveRow[] | undefined;
+      if (curves) {
+        const series = curves.map((r) => ({ ...r, series: `${r.arm}, ${r.cases} patient${r.cases > 1 ? 's' : ''}` }));
+        files.push(...(await writeFigure(outDir, 'fig10-transfer-curves', lines(series, { field: 'iteration', title: 'training iterations (0 = pretrained)' }, 'series', titled(`Left-out patient's Dice while training at ${config.transfer.site}`)))));
+      }
       break;
     }
     case 'cine': {

@@ -2,8 +2,10 @@
  * Fig. 10 / Table 5 at a real new centre: leave one patient out at the target site; the pretrained
  * model is scored as it is, fine-tuned on 1 or 2 of the remaining patients (first k encoder blocks,
  * or the whole network), and compared with a model trained from scratch on the same patients.
- * Every arm of a fold trains on the same seeded patients and is scored on the left-out one.
+ * Every arm of a fold trains on the same seeded patients and is scored on the left-out one; with
+ * `curveEvery`, also along its training (the curves the fine-tuning defaults are chosen from).
  */
+import type { NamedTensor } from '../model/weights.js';
 import { STRUCTURES, type Case, type Structure } from '../types.js';
 import { finetuneModel } from '../workflows/finetune.js';
 import { loadModelDirectory, type LoadedModel } from '../workflows/model-files.js';
@@ -29,6 +31,28 @@ export interface TransferFoldRow {
   readonly hd95: number | null;
 }
 
+/** One arm's score on one left-out patient after `iteration` iterations (0: the pretrained start). */
+export interface TransferCurvePoint {
+  readonly fold: string;
+  readonly arm: string;
+  readonly cases: number;
+  readonly iteration: number;
+  readonly structure: Structure;
+  readonly dice: number;
+}
+
+/** A curve point over all folds. */
+export interface TransferCurveRow {
+  readonly arm: string;
+  readonly cases: number;
+  readonly iteration: number;
+  readonly structure: Structure;
+  readonly testSite: string;
+  readonly mean: number;
+  readonly sd: number;
+  readonly n: number;
+}
+
 /** An arm over all folds: mean ± sd of the per-fold scores. */
 export interface TransferRow {
   readonly arm: string;
@@ -47,6 +71,9 @@ export interface TransferResults {
   readonly pretrained: string;
   readonly folds: TransferFoldRow[];
   readonly rows: TransferRow[];
+  /** With `curveEvery`: per fold, and mean ± sd over folds. */
+  readonly curvePoints?: TransferCurvePoint[];
+  readonly curves?: TransferCurveRow[];
 }
 
 /** Arm names in figure order: encoder k for each k, the whole network, scratch. */
@@ -56,7 +83,7 @@ export function transferArms(encoderBlocks: readonly number[]): string[] {
 
 export async function runTransferExperiment(context: RunContext): Promise<TransferResults> {
   const { config } = context;
-  const { site: siteName, pretrained: pretrainedDir, trainCases, encoderBlocks, iterations } = config.transfer;
+  const { site: siteName, pretrained: pretrainedDir, trainCases, encoderBlocks, iterations, curveEvery } = config.transfer;
   const target = site(context, siteName);
   const patients = [...target.pool, ...target.test].sort((a, b) => a.id.localeCompare(b.id));
   const most = Math.max(...trainCases);
@@ -68,6 +95,10 @@ export async function runTransferExperiment(context: RunContext): Promise<Transf
   const arms = transferArms(encoderBlocks);
   const counter = new ArmCounter(context, patients.length * trainCases.length * arms.length);
   const folds: TransferFoldRow[] = [];
+  const curvePoints: TransferCurvePoint[] = [];
+  const curvePoint = (fold: Case, arm: string, cases: number, iteration: number, scores: Awaited<ReturnType<typeof scoreArm>>): void => {
+    for (const structure of STRUCTURES) curvePoints.push({ fold: fold.id, arm, cases, iteration, structure, dice: scores.cases[0]!.scores[structure].dice });
+  };
   const record = (fold: Case, arm: string, trainedOn: readonly Case[], keptIteration: number, scores: Awaited<ReturnType<typeof scoreArm>>): void => {
     const c = scores.cases[0]!;
     for (const structure of STRUCTURES) {
@@ -75,12 +106,14 @@ export async function runTransferExperiment(context: RunContext): Promise<Transf
     }
   };
   for (const [index, left] of patients.entries()) {
-    record(left, 'pretrained', [], 0, await scoreArm(pretrained, [left], undefined, computeFor(context, `${left.id}: pretrained as is`)));
+    const asIs = await scoreArm(pretrained, [left], undefined, computeFor(context, `${left.id}: pretrained as is`));
+    record(left, 'pretrained', [], 0, asIs);
     const rest = patients.filter((p) => p !== left);
     for (const n of trainCases) {
       const used = selectCases(rest, { count: n }, config.splitSeed + index);
       const train = async (arm: string, start: LoadedModel | 'scratch', trainEncoderBlocks: number | undefined): Promise<void> => {
         const compute: ComputeOptions = counter.next(`${left.id} left out, ${n} patient(s): ${arm}`);
+        const snapshots: { iteration: number; weights: NamedTensor[] }[] = [];
         const result = await finetuneModel({
           start: start === 'scratch' ? { scratch: pretrained.spec } : start,
           cases: used,
@@ -88,9 +121,10 @@ export async function runTransferExperiment(context: RunContext): Promise<Transf
           augmentation: config.training.augmentation,
           batchSize: config.training.batchSize,
           iterations: start === 'scratch' ? (config.transfer.scratchIterations ?? iterations) : iterations,
-          learningRate: config.training.learningRate,
+          learningRate: start === 'scratch' ? config.training.learningRate : (config.transfer.learningRate ?? config.training.learningRate),
           seed: config.training.seed,
           ...(config.transfer.earlyStopping ? { earlyStopping: config.transfer.earlyStopping } : {}),
+          ...(curveEvery ? { snapshotEvery: curveEvery, onSnapshot: (iteration: number, weights: NamedTensor[]) => snapshots.push({ iteration, weights }) } : {}),
           ...(context.backend ? { backend: context.backend } : {}),
           ...(context.signal ? { signal: context.signal } : {}),
           ...(compute.onTraining ? { onProgress: compute.onTraining } : {}),
@@ -98,13 +132,23 @@ export async function runTransferExperiment(context: RunContext): Promise<Transf
         });
         const model: LoadedModel = { spec: result.spec, weights: result.weights, id: result.modelId, training: result.record };
         record(left, arm, used, result.record.earlyStopping?.bestIteration ?? result.record.iterations, await scoreArm(model, [left], undefined, compute));
+        if (curveEvery && start !== 'scratch') curvePoint(left, arm, n, 0, asIs);
+        for (const { iteration, weights } of snapshots) {
+          curvePoint(left, arm, n, iteration, await scoreArm({ ...model, weights, id: `${model.id}@${iteration}` }, [left], undefined, compute));
+        }
       };
       for (const k of encoderBlocks) await train(`encoder 1-${k}`, pretrained, k);
       await train('whole network', pretrained, undefined);
       await train('scratch', 'scratch', undefined);
     }
   }
-  return { site: siteName, pretrained: pretrained.id, folds, rows: summariseFolds(folds, siteName) };
+  return {
+    site: siteName,
+    pretrained: pretrained.id,
+    folds,
+    rows: summariseFolds(folds, siteName),
+    ...(curveEvery ? { curvePoints, curves: summariseCurves(curvePoints, siteName) } : {}),
+  };
 }
 
 /** Mean ± sd over folds per arm, patient count and structure. */
@@ -119,5 +163,18 @@ export function summariseFolds(folds: readonly TransferFoldRow[], testSite: stri
     const dice = meanSd(rows.map((r) => r.dice));
     const distances = rows.map((r) => r.hd95).filter((d): d is number => d !== null);
     return { arm, cases, structure, testSite, ...dice, hd95: distances.length > 0 ? meanSd(distances) : null };
+  });
+}
+
+/** Mean ± sd over folds per arm, patient count, iteration and structure. */
+export function summariseCurves(points: readonly TransferCurvePoint[], testSite: string): TransferCurveRow[] {
+  const groups = new Map<string, TransferCurvePoint[]>();
+  for (const p of points) {
+    const key = `${p.arm}\u0000${p.cases}\u0000${p.iteration}\u0000${p.structure}`;
+    groups.set(key, [...(groups.get(key) ?? []), p]);
+  }
+  return [...groups.values()].map((group) => {
+    const { arm, cases, iteration, structure } = group[0]!;
+    return { arm, cases, iteration, structure, testSite, ...meanSd(group.map((p) => p.dice)) };
   });
 }

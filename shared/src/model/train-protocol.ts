@@ -37,6 +37,8 @@ export interface WorkerTrainOptions {
   readonly proximalMu?: number;
   readonly checkpointEvery?: number;
   readonly checkpointDir?: string;
+  /** Post the weights every this many iterations (learning curves scored outside the worker). */
+  readonly snapshotEvery?: number;
   readonly earlyStopping?: EarlyStopping;
   /** Forced engine backend; absent = LGEFED_BACKEND or automatic choice. */
   readonly backend?: BackendRequest;
@@ -55,5 +57,6 @@ export type FromWorker =
   | { readonly type: 'log'; readonly line: string }
   | { readonly type: 'progress'; readonly progress: TrainingProgress }
   | { readonly type: 'checkpoint'; readonly iteration: number; readonly directory: string; readonly modelId: string }
+  | { readonly type: 'snapshot'; readonly iteration: number; readonly weights: NamedTensor[] }
   | { readonly type: 'done'; readonly weights: NamedTensor[]; readonly losses: number[]; readonly backend: EngineBackend; readonly cancelledAt?: number; readonly earlyStopping?: EarlyStoppingOutcome }
   | { readonly type: 'error'; readonly name: string; readonly message: string };

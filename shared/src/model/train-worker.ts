@@ -120,6 +120,10 @@ async function train(options: WorkerTrainOptions): Promise<void> {
         },
       });
       if (options.checkpointDir && options.checkpointEvery && done % options.checkpointEvery === 0 && done < options.iterations) await checkpoint(done);
+      if (options.snapshotEvery && done % options.snapshotEvery === 0) {
+        const weights = await model.exportWeights();
+        post({ type: 'snapshot', iteration: done, weights }, transferList(weights));
+      }
     }
     // A run stopped early (time limit, cancel) leaves a checkpoint to resume from.
     if (cancelled && options.checkpointDir && losses.length > 0) await checkpoint(first + losses.length);

@@ -45,6 +45,9 @@ export interface TrainModelOptions {
   readonly proximalMu?: number;
   readonly onProgress?: (progress: TrainingProgress) => void;
   readonly onCheckpoint?: (checkpoint: { iteration: number; directory: string; modelId: string }) => void;
+  /** Receives the weights after every `snapshotEvery` iterations (learning curves). */
+  readonly onSnapshot?: (iteration: number, weights: NamedTensor[]) => void;
+  readonly snapshotEvery?: number;
   readonly signal?: AbortSignal;
   /** Write `<checkpointDir>/latest` every this many iterations. */
   readonly checkpointEvery?: number;
@@ -125,6 +128,8 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
   if ((options.checkpointEvery === undefined) !== (options.checkpointDir === undefined)) {
     throw new TrainingOptionsError('checkpointEvery and checkpointDir go together');
   }
+  positiveInteger(options.snapshotEvery, 'snapshotEvery');
+  if ((options.snapshotEvery === undefined) !== (options.onSnapshot === undefined)) throw new TrainingOptionsError('snapshotEvery and onSnapshot go together');
   const provider = Array.isArray(options.data)
     ? sliceBatches(options.data as readonly Slice[], positiveInteger(options.batchSize, 'batchSize') ?? 8, seed)
     : (options.data as BatchProvider);
@@ -177,6 +182,9 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
           case 'checkpoint':
             options.onCheckpoint?.({ iteration: message.iteration, directory: message.directory, modelId: message.modelId });
             break;
+          case 'snapshot':
+            options.onSnapshot?.(message.iteration, message.weights);
+            break;
           case 'done':
             finish(() => {
               if (message.cancelledAt !== undefined) reject(new TrainingCancelledError(message.cancelledAt, message.weights));
@@ -213,6 +221,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
             ...(options.freeze ? { freeze: options.freeze } : {}),
             ...(options.proximalMu ? { proximalMu: options.proximalMu } : {}),
             ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery, checkpointDir: options.checkpointDir! } : {}),
+            ...(options.snapshotEvery ? { snapshotEvery: options.snapshotEvery } : {}),
             ...(options.earlyStopping ? { earlyStopping: options.earlyStopping } : {}),
             ...(options.backend ? { backend: options.backend } : {}),
             ...(options.threads ? { threads: options.threads } : {}),

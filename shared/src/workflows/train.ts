@@ -60,6 +60,9 @@ export interface TrainSegmentationOptions {
   readonly onProgress?: (progress: TrainingProgress) => void;
   readonly checkpointEvery?: number;
   readonly checkpointDir?: string;
+  /** Weights every this many iterations, for learning curves (see TrainModelOptions.onSnapshot). */
+  readonly snapshotEvery?: number;
+  readonly onSnapshot?: (iteration: number, weights: NamedTensor[]) => void;
   readonly backend?: BackendRequest;
   readonly threads?: number;
   readonly onLog?: (line: string) => void;
@@ -160,6 +163,8 @@ export async function trainSegmentation(options: TrainSegmentationOptions): Prom
         onProgress,
         ...(options.checkpointEvery !== undefined ? { checkpointEvery: options.checkpointEvery } : {}),
         ...(options.checkpointDir !== undefined ? { checkpointDir: options.checkpointDir } : {}),
+        ...(options.snapshotEvery !== undefined ? { snapshotEvery: options.snapshotEvery } : {}),
+        ...(options.onSnapshot ? { onSnapshot: options.onSnapshot } : {}),
         ...(earlyStopping ? { earlyStopping } : {}),
         ...(options.backend ? { backend: options.backend } : {}),
         ...(options.threads ? { threads: options.threads } : {}),

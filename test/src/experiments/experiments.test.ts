@@ -73,6 +73,10 @@ describe('experiments: config', () => {
     assert.throws(() => parseExperimentConfig({ ...miniature, sites: [{ name: 'x', phantom: { profile: 'siemens9', cases: 3 } }] }, 'augmentation'), /phantom.profile 'siemens9'/);
     assert.throws(() => parseExperimentConfig({ ...miniature, training: { augmentation: 'heavy' } }, 'multicentre'), /augmentation preset/);
     assert.throws(() => parseExperimentConfig({ ...miniature, finetune: { fractions: [0] } }, 'finetune'), /fraction/);
+    // The transfer experiment's fine-tuning rate is its own; absent, fine-tuning uses training's.
+    assert.equal(parseExperimentConfig(miniature, 'transfer').transfer.learningRate, undefined);
+    assert.equal(parseExperimentConfig({ ...miniature, transfer: { ...miniature.transfer, learningRate: 3e-4 } }, 'transfer').transfer.learningRate, 3e-4);
+    assert.throws(() => parseExperimentConfig({ ...miniature, transfer: { ...miniature.transfer, learningRate: -1 } }, 'transfer'), /transfer.learningRate must be a positive number/);
   });
 
   it("multicentre, balanced (Table 4): the paper's combinations and counts, scaled when a site is small", () => {
@@ -289,7 +293,7 @@ describe('experiments: a miniature of each runs end to end', function () {
     const pretrained = join(directory, 'tiny-pretrained');
     const spec = unetSpec('lite', miniature.model.overrides);
     await saveModelDirectory(pretrained, spec, initialWeights(spec, 3), { training: { spacing: [1.5, 1.5], augmentation: 'none', iterations: 0, batchSize: 1, learningRate: 1e-3, seed: 3, seconds: 0, backend: 'none', trainCases: [] } });
-    const { out, result } = await run('transfer', { transfer: { ...miniature.transfer, pretrained, iterations: 4, earlyStopping: { every: 2, patience: 1 } } });
+    const { out, result } = await run('transfer', { transfer: { ...miniature.transfer, pretrained, iterations: 4, earlyStopping: { every: 2, patience: 1 }, curveEvery: 2 } });
     const folds = result.results['folds'] as { fold: string; arm: string; cases: number; trainedOn: string[]; keptIteration: number; dice: number }[];
     const patients = [...new Set(folds.map((f) => f.fold))];
     assert.equal(patients.length, 3, 'every patient is left out once');
@@ -307,6 +311,19 @@ describe('experiments: a miniature of each runs end to end', function () {
     assert.ok(rows.every((r) => r.n === 3));
     await checkFigure(out, 'fig10-transfer');
     assert.match(await readFile(join(out, 'table5-transfer.md'), 'utf8'), /\| whole network \| 1 \|/);
+    // Learning curves: every trained arm scored on its left-out patient every 2 iterations it ran
+    // (early stopping may end a run at 2), the fine-tuned ones also at 0, the pretrained start.
+    const points = result.results['curvePoints'] as { fold: string; arm: string; iteration: number; dice: number }[];
+    for (const arm of ['encoder 1-1', 'whole network', 'scratch']) {
+      for (const fold of patients) {
+        const iterations = [...new Set(points.filter((p) => p.arm === arm && p.fold === fold).map((p) => p.iteration))];
+        const expected = arm === 'scratch' ? [2] : [0, 2];
+        assert.deepEqual(iterations.slice(0, expected.length), expected, `${arm}, ${fold}: curve at ${iterations}`);
+      }
+    }
+    const asIs = folds.find((f) => f.arm === 'pretrained')!;
+    assert.equal(points.find((p) => p.arm === 'encoder 1-1' && p.fold === asIs.fold && p.iteration === 0)!.dice, asIs.dice, 'iteration 0 is the pretrained score');
+    await checkFigure(out, 'fig10-transfer-curves');
   });
 });
 

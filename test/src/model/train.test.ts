@@ -62,6 +62,7 @@ describe('model: training in a worker thread', () => {
     try {
       const progress: TrainingProgress[] = [];
       const checkpoints: { iteration: number; directory: string; modelId: string }[] = [];
+      const snapshots: { iteration: number; weights: NamedTensor[] }[] = [];
       const controller = new AbortController();
       const run = trainModel({
         ...engineOptions,
@@ -73,6 +74,8 @@ describe('model: training in a worker thread', () => {
         checkpointDir: directory,
         signal: controller.signal,
         onCheckpoint: (c) => checkpoints.push(c),
+        snapshotEvery: 3,
+        onSnapshot: (iteration, weights) => snapshots.push({ iteration, weights }),
         onProgress: (p) => {
           progress.push(p);
           if (p.iteration === 4) controller.abort();
@@ -88,6 +91,10 @@ describe('model: training in a worker thread', () => {
       assert.deepEqual(progress.slice(0, 4).map((p) => p.iteration), [1, 2, 3, 4]);
       assert.ok(progress.every((p) => p.iterations === 1000 && p.slicesPerSecond > 0 && p.etaSeconds >= 0 && Number.isFinite(p.loss)));
       assert.deepEqual(checkpoints.slice(0, 2).map((c) => c.iteration), [2, 4]);
+      // Snapshots: the weights every 3 iterations, each the model's full set and distinct from the last.
+      assert.deepEqual(snapshots.slice(0, 1).map((s) => s.iteration), [3]);
+      assert.equal(snapshots[0]!.weights.length, initialWeights(tinySpec, 0).length);
+      assert.notDeepEqual(snapshots[0]!.weights[0]!.data, initialWeights(tinySpec, 0)[0]!.data);
       const saved = await loadModel(checkpoints.at(-1)!.directory);
       assert.equal(saved.id, checkpoints.at(-1)!.modelId);
     } finally {
@@ -97,6 +104,7 @@ describe('model: training in a worker thread', () => {
 
   it('rejects bad options and bad batches with typed errors', async () => {
     await assert.rejects(trainModel({ ...engineOptions, spec: tinySpec, data: [slice], epochs: 1, iterations: 1 }), TrainingOptionsError);
+    await assert.rejects(trainModel({ ...engineOptions, spec: tinySpec, data: [slice], iterations: 1, snapshotEvery: 1 }), /snapshotEvery and onSnapshot go together/);
     await assert.rejects(trainModel({ ...engineOptions, spec: tinySpec, data: [ringSlice(32)], iterations: 1 }), TrainingError);
     const badLabels = { ...slice, label: new Uint8Array(slice.label.length).fill(7) };
     await assert.rejects(trainModel({ ...engineOptions, spec: tinySpec, data: [badLabels], iterations: 1 }), /label 7/);

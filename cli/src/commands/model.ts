@@ -120,7 +120,8 @@ const FINETUNE_ITERATIONS = 60;
 /**
  * Adam's rate when fine-tuning a model (scratch training keeps 1e-3): on the Sunnybrook patients
  * (leave one out, one training patient, first 3 encoder blocks) 3e-4 scored the left-out patient's
- * myocardium higher than 1e-3 after 25, 50, 75 ... 150 iterations (README, "fine-tuning defaults").
+ * myocardium higher than 1e-3 from 20 iterations on (docs/transfer-sunnybrook-curves-lr*.json; README,
+ * "Fine-tuning defaults, from learning curves").
  */
 const FINETUNE_LEARNING_RATE = 3e-4;
 /** Held-out checks: every 10 iterations; 3 checks in a row without a new best stop training (docs/transfer-sunnybrook.json). */
@@ -190,7 +191,7 @@ as in the leave-one-patient-out transfer experiment on real Sunnybrook patients 
     const fromModel = !('scratch' in start) && !o['whole-network'] && named.encoder === undefined && named.decoder === undefined;
     const encoder = fromModel ? FINETUNE_ENCODER_BLOCKS : named.encoder;
     const decoder = named.decoder;
-    const { settings, finish } = trainingSettings(o, { iterations: FINETUNE_ITERATIONS }, 'scratch' in start ? 1e-3 : FINETUNE_LEARNING_RATE);
+    const { settings, finish } = trainingSettings(o, { iterations: FINETUNE_ITERATIONS }, 'scratch' in start ? undefined : FINETUNE_LEARNING_RATE);
     const cases = await loadCases(required(o.data, '--data'), layoutOf(o.layout));
     const result = await finetuneModel({
       ...settings,

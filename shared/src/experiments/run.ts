@@ -88,12 +88,13 @@ async function figuresFor(config: ExperimentConfig, results: Record<string, unkn
     case 'transfer': {
       const transfer = results['rows'] as TransferRow[];
       const order = ['pretrained', ...transferArms(config.transfer.encoderBlocks)];
-      const labelled = transfer.map((r) => ({ ...r, patients: r.cases === 0 ? 'none (as is)' : `${r.cases} patient${r.cases > 1 ? 's' : ''}` }));
+      const patients = (n: number): string => `${n} patient${n > 1 ? 's' : ''}`;
+      const labelled = transfer.map((r) => ({ ...r, patients: r.cases === 0 ? 'none (as is)' : patients(r.cases) }));
       files.push(...(await writeFigure(outDir, 'fig10-transfer', armBars(labelled, order, 'patients', titled(`Leave-one-patient-out at ${config.transfer.site}: fine-tuned vs scratch`)))));
       files.push(...(await writeTable(outDir, 'table5-transfer', transferTable(transfer, order))));
       const curves = results['curves'] as TransferCurveRow[] | undefined;
       if (curves) {
-        const series = curves.map((r) => ({ ...r, series: `${r.arm}, ${r.cases} patient${r.cases > 1 ? 's' : ''}` }));
+        const series = curves.map((r) => ({ ...r, series: `${r.arm}, ${patients(r.cases)}` }));
         files.push(...(await writeFigure(outDir, 'fig10-transfer-curves', lines(series, { field: 'iteration', title: 'training iterations (0 = pretrained)' }, 'series', titled(`Left-out patient's Dice while training at ${config.transfer.site}`)))));
       }
       break;

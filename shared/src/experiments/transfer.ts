@@ -131,10 +131,13 @@ export async function runTransferExperiment(context: RunContext): Promise<Transf
           onLog: () => undefined,
         });
         const model: LoadedModel = { spec: result.spec, weights: result.weights, id: result.modelId, training: result.record };
-        record(left, arm, used, result.record.earlyStopping?.bestIteration ?? result.record.iterations, await scoreArm(model, [left], undefined, compute));
+        const kept = result.record.earlyStopping?.bestIteration ?? result.record.iterations;
+        const scores = await scoreArm(model, [left], undefined, compute);
+        record(left, arm, used, kept, scores);
         if (curveEvery && start !== 'scratch') curvePoint(left, arm, n, 0, asIs);
         for (const { iteration, weights } of snapshots) {
-          curvePoint(left, arm, n, iteration, await scoreArm({ ...model, weights, id: `${model.id}@${iteration}` }, [left], undefined, compute));
+          // The kept weights are that iteration's snapshot: scored already.
+          curvePoint(left, arm, n, iteration, iteration === kept ? scores : await scoreArm({ ...model, weights, id: `${model.id}@${iteration}` }, [left], undefined, compute));
         }
       };
       for (const k of encoderBlocks) await train(`encoder 1-${k}`, pretrained, k);
@@ -153,12 +156,7 @@ export async function runTransferExperiment(context: RunContext): Promise<Transf
 
 /** Mean ± sd over folds per arm, patient count and structure. */
 export function summariseFolds(folds: readonly TransferFoldRow[], testSite: string): TransferRow[] {
-  const groups = new Map<string, TransferFoldRow[]>();
-  for (const row of folds) {
-    const key = `${row.arm}\u0000${row.cases}\u0000${row.structure}`;
-    groups.set(key, [...(groups.get(key) ?? []), row]);
-  }
-  return [...groups.values()].map((rows) => {
+  return groupedBy(folds, (r) => [r.arm, r.cases, r.structure]).map((rows) => {
     const { arm, cases, structure } = rows[0]!;
     const dice = meanSd(rows.map((r) => r.dice));
     const distances = rows.map((r) => r.hd95).filter((d): d is number => d !== null);
@@ -168,13 +166,20 @@ export function summariseFolds(folds: readonly TransferFoldRow[], testSite: stri
 
 /** Mean ± sd over folds per arm, patient count, iteration and structure. */
 export function summariseCurves(points: readonly TransferCurvePoint[], testSite: string): TransferCurveRow[] {
-  const groups = new Map<string, TransferCurvePoint[]>();
-  for (const p of points) {
-    const key = `${p.arm}\u0000${p.cases}\u0000${p.iteration}\u0000${p.structure}`;
-    groups.set(key, [...(groups.get(key) ?? []), p]);
-  }
-  return [...groups.values()].map((group) => {
+  return groupedBy(points, (p) => [p.arm, p.cases, p.iteration, p.structure]).map((group) => {
     const { arm, cases, iteration, structure } = group[0]!;
     return { arm, cases, iteration, structure, testSite, ...meanSd(group.map((p) => p.dice)) };
   });
+}
+
+/** Items grouped by the values `key` gives, groups in order of first appearance. */
+function groupedBy<T>(items: readonly T[], key: (item: T) => readonly (string | number)[]): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item).join('\u0000');
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return [...groups.values()];
 }

@@ -6,7 +6,8 @@
  *
  * Options: --data DIR (default ../shared/data/emidec-lge-slices) --out DIR (default
  * shared/models/emidec-unet-lite) --iterations N (default 1500) --batch N (default 8)
- * --max-minutes M (stop early, keeping the weights reached) --preset lite|paper --seed S
+ * --max-minutes M (stop early, keeping the weights reached) --preset lite|paper|<architecture name,
+ * e.g. lite:baseFeatures=24,maxFeatures=384> --seed S
  * --split-seed S --resume DIR (start from a model directory, e.g. a checkpoint; Adam restarts)
  * --resumed-iterations N (how far that checkpoint had trained, for the record) --checkpoints DIR
  * (default .lgefed/pretrain-<preset>; every 25 iterations, and the float32 final model)
@@ -19,7 +20,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadDataset } from '@lgefed/shared/imaging/index';
-import { isLearningRateSchedule, isPresetName, loadCheckpoint, unetSpec } from '@lgefed/shared/model/index';
+import { architectureFromName } from '@lgefed/shared/model/architecture-name';
+import { isLearningRateSchedule, loadCheckpoint } from '@lgefed/shared/model/index';
 import {
   cohortProfile,
   evaluateModel,
@@ -52,8 +54,9 @@ function diceLine(report: EvaluationReport): string {
 async function main(): Promise<void> {
   const data = resolve(option('data', '../shared/data/emidec-lge-slices'));
   const out = resolve(option('out', 'shared/models/emidec-unet-lite'));
-  const presetName = option('preset', 'lite');
-  if (!isPresetName(presetName)) throw new Error(`unknown preset ${presetName}`);
+  // A preset or any architecture name, e.g. lite:baseFeatures=24,maxFeatures=384 (a wider lite).
+  const architecture = option('preset', 'lite');
+  const namedSpec = architectureFromName(architecture);
   const iterations = Number(option('iterations', '1500'));
   const batchSize = Number(option('batch', '8'));
   const maxMinutes = option('max-minutes', '');
@@ -84,9 +87,9 @@ async function main(): Promise<void> {
 
   const continued = option('continue', '') ? await loadCheckpoint(resolve(option('continue', ''))) : undefined;
   if (continued) log(`continuing a run at iteration ${continued.state.iteration}/${continued.plan.iterations} (seed ${continued.plan.seed}, ${continued.plan.learningRateSchedule} rate from ${continued.plan.learningRate})`);
-  const spec = continued?.model.spec ?? unetSpec(presetName);
+  const spec = continued?.model.spec ?? namedSpec;
   const start: LoadedModel | undefined = resume ? await loadModelDirectory(resume) : undefined;
-  const checkpointDir = resolve(option('checkpoints', `.lgefed/pretrain-${presetName}`));
+  const checkpointDir = resolve(option('checkpoints', `.lgefed/pretrain-${architecture.replace(/[^\w-]+/g, '-')}`));
   await mkdir(checkpointDir, { recursive: true });
   let lastReport = 0;
   const trained = await trainSegmentation({

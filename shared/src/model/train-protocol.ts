@@ -44,6 +44,8 @@ export interface WorkerTrainOptions {
   readonly backend?: BackendRequest;
   /** wasm compute threads; absent = the engine's default. */
   readonly threads?: number;
+  /** Shared word the worker keeps the running kernel's index in (engine/kernel-tracker.ts). */
+  readonly kernelSlot?: Int32Array;
 }
 
 export type ToWorker =
@@ -53,6 +55,7 @@ export type ToWorker =
   | { readonly type: 'cancel' };
 
 export type FromWorker =
+  | { readonly type: 'kernels'; readonly names: string[] }
   | { readonly type: 'need-batch'; readonly iteration: number }
   | { readonly type: 'log'; readonly line: string }
   | { readonly type: 'progress'; readonly progress: TrainingProgress }

@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { join } from 'node:path';
 import { initEngine } from '../engine/index.js';
+import { trackKernels } from '../engine/kernel-tracker.js';
 import type { Batch } from './batches.js';
 import { saveCheckpoint } from './checkpoint.js';
 import { EarlyStoppingMonitor } from './early-stopping.js';
@@ -63,6 +64,7 @@ async function train(options: WorkerTrainOptions): Promise<void> {
     ...(options.threads ? { threads: options.threads } : {}),
     log: (line) => post({ type: 'log', line }),
   });
+  if (options.kernelSlot) post({ type: 'kernels', names: trackKernels(options.kernelSlot) });
   const model = new UNet(options.spec, options.initialWeights ?? initialWeights(options.spec, options.seed));
   const trainer = new UNetTrainer(model, { learningRate: options.learningRate, freeze: options.freeze, proximalMu: options.proximalMu });
   const plan = { iterations: options.iterations, learningRate: options.learningRate, learningRateSchedule: options.learningRateSchedule ?? 'constant', seed: options.seed } as const;

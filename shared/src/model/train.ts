@@ -5,6 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { BackendRequest, EngineBackend } from '../engine/index.js';
+import { kernelSlot, runningKernel } from '../engine/kernel-tracker.js';
 import type { Slice } from '../types.js';
 import { checkBatch, sliceBatches, type Batch, type BatchProvider } from './batches.js';
 import type { TrainingState } from './checkpoint.js';
@@ -60,6 +61,12 @@ export interface TrainModelOptions {
   readonly threads?: number;
   /** The engine's line saying which backend it chose and why; default stderr. */
   readonly onLog?: (line: string) => void;
+  /**
+   * After the first iteration, declare the run stalled after this many seconds without a word from
+   * the worker (default 300), or 20 median iterations when that is longer: a stuck engine ends in a
+   * TrainingStalledError instead of an endless wait.
+   */
+  readonly stallSeconds?: number;
 }
 
 export interface TrainModelResult {
@@ -97,6 +104,37 @@ export class TrainingError extends Error {
   ) {
     super(message);
   }
+}
+
+/** No word from the training worker for too long: it names the kernel the engine is stuck in, if any. */
+export class TrainingStalledError extends Error {
+  override readonly name = 'TrainingStalledError';
+  constructor(
+    /** Iterations completed before the stall. */
+    readonly iteration: number,
+    readonly silentSeconds: number,
+    /** The engine kernel running when the stall was declared. */
+    readonly kernel: string | undefined,
+    /** The iteration whose batch the worker was still waiting for, when the batch provider is the one behind. */
+    readonly awaitedBatch: number | undefined,
+  ) {
+    const where =
+      kernel !== undefined
+        ? `the engine is inside kernel ${kernel} (a wasm thread pool that stops waking has been seen with 2 threads; LGEFED_THREADS=1 avoids it)`
+        : awaitedBatch !== undefined
+          ? `the batch provider has not delivered the batch of iteration ${awaitedBatch}`
+          : 'no kernel is running';
+    super(`training stalled: no word from the training worker for ${Math.round(silentSeconds)} s after ${iteration} iteration(s); ${where}`);
+  }
+}
+
+const DEFAULT_STALL_SECONDS = 300;
+const STALL_MEDIAN_ITERATIONS = 20;
+
+function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 function positiveInteger(value: number | undefined, field: string): number | undefined {
@@ -146,14 +184,34 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
   const initialWeights = options.initialWeights && cloneWeights(checkWeights(options.spec, options.initialWeights));
   options.signal?.throwIfAborted();
 
+  const stallSeconds = options.stallSeconds ?? DEFAULT_STALL_SECONDS;
+  if (!(stallSeconds > 0)) throw new TrainingOptionsError(`stallSeconds must be positive, got ${options.stallSeconds}`);
   const worker = new Worker(new URL('./train-worker.js', import.meta.url));
   const send = (message: ToWorker, transfer: ArrayBuffer[] = []): void => worker.postMessage(message, transfer);
   const started = performance.now();
+  const kernel = kernelSlot();
+  let kernelNames: readonly string[] = [];
   try {
     return await new Promise<TrainModelResult>((resolve, reject) => {
       const onAbort = (): void => send({ type: 'cancel' });
       options.signal?.addEventListener('abort', onAbort, { once: true });
+      let lastHeard = performance.now();
+      let lastProgress: number | undefined;
+      let iterationsDone = options.resume?.iteration ?? 0;
+      const iterationSeconds: number[] = [];
+      let awaitedBatch: number | undefined;
+      // Armed after the first iteration: starting the engine and the first, compiling step are not stalls.
+      const watchdog = setInterval(
+        () => {
+          if (lastProgress === undefined) return;
+          const silent = (performance.now() - lastHeard) / 1000;
+          if (silent < Math.max(stallSeconds, STALL_MEDIAN_ITERATIONS * median(iterationSeconds))) return;
+          finish(() => reject(new TrainingStalledError(iterationsDone, silent, runningKernel(kernel, kernelNames), awaitedBatch)));
+        },
+        Math.min(stallSeconds * 250, 10_000),
+      );
       const finish = (settle: () => void): void => {
+        clearInterval(watchdog);
         options.signal?.removeEventListener('abort', onAbort);
         settle();
       };
@@ -166,17 +224,26 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
           return;
         }
         const owned = { ...batch, images: ownedArray(batch.images), labels: ownedArray(batch.labels) };
+        if (awaitedBatch === iteration) awaitedBatch = undefined;
         send({ type: 'batch', iteration, batch: owned }, [owned.images.buffer as ArrayBuffer, owned.labels.buffer as ArrayBuffer]);
       };
       worker.on('message', (message: FromWorker) => {
+        lastHeard = performance.now();
         switch (message.type) {
+          case 'kernels':
+            kernelNames = message.names;
+            break;
           case 'need-batch':
+            awaitedBatch = message.iteration;
             void supply(message.iteration);
             break;
           case 'log':
             (options.onLog ?? ((line: string) => process.stderr.write(`${line}\n`)))(message.line);
             break;
           case 'progress':
+            if (lastProgress !== undefined) iterationSeconds.push((lastHeard - lastProgress) / 1000);
+            lastProgress = lastHeard;
+            iterationsDone = message.progress.iteration;
             options.onProgress?.(message.progress);
             break;
           case 'checkpoint':
@@ -225,6 +292,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
             ...(options.earlyStopping ? { earlyStopping: options.earlyStopping } : {}),
             ...(options.backend ? { backend: options.backend } : {}),
             ...(options.threads ? { threads: options.threads } : {}),
+            kernelSlot: kernel,
           },
         },
         initialWeights?.map((t) => t.data.buffer as ArrayBuffer),

@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import {
   initialWeights,
   loadModel,
+  sliceBatches,
   trainModel,
   TrainingCancelledError,
   TrainingOptionsError,
   TrainingError,
+  TrainingStalledError,
   type NamedTensor,
   type TrainingProgress,
 } from '@lgefed/shared/model/index';
@@ -108,5 +110,24 @@ describe('model: training in a worker thread', () => {
     await assert.rejects(trainModel({ ...engineOptions, spec: tinySpec, data: [ringSlice(32)], iterations: 1 }), TrainingError);
     const badLabels = { ...slice, label: new Uint8Array(slice.label.length).fill(7) };
     await assert.rejects(trainModel({ ...engineOptions, spec: tinySpec, data: [badLabels], iterations: 1 }), /label 7/);
+  });
+
+  it('ends a run that stops making progress with a TrainingStalledError saying what it waited for, instead of waiting for ever', async () => {
+    const slices = sliceBatches([slice], 1, 0);
+    // The first two batches arrive; the third never does, as from an augmentation worker that hung.
+    const stuck = { batch: (iteration: number) => (iteration < 2 ? slices.batch(iteration) : new Promise<never>(() => {})) };
+    const progress: number[] = [];
+    const error = await trainModel({ ...engineOptions, spec: tinySpec, data: stuck, iterations: 5, stallSeconds: 10, onProgress: (p) => progress.push(p.iteration) }).then(
+      () => assert.fail('a stalled run must not resolve'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof TrainingStalledError, String(error));
+    assert.deepEqual(progress, [1, 2]);
+    assert.equal(error.iteration, 2);
+    assert.equal(error.awaitedBatch, 2);
+    assert.equal(error.kernel, undefined, 'the engine was idle, waiting for the batch');
+    assert.ok(error.silentSeconds >= 10);
+    assert.match(error.message, /batch provider has not delivered the batch of iteration 2/);
+    await assert.rejects(trainModel({ ...engineOptions, spec: tinySpec, data: [slice], iterations: 1, stallSeconds: 0 }), TrainingOptionsError);
   });
 });

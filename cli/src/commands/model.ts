@@ -4,6 +4,11 @@ import { LAYOUTS } from '@lgefed/shared/imaging/index';
 import { isPresetName, PRESETS, unetSpec, type UNetSpec } from '@lgefed/shared/model/index';
 import {
   evaluateModel,
+  FINETUNE_CHECK_EVERY,
+  FINETUNE_ENCODER_BLOCKS,
+  FINETUNE_ITERATIONS,
+  FINETUNE_LEARNING_RATE,
+  FINETUNE_PATIENCE,
   finetuneModel,
   intensityHarmonisation,
   loadModelDirectory,
@@ -115,23 +120,6 @@ async function modelFrom(value: string | boolean | undefined): Promise<LoadedMod
   return loadModelDirectory(typeof value === 'string' ? value : PRETRAINED_MODEL_DIR);
 }
 
-/** Fine-tuning length when none is given: an upper bound, as early stopping usually ends it sooner. */
-const FINETUNE_ITERATIONS = 60;
-/**
- * Adam's rate when fine-tuning a model (scratch training keeps 1e-3): on the Sunnybrook patients
- * (leave one out, one training patient, first 3 encoder blocks) 3e-4 scored the left-out patient's
- * myocardium higher than 1e-3 from 20 iterations on (docs/transfer-sunnybrook-curves-lr*.json; README,
- * "Fine-tuning defaults, from learning curves").
- */
-const FINETUNE_LEARNING_RATE = 3e-4;
-/** Held-out checks: every 10 iterations; 3 checks in a row without a new best stop training (docs/transfer-sunnybrook.json). */
-const FINETUNE_CHECK_EVERY = 10;
-const FINETUNE_PATIENCE = 3;
-/**
- * Blocks fine-tuned from a model when none are named: the first 3 encoder blocks, the best one-patient
- * arm of the transfer experiment (the whole network was the worst).
- */
-const FINETUNE_ENCODER_BLOCKS = 3;
 
 export const finetune: Command = {
   name: 'finetune',

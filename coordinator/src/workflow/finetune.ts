@@ -1,5 +1,6 @@
 import type { FreezeOptions } from '@lgefed/shared/model/freeze';
 import { STRUCTURES, type Structure } from '@lgefed/shared/types';
+import { FINETUNE_LEARNING_RATE } from '@lgefed/shared/workflows/finetune-defaults';
 import { CoordinatorError } from '../errors.js';
 import type { Json, RoundRecord } from '../store/jobs.js';
 import type { ValidatedFinetuneSpec } from './job-schemas.js';
@@ -59,7 +60,8 @@ function taskPayload(spec: FinetuneSpec, variant: FinetuneVariant): FinetuneTask
     initialModel: scratch ? null : spec.pretrainedModel,
     freeze,
     dataFraction: variant.dataFraction,
-    config: spec.config,
+    // A pretrained model fine-tunes at a lower rate than scratch trains at, unless the job names one.
+    config: scratch || spec.config['learningRate'] !== undefined ? spec.config : { ...spec.config, learningRate: FINETUNE_LEARNING_RATE },
     evaluation: { split: 'test', metric: 'dice' },
   };
 }

@@ -7,6 +7,7 @@ export * from './train.js';
 export * from './summary.js';
 export * from './evaluate.js';
 export * from './finetune.js';
+export * from './finetune-defaults.js';
 export * from './predict.js';
 export * from './pretrained.js';
 export * from './harmonise.js';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { buildReferenceProfile, wasserstein1, type ReferenceIntensityProfile } from '@lgefed/shared/harmonise/index';
 import { releaseIntensityHistogram } from '@lgefed/site-agent/privacy/histogram-release';
+import { FINETUNE_LEARNING_RATE } from '@lgefed/shared/workflows/finetune-defaults';
 import type { CoordinatorState } from '@lgefed/coordinator/state';
 import type { FinetuneTaskPayload, HarmonisationCheckTaskPayload, TaskMessage } from '@lgefed/coordinator/workflow/index';
 import { encodeWeights, decodeWeights } from '@lgefed/protocol/weights-file';
@@ -116,6 +117,9 @@ describe('coordinator: harmonisation-check and finetune jobs, result validation'
     assert.deepEqual(seen[2]!.payload.freeze, { trainEncoderBlocks: 3 });
     assert.equal(seen[2]!.payload.initialModel, pretrained);
     assert.deepEqual(seen[2]!.payload.evaluation, { split: 'test', metric: 'dice' });
+    // Fine-tunes start at the fine-tuning rate; scratch baselines keep the agent's training default.
+    assert.deepEqual(seen[0]!.payload.config, { epochs: 2, seed: 5 });
+    assert.deepEqual(seen[2]!.payload.config, { epochs: 2, seed: 5, learningRate: FINETUNE_LEARNING_RATE });
 
     const done = state.jobs.job(job.id);
     assert.equal(done.status, 'completed', done.failure ?? '');

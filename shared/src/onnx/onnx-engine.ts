@@ -99,7 +99,7 @@ export class OnnxProbabilityEngine implements ProbabilityEngine {
     const ort = await importOrt(options.importRuntime);
     const session = await ort.InferenceSession.create(unetOnnxModel(spec, weights), {
       executionProviders: ['cpu'],
-      graphOptimizationLevel: (process.env['LGEFED_ONNX_LEVEL'] ?? 'all') as 'all',
+      graphOptimizationLevel: 'all',
       intraOpNumThreads: threads,
       // One chain of ops: parallelism is inside the kernels, not between nodes.
       interOpNumThreads: 1,

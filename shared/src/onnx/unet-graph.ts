@@ -86,28 +86,8 @@ export function unetOnnxModel(spec: UNetSpec, weights: readonly NamedTensor[]): 
       ints('kernel_shape', [2, 2]),
       ints('strides', [2, 2]),
     ]);
-    if (process.env['LGEFED_ONNX_SPLIT'] === '1') {
-      const prefix = `${block}.conv1`;
-      const tensor = byName.get(`${prefix}.weight`)!;
-      const { dims, data } = permute4d(tensor.data, tensor.shape, TFJS_FILTER_TO_ONNX);
-      const [out, inputs] = [dims[0]!, dims[1]!];
-      const half = inputs / 2;
-      const part = (from: number, name: string): string => {
-        const sliced = new Float32Array(out * half * 9);
-        for (let o = 0; o < out; o++) sliced.set(data.subarray((o * inputs + from) * 9, (o * inputs + from + half) * 9), o * half * 9);
-        initializer.push({ name, dims: [out, half, 3, 3], dataType: OnnxDataType.FLOAT, rawData: new Uint8Array(sliced.buffer) });
-        return name;
-      };
-      const attrs = [ints('kernel_shape', [3, 3]), ints('strides', [1, 1]), string('auto_pad', 'SAME_UPPER')];
-      const a = node('Conv', `${prefix}.conv.up`, [up, part(0, `${prefix}.weight.up`)], attrs);
-      const b = node('Conv', `${prefix}.conv.skip`, [skips[level]!, part(half, `${prefix}.weight.skip`)], attrs);
-      const conv = node('Add', `${prefix}.conv`, [a, b]);
-      const norm = node('InstanceNormalization', `${prefix}.norm`, [conv, weight(`${prefix}.norm.gamma`), weight(`${prefix}.norm.beta`)], [float('epsilon', NORM_EPSILON)]);
-      x = node('LeakyRelu', `${prefix}.act`, [norm], [float('alpha', LEAKY_SLOPE)]);
-    } else {
-      x = node('Concat', `${block}.concat`, [up, skips[level]!], [int('axis', 1)]);
-      x = convNormAct(x, `${block}.conv1`, 1);
-    }
+    x = node('Concat', `${block}.concat`, [up, skips[level]!], [int('axis', 1)]);
+    x = convNormAct(x, `${block}.conv1`, 1);
     x = convNormAct(x, `${block}.conv2`, 1);
   }
   const head = `dec${decoderBlockAtLevel(spec, 0)}.head`;

@@ -4,8 +4,9 @@
  * inference on onnxruntime-node (same batch, size and threads; also whole 256x256 slices by sliding
  * windows), run in interleaved rounds (ours, peer, ours-onnx, ours, ...; medians, spreads, load and
  * other processes' CPU before each round, slices per CPU-second), plus peak RSS and the per-kernel
- * profile of one training step. The onnx side runs in a child process of its own (this script with
- * --onnx-round), so that the training engine's peak RSS is its own and the runtime's is reported apart.
+ * profile of one training step. Each round of ours and of the onnx side runs in a fresh child process
+ * (this script with --round ours|onnx), as the peer's does: each side's peak RSS is that of one
+ * process doing only that round's work (one model), not of this parent, which also profiles a step.
  * Options: --steps N (lite; paper uses fewer), --rounds N (default 3), --only lite|paper, --no-peer,
  * LGEFED_BACKEND/THREADS. Ends with one JSON line of figures.
  */
@@ -93,29 +94,30 @@ async function slicesPerSecond(run: () => Promise<unknown>, slices: number, step
 /** Batch inference through the ProbabilityEngine call whole-image inference makes (softmax included). */
 const inferBatch = (engine: ProbabilityEngine, batch: Batch) => () => engine.probabilities(batch.images, batch.count, batch.size);
 
-/** One round of ours, shaped like the peer's process: build, warm up, time training, time inference. */
-async function oursRound(config: Config): Promise<Round> {
-  const spec = unetSpec(config.preset);
+/** What a child process of this script measures in one round, printed as its last line. */
+interface ChildRoundReport extends Round {
+  readonly peakRssMiB: number;
+}
+
+/** One round of ours, in the child process, shaped like the peer's: build, warm up, time training, time inference. */
+async function oursRound(preset: PresetName, steps: number): Promise<ChildRoundReport> {
+  const spec = unetSpec(preset);
   const batch = syntheticBatch(spec.inputSize, 7);
   const cpuStart = process.cpuUsage();
   const model = new UNet(spec, initialWeights(spec, 1));
   const trainer = new UNetTrainer(model, { learningRate: 1e-3 });
-  const trainSlicesPerS = await slicesPerSecond(() => trainer.step(batch), BATCH, config.steps);
+  const trainSlicesPerS = await slicesPerSecond(() => trainer.step(batch), BATCH, steps);
   const engine = new TfjsProbabilityEngine(model, tf.getBackend());
-  const inferSlicesPerS = await slicesPerSecond(inferBatch(engine, batch), BATCH, config.steps);
+  const inferSlicesPerS = await slicesPerSecond(inferBatch(engine, batch), BATCH, steps);
   trainer.dispose();
   await engine.dispose();
   const cpu = process.cpuUsage(cpuStart);
   return {
     figures: { train_slices_per_s: trainSlicesPerS, infer_slices_per_s: inferSlicesPerS },
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    work: BATCH * 2 * (config.steps + 1),
+    work: BATCH * 2 * (steps + 1),
+    peakRssMiB: peakRssMiB(),
   };
-}
-
-/** What a child process of this script measures in one onnx round, printed as its last line. */
-interface OnnxRoundReport extends Round {
-  readonly peakRssMiB: number;
 }
 
 /**
@@ -123,7 +125,7 @@ interface OnnxRoundReport extends Round {
  * infer, then whole WHOLE x WHOLE slices by Gaussian-weighted sliding windows (50 % overlap, no
  * mirroring), BATCH windows per call.
  */
-async function onnxRound(preset: PresetName, steps: number, threads: number): Promise<OnnxRoundReport> {
+async function onnxRound(preset: PresetName, steps: number, threads: number): Promise<ChildRoundReport> {
   const spec = unetSpec(preset);
   const batch = syntheticBatch(spec.inputSize, 7);
   const whole = syntheticBatch(WHOLE, 11);
@@ -145,11 +147,13 @@ async function onnxRound(preset: PresetName, steps: number, threads: number): Pr
 
 const run = promisify(execFile);
 
-/** The onnx side: a fresh child process per round, as the peer's; its peak RSS is kept in `peaks`. */
-async function onnxChildRound(config: Config, threads: number, peaks: number[]): Promise<Round> {
-  const args = [fileURLToPath(import.meta.url), '--onnx-round', config.preset, '--steps', String(config.steps), '--threads', String(threads)];
-  const { stdout } = await run(process.execPath, args, { maxBuffer: 1 << 20 });
-  const report = JSON.parse(stdout.trim().split('\n').pop()!) as OnnxRoundReport;
+/** A side of ours (`ours`: the engine under test; `onnx`) in a fresh child process per round, as the peer's; its peak RSS is kept in `peaks`. */
+async function childRound(side: 'ours' | 'onnx', config: Config, engine: EngineInfo, threads: number, peaks: number[]): Promise<Round> {
+  const args = [fileURLToPath(import.meta.url), '--round', side, '--preset', config.preset, '--steps', String(config.steps), '--threads', String(threads)];
+  // The child starts the engine this process chose.
+  const env = { ...process.env, LGEFED_BACKEND: engine.backend, LGEFED_THREADS: String(engine.threads) };
+  const { stdout } = await run(process.execPath, args, { maxBuffer: 1 << 20, env });
+  const report = JSON.parse(stdout.trim().split('\n').pop()!) as ChildRoundReport;
   peaks.push(report.peakRssMiB);
   return { figures: report.figures, cpuSeconds: report.cpuSeconds, work: report.work };
 }
@@ -168,9 +172,11 @@ async function peerRound(config: Config, threads: number): Promise<Round> {
 
 async function main(): Promise<void> {
   const steps = Number(argValue('--steps') ?? 5);
-  const onnxPreset = argValue('--onnx-round') as PresetName | undefined;
-  if (onnxPreset !== undefined) {
-    console.log(JSON.stringify(await onnxRound(onnxPreset, steps, Number(argValue('--threads')))));
+  const childSide = argValue('--round');
+  if (childSide !== undefined) {
+    const preset = argValue('--preset') as PresetName;
+    if (childSide === 'ours') await initEngine({ log: () => {} });
+    console.log(JSON.stringify(childSide === 'ours' ? await oursRound(preset, steps) : await onnxRound(preset, steps, Number(argValue('--threads')))));
     return;
   }
   const rounds = roundsFlag();
@@ -193,10 +199,11 @@ async function main(): Promise<void> {
   const results: { config: Config; kernels: Kernel[]; rounds: Interleaved; peakRssMiB: number; onnxPeakRssMiB?: number }[] = [];
   for (const config of configs) {
     const kernels = await profileStep(config.preset);
+    const oursPeaks: number[] = [];
     const onnxPeaks: number[] = [];
-    const sides: Record<string, Side> = { ours: () => oursRound(config) };
+    const sides: Record<string, Side> = { ours: () => childRound('ours', config, engine, engine.threads, oursPeaks) };
     if (peerAvailable) sides['pytorch'] = () => peerRound(config, peerThreads);
-    if (onnxAvailable) sides['ours-onnx'] = () => onnxChildRound(config, peerThreads, onnxPeaks);
+    if (onnxAvailable) sides['ours-onnx'] = () => childRound('onnx', config, engine, peerThreads, onnxPeaks);
     const measured = await runInterleaved(sides, { rounds, unit: 'slices' });
     printInterleaved(`${config.preset} (${config.steps} step(s) per round)`, measured);
     const onnx = measured.sides['ours-onnx']?.median;
@@ -210,7 +217,7 @@ async function main(): Promise<void> {
       );
     }
     const onnxPeakRssMiB = onnxPeaks.length > 0 ? Math.max(...onnxPeaks) : undefined;
-    results.push({ config, kernels, rounds: measured, peakRssMiB: peakRssMiB(), ...(onnxPeakRssMiB === undefined ? {} : { onnxPeakRssMiB }) });
+    results.push({ config, kernels, rounds: measured, peakRssMiB: Math.max(...oursPeaks), ...(onnxPeakRssMiB === undefined ? {} : { onnxPeakRssMiB }) });
   }
 
   const figures: Record<string, unknown> = {

@@ -43,6 +43,8 @@ export interface WorkerTrainRequest {
   readonly schedule: CycleGanSchedule;
   readonly validation?: WorkerValidation;
   readonly backend?: string;
+  /** Shared word the worker keeps the running kernel's index in (engine/kernel-tracker.ts). */
+  readonly kernelSlot?: Int32Array;
 }
 
 /** `constant`: the rate throughout; `linear`: constant for the first half, then linearly to 0 (Zhu et al.). */
@@ -62,6 +64,7 @@ export type ToWorker =
   | { readonly type: 'cancel' };
 
 export type FromWorker =
+  | { readonly type: 'kernels'; readonly names: string[] }
   | { readonly type: 'progress'; readonly progress: CycleGanProgress }
   | {
       readonly type: 'trained';

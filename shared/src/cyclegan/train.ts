@@ -4,6 +4,7 @@
  * caller's event loop stays free.
  */
 import { Worker } from 'node:worker_threads';
+import { DEFAULT_STALL_SECONDS, StallWatchdog } from '../engine/stall-watchdog.js';
 import { cloneWeights, type NamedTensor } from '../model/weights.js';
 import { intensityHistogram } from './distance.js';
 import { CycleGanError } from './errors.js';
@@ -47,6 +48,11 @@ export interface TrainCycleGanOptions {
   readonly backend?: string;
   readonly onProgress?: (progress: CycleGanProgress) => void;
   readonly signal?: AbortSignal;
+  /**
+   * After the first iteration, end the run with a CycleGanWorkerError named CycleGanStalledError
+   * when its worker has been silent this many seconds (default 300) or 20 median iterations.
+   */
+  readonly stallSeconds?: number;
 }
 
 /** A trained harmoniser: the site → reference generator is what is applied at test time. */
@@ -94,29 +100,56 @@ function copyImages(images: readonly GreyImage[]): GreyImage[] {
   return images.map(({ image, width, height }) => ({ image: image.slice(), width, height }));
 }
 
-/** Runs one request in a fresh worker and settles with its final message. */
+type FinalMessage = Exclude<FromWorker, { type: 'progress' } | { type: 'kernels' }>;
+
+/**
+ * Runs one request in a fresh worker and settles with its final message. With `stallSeconds`, a
+ * worker that goes silent after its first progress report is declared stalled (StallWatchdog);
+ * `message` receives the shared word the worker names its running kernel in.
+ */
 function runInWorker(
-  message: ToWorker,
+  message: (kernelSlot: Int32Array | undefined) => ToWorker,
   transfer: ArrayBuffer[],
   onMessage: (message: FromWorker) => void,
-  signal?: AbortSignal,
-): Promise<Exclude<FromWorker, { type: 'progress' }>> {
+  options: { readonly signal?: AbortSignal | undefined; readonly stallSeconds?: number } = {},
+): Promise<FinalMessage> {
+  const { signal, stallSeconds } = options;
   const worker = new Worker(new URL('./worker.js', import.meta.url));
-  return new Promise<Exclude<FromWorker, { type: 'progress' }>>((resolve, reject) => {
+  return new Promise<FinalMessage>((resolve, reject) => {
     const onAbort = (): void => worker.postMessage({ type: 'cancel' } satisfies ToWorker);
     signal?.addEventListener('abort', onAbort, { once: true });
+    const stalls =
+      stallSeconds === undefined
+        ? undefined
+        : new StallWatchdog({
+            minimumSeconds: stallSeconds,
+            onStall: ({ silentSeconds, kernel }) =>
+              settle(() =>
+                reject(
+                  new CycleGanWorkerError(
+                    'CycleGanStalledError',
+                    `CycleGAN training stalled: no word from its worker for ${Math.round(silentSeconds)} s; ${kernel === undefined ? 'no kernel is running' : `the engine is inside kernel ${kernel} (a wasm thread pool that stops waking has been seen with 2 threads; LGEFED_THREADS=1 avoids it)`}`,
+                  ),
+                ),
+              ),
+          });
     const settle = (done: () => void): void => {
+      stalls?.stop();
       signal?.removeEventListener('abort', onAbort);
       done();
     };
     worker.on('message', (m: FromWorker) => {
-      if (m.type === 'progress') onMessage(m);
-      else if (m.type === 'error') settle(() => reject(new CycleGanWorkerError(m.name, m.message)));
+      stalls?.heard();
+      if (m.type === 'kernels') stalls?.kernels(m.names);
+      else if (m.type === 'progress') {
+        stalls?.stepped();
+        onMessage(m);
+      } else if (m.type === 'error') settle(() => reject(new CycleGanWorkerError(m.name, m.message)));
       else settle(() => resolve(m));
     });
     worker.on('error', (error) => settle(() => reject(error)));
     worker.on('exit', (code) => settle(() => reject(new CycleGanWorkerError('CycleGanWorkerError', `CycleGAN worker exited with code ${code}`))));
-    worker.postMessage(message, transfer);
+    worker.postMessage(message(stalls?.slot), transfer);
   }).finally(() => worker.terminate());
 }
 
@@ -136,9 +169,11 @@ export async function trainCycleGan(options: TrainCycleGanOptions): Promise<Trai
     positiveInteger(validation.every, 'validation.every');
   }
   const validationSite = validation ? copyImages(validation.siteImages) : [];
+  const stallSeconds = options.stallSeconds ?? DEFAULT_STALL_SECONDS;
+  if (!(stallSeconds > 0)) throw new CycleGanError(`stallSeconds must be positive, got ${options.stallSeconds}`);
   const started = performance.now();
   const result = await runInWorker(
-    {
+    (kernelSlot) => ({
       type: 'train',
       request: {
         spec,
@@ -154,13 +189,14 @@ export async function trainCycleGan(options: TrainCycleGanOptions): Promise<Trai
         schedule: options.schedule ?? 'constant',
         ...(validation ? { validation: { siteImages: validationSite, referenceHistogram: intensityHistogram(validation.referenceImages.map((i) => i.image)), every: validation.every } } : {}),
         ...(options.backend ? { backend: options.backend } : {}),
+        ...(kernelSlot ? { kernelSlot } : {}),
       },
-    },
+    }),
     [...siteImages, ...referenceImages, ...validationSite].map((i) => i.image.buffer as ArrayBuffer),
     (m) => {
       if (m.type === 'progress') options.onProgress?.(m.progress);
     },
-    options.signal,
+    { signal: options.signal, stallSeconds },
   );
   if (result.type !== 'trained') throw new CycleGanWorkerError('CycleGanWorkerError', `unexpected reply ${result.type}`);
   if (result.cancelledAt !== undefined) throw new CycleGanCancelledError(result.cancelledAt);
@@ -193,7 +229,7 @@ export async function translateImages(spec: CycleGanSpec, weights: readonly Name
   validateGreyImages(images, 'input');
   const copies = copyImages(images);
   const result = await runInWorker(
-    { type: 'translate', request: { spec: checked, generator, weights: own, images: copies, ...(options.backend ? { backend: options.backend } : {}) } },
+    () => ({ type: 'translate', request: { spec: checked, generator, weights: own, images: copies, ...(options.backend ? { backend: options.backend } : {}) } }),
     [...own.map((w) => w.data.buffer as ArrayBuffer), ...copies.map((i) => i.image.buffer as ArrayBuffer)],
     () => undefined,
   );

@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine, parseBackendRequest } from '../engine/backend-selection.js';
+import { trackKernels } from '../engine/kernel-tracker.js';
 import { translationDistance } from './distance.js';
 import { CycleGanNetworks } from './networks.js';
 import { PatchSampler, type GreyImage } from './patches.js';
@@ -60,6 +61,7 @@ async function validationDistance(networks: CycleGanNetworks, spec: CycleGanSpec
 
 async function train(request: WorkerTrainRequest): Promise<void> {
   await startEngine(request.backend);
+  if (request.kernelSlot) post({ type: 'kernels', names: trackKernels(request.kernelSlot) });
   const { spec, batchSize, iterations } = request;
   const networks = new CycleGanNetworks(spec, initialCycleGanWeights(spec, request.seed));
   const trainer = new CycleGanTrainer(networks, {

@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { BackendRequest, EngineBackend } from '../engine/index.js';
-import { kernelSlot, runningKernel } from '../engine/kernel-tracker.js';
+import { DEFAULT_STALL_SECONDS, StallWatchdog } from '../engine/stall-watchdog.js';
 import type { Slice } from '../types.js';
 import { checkBatch, sliceBatches, type Batch, type BatchProvider } from './batches.js';
 import type { TrainingState } from './checkpoint.js';
@@ -128,14 +128,6 @@ export class TrainingStalledError extends Error {
   }
 }
 
-const DEFAULT_STALL_SECONDS = 300;
-const STALL_MEDIAN_ITERATIONS = 20;
-
-function median(values: readonly number[]): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 function positiveInteger(value: number | undefined, field: string): number | undefined {
   if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new TrainingOptionsError(`${field} must be a positive integer, got ${value}`);
@@ -189,29 +181,18 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
   const worker = new Worker(new URL('./train-worker.js', import.meta.url));
   const send = (message: ToWorker, transfer: ArrayBuffer[] = []): void => worker.postMessage(message, transfer);
   const started = performance.now();
-  const kernel = kernelSlot();
-  let kernelNames: readonly string[] = [];
   try {
     return await new Promise<TrainModelResult>((resolve, reject) => {
       const onAbort = (): void => send({ type: 'cancel' });
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      let lastHeard = performance.now();
-      let lastProgress: number | undefined;
       let iterationsDone = options.resume?.iteration ?? 0;
-      const iterationSeconds: number[] = [];
       let awaitedBatch: number | undefined;
-      // Armed after the first iteration: starting the engine and the first, compiling step are not stalls.
-      const watchdog = setInterval(
-        () => {
-          if (lastProgress === undefined) return;
-          const silent = (performance.now() - lastHeard) / 1000;
-          if (silent < Math.max(stallSeconds, STALL_MEDIAN_ITERATIONS * median(iterationSeconds))) return;
-          finish(() => reject(new TrainingStalledError(iterationsDone, silent, runningKernel(kernel, kernelNames), awaitedBatch)));
-        },
-        Math.min(stallSeconds * 250, 10_000),
-      );
+      const stalls = new StallWatchdog({
+        minimumSeconds: stallSeconds,
+        onStall: ({ silentSeconds, kernel }) => finish(() => reject(new TrainingStalledError(iterationsDone, silentSeconds, kernel, awaitedBatch))),
+      });
       const finish = (settle: () => void): void => {
-        clearInterval(watchdog);
+        stalls.stop();
         options.signal?.removeEventListener('abort', onAbort);
         settle();
       };
@@ -228,10 +209,10 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
         send({ type: 'batch', iteration, batch: owned }, [owned.images.buffer as ArrayBuffer, owned.labels.buffer as ArrayBuffer]);
       };
       worker.on('message', (message: FromWorker) => {
-        lastHeard = performance.now();
+        stalls.heard();
         switch (message.type) {
           case 'kernels':
-            kernelNames = message.names;
+            stalls.kernels(message.names);
             break;
           case 'need-batch':
             awaitedBatch = message.iteration;
@@ -241,8 +222,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
             (options.onLog ?? ((line: string) => process.stderr.write(`${line}\n`)))(message.line);
             break;
           case 'progress':
-            if (lastProgress !== undefined) iterationSeconds.push((lastHeard - lastProgress) / 1000);
-            lastProgress = lastHeard;
+            stalls.stepped();
             iterationsDone = message.progress.iteration;
             options.onProgress?.(message.progress);
             break;
@@ -292,7 +272,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
             ...(options.earlyStopping ? { earlyStopping: options.earlyStopping } : {}),
             ...(options.backend ? { backend: options.backend } : {}),
             ...(options.threads ? { threads: options.threads } : {}),
-            kernelSlot: kernel,
+            kernelSlot: stalls.slot,
           },
         },
         initialWeights?.map((t) => t.data.buffer as ArrayBuffer),

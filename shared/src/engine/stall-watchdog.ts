@@ -1,0 +1,75 @@
+/**
+ * Notices a training worker that has stopped making progress: after its first step, no word from it
+ * for `minimumSeconds` (or `medianSteps` median step times, when longer) is a stall. The worker keeps
+ * the index of the engine kernel it is inside in `slot` (kernel-tracker.ts), so the stall can say
+ * where it stopped. A wasm thread pool that stops waking has hung two-thread runs; this turns that
+ * into an error instead of an endless wait.
+ */
+import { kernelSlot, runningKernel } from './kernel-tracker.js';
+
+/** Silence, in seconds, that the trainers call a stall unless told otherwise. */
+export const DEFAULT_STALL_SECONDS = 300;
+
+export interface Stall {
+  readonly silentSeconds: number;
+  /** The engine kernel the worker was inside, if any. */
+  readonly kernel: string | undefined;
+}
+
+export interface StallWatchdogOptions {
+  readonly minimumSeconds: number;
+  /** A stall is also at least this many median step times long (default 20). */
+  readonly medianSteps?: number;
+  readonly onStall: (stall: Stall) => void;
+}
+
+export class StallWatchdog {
+  /** Send this to the worker for `trackKernels`. */
+  readonly slot = kernelSlot();
+  private kernelNames: readonly string[] = [];
+  private lastHeard = performance.now();
+  private lastStep: number | undefined;
+  private readonly stepSeconds: number[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly options: StallWatchdogOptions) {
+    if (!(options.minimumSeconds > 0)) throw new RangeError(`minimumSeconds must be positive, got ${options.minimumSeconds}`);
+    this.timer = setInterval(() => this.check(), Math.min(options.minimumSeconds * 250, 10_000));
+  }
+
+  /** The worker's kernel names by index, as `trackKernels` returned them. */
+  kernels(names: readonly string[]): void {
+    this.kernelNames = names;
+  }
+
+  /** Any message from the worker. */
+  heard(): void {
+    this.lastHeard = performance.now();
+  }
+
+  /** The worker finished a step (it has been heard, too); the watchdog is armed from the first. */
+  stepped(): void {
+    this.heard();
+    if (this.lastStep !== undefined) this.stepSeconds.push((this.lastHeard - this.lastStep) / 1000);
+    this.lastStep = this.lastHeard;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private check(): void {
+    // Starting the engine and the first, compiling step are not stalls.
+    if (this.lastStep === undefined) return;
+    const silentSeconds = (performance.now() - this.lastHeard) / 1000;
+    if (silentSeconds < Math.max(this.options.minimumSeconds, (this.options.medianSteps ?? 20) * median(this.stepSeconds))) return;
+    this.stop();
+    this.options.onStall({ silentSeconds, kernel: runningKernel(this.slot, this.kernelNames) });
+  }
+}
+
+function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}

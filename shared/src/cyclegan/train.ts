@@ -4,7 +4,7 @@
  * caller's event loop stays free.
  */
 import { Worker } from 'node:worker_threads';
-import { DEFAULT_STALL_SECONDS, StallWatchdog } from '../engine/stall-watchdog.js';
+import { DEFAULT_STALL_SECONDS, StallWatchdog, stalledAt } from '../engine/stall-watchdog.js';
 import { cloneWeights, type NamedTensor } from '../model/weights.js';
 import { intensityHistogram } from './distance.js';
 import { CycleGanError } from './errors.js';
@@ -124,14 +124,7 @@ function runInWorker(
         : new StallWatchdog({
             minimumSeconds: stallSeconds,
             onStall: ({ silentSeconds, kernel }) =>
-              settle(() =>
-                reject(
-                  new CycleGanWorkerError(
-                    'CycleGanStalledError',
-                    `CycleGAN training stalled: no word from its worker for ${Math.round(silentSeconds)} s; ${kernel === undefined ? 'no kernel is running' : `the engine is inside kernel ${kernel} (a wasm thread pool that stops waking has been seen with 2 threads; LGEFED_THREADS=1 avoids it)`}`,
-                  ),
-                ),
-              ),
+              settle(() => reject(new CycleGanWorkerError('CycleGanStalledError', `CycleGAN training stalled: no word from its worker for ${Math.round(silentSeconds)} s; ${stalledAt(kernel)}`))),
           });
     const settle = (done: () => void): void => {
       stalls?.stop();

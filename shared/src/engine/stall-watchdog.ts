@@ -68,6 +68,13 @@ export class StallWatchdog {
   }
 }
 
+/** What a stall report says about where the engine stopped. */
+export function stalledAt(kernel: string | undefined): string {
+  return kernel === undefined
+    ? 'no kernel is running'
+    : `the engine is inside kernel ${kernel} (a wasm thread pool that stops waking has been seen with 2 threads; LGEFED_THREADS=1 avoids it)`;
+}
+
 function median(values: readonly number[]): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);

@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { BackendRequest, EngineBackend } from '../engine/index.js';
-import { DEFAULT_STALL_SECONDS, StallWatchdog } from '../engine/stall-watchdog.js';
+import { DEFAULT_STALL_SECONDS, StallWatchdog, stalledAt } from '../engine/stall-watchdog.js';
 import type { Slice } from '../types.js';
 import { checkBatch, sliceBatches, type Batch, type BatchProvider } from './batches.js';
 import type { TrainingState } from './checkpoint.js';
@@ -118,16 +118,10 @@ export class TrainingStalledError extends Error {
     /** The iteration whose batch the worker was still waiting for, when the batch provider is the one behind. */
     readonly awaitedBatch: number | undefined,
   ) {
-    const where =
-      kernel !== undefined
-        ? `the engine is inside kernel ${kernel} (a wasm thread pool that stops waking has been seen with 2 threads; LGEFED_THREADS=1 avoids it)`
-        : awaitedBatch !== undefined
-          ? `the batch provider has not delivered the batch of iteration ${awaitedBatch}`
-          : 'no kernel is running';
+    const where = kernel === undefined && awaitedBatch !== undefined ? `the batch provider has not delivered the batch of iteration ${awaitedBatch}` : stalledAt(kernel);
     super(`training stalled: no word from the training worker for ${Math.round(silentSeconds)} s after ${iteration} iteration(s); ${where}`);
   }
 }
-
 
 function positiveInteger(value: number | undefined, field: string): number | undefined {
   if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new TrainingOptionsError(`${field} must be a positive integer, got ${value}`);

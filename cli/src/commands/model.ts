@@ -120,7 +120,6 @@ async function modelFrom(value: string | boolean | undefined): Promise<LoadedMod
   return loadModelDirectory(typeof value === 'string' ? value : PRETRAINED_MODEL_DIR);
 }
 
-
 export const finetune: Command = {
   name: 'finetune',
   summary: 'fine-tune a model (default: the shipped EMIDEC model) on a site, training only chosen blocks',

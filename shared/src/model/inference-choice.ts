@@ -4,7 +4,8 @@
  * backend (e.g. tensorflow-gpu) is asked for by name.
  */
 import { initEngine, resolveBackend, resolveThreads, type BackendRequest } from '../engine/index.js';
-import { OnnxProbabilityEngine, OnnxUnavailableError } from '../onnx/onnx-engine.js';
+import { OnnxProbabilityEngine } from '../onnx/onnx-engine.js';
+import { OnnxUnavailableError } from '../onnx/onnx-runtime.js';
 import type { ProbabilityEngine } from './probability-engine.js';
 import type { UNetSpec } from './spec.js';
 import { TfjsProbabilityEngine } from './tfjs-engine.js';

@@ -75,7 +75,7 @@ describe('onnx: U-Net inference on onnxruntime-node', () => {
     }
     const engine = await OnnxProbabilityEngine.load(model.spec, model.weights, { threads: 2 });
     try {
-      assert.match(engine.name, /^onnxruntime-node \d+\.\d+\.\d+ cpu, 2 threads$/);
+      assert.match(engine.name, /^onnxruntime-node \d+\.\d+\.\d+ cpu, 2 threads \(2 lanes of 1 thread\)$/);
       assert.equal(engine.classes, 3);
       const onnx = await engine.probabilities(images, n, size);
       const error = maxAbsDifference(onnx, await tfjsProbabilities(model.spec, model.weights, images, n, size));
@@ -108,6 +108,35 @@ describe('onnx: U-Net inference on onnxruntime-node', () => {
         assert.ok(error < TOLERANCE, `max abs error ${error}`);
       });
     }
+
+    it('gives the same probabilities with the batch shared over two worker lanes, for any batch size', async () => {
+      const lanes = await OnnxProbabilityEngine.load(spec, weights, { threads: 2, lanes: 2 });
+      try {
+        assert.match(lanes.name, /2 lanes of 1 thread/);
+        const size = 32;
+        for (const n of [1, 3, 4]) {
+          const random = new SeededRandom(100 + n);
+          const images = new Float32Array(n * size * size).map(() => random.next());
+          const shared = await lanes.probabilities(images, n, size);
+          assert.equal(shared.length, n * size * size * spec.classes);
+          // The caller's images are copied to the lanes, never taken over.
+          assert.equal(images.length, n * size * size);
+          assert.ok(maxAbsDifference(shared, await engine.probabilities(images, n, size)) < 1e-6, `batch of ${n}`);
+        }
+        const random = new SeededRandom(9);
+        const batches = [2, 5].map((n) => new Float32Array(n * size * size).map(() => random.next()));
+        // Calls in flight at once come back to the right callers.
+        const together = await Promise.all(batches.map((images, i) => lanes.probabilities(images, [2, 5][i]!, size)));
+        for (const [i, images] of batches.entries()) assert.ok(maxAbsDifference(together[i]!, await engine.probabilities(images, [2, 5][i]!, size)) < 1e-6);
+      } finally {
+        await lanes.dispose();
+      }
+    });
+
+    it('refuses lanes that are not 1..threads', async () => {
+      await assert.rejects(OnnxProbabilityEngine.load(spec, weights, { threads: 2, lanes: 3 }), ModelInputError);
+      await assert.rejects(OnnxProbabilityEngine.load(spec, weights, { threads: 2, lanes: 0 }), ModelInputError);
+    });
 
     it('refuses a bad input shape with ModelInputError', async () => {
       await assert.rejects(engine.probabilities(new Float32Array(32 * 32), 2, 32), ModelInputError);

@@ -1,11 +1,12 @@
 /**
  * `npm run bench:train`: U-Net training and inference throughput on the selected backend against
  * the PyTorch CPU peer (../shared/bench/torch_unet.py, same network, batch and thread count), and
- * inference on onnxruntime-node (same batch, size and threads; also whole 256x256 slices by sliding
- * windows), run in interleaved rounds (ours, peer, ours-onnx, ours, ...; medians, spreads, load and
+ * inference on onnxruntime-node (same batch, size and threads; one lane per thread, and one session
+ * of all threads for comparison; also whole 256x256 slices by sliding windows), run in interleaved
+ * rounds (ours, peer, ours-onnx, ours-onnx-session, ours, ...; medians, spreads, load and
  * other processes' CPU before each round, slices per CPU-second), plus peak RSS and the per-kernel
  * profile of one training step. Each round of ours and of the onnx side runs in a fresh child process
- * (this script with --round ours|onnx), as the peer's does: each side's peak RSS is that of one
+ * (this script with --round ours|onnx|onnx-session), as the peer's does: each side's peak RSS is that of one
  * process doing only that round's work (one model), not of this parent, which also profiles a step.
  * Options: --steps N (lite; paper uses fewer), --rounds N (default 3), --only lite|paper, --no-peer,
  * LGEFED_BACKEND/THREADS. Ends with one JSON line of figures.
@@ -126,14 +127,14 @@ async function oursRound(preset: PresetName, steps: number): Promise<ChildRoundR
  * infer, then whole WHOLE x WHOLE slices by Gaussian-weighted sliding windows (50 % overlap, no
  * mirroring), BATCH windows per call.
  */
-async function onnxRound(preset: PresetName, steps: number, threads: number): Promise<ChildRoundReport> {
+async function onnxRound(preset: PresetName, steps: number, threads: number, lanes: number): Promise<ChildRoundReport> {
   const spec = unetSpec(preset);
   const batch = syntheticBatch(spec.inputSize, 7);
   const whole = syntheticBatch(WHOLE, 11);
   const plane = WHOLE * WHOLE;
   const slices = Array.from({ length: whole.count }, (_, i) => ({ image: whole.images.subarray(i * plane, (i + 1) * plane), width: WHOLE, height: WHOLE }));
   const cpuStart = process.cpuUsage();
-  const engine = await OnnxProbabilityEngine.load(spec, initialWeights(spec, 1), { threads });
+  const engine = await OnnxProbabilityEngine.load(spec, initialWeights(spec, 1), { threads, lanes });
   const inferSlicesPerS = await slicesPerSecond(inferBatch(engine, batch), BATCH, steps);
   const wholeSlicesPerS = await slicesPerSecond(() => slidingWindowLabels(engine, slices, { window: spec.inputSize, batchSize: BATCH }), whole.count, steps);
   await engine.dispose();
@@ -148,8 +149,12 @@ async function onnxRound(preset: PresetName, steps: number, threads: number): Pr
 
 const run = promisify(execFile);
 
-/** A side of ours (`ours`: the engine under test; `onnx`) in a fresh child process per round, as the peer's; its peak RSS is kept in `peaks`. */
-async function childRound(side: 'ours' | 'onnx', config: Config, engine: EngineInfo, threads: number, peaks: number[]): Promise<Round> {
+/**
+ * A side of ours (`ours`: the engine under test; `onnx`: onnxruntime, one lane per thread;
+ * `onnx-session`: one session of all threads) in a fresh child process per round, as the peer's;
+ * its peak RSS is kept in `peaks`.
+ */
+async function childRound(side: 'ours' | 'onnx' | 'onnx-session', config: Config, engine: EngineInfo, threads: number, peaks: number[]): Promise<Round> {
   const args = [fileURLToPath(import.meta.url), '--round', side, '--preset', config.preset, '--steps', String(config.steps), '--threads', String(threads)];
   // The child starts the engine this process chose.
   const env = { ...process.env, LGEFED_BACKEND: engine.backend, LGEFED_THREADS: String(engine.threads) };
@@ -177,7 +182,8 @@ async function main(): Promise<void> {
   if (childSide !== undefined) {
     const preset = argValue('--preset') as PresetName;
     if (childSide === 'ours') await initEngine({ log: () => {} });
-    console.log(JSON.stringify(childSide === 'ours' ? await oursRound(preset, steps) : await onnxRound(preset, steps, Number(argValue('--threads')))));
+    const threads = Number(argValue('--threads'));
+    console.log(JSON.stringify(childSide === 'ours' ? await oursRound(preset, steps) : await onnxRound(preset, steps, threads, childSide === 'onnx-session' ? 1 : threads)));
     return;
   }
   const rounds = roundsFlag();
@@ -205,12 +211,16 @@ async function main(): Promise<void> {
     const sides: Record<string, Side> = { ours: () => childRound('ours', config, engine, engine.threads, oursPeaks) };
     if (peerAvailable) sides['pytorch'] = () => peerRound(config, peerThreads);
     if (onnxAvailable) sides['ours-onnx'] = () => childRound('onnx', config, engine, peerThreads, onnxPeaks);
+    // What the lanes add: the same inference in one session that uses every thread.
+    if (onnxAvailable && peerThreads > 1) sides['ours-onnx-session'] = () => childRound('onnx-session', config, engine, peerThreads, []);
     const measured = await runInterleaved(sides, { rounds, unit: 'slices' });
     printInterleaved(`${config.preset} (${config.steps} step(s) per round)`, measured);
     const onnx = measured.sides['ours-onnx']?.median;
     if (onnx) {
       const infer = onnx['infer_slices_per_s'];
       console.log(`onnx/pytorch inference ${show(ratio(infer, measured.sides['pytorch']?.median['infer_slices_per_s']))}, onnx/${engine.backend} ${show(ratio(infer, measured.sides['ours']?.median['infer_slices_per_s']))}`);
+      const session = measured.sides['ours-onnx-session']?.median['infer_slices_per_s'];
+      if (session !== undefined) console.log(`onnx, ${peerThreads} lanes of 1 thread against one session of ${peerThreads}: ${show(infer)} / ${show(session)} slices/s (${show(ratio(infer, session))}x)`);
       const window = unetSpec(config.preset).inputSize;
       const windows = windowStarts(WHOLE, window).length ** 2;
       console.log(
@@ -231,6 +241,7 @@ async function main(): Promise<void> {
     const ours = r.sides['ours']?.median;
     const peer = r.sides['pytorch']?.median;
     const onnx = r.sides['ours-onnx']?.median;
+    const session = r.sides['ours-onnx-session']?.median;
     const fixed = (v: number | undefined) => (v === undefined ? null : +v.toFixed(3));
     Object.assign(figures, {
       [`${config.preset}_train_slices_per_s`]: fixed(ours?.['train_slices_per_s']),
@@ -239,6 +250,8 @@ async function main(): Promise<void> {
       [`${config.preset}_peer_infer_slices_per_s`]: fixed(peer?.['infer_slices_per_s']),
       [`${config.preset}_onnx_infer_slices_per_s`]: fixed(onnx?.['infer_slices_per_s']),
       [`${config.preset}_onnx_${WHOLE_FIGURE}`]: fixed(onnx?.[WHOLE_FIGURE]),
+      [`${config.preset}_onnx_session_infer_slices_per_s`]: fixed(session?.['infer_slices_per_s']),
+      [`${config.preset}_onnx_lanes_gain`]: fixed(ratio(onnx?.['infer_slices_per_s'], session?.['infer_slices_per_s'])),
       [`${config.preset}_train_ratio`]: fixed(ratio(ours?.['train_slices_per_s'], peer?.['train_slices_per_s'])),
       [`${config.preset}_infer_ratio`]: fixed(ratio(ours?.['infer_slices_per_s'], peer?.['infer_slices_per_s'])),
       [`${config.preset}_onnx_peer_infer_ratio`]: fixed(ratio(onnx?.['infer_slices_per_s'], peer?.['infer_slices_per_s'])),

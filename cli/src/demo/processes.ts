@@ -3,6 +3,7 @@
  * spawned here, watched for the lines it prints, and stopped (or killed) on request. A group stops
  * every member when the demo ends, fails or is interrupted, so no process outlives it.
  */
+import { withHugePages } from '@lgefed/shared/net/huge-pages';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -102,9 +103,9 @@ export class ManagedProcess {
 export class ProcessGroup {
   private readonly members = new Set<ManagedProcess>();
 
-  /** Spawns `node lgefed.js ...args` with the given environment additions. */
+  /** Spawns `node lgefed.js ...args` with the given environment additions (and huge pages: they receive models). */
   spawnLgefed(label: string, args: readonly string[], env: Readonly<Record<string, string>> = {}): ManagedProcess {
-    const child = spawn(process.execPath, [LGEFED_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [LGEFED_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: withHugePages({ ...process.env, ...env }) });
     const managed = new ManagedProcess(label, child);
     this.members.add(managed);
     void managed.exited.then(() => this.members.delete(managed));

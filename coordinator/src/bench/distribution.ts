@@ -1,4 +1,5 @@
 import { CHUNK_WINDOW, encodeMessage, packModel, sendInWindow, type ModelPackage, type NamedTensor } from '@lgefed/protocol';
+import { withHugePages } from '@lgefed/shared/net/huge-pages';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -13,6 +14,8 @@ export interface DistributionFigures {
   readonly modelMB: number;
   readonly agents: number;
   readonly chunkKiB: number;
+  /** Whether the agents' process asked glibc for huge pages. */
+  readonly hugePages: boolean;
   /** All agents together, manifest + hash-checked chunks over socket.io (websocket) on loopback. */
   readonly socketIoMBps: number;
   /** The peer: the same bytes over raw TCP sockets on loopback, no framing or hashing. */
@@ -25,9 +28,10 @@ export interface DistributionFigures {
 
 const AGENT_SCRIPT = fileURLToPath(new URL('./distribution-agents.js', import.meta.url));
 
-/** Runs the agents' process; resolves with its CPU seconds when it exits. */
-function startAgents(args: string[]): Promise<number> {
-  const child = spawn(process.execPath, [AGENT_SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** Runs the agents' process (with or without huge pages for what it receives); resolves with its CPU seconds when it exits. */
+function startAgents(args: string[], hugePages: boolean): Promise<number> {
+  const env = hugePages ? withHugePages(process.env) : { ...process.env, GLIBC_TUNABLES: '' };
+  const child = spawn(process.execPath, [AGENT_SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   return once(child, 'exit').then(([code]) => {
@@ -49,7 +53,7 @@ async function sendModel(socket: Socket, pkg: ModelPackage): Promise<number> {
   return done;
 }
 
-async function overSocketIo(pkg: ModelPackage, agents: number): Promise<DistributionFigures['socketIo']> {
+async function overSocketIo(pkg: ModelPackage, agents: number, hugePages: boolean): Promise<DistributionFigures['socketIo']> {
   const http = createServer();
   const ioServer = new Server(http, { maxHttpBufferSize: 2 * 1024 * 1024, transports: ['websocket'] });
   http.listen(0, '127.0.0.1');
@@ -61,7 +65,7 @@ async function overSocketIo(pkg: ModelPackage, agents: number): Promise<Distribu
       if (sockets.length === agents) resolve();
     }),
   );
-  const children = startAgents(['socketio', `http://127.0.0.1:${(http.address() as AddressInfo).port}`, String(agents)]);
+  const children = startAgents(['socketio', `http://127.0.0.1:${(http.address() as AddressInfo).port}`, String(agents)], hugePages);
   await allConnected;
   const start = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
@@ -74,7 +78,7 @@ async function overSocketIo(pkg: ModelPackage, agents: number): Promise<Distribu
   return { seconds, senderCpuSeconds: (cpu.user + cpu.system) / 1e6, agentsCpuSeconds };
 }
 
-async function overRawTcp(tensors: readonly NamedTensor[], agents: number, bytes: number, store: boolean): Promise<number> {
+async function overRawTcp(tensors: readonly NamedTensor[], agents: number, bytes: number, store: boolean, hugePages: boolean): Promise<number> {
   const sockets: TcpSocket[] = [];
   let resolveAll!: () => void;
   const allConnected = new Promise<void>((resolve) => (resolveAll = resolve));
@@ -84,7 +88,7 @@ async function overRawTcp(tensors: readonly NamedTensor[], agents: number, bytes
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  const children = startAgents([store ? 'tcp-store' : 'tcp', String((server.address() as AddressInfo).port), String(agents), String(bytes)]);
+  const children = startAgents([store ? 'tcp-store' : 'tcp', String((server.address() as AddressInfo).port), String(agents), String(bytes)], hugePages);
   await allConnected;
   const start = process.hrtime.bigint();
   await Promise.all(
@@ -101,8 +105,12 @@ async function overRawTcp(tensors: readonly NamedTensor[], agents: number, bytes
   return seconds;
 }
 
-/** Sends the 31 M-parameter U-Net (or a `parameters`-sized prefix of it) to `agents` agents at once, via @lgefed/protocol over socket.io and over raw TCP. */
-export async function measureDistribution(agents: number, parameters?: number): Promise<DistributionFigures> {
+/**
+ * Sends the 31 M-parameter U-Net (or a `parameters`-sized prefix of it) to `agents` agents at once,
+ * via @lgefed/protocol over socket.io and over raw TCP; the agents' process with huge pages
+ * (net/huge-pages.ts) or without (glibc's default 4 KiB pages).
+ */
+export async function measureDistribution(agents: number, hugePages: boolean, parameters?: number): Promise<DistributionFigures> {
   const layout = unetLayout(parameters);
   const tensors: NamedTensor[] = layout.tensors.map((t, i) => ({ name: t.name, shape: t.shape, data: fillParameters(new Float32Array(t.shape.reduce((a, b) => a * b, 1)), i) }));
   const pkg = packModel(tensors, {
@@ -110,15 +118,16 @@ export async function measureDistribution(agents: number, parameters?: number): 
     architecture: { name: 'unet2d', inputChannels: 1, outputClasses: 3, baseFilters: 32, depth: 5, inputHeight: 256, inputWidth: 256, parameterCount: 0, dropout: 0, maxFilters: 0 },
   });
   const bytes = pkg.manifest.parameterCount * 4;
-  const socketIo = await overSocketIo(pkg, agents);
-  const tcpSeconds = await overRawTcp(tensors, agents, bytes, false);
-  const tcpStoreSeconds = await overRawTcp(tensors, agents, bytes, true);
+  const socketIo = await overSocketIo(pkg, agents, hugePages);
+  const tcpSeconds = await overRawTcp(tensors, agents, bytes, false, hugePages);
+  const tcpStoreSeconds = await overRawTcp(tensors, agents, bytes, true, hugePages);
   const mb = bytes / 1e6;
   return {
     parameters: pkg.manifest.parameterCount,
     modelMB: mb,
     agents,
     chunkKiB: pkg.manifest.chunkBytes / 1024,
+    hugePages,
     socketIoMBps: (agents * mb) / socketIo.seconds,
     rawTcpMBps: (agents * mb) / tcpSeconds,
     rawTcpStoreMBps: (agents * mb) / tcpStoreSeconds,

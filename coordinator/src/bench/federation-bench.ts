@@ -2,10 +2,11 @@
  * `npm run bench:federation`: coordinator round overhead with 1, 10 and 100 simulated agents
  * (metrics-only tasks, real JobEngine + SQLite store, in-process transport), distribution of the
  * 31 M-parameter U-Net to 4 agents over loopback (@lgefed/protocol chunks over socket.io, against
- * raw TCP), and streaming aggregation throughput and peak RSS by model size (against Flower's
+ * raw TCP; the agents' process with 4 KiB pages, then with huge pages), and streaming aggregation throughput and peak RSS by model size (against Flower's
  * in-memory numpy FedAvg; interleaved rounds, --rounds N, default 3). Prints tables, then one JSON line of every figure.
  */
 import { interleavedJson, roundsFlag, warnIfNotQuiet } from '@lgefed/shared/bench/interleaved';
+import { HUGE_PAGE_TUNABLE } from '@lgefed/shared/net/huge-pages';
 import { measureAggregation, type AggregationFigures } from './aggregation.js';
 import { measureDistribution } from './distribution.js';
 import { measureRoundOverhead, type RoundOverhead } from './round-overhead.js';
@@ -23,27 +24,32 @@ for (const [agents, count] of [[1, 30], [10, 20], [100, 10]] as const) rounds.pu
 console.log('Round overhead (evaluate rounds, metrics only; in-process transport, real JobEngine + SQLite + audit log)');
 table(['agents', 'rounds', 'median ms/round', 'p95 ms/round', 'ms per site result', 'vs 1 agent'], rounds.map((r) => [r.agents, r.rounds, fmt(r.medianRoundMs, 2), fmt(r.p95RoundMs, 2), fmt(r.perTaskMs, 3), `${fmt(r.medianRoundMs / rounds[0]!.medianRoundMs, 1)}x`]));
 
-const distribution = await measureDistribution(4);
-console.log(`Model distribution: ${distribution.parameters} parameters (${fmt(distribution.modelMB)} MB float32) to ${distribution.agents} agents at once, loopback, ${distribution.chunkKiB} KiB chunks`);
+const distributions = [await measureDistribution(4, false), await measureDistribution(4, true)];
+const [pages4k] = distributions;
+console.log(`Model distribution: ${pages4k!.parameters} parameters (${fmt(pages4k!.modelMB)} MB float32) to ${pages4k!.agents} agents at once, loopback, ${pages4k!.chunkKiB} KiB chunks; the agents' process with 4 KiB pages (glibc's default), then with huge pages (GLIBC_TUNABLES=${HUGE_PAGE_TUNABLE}, as lgefed starts its processes)`);
 table(
-  ['path', 'MB/s (all agents)', 'MB/s per agent', 'vs raw TCP'],
-  [
-    ['protocol chunks over socket.io', fmt(distribution.socketIoMBps), fmt(distribution.socketIoMBps / distribution.agents), fmt(distribution.socketIoMBps / distribution.rawTcpMBps, 2)],
-    ['peer: raw TCP, no framing/hashing', fmt(distribution.rawTcpMBps), fmt(distribution.rawTcpMBps / distribution.agents), '1.00'],
-    ['raw TCP, each agent keeping the model in new memory', fmt(distribution.rawTcpStoreMBps), fmt(distribution.rawTcpStoreMBps / distribution.agents), fmt(distribution.rawTcpStoreMBps / distribution.rawTcpMBps, 2)],
-  ],
+  ['path', 'pages', 'MB/s (all agents)', 'MB/s per agent', 'vs raw TCP', 'vs raw TCP keeping the model'],
+  distributions.flatMap((d) => {
+    const pages = d.hugePages ? 'huge' : '4 KiB';
+    return [
+      ['protocol chunks over socket.io', pages, fmt(d.socketIoMBps), fmt(d.socketIoMBps / d.agents), fmt(d.socketIoMBps / d.rawTcpMBps, 2), fmt(d.socketIoMBps / d.rawTcpStoreMBps, 2)],
+      ['peer: raw TCP, no framing/hashing', pages, fmt(d.rawTcpMBps), fmt(d.rawTcpMBps / d.agents), '1.00', '-'],
+      ['raw TCP, each agent keeping the model in new memory', pages, fmt(d.rawTcpStoreMBps), fmt(d.rawTcpStoreMBps / d.agents), fmt(d.rawTcpStoreMBps / d.rawTcpMBps, 2), '1.00'],
+    ];
+  }),
 );
 console.log(
-  `Against raw TCP that also keeps the model (as every receiver must): socket.io ${fmt(distribution.socketIoMBps / distribution.rawTcpStoreMBps, 2)}x. ` +
-    'Writing a model into memory the process has not touched before costs a page fault per 4 KiB page, which on some virtual machines costs more than the copy itself.\n',
+  `Huge pages: socket.io ${fmt(distributions[1]!.socketIoMBps / pages4k!.socketIoMBps, 2)}x its speed with 4 KiB pages. ` +
+    'Writing a model into memory the process has not touched before costs a page fault per page, which on some virtual machines costs more than the copy itself.\n',
 );
-{
-  const { seconds, senderCpuSeconds, agentsCpuSeconds } = distribution.socketIo;
+for (const d of distributions) {
+  const { seconds, senderCpuSeconds, agentsCpuSeconds } = d.socketIo;
   console.log(
-    `Where the socket.io transfer's ${fmt(seconds, 2)} s went: sender (coordinator) ${fmt(senderCpuSeconds, 2)} CPU-s, the ${distribution.agents} agents' ` +
-      `process ${fmt(agentsCpuSeconds, 2)} CPU-s from start to exit (reassembly into new memory, SHA-256 per chunk, socket.io framing); a side near ${fmt(seconds, 2)} CPU-s is the bound.\n`,
+    `Where the socket.io transfer's ${fmt(seconds, 2)} s went (${d.hugePages ? 'huge' : '4 KiB'} pages): sender (coordinator) ${fmt(senderCpuSeconds, 2)} CPU-s, the ${d.agents} agents' ` +
+      `process ${fmt(agentsCpuSeconds, 2)} CPU-s from start to exit (reassembly into new memory, SHA-256 per chunk, socket.io framing); a side near ${fmt(seconds, 2)} CPU-s is the bound.`,
   );
 }
+console.log();
 
 const aggregation: AggregationFigures[] = [];
 for (const parameters of [1_000_000, 8_000_000, 31_102_895]) aggregation.push(await measureAggregation(parameters, 4, roundsFlag()));
@@ -65,7 +71,7 @@ console.log(
     transport: 'in-process',
     quiet: aggregation.every((a) => a.rounds.quiet),
     roundOverhead: rounds,
-    distribution,
+    distribution: distributions,
     aggregation: aggregation.map((a) => ({ ...a, rounds: interleavedJson(a.rounds) })),
   }),
 );

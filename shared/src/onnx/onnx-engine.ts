@@ -13,12 +13,16 @@ import { openLanes, type OnnxLane } from './onnx-lanes.js';
 import { importOrt, ONNX_RUNTIME_MODULE } from './onnx-runtime.js';
 import { unetOnnxModel } from './unet-graph.js';
 
+export const DEFAULT_MAX_LANES = 4;
+
 export interface OnnxEngineOptions {
   /** Threads in all. Default: the available cores. */
   readonly threads?: number;
   /**
-   * Sessions that each infer a share of every batch, in worker threads of threads/lanes threads
-   * each; 1 is one session in the calling thread. Default: one per thread (see onnx-lanes.ts).
+   * Sessions that each infer a share of every batch, in worker threads that share the threads out;
+   * 1 is one session in the calling thread. Default: one per thread (see onnx-lanes.ts), at
+   * most DEFAULT_MAX_LANES, so that each lane still gets two of the 8 windows whole-image inference
+   * sends per call.
    */
   readonly lanes?: number;
   /** Module loader; tests pass one that fails to simulate a missing runtime. Default: dynamic import. */
@@ -39,15 +43,15 @@ export class OnnxProbabilityEngine implements ProbabilityEngine {
     if (spec.inChannels !== 1) throw new ModelInputError(`the ONNX engine takes one-channel images, the model has ${spec.inChannels}`);
     const threads = options.threads ?? availableParallelism();
     if (!Number.isInteger(threads) || threads < 1) throw new ModelInputError(`threads must be a positive integer, got ${threads}`);
-    const laneCount = options.lanes ?? threads;
+    const laneCount = options.lanes ?? Math.min(threads, DEFAULT_MAX_LANES);
     if (!Number.isInteger(laneCount) || laneCount < 1 || laneCount > threads) throw new ModelInputError(`lanes must be an integer from 1 to threads (${threads}), got ${laneCount}`);
     // Loaded here first so a missing runtime is reported the same way whatever the lane count.
     const ort = await importOrt(options.importRuntime);
-    const perLane = Math.floor(threads / laneCount);
-    const lanes = await openLanes(ort, unetOnnxModel(spec, weights), laneCount, laneCount === 1 ? threads : perLane, spec.classes);
+    // Threads shared as evenly as can be, so that all of them are used.
+    const laneThreads = sampleRanges(threads, laneCount).map(({ count }) => count);
+    const lanes = await openLanes(ort, unetOnnxModel(spec, weights), laneThreads, spec.classes);
     const version = ort.env.versions.node ?? ort.env.versions.common;
-    const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
-    const name = `${ONNX_RUNTIME_MODULE} ${version} cpu, ${plural(threads, 'thread')}${laneCount === 1 ? '' : ` (${laneCount} lanes of ${plural(perLane, 'thread')})`}`;
+    const name = `${ONNX_RUNTIME_MODULE} ${version} cpu, ${threads} thread${threads === 1 ? '' : 's'}${laneCount === 1 ? '' : ` in ${laneCount} lanes`}`;
     return new OnnxProbabilityEngine(name, spec.classes, lanes, 2 ** (spec.stages - 1));
   }
 

@@ -142,10 +142,10 @@ export class WorkerLane implements OnnxLane {
   }
 }
 
-/** Opens a session per lane: one in this thread, or `lanes` worker threads of `threads` each. */
-export async function openLanes(ort: OrtModule, model: Uint8Array, lanes: number, threads: number, classes: number): Promise<OnnxLane[]> {
-  if (lanes === 1) return [await SessionLane.open(ort, model, threads, classes)];
-  const started = await Promise.allSettled(Array.from({ length: lanes }, () => WorkerLane.start(model, threads, classes)));
+/** Opens a session per lane, with that lane's threads: one lane runs in this thread, more in worker threads. */
+export async function openLanes(ort: OrtModule, model: Uint8Array, laneThreads: readonly number[], classes: number): Promise<OnnxLane[]> {
+  if (laneThreads.length === 1) return [await SessionLane.open(ort, model, laneThreads[0]!, classes)];
+  const started = await Promise.allSettled(laneThreads.map((threads) => WorkerLane.start(model, threads, classes)));
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {
     await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.release() : undefined)));

@@ -75,7 +75,7 @@ describe('onnx: U-Net inference on onnxruntime-node', () => {
     }
     const engine = await OnnxProbabilityEngine.load(model.spec, model.weights, { threads: 2 });
     try {
-      assert.match(engine.name, /^onnxruntime-node \d+\.\d+\.\d+ cpu, 2 threads \(2 lanes of 1 thread\)$/);
+      assert.match(engine.name, /^onnxruntime-node \d+\.\d+\.\d+ cpu, 2 threads in 2 lanes$/);
       assert.equal(engine.classes, 3);
       const onnx = await engine.probabilities(images, n, size);
       const error = maxAbsDifference(onnx, await tfjsProbabilities(model.spec, model.weights, images, n, size));
@@ -112,7 +112,7 @@ describe('onnx: U-Net inference on onnxruntime-node', () => {
     it('gives the same probabilities with the batch shared over two worker lanes, for any batch size', async () => {
       const lanes = await OnnxProbabilityEngine.load(spec, weights, { threads: 2, lanes: 2 });
       try {
-        assert.match(lanes.name, /2 lanes of 1 thread/);
+        assert.match(lanes.name, /2 threads in 2 lanes$/);
         const size = 32;
         for (const n of [1, 3, 4]) {
           const random = new SeededRandom(100 + n);

@@ -3,7 +3,7 @@
  * spawned here, watched for the lines it prints, and stopped (or killed) on request. A group stops
  * every member when the demo ends, fails or is interrupted, so no process outlives it.
  */
-import { withHugePages } from '@lgefed/shared/net/huge-pages';
+import { withHugePages } from '@lgefed/protocol';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 

@@ -1,5 +1,4 @@
-import { CHUNK_WINDOW, encodeMessage, packModel, sendInWindow, type ModelPackage, type NamedTensor } from '@lgefed/protocol';
-import { withHugePages } from '@lgefed/shared/net/huge-pages';
+import { CHUNK_WINDOW, encodeMessage, packModel, sendInWindow, withHugePages, type ModelPackage, type NamedTensor } from '@lgefed/protocol';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';

@@ -5,8 +5,8 @@
  * raw TCP; the agents' process with 4 KiB pages, then with huge pages), and streaming aggregation throughput and peak RSS by model size (against Flower's
  * in-memory numpy FedAvg; interleaved rounds, --rounds N, default 3). Prints tables, then one JSON line of every figure.
  */
+import { HUGE_PAGE_TUNABLE } from '@lgefed/protocol';
 import { interleavedJson, roundsFlag, warnIfNotQuiet } from '@lgefed/shared/bench/interleaved';
-import { HUGE_PAGE_TUNABLE } from '@lgefed/shared/net/huge-pages';
 import { measureAggregation, type AggregationFigures } from './aggregation.js';
 import { measureDistribution } from './distribution.js';
 import { measureRoundOverhead, type RoundOverhead } from './round-overhead.js';

@@ -4,6 +4,8 @@
  * peer approach of sealing every chunk as its own JWS (Ed25519 + base64 over all bytes).
  * Each configuration runs in a fresh child process so its peak RSS is its own. Also measures the
  * machine's ceiling for the manifest path: first-touch writes of a new model's memory and SHA-256.
+ * Runs with the page size its environment asks for (`npm run bench:protocol` runs it with 4 KiB
+ * pages, then with huge pages: huge-pages.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -13,6 +15,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_CHUNK_BYTES, FRAME_OVERHEAD_BYTES, ModelReassembler, packModel, type NamedTensor, type WireDType } from '../model-transfer.js';
 import { Signer, Verifier } from '../envelope.js';
+import { asksForHugePages, HUGE_PAGE_TUNABLE } from '../huge-pages.js';
 import { generateKeyPair, importPrivateJwk, importPublicJwk } from '../keys.js';
 import { ReplayCache } from '../replay-cache.js';
 import { decodeMessage, defaultMessage } from '../schema.js';
@@ -303,7 +306,8 @@ async function main(): Promise<void> {
   const ceiling = JSON.parse(execFileSync(process.execPath, [self, '--ceiling'], { encoding: 'utf8' })) as Ceiling;
   const peer = (dtypeOf: WireDType): Figures => rows.find((r) => r.mode === 'jws-per-chunk' && r.dtype === dtypeOf)!;
   const first = rows[0]!;
-  console.log(`model: ${first.parameters.toLocaleString('en')} float32 parameters (${(first.modelBytes / MB).toFixed(1)} MB); load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`);
+  const pages = asksForHugePages(process.env) ? `huge pages (GLIBC_TUNABLES=${HUGE_PAGE_TUNABLE}, as lgefed's processes run)` : '4 KiB pages (glibc default)';
+  console.log(`model: ${first.parameters.toLocaleString('en')} float32 parameters (${(first.modelBytes / MB).toFixed(1)} MB); load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores; ${pages}`);
   console.log('MB/s = float32 model MB per second, end to end (pack + sign + verify + reassemble); CPU = process CPU time, wall = elapsed');
   console.log('path           dtype    wire MB  CPU s  MB/s CPU  vs peer  vs 300  wall s  MB/s wall  peak RSS MB  RSS/model');
   for (const r of rows) {
@@ -364,6 +368,7 @@ async function main(): Promise<void> {
       model_mb: Number((first.modelBytes / MB).toFixed(1)),
       runtime_rss_mb: Number((first.runtimeRssBytes / MB).toFixed(1)),
       load_average: Number(loadavg()[0]!.toFixed(2)),
+      huge_pages: asksForHugePages(process.env),
       ceiling: {
         fresh_memory_mb_per_cpu_s: Number(ceiling.freshMemoryMbPerCpuS.toFixed(1)),
         sha256_mb_per_cpu_s: Number(ceiling.sha256MbPerCpuS.toFixed(1)),

@@ -8,6 +8,11 @@
  */
 export const HUGE_PAGE_TUNABLE = 'glibc.malloc.hugetlb=1';
 
+/** Whether `env` asks glibc for huge pages. */
+export function asksForHugePages(env: Readonly<Record<string, string | undefined>>): boolean {
+  return env['GLIBC_TUNABLES']?.split(':').includes(HUGE_PAGE_TUNABLE) ?? false;
+}
+
 /** `env` with huge pages asked of glibc, unless it already says what it wants of them. */
 export function withHugePages(env: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
   const tunables = env['GLIBC_TUNABLES'];

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { HUGE_PAGE_TUNABLE, withHugePages } from '@lgefed/shared/net/huge-pages';
+import { asksForHugePages, HUGE_PAGE_TUNABLE, withHugePages } from '@lgefed/protocol';
 
 const run = promisify(execFile);
 
@@ -22,11 +22,14 @@ function transparentHugePages(): boolean {
   }
 }
 
-describe('net: huge pages for the processes that receive models', () => {
+describe('protocol: huge pages for the processes that receive models', () => {
   it('asks glibc for huge pages, keeping other tunables and an operator’s own choice', () => {
     assert.equal(withHugePages({ PATH: '/bin' })['GLIBC_TUNABLES'], HUGE_PAGE_TUNABLE);
     assert.equal(withHugePages({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' })['GLIBC_TUNABLES'], `glibc.malloc.arena_max=2:${HUGE_PAGE_TUNABLE}`);
     assert.equal(withHugePages({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' })['GLIBC_TUNABLES'], 'glibc.malloc.hugetlb=0');
+    assert.equal(asksForHugePages(withHugePages({})), true);
+    assert.equal(asksForHugePages({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' }), false);
+    assert.equal(asksForHugePages({}), false);
     const env = { PATH: '/bin' };
     withHugePages(env);
     assert.deepEqual(env, { PATH: '/bin' }, 'the given environment is not changed');

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadDataset, preprocessCase } from '@lgefed/shared/imaging/index';
 import { ModelInputError, parameterLayout, SeededRandom, UNet, validateSpec, type NamedTensor, type UNetSpec } from '@lgefed/shared/model/index';
-import { OnnxProbabilityEngine, OnnxUnavailableError, onnxRuntimeAvailable } from '@lgefed/shared/onnx/index';
+import { OnnxLaneError, OnnxProbabilityEngine, OnnxUnavailableError, onnxRuntimeAvailable, unetOnnxModel } from '@lgefed/shared/onnx/index';
+import { WorkerLane } from '@lgefed/shared/onnx/onnx-lanes';
 import { loadModelDirectory, PRETRAINED_MODEL_DIR } from '@lgefed/shared/workflows/index';
 import { useWasm } from '../model/tiny.js';
 
@@ -142,6 +143,28 @@ describe('onnx: U-Net inference on onnxruntime-node', () => {
       await assert.rejects(engine.probabilities(new Float32Array(32 * 32), 2, 32), ModelInputError);
       await assert.rejects(engine.probabilities(new Float32Array(30 * 30), 1, 30), ModelInputError);
       await assert.rejects(engine.probabilities(new Float32Array(0), 0, 32), ModelInputError);
+    });
+  });
+
+  describe('a lane in a worker thread', () => {
+    const spec = validateSpec({ architecture: 'unet2d-instancenorm-leakyrelu', stages: 2, baseFeatures: 2, maxFeatures: 4, inputSize: 16, inChannels: 1, classes: 3 });
+
+    it('that cannot open its session fails to start with OnnxLaneError', async () => {
+      await assert.rejects(WorkerLane.start(new Uint8Array([1, 2, 3, 4]), 1, 3), OnnxLaneError);
+    });
+
+    it('rejects a run the runtime refuses with OnnxLaneError, and goes on serving', async () => {
+      const lane = await WorkerLane.start(unetOnnxModel(spec, randomWeights(spec, 3)), 1, spec.classes);
+      try {
+        // 15 is not a multiple of the network's 2: the engine refuses it before a lane sees it; the lane
+        // itself hands the runtime's error back instead of leaving its caller waiting.
+        await assert.rejects(lane.run(new Float32Array(15 * 15), 1, 15), OnnxLaneError);
+        const probabilities = await lane.run(new Float32Array(16 * 16).fill(0.5), 1, 16);
+        assert.equal(probabilities.length, 16 * 16 * spec.classes);
+      } finally {
+        await lane.release();
+      }
+      await assert.rejects(lane.run(new Float32Array(16 * 16), 1, 16), OnnxLaneError);
     });
   });
 

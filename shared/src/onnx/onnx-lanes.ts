@@ -2,7 +2,8 @@
  * Lanes: independent onnxruntime sessions that each infer part of a batch. On the lite U-Net one
  * 2-thread session keeps its threads busy only part of the time (instance norms and layout
  * reorders between small convolutions run on one), so two 1-thread sessions side by side, each in
- * its own worker thread, infer ~1.35x the slices per second of one 2-thread session.
+ * its own worker thread, infer 1.2x the slices per second of one 2-thread session (bench:train;
+ * on the paper U-Net, whose large convolutions keep every thread busy, they gain nothing).
  */
 import { Worker } from 'node:worker_threads';
 import { openSession, OnnxUnavailableError, runSession, type OrtModule, type OrtSession } from './onnx-runtime.js';

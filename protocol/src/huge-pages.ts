@@ -6,7 +6,8 @@
  * transparent huge pages when GLIBC_TUNABLES asks it to; it reads the setting at process start, so
  * it is given to the processes lgefed starts and set in deploy/'s units. Other C libraries ignore it.
  */
-export const HUGE_PAGE_TUNABLE = 'glibc.malloc.hugetlb=1';
+const HUGE_PAGE_KEY = 'glibc.malloc.hugetlb';
+export const HUGE_PAGE_TUNABLE = `${HUGE_PAGE_KEY}=1`;
 
 /** Whether `env` asks glibc for huge pages. */
 export function asksForHugePages(env: Readonly<Record<string, string | undefined>>): boolean {
@@ -16,6 +17,6 @@ export function asksForHugePages(env: Readonly<Record<string, string | undefined
 /** `env` with huge pages asked of glibc, unless it already says what it wants of them. */
 export function withHugePages(env: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
   const tunables = env['GLIBC_TUNABLES'];
-  if (tunables?.includes('glibc.malloc.hugetlb')) return { ...env };
+  if (tunables?.split(':').some((tunable) => tunable.startsWith(`${HUGE_PAGE_KEY}=`))) return { ...env };
   return { ...env, GLIBC_TUNABLES: tunables ? `${tunables}:${HUGE_PAGE_TUNABLE}` : HUGE_PAGE_TUNABLE };
 }

@@ -107,7 +107,7 @@ async function overRawTcp(tensors: readonly NamedTensor[], agents: number, bytes
 /**
  * Sends the 31 M-parameter U-Net (or a `parameters`-sized prefix of it) to `agents` agents at once,
  * via @lgefed/protocol over socket.io and over raw TCP; the agents' process with huge pages
- * (net/huge-pages.ts) or without (glibc's default 4 KiB pages).
+ * (@lgefed/protocol's withHugePages) or without (glibc's default 4 KiB pages).
  */
 export async function measureDistribution(agents: number, hugePages: boolean, parameters?: number): Promise<DistributionFigures> {
   const layout = unetLayout(parameters);

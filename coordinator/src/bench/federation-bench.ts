@@ -2,8 +2,9 @@
  * `npm run bench:federation`: coordinator round overhead with 1, 10 and 100 simulated agents
  * (metrics-only tasks, real JobEngine + SQLite store, in-process transport), distribution of the
  * 31 M-parameter U-Net to 4 agents over loopback (@lgefed/protocol chunks over socket.io, against
- * raw TCP; the agents' process with 4 KiB pages, then with huge pages), and streaming aggregation throughput and peak RSS by model size (against Flower's
- * in-memory numpy FedAvg; interleaved rounds, --rounds N, default 3). Prints tables, then one JSON line of every figure.
+ * raw TCP; the agents' process with 4 KiB pages, then with huge pages), and streaming aggregation
+ * throughput and peak RSS by model size (against Flower's in-memory numpy FedAvg; interleaved
+ * rounds, --rounds N, default 3). Prints tables, then one JSON line of every figure.
  */
 import { HUGE_PAGE_TUNABLE } from '@lgefed/protocol';
 import { interleavedJson, roundsFlag, warnIfNotQuiet } from '@lgefed/shared/bench/interleaved';
@@ -24,9 +25,10 @@ for (const [agents, count] of [[1, 30], [10, 20], [100, 10]] as const) rounds.pu
 console.log('Round overhead (evaluate rounds, metrics only; in-process transport, real JobEngine + SQLite + audit log)');
 table(['agents', 'rounds', 'median ms/round', 'p95 ms/round', 'ms per site result', 'vs 1 agent'], rounds.map((r) => [r.agents, r.rounds, fmt(r.medianRoundMs, 2), fmt(r.p95RoundMs, 2), fmt(r.perTaskMs, 3), `${fmt(r.medianRoundMs / rounds[0]!.medianRoundMs, 1)}x`]));
 
-const distributions = [await measureDistribution(4, false), await measureDistribution(4, true)];
-const [pages4k] = distributions;
-console.log(`Model distribution: ${pages4k!.parameters} parameters (${fmt(pages4k!.modelMB)} MB float32) to ${pages4k!.agents} agents at once, loopback, ${pages4k!.chunkKiB} KiB chunks; the agents' process with 4 KiB pages (glibc's default), then with huge pages (GLIBC_TUNABLES=${HUGE_PAGE_TUNABLE}, as lgefed starts its processes)`);
+const pages4k = await measureDistribution(4, false);
+const pagesHuge = await measureDistribution(4, true);
+const distributions = [pages4k, pagesHuge];
+console.log(`Model distribution: ${pages4k.parameters} parameters (${fmt(pages4k.modelMB)} MB float32) to ${pages4k.agents} agents at once, loopback, ${pages4k.chunkKiB} KiB chunks; the agents' process with 4 KiB pages (glibc's default), then with huge pages (GLIBC_TUNABLES=${HUGE_PAGE_TUNABLE}, as lgefed starts its processes)`);
 table(
   ['path', 'pages', 'MB/s (all agents)', 'MB/s per agent', 'vs raw TCP', 'vs raw TCP keeping the model'],
   distributions.flatMap((d) => {
@@ -39,7 +41,7 @@ table(
   }),
 );
 console.log(
-  `Huge pages: socket.io ${fmt(distributions[1]!.socketIoMBps / pages4k!.socketIoMBps, 2)}x its speed with 4 KiB pages. ` +
+  `Huge pages: socket.io ${fmt(pagesHuge.socketIoMBps / pages4k.socketIoMBps, 2)}x its speed with 4 KiB pages. ` +
     'Writing a model into memory the process has not touched before costs a page fault per page, which on some virtual machines costs more than the copy itself.\n',
 );
 for (const d of distributions) {

@@ -1,7 +1,8 @@
 /**
  * Whole-image inference on onnxruntime-node's native CPU kernels: the U-Net is written out as an
- * ONNX graph (unet-graph.ts) and run in one InferenceSession per lane (onnx-lanes.ts). onnxruntime-node is an optional
- * dependency, imported only when an engine is loaded, so the product works (on tfjs) without it.
+ * ONNX graph (unet-graph.ts) and run in one InferenceSession per lane (onnx-lanes.ts).
+ * onnxruntime-node is an optional dependency, imported only when an engine is loaded, so the
+ * product works (on tfjs) without it.
  */
 import { availableParallelism } from 'node:os';
 import { sampleRanges } from '../engine/kernels/kernel-pool.js';
@@ -10,10 +11,10 @@ import type { UNetSpec } from '../model/spec.js';
 import { ModelInputError } from '../model/unet.js';
 import type { NamedTensor } from '../model/weights.js';
 import { openLanes, type OnnxLane } from './onnx-lanes.js';
-import { importOrt, ONNX_RUNTIME_MODULE } from './onnx-runtime.js';
+import { checkImages, importOrt, ONNX_RUNTIME_MODULE } from './onnx-runtime.js';
 import { unetOnnxModel } from './unet-graph.js';
 
-export const DEFAULT_MAX_LANES = 4;
+const DEFAULT_MAX_LANES = 4;
 
 export interface OnnxEngineOptions {
   /** Threads in all. Default: the available cores. */
@@ -60,9 +61,7 @@ export class OnnxProbabilityEngine implements ProbabilityEngine {
     if (!Number.isInteger(size) || size < 1 || size % this.divisor !== 0) {
       throw new ModelInputError(`image size ${size} must be a positive multiple of 2^(stages-1) = ${this.divisor}`);
     }
-    if (images.length !== n * size * size) {
-      throw new ModelInputError(`images hold ${images.length} values, expected ${n}x${size}x${size}x1 = ${n * size * size}`);
-    }
+    checkImages(images, n, size);
     if (this.lanes.length === 1) return this.lanes[0]!.run(images, n, size);
     const plane = size * size;
     const shares = sampleRanges(n, this.lanes.length).filter(({ count }) => count > 0);

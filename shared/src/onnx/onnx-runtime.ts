@@ -73,9 +73,14 @@ export function openSession(ort: OrtModule, model: Uint8Array, threads: number):
   });
 }
 
+/** Throws ModelInputError unless `images` hold n one-channel size x size images. */
+export function checkImages(images: Float32Array, n: number, size: number): void {
+  if (images.length !== n * size * size) throw new ModelInputError(`images hold ${images.length} values, expected ${n}x${size}x${size}x1 = ${n * size * size}`);
+}
+
 /** Softmax probabilities (NHWC, `classes` per pixel) of n one-channel size x size images. */
 export async function runSession(ort: OrtModule, session: OrtSession, images: Float32Array, n: number, size: number, classes: number): Promise<Float32Array> {
-  if (images.length !== n * size * size) throw new ModelInputError(`images hold ${images.length} values, expected ${n}x${size}x${size}x1 = ${n * size * size}`);
+  checkImages(images, n, size);
   // The engine's images are one-channel NHWC, which is byte-identical to the graph's NCHW input.
   const outputs = await session.run({ [ONNX_INPUT]: new ort.Tensor('float32', images, [n, 1, size, size]) });
   const data = outputs[ONNX_OUTPUT]?.data;

@@ -5,9 +5,10 @@
  * of all threads for comparison; also whole 256x256 slices by sliding windows), run in interleaved
  * rounds (ours, peer, ours-onnx, ours-onnx-session, ours, ...; medians, spreads, load and
  * other processes' CPU before each round, slices per CPU-second), plus peak RSS and the per-kernel
- * profile of one training step. Each round of ours and of the onnx side runs in a fresh child process
- * (this script with --round ours|onnx|onnx-session), as the peer's does: each side's peak RSS is that of one
- * process doing only that round's work (one model), not of this parent, which also profiles a step.
+ * profile of one training step. Each round of ours and of the onnx sides runs in a fresh child
+ * process (this script with --round ours|onnx|onnx-session), as the peer's does: each side's peak
+ * RSS is that of one process doing only that round's work (one model), not of this parent, which
+ * also profiles a step.
  * Options: --steps N (lite; paper uses fewer), --rounds N (default 3), --only lite|paper, --no-peer,
  * LGEFED_BACKEND/THREADS. Ends with one JSON line of figures.
  */
@@ -220,7 +221,7 @@ async function main(): Promise<void> {
       const infer = onnx['infer_slices_per_s'];
       console.log(`onnx/pytorch inference ${show(ratio(infer, measured.sides['pytorch']?.median['infer_slices_per_s']))}, onnx/${engine.backend} ${show(ratio(infer, measured.sides['ours']?.median['infer_slices_per_s']))}`);
       const session = measured.sides['ours-onnx-session']?.median['infer_slices_per_s'];
-      if (session !== undefined) console.log(`onnx, ${peerThreads} lanes of 1 thread against one session of ${peerThreads}: ${show(infer)} / ${show(session)} slices/s (${show(ratio(infer, session))}x)`);
+      if (session !== undefined) console.log(`onnx in lanes (one per thread) against one session of ${peerThreads} threads: ${show(infer)} / ${show(session)} slices/s (${show(ratio(infer, session))}x)`);
       const window = unetSpec(config.preset).inputSize;
       const windows = windowStarts(WHOLE, window).length ** 2;
       console.log(

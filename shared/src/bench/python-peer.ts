@@ -33,8 +33,16 @@ export interface PeerRun {
   readonly cpuSeconds: number;
 }
 
-export async function runPythonPeer(script: string, args: readonly string[], options: { preload?: readonly string[]; python?: string } = {}): Promise<PeerRun> {
-  const { stdout } = await run(options.python ?? PYTHON, ['-c', WRAPPER, (options.preload ?? []).join(','), script, ...args], { maxBuffer: 1 << 24 });
+export interface PeerOptions {
+  readonly preload?: readonly string[];
+  readonly python?: string;
+  /** Variables added to this process's environment for the peer (its runtime's tuning). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export async function runPythonPeer(script: string, args: readonly string[], options: PeerOptions = {}): Promise<PeerRun> {
+  const env = { ...process.env, ...options.env };
+  const { stdout } = await run(options.python ?? PYTHON, ['-c', WRAPPER, (options.preload ?? []).join(','), script, ...args], { maxBuffer: 1 << 24, env });
   const cut = stdout.trimEnd().lastIndexOf('\n');
   const accounting = JSON.parse(stdout.slice(cut + 1)) as { lgefed_peer_cpu_s: number };
   return { stdout: stdout.slice(0, Math.max(cut, 0)), cpuSeconds: accounting.lgefed_peer_cpu_s };

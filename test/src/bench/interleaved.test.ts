@@ -135,6 +135,18 @@ describe('bench: Python peer with its own CPU accounting', function () {
     }
   });
 
+  it("adds the peer's environment to this process's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lgefed-peer-'));
+    try {
+      const script = join(dir, 'env.py');
+      writeFileSync(script, "import os\nprint(os.environ.get('OMP_PROC_BIND'), 'PATH' in os.environ)\n");
+      const run = await runPythonPeer(script, [], { python, env: { OMP_PROC_BIND: 'true' } });
+      assert.equal(run.stdout.trim(), 'true True');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('fails with the cause last on stderr, as the runner reports it', async () => {
     const error = await runPythonPeer('/nonexistent.py', [], { preload: ['no_such_module_lgefed'], python }).then(
       () => assert.fail('ran'),

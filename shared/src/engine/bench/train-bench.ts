@@ -26,6 +26,13 @@ import { runPythonPeer } from '../../bench/python-peer.js';
 
 const PEER = resolve(process.cwd(), '../shared/bench/torch_unet.py');
 const BATCH = 8;
+/**
+ * The peer at its best: PyTorch's OpenMP threads bound to cores. Unbound, this VM's scheduler now and
+ * then runs both on one core, and the peer's inference swings between 44 and 84 slices/s from run to
+ * run (lite, 2 threads); bound, 110-115 (2026-12-06). Our onnx lanes showed no such gain from binding.
+ */
+const PEER_ENV = { OMP_PROC_BIND: 'true' };
+
 /** torch_unet.py runs 2 untimed training steps and 1 untimed inference before its timed loops. */
 const PEER_WARMUP = { train: 2, infer: 1 };
 /** Side of the whole slices: a short-axis slice at the working spacing; 9 lite windows, 1 paper window. */
@@ -168,7 +175,7 @@ async function childRound(side: 'ours' | 'onnx' | 'onnx-session', config: Config
 /** One run of the PyTorch peer; its CPU seconds come from its own getrusage, torch already imported. */
 async function peerRound(config: Config, threads: number): Promise<Round> {
   const args = [...config.peerArgs, '--batch', String(BATCH), '--threads', String(threads), '--steps', String(config.steps)];
-  const { stdout, cpuSeconds } = await runPythonPeer(PEER, args, { preload: ['torch'] });
+  const { stdout, cpuSeconds } = await runPythonPeer(PEER, args, { preload: ['torch'], env: PEER_ENV });
   const r = JSON.parse(stdout.trim().split('\n').pop()!) as { train_slices_per_s: number; infer_slices_per_s: number };
   return {
     figures: { train_slices_per_s: r.train_slices_per_s, infer_slices_per_s: r.infer_slices_per_s },

@@ -20,3 +20,10 @@ export function withHugePages(env: Readonly<Record<string, string | undefined>>)
   if (tunables?.split(':').some((tunable) => tunable.startsWith(`${HUGE_PAGE_KEY}=`))) return { ...env };
   return { ...env, GLIBC_TUNABLES: tunables ? `${tunables}:${HUGE_PAGE_TUNABLE}` : HUGE_PAGE_TUNABLE };
 }
+
+/** `env` asking glibc for huge pages or for its default 4 KiB pages (other tunables kept): for benchmarks that compare the two. */
+export function withPageSize(env: Readonly<Record<string, string | undefined>>, hugePages: boolean): Record<string, string | undefined> {
+  if (hugePages) return withHugePages(env);
+  const others = (env['GLIBC_TUNABLES'] ?? '').split(':').filter((tunable) => tunable !== '' && !tunable.startsWith(`${HUGE_PAGE_KEY}=`));
+  return { ...env, GLIBC_TUNABLES: others.join(':') };
+}

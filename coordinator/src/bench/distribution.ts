@@ -1,4 +1,4 @@
-import { CHUNK_WINDOW, encodeMessage, packModel, sendInWindow, withHugePages, type ModelPackage, type NamedTensor } from '@lgefed/protocol';
+import { CHUNK_WINDOW, encodeMessage, packModel, sendInWindow, withPageSize, type ModelPackage, type NamedTensor } from '@lgefed/protocol';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -29,7 +29,7 @@ const AGENT_SCRIPT = fileURLToPath(new URL('./distribution-agents.js', import.me
 
 /** Runs the agents' process (with or without huge pages for what it receives); resolves with its CPU seconds when it exits. */
 function startAgents(args: string[], hugePages: boolean): Promise<number> {
-  const env = hugePages ? withHugePages(process.env) : { ...process.env, GLIBC_TUNABLES: '' };
+  const env = withPageSize(process.env, hugePages);
   const child = spawn(process.execPath, [AGENT_SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { roundsFlag as parseRoundsFlag } from '@lgefed/protocol/bench/rounds-flag';
 
 /** What one round of one side measured. */
 export interface Round {
@@ -161,11 +162,7 @@ export function quietVerdict(order: readonly RoundLoad[], spreads: Readonly<Reco
 
 /** The --rounds N flag (smoke runs may ask for fewer; the verdict then says not quiet). */
 export function roundsFlag(argv: readonly string[] = process.argv): number {
-  const at = argv.indexOf('--rounds');
-  if (at < 0) return LIMITS.minRounds;
-  const rounds = Number(argv[at + 1]);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds needs a positive integer, got ${argv[at + 1]}`);
-  return rounds;
+  return parseRoundsFlag(LIMITS.minRounds, argv);
 }
 
 /** A failed child process's error message names only the command; the last line of its stderr names the cause. */

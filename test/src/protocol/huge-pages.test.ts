@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { asksForHugePages, HUGE_PAGE_TUNABLE, withHugePages } from '@lgefed/protocol';
+import { asksForHugePages, HUGE_PAGE_TUNABLE, withHugePages, withPageSize } from '@lgefed/protocol';
 
 const run = promisify(execFile);
 
@@ -35,10 +35,18 @@ describe('protocol: huge pages for the processes that receive models', () => {
     assert.deepEqual(env, { PATH: '/bin' }, 'the given environment is not changed');
   });
 
+  it('chooses either page size for a benchmark, keeping other tunables', () => {
+    const operator = { GLIBC_TUNABLES: `glibc.malloc.arena_max=2:${HUGE_PAGE_TUNABLE}` };
+    assert.equal(withPageSize(operator, false)['GLIBC_TUNABLES'], 'glibc.malloc.arena_max=2');
+    assert.equal(withPageSize(operator, true)['GLIBC_TUNABLES'], operator.GLIBC_TUNABLES);
+    assert.equal(withPageSize({}, false)['GLIBC_TUNABLES'], '');
+    assert.equal(asksForHugePages(withPageSize({}, true)), true);
+  });
+
   it('a process started with it takes far fewer page faults writing fresh memory', async function () {
     if (process.platform !== 'linux' || !transparentHugePages()) this.skip();
-    const plain = await faultsTouching({ ...process.env, GLIBC_TUNABLES: '' });
-    const huge = await faultsTouching(withHugePages({ ...process.env, GLIBC_TUNABLES: '' }));
+    const plain = await faultsTouching(withPageSize(process.env, false));
+    const huge = await faultsTouching(withPageSize(process.env, true));
     console.log(`      256 MiB written: ${plain} page faults with 4 KiB pages, ${huge} with huge pages`);
     // 65 536 pages of 4 KiB; 2 MiB pages need 128 faults (a few fall back where no huge page is free).
     assert.ok(plain > 60_000, `${plain} faults with 4 KiB pages`);

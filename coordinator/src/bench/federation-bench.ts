@@ -7,6 +7,7 @@
  * rounds, --rounds N, default 3). Prints tables, then one JSON line of every figure.
  */
 import { HUGE_PAGE_TUNABLE } from '@lgefed/protocol';
+import { medianRun } from '@lgefed/protocol/bench/rounds';
 import { interleavedJson, roundsFlag, warnIfNotQuiet } from '@lgefed/shared/bench/interleaved';
 import { measureAggregation, type AggregationFigures } from './aggregation.js';
 import { measureDistribution, type DistributionFigures } from './distribution.js';
@@ -31,8 +32,7 @@ const distributionRuns: [DistributionFigures[], DistributionFigures[]] = [[], []
 for (let round = 0; round < roundsFlag(); round++) {
   for (const [i, hugePages] of [false, true].entries()) distributionRuns[i]!.push(await measureDistribution(4, hugePages));
 }
-const medianBySocketIo = (runs: readonly DistributionFigures[]) => [...runs].sort((a, b) => a.socketIoMBps - b.socketIoMBps)[Math.floor((runs.length - 1) / 2)]!;
-const distributions = distributionRuns.map(medianBySocketIo);
+const distributions = distributionRuns.map((runs) => medianRun(runs, (d) => d.socketIoMBps));
 const [pages4k, pagesHuge] = distributions as [DistributionFigures, DistributionFigures];
 const socketIoRounds = distributionRuns.map((runs) => runs.map((d) => fmt(d.socketIoMBps, 0)).join(' / '));
 console.log(

@@ -5,7 +5,7 @@
  * Each configuration runs in a fresh child process so its peak RSS is its own. Also measures the
  * machine's ceiling for the manifest path: first-touch writes of a new model's memory and SHA-256.
  * Runs everything with glibc's 4 KiB pages, then with huge pages (huge-pages.ts), each configuration
- * in --rounds N rounds (default 3), one child process per run, and reports medians.
+ * in --rounds N rounds (default 3), one child process per run, and reports medians (the ceiling's too).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -18,7 +18,7 @@ import { Signer, Verifier } from '../envelope.js';
 import { HUGE_PAGE_TUNABLE, withPageSize } from '../huge-pages.js';
 import { generateKeyPair, importPrivateJwk, importPublicJwk } from '../keys.js';
 import { ReplayCache } from '../replay-cache.js';
-import { roundsFlag } from './rounds-flag.js';
+import { medianRun, roundsFlag } from './rounds.js';
 import { decodeMessage, defaultMessage } from '../schema.js';
 import type { ArchitectureSpec } from '../messages.generated.js';
 
@@ -281,15 +281,10 @@ function measureCeiling(): Ceiling {
   return { freshMemoryMbPerCpuS: mb / touchSeconds, sha256MbPerCpuS: mb / hashSeconds, manifestFloat32MbPerCpuS: mb / (touchSeconds + 2 * hashSeconds) };
 }
 
-/** The run with the median MB per CPU-second (the lower middle one for an even count). */
-function medianRun(runs: readonly Figures[]): Figures {
-  const sorted = [...runs].sort((a, b) => a.mbPerCpuS - b.mbPerCpuS);
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
-}
-
-function spreadOf(runs: readonly Figures[]): number {
+/** (max - min) / median of the runs' MB per CPU-second, given the median run. */
+function spreadOf(runs: readonly Figures[], median: Figures): number {
   const rates = runs.map((r) => r.mbPerCpuS);
-  return (Math.max(...rates) - Math.min(...rates)) / medianRun(runs).mbPerCpuS;
+  return (Math.max(...rates) - Math.min(...rates)) / median.mbPerCpuS;
 }
 
 async function main(): Promise<void> {
@@ -323,18 +318,22 @@ async function measurePages(self: string, rounds: number, hugePages: boolean): P
     ['jws-per-chunk', 'float32'],
     ['jws-per-chunk', 'float16'],
   ];
-  // Rounds in turn (every configuration once per round): a single run swings with how fast this VM's host backs
-  // memory the guest never touched (124 MB written in 21-28 ms, now and then 214-276 ms, huge pages granted each time).
-  const runs: Figures[][] = [...configs, ...(['float32', 'float16'] as const).map((d): [Mode, WireDType] => ['two-process', d])].map(() => []);
+  const twoProcess: WireDType[] = ['float32', 'float16'];
+  // Rounds in turn (every configuration, and the ceiling, once per round): a single run swings with how fast
+  // this VM's host backs memory the guest never touched (124 MB written in 21-28 ms, now and then
+  // 214-276 ms, huge pages granted each time).
+  const runs: Figures[][] = Array.from({ length: configs.length + twoProcess.length }, () => []);
+  const ceilings: Ceiling[] = [];
   for (let round = 0; round < rounds; round++) {
     configs.forEach(([m, d], i) =>
       runs[i]!.push(JSON.parse(execFileSync(process.execPath, ['--expose-gc', self, '--child', m, d], { encoding: 'utf8', maxBuffer: 1 << 20, env })) as Figures),
     );
-    for (const [i, dtype] of (['float32', 'float16'] as const).entries()) runs[configs.length + i]!.push(await runTwoProcess(self, dtype, env));
+    for (const [i, dtype] of twoProcess.entries()) runs[configs.length + i]!.push(await runTwoProcess(self, dtype, env));
+    ceilings.push(JSON.parse(execFileSync(process.execPath, [self, '--ceiling'], { encoding: 'utf8', env })) as Ceiling);
   }
-  const rows = runs.map(medianRun);
-  const spreads = runs.map(spreadOf);
-  const ceiling = JSON.parse(execFileSync(process.execPath, [self, '--ceiling'], { encoding: 'utf8', env })) as Ceiling;
+  const rows = runs.map((r) => medianRun(r, (run) => run.mbPerCpuS));
+  const spreads = runs.map((r, i) => spreadOf(r, rows[i]!));
+  const ceiling = medianRun(ceilings, (c) => c.manifestFloat32MbPerCpuS);
   const peer = (dtypeOf: WireDType): Figures => rows.find((r) => r.mode === 'jws-per-chunk' && r.dtype === dtypeOf)!;
   const first = rows[0]!;
   const pages = hugePages ? `huge pages (GLIBC_TUNABLES=${HUGE_PAGE_TUNABLE}, as lgefed's processes run)` : '4 KiB pages (glibc default)';
@@ -364,7 +363,7 @@ async function measurePages(self: string, rounds: number, hugePages: boolean): P
   }
   console.log(`targets: >= ${TARGET_MB_S} MB/s on one core; peak RSS <= ${TARGET_RSS_RATIO}x the float32 model size.`);
   console.log(
-    `ceiling on this machine: writing a model into fresh memory ${ceiling.freshMemoryMbPerCpuS.toFixed(0)} MB/s per CPU-second (first-touch page faults), ` +
+    `ceiling on this machine (the median round): writing a model into fresh memory ${ceiling.freshMemoryMbPerCpuS.toFixed(0)} MB/s per CPU-second (first-touch page faults), ` +
       `SHA-256 ${ceiling.sha256MbPerCpuS.toFixed(0)} MB/s: a one-process manifest float32 run cannot pass ${ceiling.manifestFloat32MbPerCpuS.toFixed(0)} MB/s per CPU-second ` +
       `(ours reaches ${(first.mbPerCpuS / ceiling.manifestFloat32MbPerCpuS).toFixed(2)}x of that).`,
   );

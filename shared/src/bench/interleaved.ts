@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { roundsFlag as parseRoundsFlag } from '@lgefed/protocol/bench/rounds-flag';
+import { roundsFlag as parseRoundsFlag } from '@lgefed/protocol/bench/rounds';
 
 /** What one round of one side measured. */
 export interface Round {

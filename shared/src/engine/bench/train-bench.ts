@@ -29,7 +29,7 @@ const BATCH = 8;
 /**
  * The peer at its best: PyTorch's OpenMP threads bound to cores. Unbound, this VM's scheduler now and
  * then runs both on one core, and the peer's inference swings between 44 and 84 slices/s from run to
- * run (lite, 2 threads); bound, 110-115 (2026-12-06). Our onnx lanes showed no such gain from binding.
+ * run (lite, 2 threads); bound, 110-115 (2026-12-06). A probe pinning our onnx lanes' threads showed no gain.
  */
 const PEER_ENV = { OMP_PROC_BIND: 'true' };
 

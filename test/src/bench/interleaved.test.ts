@@ -4,6 +4,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { failureReason, interleavedJson, median, otherBusyCores, parseProcStat, quietVerdict, roundsFlag, runInterleaved, sampleOtherBusyCores, spread, type Round } from '@lgefed/shared/bench/interleaved';
 import { runPythonPeer } from '@lgefed/shared/bench/python-peer';
+import { medianRun } from '@lgefed/protocol/bench/rounds';
 
 const round = (rate: number, cpuSeconds = 2, work = 10): Round => ({ figures: { rate }, cpuSeconds, work });
 
@@ -60,6 +61,15 @@ describe('bench: interleaved rounds', () => {
     assert.equal(roundsFlag(['node', 'bench.js']), 3);
     assert.equal(roundsFlag(['node', 'bench.js', '--rounds', '1']), 1);
     assert.throws(() => roundsFlag(['--rounds', '0']));
+  });
+
+  it('medianRun picks the whole run with the median figure (the lower middle of an even count) and refuses none', () => {
+    const runs = [{ id: 'a', rate: 3 }, { id: 'b', rate: 1 }, { id: 'c', rate: 2 }];
+    assert.equal(medianRun(runs, (r) => r.rate).id, 'c');
+    assert.equal(medianRun([...runs, { id: 'd', rate: 4 }], (r) => r.rate).id, 'c');
+    assert.equal(medianRun([runs[0]!], (r) => r.rate).id, 'a');
+    assert.deepEqual(runs.map((r) => r.id), ['a', 'b', 'c'], 'input order kept');
+    assert.throws(() => medianRun([], (r: { rate: number }) => r.rate), /no runs/);
   });
 
   it("alternates the sides, records the load and other processes' busy cores before each round and summarises each side", async () => {

@@ -62,7 +62,11 @@ def main(data_dir, predictions_dir, figure_path=None):
         case = gt.name[: -len('_gt.nii.gz')]
         label = np.asarray(nib.load(gt).dataobj).astype(np.uint8)
         prediction = np.asarray(nib.load(Path(predictions_dir) / f'{case}.nii.gz').dataobj).astype(np.uint8)
-        mean = offsets(label, prediction).mean(0)
+        rows = offsets(label, prediction)
+        if len(rows) == 0:
+            print(f'{case}: no slice has both a label and a prediction')
+            continue
+        mean = rows.mean(0)
         scores = {(di, dj): shifted_dice(label, prediction, di, dj) for di in range(-3, 4) for dj in range(-3, 4)}
         best = max(scores, key=lambda s: scores[s][1])
         print(f'{case}: label centroid - prediction centroid {mean[0]:+.2f}, {mean[1]:+.2f} voxels; '

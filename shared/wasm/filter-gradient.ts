@@ -31,7 +31,7 @@ function tile4x8(
     for (let c = 0; c < cols; c++, xp += xCol, dp += dyCol) {
       const g0 = v128.load(dp);
       const g1 = v128.load(dp, 16);
-      const s0 = v128.load32_splat(xp, 0);
+      const s0 = v128.load32_splat(xp);
       a0 = f32x4.add(a0, f32x4.mul(s0, g0));
       a1 = f32x4.add(a1, f32x4.mul(s0, g1));
       const s1 = v128.load32_splat(xp, 4);

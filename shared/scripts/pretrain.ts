@@ -8,20 +8,23 @@
  * shared/models/emidec-unet-lite) --iterations N (default 1500) --batch N (default 8)
  * --max-minutes M (stop early, keeping the weights reached) --preset lite|paper|<architecture name,
  * e.g. lite:baseFeatures=24,maxFeatures=384> --seed S
- * --split-seed S --resume DIR (start from a model directory, e.g. a checkpoint; Adam restarts)
+ * --split-seed S --resume DIR (start from a model directory, e.g. a checkpoint; Adam restarts; when
+ * --preset names a wider network of the same stages, the weights are widened so that it starts as
+ * the same function: see model/widen.ts)
  * --resumed-iterations N (how far that checkpoint had trained, for the record) --checkpoints DIR
  * (default .lgefed/pretrain-<preset>; every 25 iterations, and the float32 final model)
  * --schedule poly|constant (learning rate over the planned iterations; default poly, nnU-Net's decay)
  * --lr R (peak learning rate, default 1e-3)
  * --continue DIR (a resumable checkpoint, e.g. <checkpoints>/latest: continues that run exactly —
  * its planned iterations, rate, schedule and seed, Adam's moments, the next batches; a run stopped by
- * --max-minutes leaves one, so a long run spans sessions).
+ * --max-minutes leaves one, so a long run spans sessions) --compact-checkpoint DIR (when --max-minutes
+ * stops the run, also write its checkpoint there in the compact form a commit can carry).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadDataset } from '@lgefed/shared/imaging/index';
-import { architectureFromName } from '@lgefed/shared/model/architecture-name';
-import { isLearningRateSchedule, loadCheckpoint } from '@lgefed/shared/model/index';
+import { architectureFromName, architectureName } from '@lgefed/shared/model/architecture-name';
+import { canonicalJson, compactCheckpoint, isLearningRateSchedule, loadCheckpoint, widenWeights } from '@lgefed/shared/model/index';
 import {
   cohortProfile,
   evaluateModel,
@@ -89,6 +92,9 @@ async function main(): Promise<void> {
   if (continued) log(`continuing a run at iteration ${continued.state.iteration}/${continued.plan.iterations} (seed ${continued.plan.seed}, ${continued.plan.learningRateSchedule} rate from ${continued.plan.learningRate})`);
   const spec = continued?.model.spec ?? namedSpec;
   const start: LoadedModel | undefined = resume ? await loadModelDirectory(resume) : undefined;
+  const widened = start !== undefined && !continued && canonicalJson(start.spec) !== canonicalJson(spec);
+  const startWeights = start && widened ? widenWeights(start.spec, start.weights, spec, seed) : start?.weights;
+  if (widened) log(`widened ${resume} (${architectureName(start.spec)}) to ${architecture}: the same function, new channels seeded by ${seed}`);
   const checkpointDir = resolve(option('checkpoints', `.lgefed/pretrain-${architecture.replace(/[^\w-]+/g, '-')}`));
   await mkdir(checkpointDir, { recursive: true });
   let lastReport = 0;
@@ -99,7 +105,7 @@ async function main(): Promise<void> {
     batchSize,
     ...(continued
       ? { iterations: continued.plan.iterations, learningRate: continued.plan.learningRate, learningRateSchedule: continued.plan.learningRateSchedule, seed: continued.plan.seed, initialWeights: continued.model.weights, startedFrom: continued.model.id, resume: continued.state }
-      : { iterations, learningRate, learningRateSchedule: schedule, seed, ...(start ? { initialWeights: start.weights, startedFrom: start.id } : {}) }),
+      : { iterations, learningRate, learningRateSchedule: schedule, seed, ...(start && startWeights ? { initialWeights: startWeights, startedFrom: start.id } : {}) }),
     ...(maxMinutes ? { maxSeconds: Number(maxMinutes) * 60 } : {}),
     checkpointEvery: 25,
     checkpointDir,
@@ -116,6 +122,8 @@ async function main(): Promise<void> {
 
   // Kept before scoring, so a failure while scoring never loses the training run.
   await saveModelDirectory(join(checkpointDir, 'final'), spec, trained.weights, { training: trained.record });
+  const compactTo = option('compact-checkpoint', '');
+  if (compactTo && trained.stoppedByTimeLimit) log(`compact checkpoint ${resolve(compactTo)} (model id ${await compactCheckpoint(join(checkpointDir, 'latest'), resolve(compactTo))})`);
   const full: LoadedModel = { spec, weights: trained.weights, id: trained.modelId, training: trained.record };
   const float32 = await evaluateModel({ model: full, cases: validation, onLog: log });
   log(`validation float32: ${diceLine(float32)}`);
@@ -132,6 +140,7 @@ async function main(): Promise<void> {
       stoppedByTimeLimit: trained.stoppedByTimeLimit,
       plannedIterations: iterations,
       ...(start ? { resumedFrom: start.id, resumedIterations: resumed(start), totalIterations: resumed(start) + trained.record.iterations } : {}),
+      ...(widened ? { widenedFrom: architectureName(start.spec) } : {}),
     },
   };
   // Saving replaces the directory; the hand-written model card is kept.

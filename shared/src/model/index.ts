@@ -19,3 +19,4 @@ export * from './sliding-window.js';
 export * from './tfjs-engine.js';
 export * from './inference-choice.js';
 export * from './checkpoint.js';
+export * from './widen.js';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadCheckpoint, ModelFileError, OPTIMIZER_FILE, TrainingCancelledError, trainModel, TrainingOptionsError } from '@lgefed/shared/model/index';
+import { compactCheckpoint, loadCheckpoint, ModelFileError, OPTIMIZER_FILE, TrainingCancelledError, trainModel, TrainingOptionsError, WEIGHTS_FILE } from '@lgefed/shared/model/index';
 import { engineOptions, ringSlice, tinySpec, useWasm } from './tiny.js';
 
 describe('model: resumable training checkpoints', () => {
@@ -34,6 +34,31 @@ describe('model: resumable training checkpoints', () => {
     const checkpoint = await loadCheckpoint(join(directory, 'run', 'latest'));
     const freshAdam = await trainModel({ ...plan, iterations: 3, initialWeights: checkpoint.model.weights });
     assert.notEqual(freshAdam.modelId, straight.modelId);
+  });
+
+  it('a compact checkpoint takes half the bytes and resumes the same plan from values rounding moved slightly', async () => {
+    const exactDir = join(directory, 'run', 'latest');
+    const compactDir = join(directory, 'compact');
+    await compactCheckpoint(exactDir, compactDir);
+    for (const file of [WEIGHTS_FILE, OPTIMIZER_FILE]) {
+      assert.equal((await stat(join(compactDir, file))).size * 2, (await stat(join(exactDir, file))).size, file);
+    }
+    const exact = await loadCheckpoint(exactDir);
+    const compact = await loadCheckpoint(compactDir);
+    assert.deepEqual(compact.plan, exact.plan);
+    assert.equal(compact.state.iteration, exact.state.iteration);
+    const relativeError = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!) / Math.max(Math.abs(b[i]!), 1e-30)), 0);
+    for (const [i, m] of compact.state.optimizer.moments.entries()) {
+      const reference = exact.state.optimizer.moments[i]!;
+      assert.ok(relativeError(m.first, reference.first) <= 2 ** -8 && relativeError(m.second, reference.second) <= 2 ** -8, m.name);
+    }
+    // Second moments far below float16's range keep their size in bfloat16.
+    const tiny = exact.state.optimizer.moments.flatMap((m) => [...m.second]).filter((v) => v > 0 && v < 1e-8);
+    assert.ok(tiny.length > 0, 'the run has second moments below 1e-8');
+    const exactResume = await trainModel({ ...plan, initialWeights: exact.model.weights, resume: exact.state });
+    const compactResume = await trainModel({ ...plan, initialWeights: compact.model.weights, resume: compact.state });
+    assert.equal(compactResume.losses.length, 3);
+    compactResume.losses.forEach((loss, i) => assert.ok(Math.abs(loss - exactResume.losses[i]!) < 0.01 * exactResume.losses[i]!, `${loss} vs ${exactResume.losses[i]}`));
   });
 
   it('a run cancelled part-way leaves a checkpoint at the iteration it reached', async () => {

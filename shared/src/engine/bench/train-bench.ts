@@ -10,19 +10,19 @@
  * RSS is that of one process doing only that round's work (one model), not of this parent, which
  * also profiles a step.
  * Options: --steps N (lite; paper uses fewer), --rounds N (default 3), --only lite|paper, --no-peer,
- * LGEFED_BACKEND/THREADS. Ends with one JSON line of figures.
+ * --round-timeout S (a child round still running after S seconds is taken as hung and rerun once;
+ * default 900), LGEFED_BACKEND/THREADS. Ends with one JSON line of figures.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine, type EngineInfo } from '../index.js';
 import { initialWeights, slidingWindowLabels, TfjsProbabilityEngine, UNet, UNetTrainer, unetSpec, windowStarts, type Batch, type PresetName, type ProbabilityEngine } from '../../model/index.js';
 import { OnnxProbabilityEngine, onnxRuntimeAvailable } from '../../onnx/index.js';
 import { interleavedJson, printInterleaved, roundsFlag, runInterleaved, type Interleaved, type Round, type Side } from '../../bench/interleaved.js';
 import { runPythonPeer } from '../../bench/python-peer.js';
+import { runChildRound } from '../../bench/child-round.js';
 
 const PEER = resolve(process.cwd(), '../shared/bench/torch_unet.py');
 const BATCH = 8;
@@ -155,8 +155,6 @@ async function onnxRound(preset: PresetName, steps: number, threads: number, lan
   };
 }
 
-const run = promisify(execFile);
-
 /**
  * A side of ours (`ours`: the engine under test; `onnx`: onnxruntime, one lane per thread;
  * `onnx-session`: one session of all threads) in a fresh child process per round, as the peer's;
@@ -166,7 +164,9 @@ async function childRound(side: 'ours' | 'onnx' | 'onnx-session', config: Config
   const args = [fileURLToPath(import.meta.url), '--round', side, '--preset', config.preset, '--steps', String(config.steps), '--threads', String(threads)];
   // The child starts the engine this process chose.
   const env = { ...process.env, LGEFED_BACKEND: engine.backend, LGEFED_THREADS: String(engine.threads) };
-  const { stdout } = await run(process.execPath, args, { maxBuffer: 1 << 20, env });
+  const timeoutSeconds = Number(argValue('--round-timeout') ?? 900);
+  const onStall = (attempt: number) => console.error(`\n!!! ${side} round (${config.preset}) hung: no result in ${timeoutSeconds} s (attempt ${attempt}); killed${attempt === 1 ? ', running it once more' : ''} !!!\n`);
+  const stdout = await runChildRound(process.execPath, args, { env, timeoutSeconds, onStall });
   const report = JSON.parse(stdout.trim().split('\n').pop()!) as ChildRoundReport;
   peaks.push(report.peakRssMiB);
   return { figures: report.figures, cpuSeconds: report.cpuSeconds, work: report.work };

@@ -93,7 +93,7 @@ async function main(): Promise<void> {
   const spec = continued?.model.spec ?? namedSpec;
   const start: LoadedModel | undefined = resume ? await loadModelDirectory(resume) : undefined;
   const widened = start !== undefined && !continued && canonicalJson(start.spec) !== canonicalJson(spec);
-  const startWeights = start && widened ? widenWeights(start.spec, start.weights, spec, seed) : start?.weights;
+  const startWeights = start && (widened ? widenWeights(start.spec, start.weights, spec, seed) : start.weights);
   if (widened) log(`widened ${resume} (${architectureName(start.spec)}) to ${architecture}: the same function, new channels seeded by ${seed}`);
   const checkpointDir = resolve(option('checkpoints', `.lgefed/pretrain-${architecture.replace(/[^\w-]+/g, '-')}`));
   await mkdir(checkpointDir, { recursive: true });

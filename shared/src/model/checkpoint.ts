@@ -80,6 +80,11 @@ function fromBfloat16(halves: Uint16Array): Float32Array {
   return new Float32Array(bits.buffer);
 }
 
+/** The bytes in a fresh, aligned buffer of their own (a Buffer from readFile may sit at any offset of a shared pool). */
+function copyOf(bytes: Uint8Array): ArrayBuffer {
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}
+
 function momentBytes(values: Float32Array, dtype: MomentDType): Uint8Array {
   if (dtype === 'float32') return littleEndianBytes(values);
   const halves = toBfloat16(values);
@@ -126,9 +131,7 @@ export async function loadCheckpoint(directory: string): Promise<Checkpoint> {
   const values = file.moments.reduce((n, m) => n + 2 * m.size, 0);
   const width = MOMENT_BYTES[momentDtype];
   if (bytes.byteLength !== values * width) throw new ModelFileError(`${directory}: ${OPTIMIZER_FILE} has ${bytes.byteLength} bytes, the state describes ${values * width}`);
-  const stored = momentDtype === 'float32' ? new Float32Array(values) : new Uint16Array(values);
-  new Uint8Array(stored.buffer).set(bytes);
-  const all = stored instanceof Float32Array ? stored : fromBfloat16(stored);
+  const all = momentDtype === 'float32' ? new Float32Array(copyOf(bytes)) : fromBfloat16(new Uint16Array(copyOf(bytes)));
   let offset = 0;
   const take = (size: number): Float32Array => all.subarray(offset, (offset += size));
   const moments = file.moments.map(({ name, size }) => ({ name, first: take(size), second: take(size) }));

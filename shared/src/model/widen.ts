@@ -28,8 +28,8 @@ interface ChannelAxes {
 }
 
 function channelAxes(name: string, narrow: UNetSpec, wide: UNetSpec): ChannelAxes | undefined {
-  const [block, part] = name.split('.') as [string, string];
   if (!name.endsWith('.weight')) return undefined; // norm scales, shifts and biases: one axis, outputs only
+  const [block, part] = name.split('.') as [string, string];
   if (part === 'up') return { inputAxis: 3, outputAxis: 2, input: same }; // transposed conv [h, w, out, in]
   if (part === 'conv1' && block.startsWith('dec')) {
     const level = narrow.stages - 2 - Number(block.slice(3));
@@ -39,7 +39,7 @@ function channelAxes(name: string, narrow: UNetSpec, wide: UNetSpec): ChannelAxe
 }
 
 /** Checks that `wide` can hold `narrow`'s weights: same stages, inputs and classes, no stage narrower. */
-export function checkWidening(narrow: UNetSpec, wide: UNetSpec): void {
+function checkWidening(narrow: UNetSpec, wide: UNetSpec): void {
   for (const field of ['stages', 'inChannels', 'classes'] as const) {
     if (narrow[field] !== wide[field]) throw new ModelSpecError(`cannot widen: ${field} ${narrow[field]} → ${wide[field]} (only feature counts may grow)`);
   }

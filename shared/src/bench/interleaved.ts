@@ -225,14 +225,24 @@ export async function runInterleaved(sides: Readonly<Record<string, Side>>, opti
 const sig = (v: number) => (Number.isFinite(v) ? +v.toPrecision(4) : null);
 const mapValues = (record: Readonly<Record<string, number>>, f: (v: number) => number | null) => Object.fromEntries(Object.entries(record).map(([k, v]) => [k, f(v)]));
 
-/** The result for a bench's one-line JSON: medians, spreads, ratios, the load and other processes' busy cores before each round, the verdict. */
+/** The result for a bench's one-line JSON: medians, spreads, each round's values, ratios, the load and other processes' busy cores before each round, the verdict. */
 export function interleavedJson(result: Interleaved): Record<string, unknown> {
   return {
     rounds: result.rounds,
     order: result.order.map((o) => o.side),
     loads: result.order.map((o) => +o.load.toFixed(2)),
     otherBusyCores: result.order.map((o) => (Number.isNaN(o.otherBusyCores) ? null : +o.otherBusyCores.toFixed(2))),
-    ...Object.fromEntries(Object.entries(result.sides).map(([n, s]) => [n, { median: mapValues(s.median, sig), spread: mapValues(s.spread, (v) => (Number.isFinite(v) ? +v.toFixed(3) : null)) }])),
+    ...Object.fromEntries(
+      Object.entries(result.sides).map(([n, s]) => [
+        n,
+        {
+          median: mapValues(s.median, sig),
+          spread: mapValues(s.spread, (v) => (Number.isFinite(v) ? +v.toFixed(3) : null)),
+          // So a wide spread shows whether one round or all of them strayed.
+          values: Object.fromEntries(Object.keys(s.median).map((figure) => [figure, s.rounds.map((r) => sig(r.figures[figure]!))])),
+        },
+      ]),
+    ),
     ratios: mapValues(result.ratios, sig),
     ...(Object.keys(result.failed).length > 0 ? { failed: result.failed } : {}),
     quiet: result.quiet,

@@ -84,7 +84,9 @@ describe('bench: interleaved rounds', () => {
     assert.deepEqual(calls, ['ours', 'peer', 'ours', 'peer', 'ours', 'peer']);
     assert.deepEqual(result.order.map((o) => [o.side, o.round]), [['ours', 0], ['peer', 0], ['ours', 1], ['peer', 1], ['ours', 2], ['peer', 2]]);
     assert.deepEqual(result.order.map((o) => +o.load.toFixed(1)), [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]);
-    assert.deepEqual(interleavedJson(result)['otherBusyCores'], [0.05, 0.1, 0.15, 0.2, 0.25, 0.3]);
+    const json = interleavedJson(result);
+    assert.deepEqual(json['otherBusyCores'], [0.05, 0.1, 0.15, 0.2, 0.25, 0.3]);
+    assert.deepEqual((json['peer'] as { values: Record<string, number[]> }).values, { rate: [5, 5, 6], cpu_s: [2, 2, 2], slices_per_cpu_s: [5, 5, 5] }, 'each round in the order it ran');
     assert.equal(result.sides['ours']!.median['rate'], 11);
     assert.equal(result.sides['ours']!.median['slices_per_cpu_s'], 5);
     assert.equal(result.sides['ours']!.median['cpu_s'], 2);

@@ -11,9 +11,10 @@
  * also profiles a step.
  * Options: --steps N (lite; paper uses fewer), --rounds N (default 3), --only lite|paper, --no-peer,
  * --round-timeout S (a child round still running after S seconds is taken as hung and rerun once;
- * default 900), LGEFED_BACKEND/THREADS. Ends with one JSON line of figures.
+ * default 900), --plot FILE (a PNG of every side's slices/s in every round), LGEFED_BACKEND/THREADS.
+ * Ends with one JSON line of figures.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
@@ -21,6 +22,8 @@ import { initEngine, type EngineInfo } from '../index.js';
 import { initialWeights, slidingWindowLabels, TfjsProbabilityEngine, UNet, UNetTrainer, unetSpec, windowStarts, type Batch, type PresetName, type ProbabilityEngine } from '../../model/index.js';
 import { OnnxProbabilityEngine, onnxRuntimeAvailable } from '../../onnx/index.js';
 import { interleavedJson, printInterleaved, roundsFlag, runInterleaved, type Interleaved, type Round, type Side } from '../../bench/interleaved.js';
+import { roundRows, roundsFigureSpec } from '../../bench/rounds-figure.js';
+import { renderPng } from '../../plots/render.js';
 import { runPythonPeer } from '../../bench/python-peer.js';
 import { runChildRound } from '../../bench/child-round.js';
 
@@ -277,6 +280,12 @@ async function main(): Promise<void> {
     for (const k of r.kernels) console.log(`| ${k.name} | ${k.ms.toFixed(1)} | ${(k.share * 100).toFixed(1)}% |`);
   }
   console.log(JSON.stringify(figures));
+  const plot = argValue('--plot');
+  if (plot) {
+    const rows = results.flatMap((r) => roundRows(r.config.preset, r.rounds, ['train_slices_per_s', 'infer_slices_per_s']));
+    writeFileSync(plot, await renderPng(roundsFigureSpec(rows, `bench:train, slices/s in each interleaved round (${engine.backend}, ${engine.threads} threads, batch ${BATCH})`)));
+    console.log(`plot: ${plot}`);
+  }
 }
 
 main().catch((error: unknown) => {

@@ -10,15 +10,21 @@ const reply = (message: LaneReply, transfer: ArrayBuffer[] = []) => port.postMes
 try {
   const ort = await importOrt();
   const session = await openSession(ort, model, threads);
+  const inFlight = new Set<Promise<void>>();
   port.on('message', (request: LaneRequest) => {
     if (request === 'release') {
-      void session.release().finally(() => reply({ type: 'released' }));
+      // Only once every run has answered: a session released under a native run aborts the process.
+      void Promise.all(inFlight)
+        .then(() => session.release())
+        .finally(() => reply({ type: 'released' }));
       return;
     }
-    runSession(ort, session, request.images, request.n, request.size, classes).then(
+    const run = runSession(ort, session, request.images, request.n, request.size, classes).then(
       (data) => reply({ type: 'result', id: request.id, data }, [data.buffer as ArrayBuffer]),
       (error: Error) => reply({ type: 'error', id: request.id, message: error.message }),
     );
+    inFlight.add(run);
+    void run.finally(() => inFlight.delete(run));
   });
   reply({ type: 'ready' });
 } catch (error) {

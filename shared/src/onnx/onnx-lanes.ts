@@ -21,6 +21,8 @@ export interface OnnxLane {
 
 /** A session in the calling thread. */
 export class SessionLane implements OnnxLane {
+  private readonly inFlight = new Set<Promise<unknown>>();
+
   private constructor(
     private readonly ort: OrtModule,
     private readonly session: OrtSession,
@@ -32,11 +34,17 @@ export class SessionLane implements OnnxLane {
   }
 
   run(images: Float32Array, n: number, size: number): Promise<Float32Array> {
-    return runSession(this.ort, this.session, images, n, size, this.classes);
+    const run = runSession(this.ort, this.session, images, n, size, this.classes);
+    const settled = run.catch(() => undefined);
+    this.inFlight.add(settled);
+    void settled.finally(() => this.inFlight.delete(settled));
+    return run;
   }
 
-  release(): Promise<void> {
-    return this.session.release();
+  /** Closes the session once every run in flight has answered, as a worker lane does. */
+  async release(): Promise<void> {
+    await Promise.all(this.inFlight);
+    await this.session.release();
   }
 }
 
@@ -111,6 +119,10 @@ export class WorkerLane implements OnnxLane {
     });
   }
 
+  /**
+   * Closes the session once every run in flight has answered (the worker waits for them: a session
+   * released under a native run aborts the process), and keeps the process alive until then.
+   */
   async release(): Promise<void> {
     if (this.failure) return;
     const released = new Promise<void>((resolve) => (this.released = resolve));
@@ -130,7 +142,8 @@ export class WorkerLane implements OnnxLane {
     const waiting = this.pending.get(reply.id);
     if (!waiting) return;
     this.pending.delete(reply.id);
-    if (this.pending.size === 0) this.worker.unref();
+    // A lane being released stays referenced: its caller awaits the session's close.
+    if (this.pending.size === 0 && !this.released) this.worker.unref();
     if (reply.type === 'result') waiting.resolve(reply.data);
     else waiting.reject(new OnnxLaneError(`onnx lane: ${reply.message}`));
   }

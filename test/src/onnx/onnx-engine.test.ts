@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadDataset, preprocessCase } from '@lgefed/shared/imaging/index';
 import { ModelInputError, parameterLayout, SeededRandom, UNet, validateSpec, type NamedTensor, type UNetSpec } from '@lgefed/shared/model/index';
@@ -165,6 +167,38 @@ describe('onnx: U-Net inference on onnxruntime-node', () => {
         await lane.release();
       }
       await assert.rejects(lane.run(new Float32Array(16 * 16), 1, 16), OnnxLaneError);
+    });
+
+    it('an engine disposed while a batch is in flight answers the batch first, in one lane as in several', async () => {
+      const weights = randomWeights(spec, 4);
+      for (const threads of [1, 2]) {
+        const engine = await OnnxProbabilityEngine.load(spec, weights, { threads });
+        const pending = engine.probabilities(new Float32Array(4 * 64 * 64).fill(0.5), 4, 64);
+        await engine.dispose();
+        assert.equal((await pending).length, 4 * 64 * 64 * spec.classes, `${threads} thread(s)`);
+      }
+    });
+
+    it('released while a run is in flight, answers the run first and keeps the process alive until the session is closed', async () => {
+      // In a process of its own: a lane that let go of the process early made it exit (code 13,
+      // "unsettled top-level await") before release resolved, with nothing else to keep it alive.
+      const script = `
+        import { WorkerLane } from '${import.meta.resolve('@lgefed/shared/onnx/onnx-lanes')}';
+        import { unetOnnxModel } from '${import.meta.resolve('@lgefed/shared/onnx/index')}';
+        import { initialWeights, validateSpec } from '${import.meta.resolve('@lgefed/shared/model/index')}';
+        const spec = validateSpec({ architecture: 'unet2d-instancenorm-leakyrelu', stages: 5, baseFeatures: 16, maxFeatures: 256, inputSize: 128, inChannels: 1, classes: 3 });
+        const lane = await WorkerLane.start(unetOnnxModel(spec, initialWeights(spec, 1)), 1, spec.classes);
+        const run = lane.run(new Float32Array(8 * 256 * 256).fill(0.3), 8, 256).then((d) => d.length, (e) => e.message);
+        await lane.release();
+        console.log(JSON.stringify({ run: await run }));`;
+      const dir = await mkdtemp(join(tmpdir(), 'lgefed-lane-'));
+      try {
+        await writeFile(join(dir, 'release.mjs'), script);
+        const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'release.mjs')], { timeout: 120_000 });
+        assert.deepEqual(JSON.parse(stdout), { run: 8 * 256 * 256 * 3 });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
   });
 

@@ -1,6 +1,6 @@
 /** An onnx lane's worker thread (see onnx-lanes.ts): one session, batches in, probabilities out. */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { LaneReply, LaneRequest, LaneWorkerData } from './onnx-lanes.js';
+import { RunsInFlight, type LaneReply, type LaneRequest, type LaneWorkerData } from './onnx-lanes.js';
 import { importOrt, openSession, OnnxUnavailableError, runSession } from './onnx-runtime.js';
 
 const { model, threads, classes } = workerData as LaneWorkerData;
@@ -10,21 +10,19 @@ const reply = (message: LaneReply, transfer: ArrayBuffer[] = []) => port.postMes
 try {
   const ort = await importOrt();
   const session = await openSession(ort, model, threads);
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new RunsInFlight();
   port.on('message', (request: LaneRequest) => {
     if (request === 'release') {
-      // Only once every run has answered: a session released under a native run aborts the process.
-      void Promise.all(inFlight)
+      void inFlight
+        .settled()
         .then(() => session.release())
         .finally(() => reply({ type: 'released' }));
       return;
     }
-    const run = runSession(ort, session, request.images, request.n, request.size, classes).then(
+    inFlight.track(runSession(ort, session, request.images, request.n, request.size, classes)).then(
       (data) => reply({ type: 'result', id: request.id, data }, [data.buffer as ArrayBuffer]),
       (error: Error) => reply({ type: 'error', id: request.id, message: error.message }),
     );
-    inFlight.add(run);
-    void run.finally(() => inFlight.delete(run));
   });
   reply({ type: 'ready' });
 } catch (error) {

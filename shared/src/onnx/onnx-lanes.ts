@@ -19,9 +19,28 @@ export interface OnnxLane {
   release(): Promise<void>;
 }
 
+/** Runs not yet answered: a session is released only after them (released under a native run, it aborts the process). */
+export class RunsInFlight {
+  private readonly runs = new Set<Promise<void>>();
+
+  track<T>(run: Promise<T>): Promise<T> {
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.runs.add(settled);
+    void settled.then(() => this.runs.delete(settled));
+    return run;
+  }
+
+  async settled(): Promise<void> {
+    await Promise.all(this.runs);
+  }
+}
+
 /** A session in the calling thread. */
 export class SessionLane implements OnnxLane {
-  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly inFlight = new RunsInFlight();
 
   private constructor(
     private readonly ort: OrtModule,
@@ -34,16 +53,12 @@ export class SessionLane implements OnnxLane {
   }
 
   run(images: Float32Array, n: number, size: number): Promise<Float32Array> {
-    const run = runSession(this.ort, this.session, images, n, size, this.classes);
-    const settled = run.catch(() => undefined);
-    this.inFlight.add(settled);
-    void settled.finally(() => this.inFlight.delete(settled));
-    return run;
+    return this.inFlight.track(runSession(this.ort, this.session, images, n, size, this.classes));
   }
 
   /** Closes the session once every run in flight has answered, as a worker lane does. */
   async release(): Promise<void> {
-    await Promise.all(this.inFlight);
+    await this.inFlight.settled();
     await this.session.release();
   }
 }
@@ -119,10 +134,7 @@ export class WorkerLane implements OnnxLane {
     });
   }
 
-  /**
-   * Closes the session once every run in flight has answered (the worker waits for them: a session
-   * released under a native run aborts the process), and keeps the process alive until then.
-   */
+  /** Closes the session once every run in flight has answered (the worker waits for them), and keeps the process alive until then. */
   async release(): Promise<void> {
     if (this.failure) return;
     const released = new Promise<void>((resolve) => (this.released = resolve));

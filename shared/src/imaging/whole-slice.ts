@@ -2,7 +2,7 @@
  * Whole-slice preprocessing, the one path for training and inference (as nnU-Net): resample each
  * slice to the model's working spacing, normalise its intensities robustly, and pad it to at least
  * the network window. No crop and no guessed heart centre: training samples windows from these
- * slices, inference tiles them, and `restoreWholeSlices` is the exact inverse of the padding.
+ * slices, inference tiles them, and `restoreWholeSlices` undoes the padding and the resampling.
  */
 import type { Case, LabelVolume, Slice, Spacing } from '../types.js';
 import { DataError } from './errors.js';
@@ -104,17 +104,36 @@ export function preprocessWholeSlices(c: Case, options: WholeSliceOptions): Whol
   };
 }
 
-/** Label slices on the padded grid → a label volume on the case's own grid (nearest neighbour). */
-export function restoreWholeSlices(labelSlices: readonly Uint8Array[], transform: WholeSliceTransform): LabelVolume {
+/**
+ * Class probabilities on the padded grid (classes interleaved per pixel) → a label volume on the case's
+ * own grid. Each class's plane is resampled bilinearly and the argmax taken on the case's grid, as
+ * nnU-Net resamples the softmax and not the labels: a boundary can fall between two pixels of the
+ * working grid instead of on the nearest one (ties go to the lower class).
+ */
+export function restoreWholeSlices(probabilitySlices: readonly Float32Array[], classes: number, transform: WholeSliceTransform): LabelVolume {
   const [w, h, depth] = transform.originalDims;
   const { resampledWidth: rw, resampledHeight: rh, padX, padY, width, height } = transform;
-  if (labelSlices.length !== depth) throw new DataError('bad-input', 'prediction', `${labelSlices.length} slices given, the case has ${depth}`);
+  if (probabilitySlices.length !== depth) throw new DataError('bad-input', 'prediction', `${probabilitySlices.length} slices given, the case has ${depth}`);
   const out = new Uint8Array(w * h * depth);
-  const unpadded = new Uint8Array(rw * rh);
-  labelSlices.forEach((slice, k) => {
-    if (slice.length !== width * height) throw new DataError('bad-input', 'prediction', `slice ${k} has ${slice.length} pixels, expected ${width}x${height}`);
-    for (let y = 0; y < rh; y++) unpadded.set(slice.subarray((y + padY) * width + padX, (y + padY) * width + padX + rw), y * rw);
-    out.set(rw === w && rh === h ? unpadded : resampleNearest(unpadded, rw, rh, w, h), k * w * h);
+  const plane = new Float32Array(rw * rh);
+  const best = new Float32Array(w * h);
+  probabilitySlices.forEach((slice, k) => {
+    if (slice.length !== width * height * classes) throw new DataError('bad-input', 'prediction', `slice ${k} has ${slice.length} values, expected ${width}x${height}x${classes}`);
+    const labels = out.subarray(k * w * h, (k + 1) * w * h);
+    best.fill(-Infinity);
+    for (let c = 0; c < classes; c++) {
+      for (let y = 0; y < rh; y++) {
+        const row = (y + padY) * width + padX;
+        for (let x = 0; x < rw; x++) plane[y * rw + x] = slice[(row + x) * classes + c]!;
+      }
+      const onGrid = rw === w && rh === h ? plane : resampleLinear(plane, rw, rh, w, h);
+      for (let i = 0; i < onGrid.length; i++) {
+        if (onGrid[i]! > best[i]!) {
+          best[i] = onGrid[i]!;
+          labels[i] = c;
+        }
+      }
+    }
   });
   return { data: out, dims: transform.originalDims, spacing: transform.originalSpacing };
 }

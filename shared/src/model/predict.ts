@@ -8,7 +8,7 @@ import { preprocessWholeSlices, restoreWholeSlices } from '../imaging/whole-slic
 import { largestComponent } from '../metrics/components.js';
 import type { ImageVolume, LabelVolume } from '../types.js';
 import type { ProbabilityEngine } from './probability-engine.js';
-import { slidingWindowLabels } from './sliding-window.js';
+import { slidingWindowProbabilities } from './sliding-window.js';
 import type { UNetSpec } from './spec.js';
 import { ModelInputError } from './unet.js';
 
@@ -45,12 +45,12 @@ export async function predictVolume(engine: ProbabilityEngine, spec: UNetSpec, i
     { id: 'prediction', image, source: 'prediction input' },
     { minSize: spec.inputSize, ...(options.targetSpacing ? { targetSpacing: options.targetSpacing } : {}) },
   );
-  const labelSlices = await slidingWindowLabels(engine, slices, {
+  const probabilities = await slidingWindowProbabilities(engine, slices, {
     window: spec.inputSize,
     ...(options.mirror !== undefined ? { mirror: options.mirror } : {}),
     ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
   });
-  const restored = restoreWholeSlices(labelSlices, transform);
+  const restored = restoreWholeSlices(probabilities, engine.classes, transform);
   if (options.largestComponent === false) return restored;
   const foreground = Array.from({ length: spec.classes - 1 }, (_, i) => i + 1);
   return keepLargestComponents(restored, foreground);

@@ -1,8 +1,9 @@
 /**
  * Whole-slice inference by overlapping windows, as nnU-Net does: windows of the network's input size
  * tile each slice with at least 50 % overlap, each window's softmax is weighted by a Gaussian that
- * trusts its centre more than its borders, and the weighted sums decide each pixel's label. Windows
- * of all slices are batched together; mirroring adds the x, y and xy flips of every window.
+ * trusts its centre more than its borders, and the weighted means are each pixel's class
+ * probabilities. Windows of all slices are batched together; mirroring adds the x, y and xy flips of
+ * every window.
  */
 import type { Slice } from '../types.js';
 import type { ProbabilityEngine } from './probability-engine.js';
@@ -70,8 +71,15 @@ const MIRRORS: readonly (readonly [boolean, boolean])[] = [
   [true, true],
 ];
 
-/** Label slices (argmax of the Gaussian-weighted window probabilities), one per input slice. */
-export async function slidingWindowLabels(engine: ProbabilityEngine, slices: readonly Pick<Slice, 'image' | 'width' | 'height'>[], options: SlidingWindowOptions): Promise<Uint8Array[]> {
+/**
+ * Class probabilities of every pixel (classes interleaved), one array per input slice: the
+ * Gaussian-weighted mean of the softmax of every window over the pixel.
+ */
+export async function slidingWindowProbabilities(
+  engine: ProbabilityEngine,
+  slices: readonly Pick<Slice, 'image' | 'width' | 'height'>[],
+  options: SlidingWindowOptions,
+): Promise<Float32Array[]> {
   const { window } = options;
   const batchSize = options.batchSize ?? 8;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new SlidingWindowError(`batchSize must be a positive integer, got ${batchSize}`);
@@ -82,7 +90,7 @@ export async function slidingWindowLabels(engine: ProbabilityEngine, slices: rea
     if (s.image.length !== s.width * s.height) throw new SlidingWindowError(`slice ${slice} has ${s.image.length} pixels, expected ${s.width}x${s.height}`);
     for (const y0 of windowStarts(s.height, window, options.stepFraction)) for (const x0 of windowStarts(s.width, window, options.stepFraction)) placements.push({ slice, x0, y0 });
   });
-  // Weighted probability sums; argmax needs no division by the summed weights (same for every class).
+  // Weighted probability sums; a pixel's classes sum to its windows' summed weight, which divides them at the end.
   const sums = slices.map((s) => new Float32Array(s.width * s.height * classes));
   const importance = gaussianImportance(window);
   const plane = window * window;
@@ -122,13 +130,12 @@ export async function slidingWindowLabels(engine: ProbabilityEngine, slices: rea
       }
     }
   }
-  return sums.map((sum) => {
-    const labels = new Uint8Array(sum.length / classes);
-    for (let i = 0; i < labels.length; i++) {
-      let best = 0;
-      for (let c = 1; c < classes; c++) if (sum[i * classes + c]! > sum[i * classes + best]!) best = c;
-      labels[i] = best;
+  for (const sum of sums) {
+    for (let i = 0; i < sum.length; i += classes) {
+      let weight = 0;
+      for (let c = 0; c < classes; c++) weight += sum[i + c]!;
+      for (let c = 0; c < classes; c++) sum[i + c]! /= weight;
     }
-    return labels;
-  });
+  }
+  return sums;
 }

@@ -14,7 +14,7 @@ import {
   PredictionError,
   Predictor,
   saveModel,
-  slidingWindowLabels,
+  slidingWindowProbabilities,
   TfjsProbabilityEngine,
   trainModel,
   UNet,
@@ -22,9 +22,14 @@ import {
 } from '@lgefed/shared/model/index';
 import { engineOptions, ringSlice, tinySpec, useWasm } from './tiny.js';
 
-/** Labels of 16x16 slices, each one window of the tiny network. */
-function labelsOf(model: UNet, images: Float32Array[]): Promise<Uint8Array[]> {
-  return slidingWindowLabels(new TfjsProbabilityEngine(model, 'wasm'), images.map((image) => ({ image, width: 16, height: 16 })), { window: 16 });
+/** Labels (argmax) of 16x16 slices, each one window of the tiny network. */
+async function labelsOf(model: UNet, images: Float32Array[]): Promise<Uint8Array[]> {
+  const engine = new TfjsProbabilityEngine(model, 'wasm');
+  const probabilities = await slidingWindowProbabilities(engine, images.map((image) => ({ image, width: 16, height: 16 })), { window: 16 });
+  return probabilities.map((p) => Uint8Array.from({ length: p.length / engine.classes }, (_, i) => {
+    const pixel = Array.from(p.subarray(i * engine.classes, (i + 1) * engine.classes));
+    return pixel.indexOf(Math.max(...pixel));
+  }));
 }
 
 function classMask(labels: Uint8Array, c: number): Uint8Array {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { gaussianImportance, slidingWindowLabels, SlidingWindowError, windowStarts, type ProbabilityEngine } from '@lgefed/shared/model/index';
+import { gaussianImportance, slidingWindowProbabilities, SlidingWindowError, windowStarts, type ProbabilityEngine } from '@lgefed/shared/model/index';
 
 /** A per-pixel "network": class 2 where the pixel is bright, 1 where mid-grey, else 0; counts calls. */
 class PointwiseEngine implements ProbabilityEngine {
@@ -42,14 +42,16 @@ describe('model: sliding-window inference', () => {
     assert.equal(at(3, 5), at(28, 26));
   });
 
-  it('puts every window and mirror image back where it came from: a pixel-wise network gives pixel-wise labels', async () => {
+  it('puts every window and mirror image back where it came from: a pixel-wise network gives pixel-wise probabilities', async () => {
     for (const [width, height] of [[37, 50], [16, 16], [64, 40]] as const) {
       const image = pattern(width, height);
       const expected = image.map((v) => (v > 0.66 ? 2 : v > 0.33 ? 1 : 0));
       for (const mirror of [false, true]) {
         const engine = new PointwiseEngine();
-        const [labels] = await slidingWindowLabels(engine, [{ image, width, height }], { window: 16, mirror, batchSize: 6 });
-        assert.deepEqual(labels, Uint8Array.from(expected), `${width}x${height} mirror ${mirror}`);
+        const [probabilities] = await slidingWindowProbabilities(engine, [{ image, width, height }], { window: 16, mirror, batchSize: 6 });
+        // The engine's 0.8 for one class comes out as probability 1: weighted means, summing to 1 per pixel.
+        const wrong = expected.findIndex((label, i) => [0, 1, 2].some((c) => Math.abs(probabilities![i * 3 + c]! - (c === label ? 1 : 0)) > 1e-6));
+        assert.equal(wrong, -1, `${width}x${height} mirror ${mirror}: pixel ${wrong}`);
         const windows = windowStarts(width, 16).length * windowStarts(height, 16).length * (mirror ? 4 : 1);
         assert.equal(engine.batches.reduce((a, b) => a + b, 0), windows);
         assert.ok(engine.batches.every((n) => n <= 6));
@@ -57,18 +59,18 @@ describe('model: sliding-window inference', () => {
     }
   });
 
-  it('batches windows across slices and labels each slice on its own grid', async () => {
+  it('batches windows across slices and gives each slice its probabilities on its own grid', async () => {
     const engine = new PointwiseEngine();
     const slices = [{ image: pattern(20, 20), width: 20, height: 20 }, { image: pattern(48, 16), width: 48, height: 16 }];
-    const labels = await slidingWindowLabels(engine, slices, { window: 16, batchSize: 32 });
+    const probabilities = await slidingWindowProbabilities(engine, slices, { window: 16, batchSize: 32 });
     assert.equal(engine.batches.length, 1);
-    assert.deepEqual(labels.map((l) => l.length), [400, 768]);
+    assert.deepEqual(probabilities.map((p) => p.length), [400 * 3, 768 * 3]);
   });
 
   it('rejects a wrong slice size and a bad engine reply with typed errors', async () => {
     const engine = new PointwiseEngine();
-    await assert.rejects(slidingWindowLabels(engine, [{ image: new Float32Array(10), width: 16, height: 16 }], { window: 16 }), SlidingWindowError);
+    await assert.rejects(slidingWindowProbabilities(engine, [{ image: new Float32Array(10), width: 16, height: 16 }], { window: 16 }), SlidingWindowError);
     const broken: ProbabilityEngine = { ...engine, name: 'broken', classes: 3, probabilities: async () => new Float32Array(5), dispose: async () => {} };
-    await assert.rejects(slidingWindowLabels(broken, [{ image: new Float32Array(256), width: 16, height: 16 }], { window: 16 }), /engine returned 5 values/);
+    await assert.rejects(slidingWindowProbabilities(broken, [{ image: new Float32Array(256), width: 16, height: 16 }], { window: 16 }), /engine returned 5 values/);
   });
 });

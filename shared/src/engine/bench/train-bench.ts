@@ -19,7 +19,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine, type EngineInfo } from '../index.js';
-import { initialWeights, slidingWindowLabels, TfjsProbabilityEngine, UNet, UNetTrainer, unetSpec, windowStarts, type Batch, type PresetName, type ProbabilityEngine } from '../../model/index.js';
+import { initialWeights, slidingWindowProbabilities, TfjsProbabilityEngine, UNet, UNetTrainer, unetSpec, windowStarts, type Batch, type PresetName, type ProbabilityEngine } from '../../model/index.js';
 import { OnnxProbabilityEngine, onnxRuntimeAvailable } from '../../onnx/index.js';
 import { interleavedJson, printInterleaved, roundsFlag, runInterleaved, type Interleaved, type Round, type Side } from '../../bench/interleaved.js';
 import { roundRows, roundsFigureSpec } from '../../bench/rounds-figure.js';
@@ -147,7 +147,7 @@ async function onnxRound(preset: PresetName, steps: number, threads: number, lan
   const cpuStart = process.cpuUsage();
   const engine = await OnnxProbabilityEngine.load(spec, initialWeights(spec, 1), { threads, lanes });
   const inferSlicesPerS = await slicesPerSecond(inferBatch(engine, batch), BATCH, steps);
-  const wholeSlicesPerS = await slicesPerSecond(() => slidingWindowLabels(engine, slices, { window: spec.inputSize, batchSize: BATCH }), whole.count, steps);
+  const wholeSlicesPerS = await slicesPerSecond(() => slidingWindowProbabilities(engine, slices, { window: spec.inputSize, batchSize: BATCH }), whole.count, steps);
   await engine.dispose();
   const cpu = process.cpuUsage(cpuStart);
   return {

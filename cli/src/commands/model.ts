@@ -1,7 +1,7 @@
 /** `lgefed train | finetune | evaluate | predict`: the model workflows for people and scripts. */
 import { cycleGanTransform, loadCycleGanGenerator } from '@lgefed/shared/cyclegan/index';
 import { LAYOUTS } from '@lgefed/shared/imaging/index';
-import { isPresetName, PRESETS, unetSpec, type UNetSpec } from '@lgefed/shared/model/index';
+import { checkScales, isPresetName, MAX_SCALES, PRESETS, unetSpec, type UNetSpec } from '@lgefed/shared/model/index';
 import {
   evaluateModel,
   FINETUNE_CHECK_EVERY,
@@ -225,19 +225,34 @@ function casesToScore(value: string, model: LoadedModel): Set<string> {
   return new Set(ids as string[]);
 }
 
+const SCALES_HELP = `--scales 0.833,1,1.167 also segments at those multiples of the model's working spacing and
+averages the class probabilities on the input grid (one inference pass each; at most ${MAX_SCALES}).`;
+
+/** --scales F,F,...: test-time scale factors, or undefined when not given. */
+function scalesOf(value: unknown): number[] | undefined {
+  if (value === undefined) return undefined;
+  const factors = String(value).split(',').map((f) => Number(f.trim()));
+  try {
+    return [...checkScales(factors)];
+  } catch (error) {
+    throw new UsageError(`--scales: ${(error as Error).message}`);
+  }
+}
+
 export const evaluate: Command = {
   name: 'evaluate',
   summary: 'score a model on a labelled dataset folder (Dice, HD95 per case and mean ± sd)',
   usage: `Usage: lgefed evaluate --data DIR [--model DIR] [--cases validation|ID,ID,...] [--layout auto|${LAYOUTS.join('|')}]
-                       [--harmonise ${HARMONISE.join('|')}] [--reference PROFILE.json] [--harmoniser DIR] [--mirror] [--json]
+                       [--harmonise ${HARMONISE.join('|')}] [--reference PROFILE.json] [--harmoniser DIR] [--mirror] [--scales F,F,...] [--json]
 
 --model defaults to the shipped EMIDEC model. --cases validation scores only the validation cases
 the model's training record names (the shipped model's held-out EMIDEC cases); or list case ids. --harmonise histogram|nyul maps each image to the
 reference intensity profile (default: the one shipped with the model); --harmonise cyclegan
-translates each image with the generator --harmoniser DIR made by \`lgefed harmoniser train\`. --json prints per case and
+translates each image with the generator --harmoniser DIR made by \`lgefed harmoniser train\`. ${SCALES_HELP} --json prints per case and
 {dice: {bloodpool: {mean, sd, n}, myocardium: …}, hd95: …}.`,
   async run(args) {
-    const o = options(args, { data: { type: 'string' }, model: { type: 'string' }, cases: { type: 'string' }, layout: { type: 'string' }, harmonise: { type: 'string' }, reference: { type: 'string' }, harmoniser: { type: 'string' }, mirror: { type: 'boolean' }, json: { type: 'boolean' } });
+    const o = options(args, { data: { type: 'string' }, model: { type: 'string' }, cases: { type: 'string' }, layout: { type: 'string' }, harmonise: { type: 'string' }, reference: { type: 'string' }, harmoniser: { type: 'string' }, mirror: { type: 'boolean' }, scales: { type: 'string' }, json: { type: 'boolean' } });
+    const scales = scalesOf(o.scales);
     const modelDir = typeof o.model === 'string' ? o.model : PRETRAINED_MODEL_DIR;
     const method = typeof o.harmonise === 'string' ? o.harmonise : 'none';
     const transform = await harmonisation(method, o, modelDir);
@@ -251,6 +266,7 @@ translates each image with the generator --harmoniser DIR made by \`lgefed harmo
       model,
       cases,
       mirror: Boolean(o.mirror),
+      ...(scales ? { scales } : {}),
       ...(transform ? { transform } : {}),
       onLog: (line) => (o.json ? undefined : console.error(line)),
       onCase: (r, done, total) => {
@@ -268,16 +284,17 @@ translates each image with the generator --harmoniser DIR made by \`lgefed harmo
 export const predict: Command = {
   name: 'predict',
   summary: 'segment one NIfTI image into a label map (1 blood pool, 2 myocardium)',
-  usage: `Usage: lgefed predict --in IMAGE.nii.gz --out LABELS.nii.gz [--model DIR] [--mirror] [--json]
+  usage: `Usage: lgefed predict --in IMAGE.nii.gz --out LABELS.nii.gz [--model DIR] [--mirror] [--scales F,F,...] [--json]
 
 --model defaults to the shipped EMIDEC model. The label map has the input's voxel grid and affine
-(voxel order as stored, whatever orientation inference worked in).`,
+(voxel order as stored, whatever orientation inference worked in). ${SCALES_HELP}`,
   async run(args) {
-    const o = options(args, { in: { type: 'string' }, out: { type: 'string' }, model: { type: 'string' }, mirror: { type: 'boolean' }, json: { type: 'boolean' } });
+    const o = options(args, { in: { type: 'string' }, out: { type: 'string' }, model: { type: 'string' }, mirror: { type: 'boolean' }, scales: { type: 'string' }, json: { type: 'boolean' } });
+    const scales = scalesOf(o.scales);
     const output = required(o.out, '--out');
     if (!/\.nii(\.gz)?$/i.test(output)) throw new UsageError('--out must end in .nii or .nii.gz');
     const model = await modelFrom(o.model);
-    const result = await predictNiftiFile(model, required(o.in, '--in'), output, { mirror: Boolean(o.mirror), onLog: () => {} });
+    const result = await predictNiftiFile(model, required(o.in, '--in'), output, { mirror: Boolean(o.mirror), ...(scales ? { scales } : {}), onLog: () => {} });
     if (o.json) console.log(JSON.stringify({ model: model.id, ...result }));
     else {
       console.log(`wrote ${result.output}: blood pool ${result.volumesMl.bloodpool.toFixed(1)} ml, myocardium ${result.volumesMl.myocardium.toFixed(1)} ml`);

@@ -105,35 +105,46 @@ export function preprocessWholeSlices(c: Case, options: WholeSliceOptions): Whol
 }
 
 /**
- * Class probabilities on the padded grid (classes interleaved per pixel) → a label volume on the case's
- * own grid. Each class's plane is resampled bilinearly and the argmax taken on the case's grid, as
- * nnU-Net resamples the softmax and not the labels: a boundary can fall between two pixels of the
- * working grid instead of on the nearest one (ties go to the lower class).
+ * Class probabilities on the padded grid (classes interleaved per pixel) → on the case's own grid, as
+ * class planes per slice ([slice][class][pixel]). Each class's plane is resampled bilinearly, as
+ * nnU-Net resamples the softmax and not the labels: after the argmax (`argmaxClassPlanes`) a boundary
+ * can fall between two pixels of the working grid instead of on the nearest one. With `sum`, adds
+ * into it (averaging over several working spacings) and returns it.
  */
-export function restoreWholeSlices(probabilitySlices: readonly Float32Array[], classes: number, transform: WholeSliceTransform): LabelVolume {
+export function restoreWholeSliceProbabilities(probabilitySlices: readonly Float32Array[], classes: number, transform: WholeSliceTransform, sum?: Float32Array): Float32Array {
   const [w, h, depth] = transform.originalDims;
   const { resampledWidth: rw, resampledHeight: rh, padX, padY, width, height } = transform;
   if (probabilitySlices.length !== depth) throw new DataError('bad-input', 'prediction', `${probabilitySlices.length} slices given, the case has ${depth}`);
-  const out = new Uint8Array(w * h * depth);
+  const out = sum ?? new Float32Array(w * h * depth * classes);
+  if (out.length !== w * h * depth * classes) throw new DataError('bad-input', 'prediction', `probability sum holds ${out.length} values, expected ${w}x${h}x${depth}x${classes}`);
   const plane = new Float32Array(rw * rh);
-  const best = new Float32Array(w * h);
   probabilitySlices.forEach((slice, k) => {
     if (slice.length !== width * height * classes) throw new DataError('bad-input', 'prediction', `slice ${k} has ${slice.length} values, expected ${width}x${height}x${classes}`);
-    const labels = out.subarray(k * w * h, (k + 1) * w * h);
-    best.fill(-Infinity);
     for (let c = 0; c < classes; c++) {
       for (let y = 0; y < rh; y++) {
         const row = (y + padY) * width + padX;
         for (let x = 0; x < rw; x++) plane[y * rw + x] = slice[(row + x) * classes + c]!;
       }
       const onGrid = rw === w && rh === h ? plane : resampleLinear(plane, rw, rh, w, h);
-      for (let i = 0; i < onGrid.length; i++) {
-        if (onGrid[i]! > best[i]!) {
-          best[i] = onGrid[i]!;
-          labels[i] = c;
-        }
-      }
+      const target = out.subarray((k * classes + c) * w * h, (k * classes + c + 1) * w * h);
+      for (let i = 0; i < onGrid.length; i++) target[i]! += onGrid[i]!;
     }
   });
-  return { data: out, dims: transform.originalDims, spacing: transform.originalSpacing };
+  return out;
+}
+
+/** Labels from class planes per slice ([slice][class][pixel], as restoreWholeSliceProbabilities gives): the argmax, ties to the lower class. */
+export function argmaxClassPlanes(planes: Float32Array, classes: number, dims: readonly [number, number, number], spacing: Spacing): LabelVolume {
+  const plane = dims[0] * dims[1];
+  const out = new Uint8Array(plane * dims[2]);
+  if (planes.length !== out.length * classes) throw new DataError('bad-input', 'prediction', `class planes hold ${planes.length} values, expected ${dims.join('x')}x${classes}`);
+  for (let k = 0; k < dims[2]; k++) {
+    const base = k * classes * plane;
+    for (let i = 0; i < plane; i++) {
+      let best = 0;
+      for (let c = 1; c < classes; c++) if (planes[base + c * plane + i]! > planes[base + best * plane + i]!) best = c;
+      out[k * plane + i] = best;
+    }
+  }
+  return { data: out, dims, spacing };
 }

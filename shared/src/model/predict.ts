@@ -1,10 +1,11 @@
 /**
  * Inference of a whole short-axis stack: whole-slice preprocessing (resample to the working spacing,
  * robust intensity normalisation, pad to the window), overlapping Gaussian-weighted windows with
- * optional mirroring, 3D largest-connected-component post-processing per structure, and the result
- * mapped back onto the input grid. No crop and no guessed heart centre.
+ * optional mirroring, class probabilities mapped back onto the input grid (averaged over several
+ * working spacings when asked) before the argmax, and 3D largest-connected-component post-processing
+ * per structure. No crop and no guessed heart centre.
  */
-import { preprocessWholeSlices, restoreWholeSlices } from '../imaging/whole-slice.js';
+import { argmaxClassPlanes, preprocessWholeSlices, restoreWholeSliceProbabilities } from '../imaging/whole-slice.js';
 import { largestComponent } from '../metrics/components.js';
 import type { ImageVolume, LabelVolume } from '../types.js';
 import type { ProbabilityEngine } from './probability-engine.js';
@@ -12,9 +13,17 @@ import { slidingWindowProbabilities } from './sliding-window.js';
 import type { UNetSpec } from './spec.js';
 import { ModelInputError } from './unet.js';
 
+/** The most working spacings test-time scale averaging takes (each is a whole inference pass). */
+export const MAX_SCALES = 8;
+
 export interface PredictOptions {
   /** Average softmax over each window and its x, y and xy mirror images (4 passes). */
   readonly mirror?: boolean;
+  /**
+   * Test-time scale averaging: also segment at these multiples of the working spacing (e.g. 0.833,
+   * 1, 1.167) and average the class probabilities on the input grid; one pass each. Default [1].
+   */
+  readonly scales?: readonly number[];
   /** Keep only the largest 3D component of each structure (default true). */
   readonly largestComponent?: boolean;
   /** In-plane spacing in mm the model was trained at; omitted = the acquired spacing. */
@@ -35,22 +44,36 @@ export function keepLargestComponents(volume: LabelVolume, labels: readonly numb
   return { ...volume, data };
 }
 
+/** Returns `scales` when they are 1 to MAX_SCALES factors from 0.25 to 4; throws ModelInputError otherwise. */
+export function checkScales(scales: readonly number[]): readonly number[] {
+  if (scales.length < 1 || scales.length > MAX_SCALES || !scales.every((f) => Number.isFinite(f) && f >= 0.25 && f <= 4)) {
+    throw new ModelInputError(`scales must be 1 to ${MAX_SCALES} factors from 0.25 to 4, got [${scales.join(', ')}]`);
+  }
+  return scales;
+}
+
 /** Predicts a label volume on the image's own grid. */
 export async function predictVolume(engine: ProbabilityEngine, spec: UNetSpec, image: ImageVolume, options: PredictOptions = {}): Promise<LabelVolume> {
   const voxels = image.dims[0] * image.dims[1] * image.dims[2];
   if (!image.dims.every((d) => Number.isInteger(d) && d > 0) || image.data.length !== voxels) {
     throw new ModelInputError(`image data has ${image.data.length} voxels, dims [${image.dims}] need ${voxels}`);
   }
-  const { slices, transform } = preprocessWholeSlices(
-    { id: 'prediction', image, source: 'prediction input' },
-    { minSize: spec.inputSize, ...(options.targetSpacing ? { targetSpacing: options.targetSpacing } : {}) },
-  );
-  const probabilities = await slidingWindowProbabilities(engine, slices, {
-    window: spec.inputSize,
-    ...(options.mirror !== undefined ? { mirror: options.mirror } : {}),
-    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
-  });
-  const restored = restoreWholeSlices(probabilities, engine.classes, transform);
+  const scales = checkScales(options.scales ?? [1]);
+  const spacing = options.targetSpacing ?? [image.spacing[0], image.spacing[1]];
+  let sum: Float32Array | undefined;
+  for (const factor of scales) {
+    const { slices, transform } = preprocessWholeSlices(
+      { id: 'prediction', image, source: 'prediction input' },
+      { minSize: spec.inputSize, targetSpacing: [spacing[0] * factor, spacing[1] * factor] },
+    );
+    const probabilities = await slidingWindowProbabilities(engine, slices, {
+      window: spec.inputSize,
+      ...(options.mirror !== undefined ? { mirror: options.mirror } : {}),
+      ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+    });
+    sum = restoreWholeSliceProbabilities(probabilities, engine.classes, transform, sum);
+  }
+  const restored = argmaxClassPlanes(sum!, engine.classes, image.dims, image.spacing);
   if (options.largestComponent === false) return restored;
   const foreground = Array.from({ length: spec.classes - 1 }, (_, i) => i + 1);
   return keepLargestComponents(restored, foreground);

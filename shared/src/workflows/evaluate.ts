@@ -19,6 +19,8 @@ export type ImageTransform = (image: ImageVolume, c: Case) => ImageVolume | Prom
 export interface PredictionSettings {
   /** Test-time mirroring (4 passes averaged; default false). */
   readonly mirror?: boolean;
+  /** Test-time scale averaging: multiples of the working spacing to segment at (see PredictOptions.scales; default [1]). */
+  readonly scales?: readonly number[];
   /** 3D largest connected component per structure (default true). */
   readonly largestComponent?: boolean;
   readonly transform?: ImageTransform;
@@ -65,6 +67,7 @@ export async function* segmentCases(model: LoadedModel, cases: readonly Case[], 
       const label = await predictor.predict(image, {
         targetSpacing: [spacing[0], spacing[1]],
         mirror: settings.mirror ?? false,
+        ...(settings.scales ? { scales: settings.scales } : {}),
         largestComponent: settings.largestComponent ?? true,
       });
       const warning = implausibleVolumeWarning(label);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Case } from '@lgefed/shared';
-import { loadDataset, normaliseIntensity, preprocessWholeSlices, resampleNearest, restoreWholeSlices } from '@lgefed/shared/imaging/index';
+import { argmaxClassPlanes, loadDataset, normaliseIntensity, preprocessWholeSlices, resampleNearest, restoreWholeSliceProbabilities, type WholeSliceTransform } from '@lgefed/shared/imaging/index';
 import { dice } from '@lgefed/shared/metrics/index';
 
 const EMIDEC_PNG = '/work/shared/data/emidec-lge-slices';
@@ -14,6 +14,8 @@ const oneHot = (labels: Uint8Array): Float32Array => {
   labels.forEach((v, i) => (out[i * CLASSES + v] = 1));
   return out;
 };
+const restoreWholeSlices = (probabilities: Float32Array[], transform: WholeSliceTransform) =>
+  argmaxClassPlanes(restoreWholeSliceProbabilities(probabilities, CLASSES, transform), CLASSES, transform.originalDims, transform.originalSpacing);
 
 describe('imaging: whole-slice preprocessing', function () {
   let emidec: Case[];
@@ -30,7 +32,7 @@ describe('imaging: whole-slice preprocessing', function () {
       assert.deepEqual([transform.width, transform.height], [c.image.dims[0], c.image.dims[1]], c.id);
       assert.deepEqual(spacing, [c.image.spacing[0], c.image.spacing[1]]);
       for (const s of slices) assert.ok(s.image.every((v) => v >= 0 && v <= 1), `${c.id}: intensities outside [0, 1]`);
-      assert.deepEqual(restoreWholeSlices(slices.map((s) => oneHot(s.label)), CLASSES, transform).data, c.label!.data, c.id);
+      assert.deepEqual(restoreWholeSlices(slices.map((s) => oneHot(s.label)), transform).data, c.label!.data, c.id);
     }
   });
 
@@ -52,7 +54,7 @@ describe('imaging: whole-slice preprocessing', function () {
     const { slices, transform } = preprocessWholeSlices(small, { minSize: 64 });
     assert.deepEqual([transform.width, transform.height, transform.padX, transform.padY], [70, 64, 0, 7]);
     assert.ok(slices.every((s) => s.image.length === 70 * 64 && s.image.subarray(0, 70 * 7).every((v) => v === 0)));
-    assert.deepEqual(restoreWholeSlices(slices.map((s) => oneHot(s.label)), CLASSES, transform).data, small.label!.data);
+    assert.deepEqual(restoreWholeSlices(slices.map((s) => oneHot(s.label)), transform).data, small.label!.data);
   });
 
   it('resamples to the working spacing and back onto the original grid (Dice > 0.9)', () => {
@@ -61,7 +63,7 @@ describe('imaging: whole-slice preprocessing', function () {
       const { slices, transform, spacing } = preprocessWholeSlices(c, { minSize: 128, targetSpacing: target });
       assert.equal(transform.resampledWidth, Math.round((c.image.dims[0] * c.image.spacing[0]) / target[0]));
       assert.ok(Math.abs(spacing[0] - target[0]) < 0.02 && Math.abs(spacing[1] - target[1]) < 0.02, `spacing ${spacing}`);
-      const restored = restoreWholeSlices(slices.map((s) => oneHot(s.label)), CLASSES, transform);
+      const restored = restoreWholeSlices(slices.map((s) => oneHot(s.label)), transform);
       assert.ok(dice(foreground(restored.data), foreground(c.label!.data)) > 0.9, `target ${target}`);
     }
   });
@@ -92,7 +94,7 @@ describe('imaging: whole-slice preprocessing', function () {
       labels[i] = p.indexOf(Math.max(...p));
     }
     const myocardium = (v: Uint8Array) => v.map((x) => (x === 2 ? 1 : 0));
-    const byProbabilities = dice(myocardium(restoreWholeSlices([probabilities], CLASSES, transform).data), myocardium(truth));
+    const byProbabilities = dice(myocardium(restoreWholeSlices([probabilities], transform).data), myocardium(truth));
     const byNearest = dice(myocardium(resampleNearest(labels, m, m, n, n)), myocardium(truth));
     assert.ok(byProbabilities > byNearest + 0.01, `myocardium Dice ${byProbabilities} by probabilities, ${byNearest} by nearest labels`);
   });

@@ -9,6 +9,7 @@ import {
   keepLargestComponents,
   loadModel,
   ModelFileError,
+  ModelInputError,
   modelId,
   predictVolume,
   PredictionError,
@@ -90,7 +91,7 @@ describe('model: inference and weights I/O', () => {
     }
   });
 
-  it('predicts a volume on its own grid, mirrored or not', async () => {
+  it('predicts a volume on its own grid, mirrored or not, averaged over working spacings or not', async () => {
     // 20x18 slices: overlapping 16x16 windows tile each slice and the result is mapped back.
     const [w, h, d] = [20, 18, 3];
     const data = new Float32Array(w * h * d);
@@ -104,10 +105,17 @@ describe('model: inference and weights I/O', () => {
       const engine = new TfjsProbabilityEngine(model, 'wasm');
       const plain = await predictVolume(engine, tinySpec, image);
       const mirrored = await predictVolume(engine, tinySpec, image, { mirror: true });
-      for (const v of [plain, mirrored]) {
+      const scaled = await predictVolume(engine, tinySpec, image, { scales: [0.8, 1, 1.25] });
+      for (const v of [plain, mirrored, scaled]) {
         assert.deepEqual(v.dims, image.dims);
         assert.deepEqual(v.spacing, image.spacing);
         assert.ok(v.data.some((l) => l === 1) && v.data.some((l) => l === 2));
+      }
+      // Averaging a pass with itself changes nothing; the averaged scales do change some labels.
+      assert.deepEqual((await predictVolume(engine, tinySpec, image, { scales: [1, 1] })).data, plain.data);
+      assert.ok(scaled.data.some((l, i) => l !== plain.data[i]));
+      for (const scales of [[], [0, 1], [1, Number.NaN], Array.from({ length: 9 }, () => 1)]) {
+        await assert.rejects(predictVolume(engine, tinySpec, image, { scales }), ModelInputError, `scales [${scales}]`);
       }
     } finally {
       model.dispose();

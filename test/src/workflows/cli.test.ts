@@ -31,6 +31,8 @@ describe('lgefed train | finetune | evaluate | predict: usage', () => {
   it('rejects wrong usage with exit status 2 and says why', async () => {
     await usageError(['evaluate', '--data', '.', '--harmonise', 'bogus'], /--harmonise must be one of/);
     await usageError(['predict', '--in', 'a.nii.gz', '--out', 'b.png'], /--out must end in \.nii/);
+    await usageError(['evaluate', '--data', '.', '--scales', '0,1'], /--scales: scales must be 1 to 8 factors/);
+    await usageError(['predict', '--in', 'a.nii.gz', '--out', 'b.nii.gz', '--scales', '1,x'], /--scales: scales must be/);
     await usageError(['train', '--out', 'x', '--data', '.', '--epochs', '2', '--iterations', '3'], /--epochs or --iterations/);
     await usageError(['finetune', '--out', 'x', '--data', '.', '--no-early-stop', '--patience', '2'], /belong to early stopping/);
     await usageError(['finetune', '--out', 'x', '--data', '.', '--whole-network', '--encoder-blocks', '2'], /--whole-network trains every block/);

@@ -23,6 +23,8 @@ export interface ComputeOptions {
   readonly onCase?: (done: number, total: number) => void;
   /** Test-time mirroring when scoring (default false). */
   readonly mirror?: boolean;
+  /** Test-time scale averaging when scoring (default [1]). */
+  readonly scales?: readonly number[];
 }
 
 export interface TrainArm {
@@ -95,6 +97,7 @@ export async function scoreArm(model: LoadedModel, cases: readonly Case[], trans
     ...(transform ? { transform } : {}),
     ...(options.backend ? { backend: options.backend } : {}),
     ...(options.mirror ? { mirror: true } : {}),
+    ...(options.scales ? { scales: options.scales } : {}),
     onLog: () => undefined,
     ...(options.onCase ? { onCase: (_r, done, total) => options.onCase!(done, total) } : {}),
   });

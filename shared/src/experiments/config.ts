@@ -7,6 +7,7 @@ import { presetByName } from '../augment/presets.js';
 import { cycleGanPreset, validateCycleGanSpec, type CycleGanSpec } from '../cyclegan/spec.js';
 import type { CycleGanSchedule } from '../cyclegan/protocol.js';
 import { LAYOUTS, type Layout } from '../imaging/layouts.js';
+import { checkScales } from '../model/predict.js';
 import { isPresetName, unetSpec, validateSpec, type UNetSpec } from '../model/spec.js';
 import { PROFILES } from '../phantom/profiles.js';
 import type { EarlyStoppingSettings } from '../workflows/train.js';
@@ -76,6 +77,8 @@ export interface ExperimentConfig {
   readonly training: TrainingSettings;
   /** Test-time mirroring wherever an arm is scored (the x, y and xy mirror images averaged with the slice; 4x the inference). */
   readonly mirror: boolean;
+  /** Test-time scale averaging wherever an arm is scored: multiples of the working spacing (PredictOptions.scales). */
+  readonly scales?: readonly number[];
   /** Fig. 6: train at each of `trainSites` with each preset, test everywhere. */
   readonly augmentation: { readonly presets: readonly string[]; readonly trainSites: readonly string[] };
   /**
@@ -255,6 +258,18 @@ function parseSite(value: unknown, where: string): SiteSource {
   return { name, folder: string(raw['folder'], `${where}.folder`), ...(layout !== undefined ? { layout: layout as Layout } : {}) };
 }
 
+function scaleFactors(value: unknown): readonly number[] {
+  const factors = list(value, 'scales', (v, where) => {
+    if (typeof v !== 'number') throw new ExperimentError(`${where} must be a number, got ${JSON.stringify(v)}`);
+    return v;
+  });
+  try {
+    return checkScales(factors);
+  } catch (error) {
+    throw new ExperimentError(`scales: ${(error as Error).message}`);
+  }
+}
+
 function parseModel(value: unknown): UNetSpec {
   if (value === undefined) return unetSpec('lite');
   const raw = object(value, 'model');
@@ -384,6 +399,7 @@ export function parseExperimentConfig(input: unknown, experiment?: ExperimentNam
     model: recipe.name === 'study' ? unetSpec(STUDY_RECIPE.preset) : parseModel(raw['model']),
     training,
     mirror: boolean(raw['mirror'], 'mirror', false),
+    ...(raw['scales'] !== undefined ? { scales: scaleFactors(raw['scales']) } : {}),
     augmentation: { presets, trainSites: list(a['trainSites'], 'augmentation.trainSites', site, [firstSite]) },
     harmonisation: {
       // `referenceSite` (one) is the older spelling of `referenceSites`.

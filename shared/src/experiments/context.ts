@@ -20,11 +20,12 @@ export function site(context: RunContext, name: string): SiteData {
 }
 
 /** Compute options whose progress is reported under `label`. */
-/** What scoring needs of the run: its backend and whether to mirror. */
+/** What scoring needs of the run: its backend, whether to mirror and at which scales. */
 export function scoringOptions(context: RunContext): ComputeOptions {
   return {
     ...(context.backend ? { backend: context.backend } : {}),
     ...(context.config.mirror ? { mirror: true } : {}),
+    ...(context.config.scales ? { scales: context.config.scales } : {}),
   };
 }
 

@@ -68,6 +68,10 @@ describe('experiments: config', () => {
     assert.equal(config.mirror, false, 'no test-time mirroring unless asked');
     assert.equal(parseExperimentConfig({ ...miniature, mirror: true }, 'augmentation').mirror, true);
     assert.throws(() => parseExperimentConfig({ ...miniature, mirror: 'yes' }, 'augmentation'), /mirror/);
+    assert.equal(config.scales, undefined, 'no test-time scale averaging unless asked');
+    assert.deepEqual(parseExperimentConfig({ ...miniature, scales: [0.833, 1, 1.167] }, 'augmentation').scales, [0.833, 1, 1.167]);
+    assert.throws(() => parseExperimentConfig({ ...miniature, scales: [0, 1] }, 'augmentation'), /scales: scales must be 1 to 8 factors/);
+    assert.throws(() => parseExperimentConfig({ ...miniature, scales: ['1'] }, 'augmentation'), /scales\[0\] must be a number/);
     assert.throws(() => parseExperimentConfig({ ...miniature, augmentation: { trainSites: ['nowhere'] } }, 'augmentation'), /not a configured site/);
     assert.throws(() => parseExperimentConfig(miniature, 'federated' as ExperimentName), ExperimentError);
     assert.throws(() => parseExperimentConfig({ ...miniature, sites: [{ name: 'x', phantom: { profile: 'siemens9', cases: 3 } }] }, 'augmentation'), /phantom.profile 'siemens9'/);

@@ -229,11 +229,11 @@ const SCALES_HELP = `--scales 0.833,1,1.167 also segments at those multiples of 
 averages the class probabilities on the input grid (one inference pass each; at most ${MAX_SCALES}).`;
 
 /** --scales F,F,...: test-time scale factors, or undefined when not given. */
-function scalesOf(value: unknown): number[] | undefined {
+function scalesOf(value: unknown): readonly number[] | undefined {
   if (value === undefined) return undefined;
   const factors = String(value).split(',').map((f) => Number(f.trim()));
   try {
-    return [...checkScales(factors)];
+    return checkScales(factors);
   } catch (error) {
     throw new UsageError(`--scales: ${(error as Error).message}`);
   }

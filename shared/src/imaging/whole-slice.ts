@@ -2,7 +2,8 @@
  * Whole-slice preprocessing, the one path for training and inference (as nnU-Net): resample each
  * slice to the model's working spacing, normalise its intensities robustly, and pad it to at least
  * the network window. No crop and no guessed heart centre: training samples windows from these
- * slices, inference tiles them, and `restoreWholeSlices` undoes the padding and the resampling.
+ * slices, inference tiles them, and `restoreWholeSliceProbabilities` undoes the padding and the
+ * resampling of what it predicts.
  */
 import type { Case, LabelVolume, Slice, Spacing } from '../types.js';
 import { DataError } from './errors.js';

@@ -181,6 +181,17 @@ export interface HarmonisationReference {
   readonly sensitivity: number;
 }
 
+/**
+ * How a site segments when it scores (shared/src/model/predict.ts): test-time mirroring (4 passes
+ * averaged) and scale averaging (segment at these multiples of the working spacing, average the
+ * class probabilities on each case's grid). Unset: one pass at the working spacing.
+ */
+export interface InferenceOptions {
+  readonly mirror: boolean;
+  /** 1 to 8 factors in [0.25, 4]; empty means [1]. */
+  readonly scales: readonly number[];
+}
+
 export interface TaskAssignment {
   readonly jobId: string;
   readonly taskId: string;
@@ -193,6 +204,8 @@ export interface TaskAssignment {
   readonly deadlineUnixMs: number;
   /** Set for TASK_KIND_HARMONISATION_CHECK only. */
   readonly harmonisation: HarmonisationReference;
+  /** How TASK_KIND_EVALUATE and TASK_KIND_FINE_TUNE score; other kinds leave it unset. */
+  readonly inference: InferenceOptions;
 }
 
 export type DType =
@@ -471,6 +484,7 @@ export interface MessageTypes {
   QuantileTable: QuantileTable;
   IntensityNormalisation: IntensityNormalisation;
   HarmonisationReference: HarmonisationReference;
+  InferenceOptions: InferenceOptions;
   TaskAssignment: TaskAssignment;
   TensorSpec: TensorSpec;
   ChunkDigest: ChunkDigest;
@@ -514,6 +528,7 @@ export const MESSAGE_TYPE_NAMES: readonly MessageTypeName[] = [
   'QuantileTable',
   'IntensityNormalisation',
   'HarmonisationReference',
+  'InferenceOptions',
   'TaskAssignment',
   'TensorSpec',
   'ChunkDigest',

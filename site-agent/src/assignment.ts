@@ -1,7 +1,8 @@
-import type { AugmentationPreset, HyperParameters, TaskAssignment } from '@lgefed/protocol';
+import type { AugmentationPreset, HyperParameters, InferenceOptions, TaskAssignment } from '@lgefed/protocol';
 import type { PresetName } from '@lgefed/shared/augment/presets';
 import type { ReferenceIntensityProfile } from '@lgefed/shared/harmonise/index';
 import type { FreezeOptions } from '@lgefed/shared/model/freeze';
+import { scalesProblem } from '@lgefed/shared/model/test-time-scales';
 import { PolicyRefusal } from './errors.js';
 
 /** Task kinds by their policy name (the coordinator's job-engine names). */
@@ -40,11 +41,17 @@ export interface TrainingSettings {
   readonly proximalMu: number;
 }
 
+/** How the site segments when it scores (PredictOptions): mirroring, and scales when more than one pass at the working spacing. */
+export interface InferenceSettings {
+  readonly mirror: boolean;
+  readonly scales?: readonly number[];
+}
+
 /** A TaskAssignment read into what the site will run. */
 export type SiteTask =
   | { readonly kind: 'train'; readonly training: TrainingSettings }
-  | { readonly kind: 'evaluate' }
-  | { readonly kind: 'finetune'; readonly training: TrainingSettings; readonly freeze: FreezeOptions | null }
+  | { readonly kind: 'evaluate'; readonly inference: InferenceSettings }
+  | { readonly kind: 'finetune'; readonly training: TrainingSettings; readonly freeze: FreezeOptions | null; readonly inference: InferenceSettings }
   | { readonly kind: 'harmonisation-check'; readonly reference: ReferenceIntensityProfile; readonly epsilon: number };
 
 const unsupported = (message: string) => new PolicyRefusal('unsupported_task', message);
@@ -71,6 +78,14 @@ function trainingSettings(h: HyperParameters): TrainingSettings {
   };
 }
 
+/** The scoring passes an assignment asks for; scales outside test-time-scales.ts's bounds are refused, not clamped. */
+function inferenceSettings(options: InferenceOptions): InferenceSettings {
+  if (options.scales.length === 0) return { mirror: options.mirror };
+  const problem = scalesProblem(options.scales);
+  if (problem) throw unsupported(`inference ${problem}`);
+  return { mirror: options.mirror, scales: [...options.scales] };
+}
+
 /** Reads what an assignment asks for; a request this agent cannot honour is refused (PolicyRefusal 'unsupported_task'). */
 export function readAssignment(assignment: TaskAssignment): SiteTask {
   const kind = KIND_NAMES[assignment.kind];
@@ -79,13 +94,13 @@ export function readAssignment(assignment: TaskAssignment): SiteTask {
     case 'train':
       return { kind, training: trainingSettings(h) };
     case 'evaluate':
-      return { kind };
+      return { kind, inference: inferenceSettings(assignment.inference) };
     case 'finetune': {
       // Only the scores leave the site: a fine-tune that is not scored would send back nothing.
       if (!h.evaluateAfter) throw unsupported('a fine-tune task must ask for evaluation on the test split (evaluate_after)');
       if (h.proximalMu !== 0) throw unsupported('fine-tuning has no FedProx term');
       const { enabled, trainEncoderBlocks, trainDecoderBlocks } = h.freeze;
-      return { kind, training: trainingSettings(h), freeze: enabled ? { trainEncoderBlocks, trainDecoderBlocks } : null };
+      return { kind, training: trainingSettings(h), freeze: enabled ? { trainEncoderBlocks, trainDecoderBlocks } : null, inference: inferenceSettings(assignment.inference) };
     }
     case 'harmonisation-check': {
       // The wire's `sensitivity` is ignored: how much one patient moves the histogram is the site's to know (privacy/histogram-release.ts).

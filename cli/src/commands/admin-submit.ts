@@ -24,6 +24,9 @@ const COMMON: FlagSpec = {
 };
 const TRAINING: FlagSpec = { architecture: { type: 'string' }, epochs: { type: 'string' }, iterations: { type: 'string' }, batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' }, augment: { type: 'string' }, recipe: { type: 'string' }, scale: { type: 'string' } };
 const STARTING_MODEL: FlagSpec = { model: { type: 'string' }, scratch: { type: 'boolean' } };
+/** How sites segment when they score (jobs that score models). */
+const INFERENCE: FlagSpec = { mirror: { type: 'boolean' }, scales: { type: 'string' } };
+const INFERENCE_USAGE = '[--mirror] [--scales F,F,…]';
 
 const list = (value: string | boolean | undefined): string[] | undefined => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
 const numbers = (value: string | boolean | undefined, flag: string): number[] | undefined =>
@@ -77,6 +80,13 @@ function startingModel(o: Flags): string | null {
   return o['scratch'] ? null : typeof o['model'] === 'string' ? o['model'] : SHIPPED_MODEL;
 }
 
+/** `--mirror` / `--scales` as the spec's inference; undefined (one pass) when neither is given. */
+function inferenceOf(o: Flags): Spec | undefined {
+  const scales = numbers(o['scales'], '--scales');
+  if (!o['mirror'] && scales === undefined) return undefined;
+  return defined({ mirror: o['mirror'] ? true : undefined, scales });
+}
+
 const limits = (o: Flags) => ({ minSites: positiveInteger(o['min-sites'], '--min-sites'), deadlineSeconds: positiveInteger(o['deadline-seconds'], '--deadline-seconds'), maxAttempts: positiveInteger(o['max-attempts'], '--max-attempts') });
 
 /** Every enrolled site, the study's default for jobs over sites. */
@@ -95,14 +105,15 @@ interface Kind {
 
 const KINDS: Readonly<Record<string, Kind>> = {
   evaluate: {
-    flags: { models: { type: 'string' } },
-    usage: `evaluate [--models LABEL=MODEL,…]          cross-site Dice of each model at each site (default: emidec-unet-lite)`,
+    flags: { models: { type: 'string' }, ...INFERENCE },
+    usage: `evaluate [--models LABEL=MODEL,…] ${INFERENCE_USAGE}   cross-site Dice of each model at each site (default: emidec-unet-lite;
+                 --mirror / --scales: sites average mirrored passes / passes at these multiples of the working spacing)`,
     async spec(o, sites) {
       const models = (list(o['models']) ?? [SHIPPED_MODEL]).map((m) => {
         const [label, ref] = m.includes('=') ? (m.split('=', 2) as [string, string]) : [m, m];
         return { label, hash: ref };
       });
-      return defined({ sites: list(o['sites']) ?? (await sites()), models, ...limits(o) });
+      return defined({ sites: list(o['sites']) ?? (await sites()), models, inference: inferenceOf(o), ...limits(o) });
     },
   },
   train: {
@@ -114,8 +125,8 @@ const KINDS: Readonly<Record<string, Kind>> = {
     },
   },
   finetune: {
-    flags: { ...TRAINING, model: { type: 'string' }, 'encoder-blocks': { type: 'string' }, 'decoder-blocks': { type: 'string' }, fractions: { type: 'string' }, 'no-scratch': { type: 'boolean' } },
-    usage: `finetune [--model M] [--encoder-blocks 2] [--decoder-blocks M] [--fractions 1] [--no-scratch] [training flags; default 50 iterations]`,
+    flags: { ...TRAINING, ...INFERENCE, model: { type: 'string' }, 'encoder-blocks': { type: 'string' }, 'decoder-blocks': { type: 'string' }, fractions: { type: 'string' }, 'no-scratch': { type: 'boolean' } },
+    usage: `finetune [--model M] [--encoder-blocks 2] [--decoder-blocks M] [--fractions 1] [--no-scratch] ${INFERENCE_USAGE} [training flags; default 50 iterations]`,
     async spec(o, sites) {
       return defined({
         sites: list(o['sites']) ?? (await sites()),
@@ -126,14 +137,15 @@ const KINDS: Readonly<Record<string, Kind>> = {
         dataFractions: numbers(o['fractions'], '--fractions') ?? [1],
         scratchBaselines: o['no-scratch'] ? false : undefined,
         config: configOrDefault(trainingConfig(o)),
+        inference: inferenceOf(o),
         ...limits(o),
       });
     },
   },
   fedavg: {
-    flags: { ...TRAINING, ...STARTING_MODEL, rounds: { type: 'string' }, 'local-epochs': { type: 'string' }, aggregation: { type: 'string' }, mu: { type: 'string' }, 'trim-fraction': { type: 'string' }, 'no-local-baselines': { type: 'boolean' }, 'case-count': { type: 'string' } },
+    flags: { ...TRAINING, ...STARTING_MODEL, ...INFERENCE, rounds: { type: 'string' }, 'local-epochs': { type: 'string' }, aggregation: { type: 'string' }, mu: { type: 'string' }, 'trim-fraction': { type: 'string' }, 'no-local-baselines': { type: 'boolean' }, 'case-count': { type: 'string' } },
     usage: `fedavg [--rounds 3] [--local-epochs 1] [--model M | --scratch] [--aggregation fedavg|fedprox|median|trimmed-mean [--mu X] [--trim-fraction X]]
-                 [--case-count N] [--no-local-baselines] [training flags but --epochs/--iterations]
+                 [--case-count N] [--no-local-baselines] ${INFERENCE_USAGE} [training flags but --epochs/--iterations]
                  --case-count: every site trains on exactly N of its cases (Table 4's balanced design)`,
     async spec(o, sites) {
       if (o['epochs'] !== undefined || o['iterations'] !== undefined) throw new UsageError('fedavg counts local work with --local-epochs');
@@ -148,6 +160,7 @@ const KINDS: Readonly<Record<string, Kind>> = {
         config: configOrDefault(defined({ ...trainingConfig(o, 'rounds'), caseCount: positiveInteger(o['case-count'], '--case-count') })),
         aggregation,
         compareWithLocal: o['no-local-baselines'] ? false : undefined,
+        inference: inferenceOf(o),
         ...limits(o),
       });
     },

@@ -15,6 +15,11 @@ const training = (epochs) => [
   { key: 'config.learningRate', label: 'Learning rate', type: 'number', value: STUDY.learningRate },
   { key: 'config.seed', label: 'Seed', type: 'int', value: STUDY.seed },
 ];
+// How sites segment when they score: one pass unless asked (mirroring 4x, each scale 1x the inference).
+const inference = [
+  { key: 'inference.mirror', label: 'Score with mirrored passes', type: 'bool', value: false },
+  { key: 'inference.scales', label: 'Score at spacings (× working)', type: 'numbers', value: '', optional: true, hint: 'e.g. 0.833, 1, 1.167: probabilities averaged; empty: one pass' },
+];
 const limits = [
   { key: 'deadlineSeconds', label: 'Deadline per task (s)', type: 'int', value: 900 },
   { key: 'maxAttempts', label: 'Attempts per task', type: 'int', value: 2 },
@@ -42,6 +47,7 @@ const FIELDS = {
     { key: 'aggregation.strategy', label: 'Aggregation', type: 'select', options: ['fedavg', 'fedprox', 'median', 'trimmed-mean'], value: 'fedavg' },
     { key: 'compareWithLocal', label: 'Also train each site alone and compare', type: 'bool', value: true },
     ...training(1).filter((f) => f.key !== 'config.epochs'),
+    ...inference,
     ...limits,
   ],
   finetune: [
@@ -53,12 +59,14 @@ const FIELDS = {
     { key: 'dataFractions', label: 'Fractions of training cases', type: 'numbers', value: '0.1, 1' },
     { key: 'scratchBaselines', label: 'Also train from scratch', type: 'bool', value: true },
     ...training(STUDY.epochs),
+    ...inference,
     ...limits,
   ],
   evaluate: [
     name,
     sites,
     { key: 'models', label: 'Models, one a line: label = model name or sha256', type: 'models', value: `pretrained = ${STUDY.model}` },
+    ...inference,
     ...limits,
   ],
   'harmonisation-check': [
@@ -88,8 +96,10 @@ function read(field, el) {
     case 'number':
       return el.value === '' ? undefined : Number(el.value);
     case 'ints':
-    case 'numbers':
-      return list(el.value, Number);
+    case 'numbers': {
+      const values = list(el.value, Number);
+      return values.length === 0 && field.optional ? undefined : values;
+    }
     case 'models':
       return el.value.split('\n').map((line) => line.split('=').map((s) => s.trim())).filter(([label, ref]) => label && ref).map(([label, hash]) => ({ label, hash }));
     default:

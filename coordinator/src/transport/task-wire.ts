@@ -1,4 +1,4 @@
-import type { ArchitectureSpec, AugmentationPreset, FreezeSpec, HarmonisationReference, HyperParameters, TaskAssignment, TaskKind } from '@lgefed/protocol';
+import type { ArchitectureSpec, AugmentationPreset, FreezeSpec, HarmonisationReference, HyperParameters, InferenceOptions, TaskAssignment, TaskKind } from '@lgefed/protocol';
 import type { Json } from '../store/jobs.js';
 import type { TaskMessage } from '../workflow/transport.js';
 import { TransportError } from './wire.js';
@@ -81,6 +81,9 @@ const NO_REFERENCE: HarmonisationReference = {
   sensitivity: 0,
 };
 
+/** One pass at the working spacing: what a task that does not say, or does not score, carries. */
+const ONE_PASS: InferenceOptions = { mirror: false, scales: [] };
+
 const unrepresentable = (message: string) => new TransportError('not_representable', message);
 
 function hyperParameters(config: Record<string, Json>): HyperParameters {
@@ -145,6 +148,15 @@ function harmonisationReference(payload: Record<string, Json>): HarmonisationRef
   };
 }
 
+/** An evaluation request's `inference` ({mirror, scales?}, as the job schemas check it) as InferenceOptions. */
+function inferenceOptions(request: Record<string, Json>): InferenceOptions {
+  const inference = request['inference'];
+  if (inference === undefined) return ONE_PASS;
+  const { mirror = false, scales = [] } = object(inference ?? null);
+  if (typeof mirror !== 'boolean') throw unrepresentable('inference.mirror must be a boolean');
+  return { mirror, scales: numbers(scales, 'inference.scales') };
+}
+
 const object = (v: Json): Record<string, Json> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? v : {});
 
 function architectureOf(payload: Record<string, Json>, kind: string): string {
@@ -158,7 +170,7 @@ export function wireUnits(task: TaskMessage): WireUnit[] {
   const kind = KINDS[task.kind];
   if (!kind) throw unrepresentable(`task kind ${task.kind} has no TaskAssignment kind`);
   const payload = object(task.payload);
-  const base = { jobId: task.jobId, taskId: task.taskId, round: task.roundNo, kind, dataset: '', deadlineUnixMs: task.deadlineAt, harmonisation: NO_REFERENCE };
+  const base = { jobId: task.jobId, taskId: task.taskId, round: task.roundNo, kind, dataset: '', deadlineUnixMs: task.deadlineAt, harmonisation: NO_REFERENCE, inference: ONE_PASS };
   const initial = payload['initialModel'];
   switch (task.kind) {
     case 'train':
@@ -171,17 +183,18 @@ export function wireUnits(task: TaskMessage): WireUnit[] {
       const evaluation = object(payload['evaluation'] ?? null);
       if (evaluation['split'] !== 'test' || evaluation['metric'] !== 'dice') throw unrepresentable('finetune evaluates Dice on the test split only');
       const hyper = { ...hyperParameters(config), dataFraction, freeze: freezeSpec(payload['freeze']), evaluateAfter: true };
-      return [{ assignment: { ...base, hyperParameters: hyper }, modelHash: typeof initial === 'string' ? initial : null, architecture: architectureOf(payload, 'finetune') }];
+      return [{ assignment: { ...base, hyperParameters: hyper, inference: inferenceOptions(evaluation) }, modelHash: typeof initial === 'string' ? initial : null, architecture: architectureOf(payload, 'finetune') }];
     }
     case 'harmonisation-check':
       return [{ assignment: { ...base, hyperParameters: NO_TRAINING, harmonisation: harmonisationReference(payload) }, modelHash: null, architecture: '' }];
     default: {
       const models = Array.isArray(payload['models']) ? payload['models'] : [];
       if (models.length === 0) throw unrepresentable('evaluate payload lists no models');
+      const inference = inferenceOptions(payload);
       return models.map((m) => {
         const { label, hash } = object(m) as { label?: Json; hash?: Json };
         if (typeof label !== 'string' || typeof hash !== 'string') throw unrepresentable('evaluate models need {label, hash}');
-        return { assignment: { ...base, hyperParameters: NO_TRAINING }, modelHash: hash, architecture: null, label };
+        return { assignment: { ...base, hyperParameters: NO_TRAINING, inference }, modelHash: hash, architecture: null, label };
       });
     }
   }

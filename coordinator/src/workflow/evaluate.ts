@@ -5,7 +5,7 @@ import { centreComparison } from './comparison.js';
 import type { ValidatedEvaluateSpec, ValidatedModelRef } from './job-schemas.js';
 import { minSitesOf, modelHash, siteList, taskLimits, type TaskLimits } from './spec.js';
 import { pool, withInterval, type MetricSummary, type MetricWithInterval } from './statistics.js';
-import type { EvaluateResultMetrics, EvaluateTaskPayload } from './task-payloads.js';
+import type { EvaluateResultMetrics, EvaluateTaskPayload, InferenceRequest } from './task-payloads.js';
 import type { FinishedRound, NextStep, Workflow, WorkflowContext } from './workflow.js';
 
 export interface ModelRef {
@@ -23,6 +23,8 @@ export interface EvaluateSpec {
   readonly siteIds: readonly string[];
   readonly minSites: number;
   readonly limits: TaskLimits;
+  /** How sites segment when they score; null: one pass. */
+  readonly inference: InferenceRequest | null;
 }
 
 export type StructureCells = Record<Structure, MetricWithInterval>;
@@ -46,8 +48,8 @@ export interface CrossSiteMatrix {
  * The task each site runs: score every model on its own test split and send back, per model and
  * structure, only n / mean / sd of the per-case Dice.
  */
-export function evaluationTasks(models: readonly ModelRef[], siteIds: readonly string[], limits: TaskLimits): TaskPlan[] {
-  const payload: EvaluateTaskPayload = { split: 'test', metric: 'dice', models: models.map((m) => ({ label: m.label, hash: m.hash })) };
+export function evaluationTasks(models: readonly ModelRef[], siteIds: readonly string[], limits: TaskLimits, inference: InferenceRequest | null): TaskPlan[] {
+  const payload: EvaluateTaskPayload = { split: 'test', metric: 'dice', ...(inference ? { inference } : {}), models: models.map((m) => ({ label: m.label, hash: m.hash })) };
   return siteIds.map((siteId) => ({ siteId, kind: 'evaluate', payload: payload as unknown as Json, ...limits }));
 }
 
@@ -88,14 +90,14 @@ export const evaluateWorkflow: Workflow<EvaluateSpec> = {
   parse(raw: unknown, ctx: WorkflowContext): EvaluateSpec {
     const spec = raw as ValidatedEvaluateSpec;
     const siteIds = siteList(spec.sites, ctx);
-    return { models: parseModels(spec.models, ctx), siteIds, minSites: minSitesOf(spec.minSites, siteIds.length), limits: taskLimits(spec) };
+    return { models: parseModels(spec.models, ctx), siteIds, minSites: minSitesOf(spec.minSites, siteIds.length), limits: taskLimits(spec), inference: spec.inference ?? null };
   },
   next(spec: EvaluateSpec, finished: readonly RoundRecord[]): NextStep {
     if (finished.length > 0) {
       const matrix = finished[0]!.outcome as unknown as CrossSiteMatrix;
       return { type: 'done', summary: { matrix, comparison: centreComparison(matrix, spec.models) } as unknown as Json };
     }
-    return { type: 'round', name: 'evaluate', minSites: spec.minSites, tasks: evaluationTasks(spec.models, spec.siteIds, spec.limits) };
+    return { type: 'round', name: 'evaluate', minSites: spec.minSites, tasks: evaluationTasks(spec.models, spec.siteIds, spec.limits, spec.inference) };
   },
   async completeRound(spec: EvaluateSpec, round: FinishedRound, ctx: WorkflowContext): Promise<Json> {
     return crossSiteMatrix(spec.models, round, (id) => ctx.site(id)?.name ?? id) as unknown as Json;

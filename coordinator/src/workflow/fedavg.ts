@@ -6,6 +6,7 @@ import { crossSiteMatrix, evaluationTasks, type CrossSiteMatrix, type ModelRef }
 import { acceptResultModel, openAll, storeAggregate } from './models.js';
 import type { ValidatedFedAvgSpec } from './job-schemas.js';
 import { architecture, modelHash, siteList, taskLimits, type TaskLimits } from './spec.js';
+import type { InferenceRequest } from './task-payloads.js';
 import type { FinishedRound, NextStep, Workflow, WorkflowContext } from './workflow.js';
 
 export interface FedAvgSpec {
@@ -22,6 +23,8 @@ export interface FedAvgSpec {
   /** Train each site alone first (same epoch budget) and end with the single- vs multi-centre comparison. */
   readonly compareWithLocal: boolean;
   readonly limits: TaskLimits;
+  /** How sites segment when they score the compared models; null: one pass. */
+  readonly inference: InferenceRequest | null;
 }
 
 type Phase = { type: 'local' } | { type: 'federated'; round: number } | { type: 'evaluate' };
@@ -80,6 +83,7 @@ export const fedAvgWorkflow: Workflow<FedAvgSpec> = {
       progressive,
       compareWithLocal: spec.compareWithLocal,
       limits: taskLimits(spec),
+      inference: spec.inference ?? null,
     };
   },
 
@@ -98,7 +102,7 @@ export const fedAvgWorkflow: Workflow<FedAvgSpec> = {
       case 'federated':
         return { type: 'round', name: `federated-${phase.round}`, minSites: spec.minSites, tasks: train(activeSites(spec, phase.round), globalModel, createStrategy(spec.aggregation).configure({ ...spec.config, epochs: spec.localEpochs, round: phase.round })) };
       case 'evaluate':
-        return { type: 'round', name: 'evaluate', minSites: spec.minSites, tasks: evaluationTasks(comparedModels(finished, globalModel), spec.siteIds, spec.limits) };
+        return { type: 'round', name: 'evaluate', minSites: spec.minSites, tasks: evaluationTasks(comparedModels(finished, globalModel), spec.siteIds, spec.limits, spec.inference) };
     }
   },
 

@@ -6,7 +6,7 @@ import type { Json, RoundRecord } from '../store/jobs.js';
 import type { ValidatedFinetuneSpec } from './job-schemas.js';
 import { architecture, minSitesOf, modelHash, siteList, taskLimits, type TaskLimits } from './spec.js';
 import { pool, withInterval, type MetricWithInterval } from './statistics.js';
-import type { FinetuneResultMetrics, FinetuneTaskPayload } from './task-payloads.js';
+import type { FinetuneResultMetrics, FinetuneTaskPayload, InferenceRequest } from './task-payloads.js';
 import type { FinishedRound, NextStep, Workflow, WorkflowContext } from './workflow.js';
 
 /** One cell of the sweep: a scratch baseline or a fine-tune with the first k encoder blocks trainable. */
@@ -29,6 +29,8 @@ export interface FinetuneSpec {
   readonly config: Record<string, string | number | boolean>;
   readonly minSites: number;
   readonly limits: TaskLimits;
+  /** How sites segment when they score each variant; null: one pass. */
+  readonly inference: InferenceRequest | null;
 }
 
 type StructureCells = Record<Structure, MetricWithInterval>;
@@ -62,7 +64,7 @@ function taskPayload(spec: FinetuneSpec, variant: FinetuneVariant): FinetuneTask
     dataFraction: variant.dataFraction,
     // A pretrained model fine-tunes at a lower rate than scratch trains at, unless the job names one.
     config: scratch || spec.config['learningRate'] !== undefined ? spec.config : { ...spec.config, learningRate: FINETUNE_LEARNING_RATE },
-    evaluation: { split: 'test', metric: 'dice' },
+    evaluation: { split: 'test', metric: 'dice', ...(spec.inference ? { inference: spec.inference } : {}) },
   };
 }
 
@@ -91,6 +93,7 @@ export const finetuneWorkflow: Workflow<FinetuneSpec> = {
       config: { ...spec.config },
       minSites: minSitesOf(spec.minSites, siteIds.length),
       limits: taskLimits(spec),
+      inference: spec.inference ?? null,
     };
   },
 

@@ -6,7 +6,9 @@
  * submission, instead of as a refusal by every site.
  */
 import { Ajv, type ErrorObject } from 'ajv';
+import { MAX_SCALES, SCALE_RANGE } from '@lgefed/shared/model/test-time-scales';
 import { CoordinatorError } from '../errors.js';
+import type { InferenceRequest } from './task-payloads.js';
 
 type Schema = Record<string, unknown>;
 
@@ -35,6 +37,7 @@ export interface ValidatedEvaluateSpec extends ValidatedLimits {
   readonly sites: readonly string[];
   readonly models: readonly ValidatedModelRef[];
   readonly minSites?: number;
+  readonly inference?: InferenceRequest;
 }
 export interface ValidatedFedAvgSpec extends ValidatedLimits {
   readonly sites: readonly string[];
@@ -47,6 +50,7 @@ export interface ValidatedFedAvgSpec extends ValidatedLimits {
   readonly minSites?: number;
   readonly progressive?: { readonly initialSites: number; readonly addPerRound: number };
   readonly compareWithLocal: boolean;
+  readonly inference?: InferenceRequest;
 }
 export interface ValidatedFinetuneSpec extends ValidatedLimits {
   readonly sites: readonly string[];
@@ -57,6 +61,7 @@ export interface ValidatedFinetuneSpec extends ValidatedLimits {
   readonly dataFractions: readonly number[];
   readonly scratchBaselines: boolean;
   readonly config: ValidatedTrainingConfig;
+  readonly inference?: InferenceRequest;
   readonly minSites?: number;
 }
 export interface ValidatedHarmonisationCheckSpec extends ValidatedLimits {
@@ -73,6 +78,15 @@ const modelRef = { type: 'string', minLength: 1, description: "a model in the co
 const architecture = { type: 'string', minLength: 1, default: 'lite', description: 'lite, paper, or a preset with overrides, e.g. lite:inputSize=96' };
 const name = { type: 'string', minLength: 1, maxLength: 120, description: 'what the console, audit log and reports call the job; default: its kind and sites' };
 const minSites = { type: 'integer', minimum: 1, description: 'sites that must answer each round; default: every site named' };
+const inference = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    mirror: { type: 'boolean', default: false, description: 'average each window with its x, y and xy mirror images (4x the inference)' },
+    scales: { type: 'array', minItems: 1, maxItems: MAX_SCALES, items: { type: 'number', minimum: SCALE_RANGE[0], maximum: SCALE_RANGE[1] }, description: 'segment at these multiples of the working spacing and average the class probabilities on each case grid (one pass each)' },
+  },
+  description: 'test-time averaging when sites score; absent: one pass at the working spacing',
+};
 const limits = {
   deadlineSeconds: { type: 'integer', minimum: 1, default: 3600, description: 'per task attempt' },
   maxAttempts: { type: 'integer', minimum: 1, default: 2 },
@@ -152,6 +166,7 @@ export const JOB_SCHEMAS: Readonly<Record<string, Schema>> = {
           },
         },
       },
+      inference,
       minSites,
       ...limits,
     },
@@ -182,6 +197,7 @@ export const JOB_SCHEMAS: Readonly<Record<string, Schema>> = {
         properties: { strategy: { enum: ['fedavg', 'fedprox', 'median', 'trimmed-mean'] }, mu: { type: 'number', minimum: 0 }, trimFraction: { type: 'number', minimum: 0, exclusiveMaximum: 0.5 }, clipNorm: { type: 'number', exclusiveMinimum: 0, description: "largest L2 norm of one site's update (its weights minus the round's starting model); needs initialModel" } },
         default: { strategy: 'fedavg' },
       },
+      inference,
       minSites,
       progressive: {
         type: 'object',
@@ -208,6 +224,7 @@ export const JOB_SCHEMAS: Readonly<Record<string, Schema>> = {
       dataFractions: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'number', exclusiveMinimum: 0, maximum: 1 } },
       scratchBaselines: { type: 'boolean', default: true },
       config: trainingConfig(without('dataFraction', 'caseCount'), { iterations: 50 }),
+      inference,
       minSites,
       ...limits,
     },

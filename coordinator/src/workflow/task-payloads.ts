@@ -24,10 +24,20 @@ export interface MetricSummaryPayload {
 /** One summary per LV structure (`bloodpool`, `myocardium`). */
 export type StructureSummaries = Readonly<Record<Structure, MetricSummaryPayload>>;
 
+/**
+ * How a site segments when it scores: test-time mirroring (4 passes) and scale averaging
+ * (multiples of the working spacing, shared/src/model/predict.ts). Absent: one pass.
+ */
+export interface InferenceRequest {
+  readonly mirror: boolean;
+  readonly scales?: readonly number[];
+}
+
 /** The test split and metric a site scores with: the split fixed and persisted at the site, Dice per case (3D). */
 export interface EvaluationRequest {
   readonly split: 'test';
   readonly metric: 'dice';
+  readonly inference?: InferenceRequest;
 }
 
 /**

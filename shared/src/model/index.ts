@@ -13,6 +13,7 @@ export * from './io.js';
 export * from './train.js';
 export * from './predict.js';
 export * from './predictor.js';
+export * from './test-time-scales.js';
 export * from './wire.js';
 export * from './probability-engine.js';
 export * from './sliding-window.js';

@@ -11,10 +11,8 @@ import type { ImageVolume, LabelVolume } from '../types.js';
 import type { ProbabilityEngine } from './probability-engine.js';
 import { slidingWindowProbabilities } from './sliding-window.js';
 import type { UNetSpec } from './spec.js';
+import { scalesProblem } from './test-time-scales.js';
 import { ModelInputError } from './unet.js';
-
-/** The most working spacings test-time scale averaging takes (each is a whole inference pass). */
-export const MAX_SCALES = 8;
 
 export interface PredictOptions {
   /** Average softmax over each window and its x, y and xy mirror images (4 passes). */
@@ -44,11 +42,10 @@ export function keepLargestComponents(volume: LabelVolume, labels: readonly numb
   return { ...volume, data };
 }
 
-/** Returns `scales` when they are 1 to MAX_SCALES factors from 0.25 to 4; throws ModelInputError otherwise. */
+/** Returns `scales` when test-time-scales.ts accepts them; throws ModelInputError otherwise. */
 export function checkScales(scales: readonly number[]): readonly number[] {
-  if (scales.length < 1 || scales.length > MAX_SCALES || !scales.every((f) => Number.isFinite(f) && f >= 0.25 && f <= 4)) {
-    throw new ModelInputError(`scales must be 1 to ${MAX_SCALES} factors from 0.25 to 4, got [${scales.join(', ')}]`);
-  }
+  const problem = scalesProblem(scales);
+  if (problem) throw new ModelInputError(problem);
   return scales;
 }
 

@@ -6,12 +6,12 @@ import { workerTimings, type Executor } from './executor.js';
 import { runTask, TaskFailure } from './run-task.js';
 
 /** Scores one model on the site's test split: per-case scores and aggregates (the policy decides which leave). */
-export const evaluateExecutor: Executor<Extract<SiteTask, { kind: 'evaluate' }>> = async (_task, context) => {
+export const evaluateExecutor: Executor<Extract<SiteTask, { kind: 'evaluate' }>> = async (task, context) => {
   const a = context.assignment;
   const weights = context.model(a.model.modelId);
   if (!weights) throw new TaskFailure('ModelMissing', `model ${a.model.modelId} was not received`, true);
   const output = await runTask(
-    { kind: 'evaluate', ...context.datasetInput, caseIds: context.dataset.split.test, spec: resolveArchitecture(a.model.architecture.name), weights },
+    { kind: 'evaluate', ...context.datasetInput, caseIds: context.dataset.split.test, spec: resolveArchitecture(a.model.architecture.name), weights, inference: task.inference },
     context.onProgress,
     context.signal,
   );

@@ -18,6 +18,7 @@ export const finetuneExecutor: Executor<Extract<SiteTask, { kind: 'finetune' }>>
       ...(initial ? { initialWeights: initial } : {}),
       training: task.training,
       freeze: task.freeze,
+      inference: task.inference,
     },
     context.onProgress,
     context.signal,

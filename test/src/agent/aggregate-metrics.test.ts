@@ -71,6 +71,23 @@ describe('site agent: aggregate metrics carry only the statistics the policy nam
     assert.deepEqual(again.message, once!.message, 'with the same scores, not a second evaluation');
   });
 
+  it('scores with the test-time passes the task asks for, and refuses scales out of bounds before running anything', async () => {
+    const scored = async (taskId: string, inference: MessageTypes['InferenceOptions']) => {
+      assert.equal((await coordinator.assignWithModel({ jobId: 'job', taskId, kind: 'TASK_KIND_EVALUATE', dataset: 'big', inference }, TINY_ARCH, initialWeights(resolveArchitecture(TINY_ARCH), 1))).header.msg, 'Ack');
+      const reply = await coordinator.about(taskId, 120_000);
+      assert.equal(reply.header.msg, 'EvaluationResult', JSON.stringify(reply.message));
+      return (reply.message as MessageTypes['EvaluationResult']).aggregates.map((a) => a.meanDice);
+    };
+    const onePass = await scored('one-pass', { mirror: false, scales: [] });
+    const averaged = await scored('averaged', { mirror: true, scales: [0.5, 1] });
+    assert.ok(onePass.some((d) => d > 0), `the untrained network labels some of each structure: ${onePass}`);
+    assert.notDeepEqual(averaged, onePass, 'the same model scored with mirroring and a half-spacing pass labels differently');
+
+    const refused = await coordinator.assignWithModel({ jobId: 'job', taskId: 'too-fine', kind: 'TASK_KIND_EVALUATE', dataset: 'big', inference: { mirror: false, scales: [0.1] } }, TINY_ARCH, initialWeights(resolveArchitecture(TINY_ARCH), 1));
+    assert.equal(refused.header.msg, 'ErrorReport');
+    assert.match((refused.message as MessageTypes['ErrorReport']).message, /^\[unsupported_task\] inference scales must be 1 to 8 factors from 0\.25 to 4, got \[0\.1\]/);
+  });
+
   it('refuses metrics over fewer than 5 cases by default', async () => {
     const reply = await evaluate('too-few', 'small');
     assert.equal(reply.header.msg, 'ErrorReport');

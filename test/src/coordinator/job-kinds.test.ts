@@ -3,7 +3,7 @@ import { buildReferenceProfile, wasserstein1, type ReferenceIntensityProfile } f
 import { releaseIntensityHistogram } from '@lgefed/site-agent/privacy/histogram-release';
 import { FINETUNE_LEARNING_RATE } from '@lgefed/shared/workflows/finetune-defaults';
 import type { CoordinatorState } from '@lgefed/coordinator/state';
-import type { FinetuneTaskPayload, HarmonisationCheckTaskPayload, TaskMessage } from '@lgefed/coordinator/workflow/index';
+import type { EvaluateTaskPayload, FinetuneTaskPayload, HarmonisationCheckTaskPayload, TaskMessage } from '@lgefed/coordinator/workflow/index';
 import { encodeWeights, decodeWeights } from '@lgefed/protocol/weights-file';
 import { readFile } from 'node:fs/promises';
 import { ARCH, enrolSites, InboxTransport, LAYOUT, ManualClock, openEngine, PARAMS, registerModels, simulatedTraining } from './federation-harness.js';
@@ -166,6 +166,24 @@ describe('coordinator: harmonisation-check and finetune jobs, result validation'
     assert.equal(state.jobs.task(task.taskId)!.status, 'dispatched');
     assert.equal(await engine.handleResult(site, { resultId: 'r', taskId: task.taskId, metrics: good, numExamples: 5 }), 'accepted');
     assert.equal(resultCount(state), 1);
+    state.close();
+  });
+
+  it('evaluate and finetune hand each site the test-time passes the job names; bad ones are refused at submission', async () => {
+    const { state, engine, transport, ids } = await setup(dir(), ['dijon']);
+    registerModels(state, '1'.repeat(64));
+    const models = [{ label: 'm', hash: '1'.repeat(64) }];
+    await engine.submit('evaluate', { sites: ['dijon'], models, inference: { scales: [0.833, 1, 1.167] } }, 'admin');
+    const evaluation = onlyTask(transport, ids.get('dijon')!).payload as unknown as EvaluateTaskPayload;
+    assert.deepEqual(evaluation.inference, { mirror: false, scales: [0.833, 1, 1.167] }, 'mirror defaults to false');
+    for (const inference of [{ scales: [] }, { scales: [0.1] }, { scales: Array.from({ length: 9 }, () => 1) }, { mirror: 'yes' }, { passes: 3 }]) {
+      await assert.rejects(engine.submit('evaluate', { sites: ['dijon'], models, inference }, 'admin'), { code: 'invalid_argument', message: /inference/ });
+    }
+    const finetune = { sites: ['dijon'], architecture: ARCH, pretrainedModel: '1'.repeat(64), encoderBlocks: [1], dataFractions: [1], scratchBaselines: false };
+    await engine.submit('finetune', finetune, 'admin');
+    assert.deepEqual((onlyTask(transport, ids.get('dijon')!).payload as unknown as FinetuneTaskPayload).evaluation, { split: 'test', metric: 'dice' });
+    await engine.submit('finetune', { ...finetune, inference: { mirror: true } }, 'admin');
+    assert.deepEqual((onlyTask(transport, ids.get('dijon')!).payload as unknown as FinetuneTaskPayload).evaluation, { split: 'test', metric: 'dice', inference: { mirror: true } });
     state.close();
   });
 

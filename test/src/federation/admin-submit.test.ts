@@ -59,6 +59,9 @@ describe('lgefed admin submit: every study job kind from the CLI (real processes
     const unknownModel = await submit('evaluate', '--models', 'mine=no-such-model');
     assert.equal(unknownModel.code, 1);
     assert.match(unknownModel.stderr, /\[invalid_argument\] models\[0\]\.hash: unknown model "no-such-model"/);
+    const tooFine = await submit('evaluate', '--scales', '0.1');
+    assert.equal(tooFine.code, 1);
+    assert.match(tooFine.stderr, /\[invalid_argument\] evaluate job spec: inference\.scales\.0 must be >= 0\.25/);
     assert.equal(await jobCount(), before);
     const { body: siteViews } = await coordinator.api('GET', '/api/console/sites');
     for (const s of siteViews as { policy: { refusals: number } }[]) assert.equal(s.policy.refusals, 0, 'no site was blamed');
@@ -87,9 +90,11 @@ describe('lgefed admin submit: every study job kind from the CLI (real processes
     assert.deepEqual(trainJob.spec.config, { epochs: 1, seed: 4 });
     const model = trainJob.summary.model as string;
 
-    // Sites default to every enrolled site; the coordinator's schema fills in the rest.
-    const evaluated = await submit('evaluate', '--models', `east=${model}`, '--watch');
+    // Sites default to every enrolled site; the coordinator's schema fills in the rest. The sites
+    // score with the test-time passes asked for.
+    const evaluated = await submit('evaluate', '--models', `east=${model}`, '--mirror', '--scales', '0.8,1.25', '--watch');
     const evaluation = await completed(evaluated);
+    assert.deepEqual(evaluation.spec.inference, { mirror: true, scales: [0.8, 1.25] });
     assert.equal(evaluation.spec.siteIds.length, 2);
     assert.equal(evaluation.spec.limits.deadlineMs, 3600_000);
     assert.deepEqual(Object.keys(evaluation.summary.matrix.rows[0].sites).sort(), ['east', 'west']);
@@ -97,6 +102,7 @@ describe('lgefed admin submit: every study job kind from the CLI (real processes
     const finetuned = await submit('finetune', '--model', model, '--architecture', TINY_ARCH, '--encoder-blocks', '1', '--fractions', '1', '--iterations', '2', '--watch');
     const finetune = await completed(finetuned);
     assert.deepEqual(finetune.rounds.map((r: { name: string }) => r.name), ['scratch/f=1', 'finetune/k=1/f=1']);
+    assert.equal(finetune.spec.inference, null, 'one pass unless asked');
 
     // --case-count: every site trains on exactly that many of its (3) training cases.
     const federated = await submit('fedavg', '--rounds', '1', '--scratch', '--architecture', TINY_ARCH, '--no-local-baselines', '--seed', '2', '--case-count', '2', '--watch');

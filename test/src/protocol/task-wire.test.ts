@@ -46,6 +46,7 @@ describe('protocol: every job kind maps to the wire and back', () => {
       kind: 'finetune',
       training: { epochs: 3, batchSize: 4, learningRate: 1e-3, seed: 1, dataFraction: 0.25, caseCount: 0, proximalMu: 0 },
       freeze: { trainEncoderBlocks: 2, trainDecoderBlocks: 0 },
+      inference: { mirror: false },
     });
     const [scratch] = overTheWire(task('finetune', { ...payload, initialModel: null, freeze: null }));
     assert.equal(scratch!.model.modelId, '');
@@ -65,7 +66,30 @@ describe('protocol: every job kind maps to the wire and back', () => {
   it('evaluate sends one assignment per model', () => {
     const units = overTheWire(task('evaluate', { split: 'test', metric: 'dice', models: [{ label: 'a', hash: HASH }, { label: 'b', hash: 'cd'.repeat(32) }] }));
     assert.deepEqual(units.map((u) => [u.kind, u.model.modelId]), [['TASK_KIND_EVALUATE', HASH], ['TASK_KIND_EVALUATE', 'cd'.repeat(32)]]);
-    assert.deepEqual(readAssignment(units[0]!), { kind: 'evaluate' });
+    assert.deepEqual(readAssignment(units[0]!), { kind: 'evaluate', inference: { mirror: false } });
+  });
+
+  it('evaluate and finetune carry how the site segments when it scores (mirroring, scale averaging)', () => {
+    const inference = { mirror: true, scales: [0.8, 1, 1.25] };
+    const units = overTheWire(task('evaluate', { split: 'test', metric: 'dice', inference, models: [{ label: 'a', hash: HASH }, { label: 'b', hash: 'cd'.repeat(32) }] }));
+    for (const unit of units) assert.deepEqual(readAssignment(unit), { kind: 'evaluate', inference });
+    const [tuned] = overTheWire(
+      task('finetune', { architecture: 'lite', initialModel: HASH, freeze: null, dataFraction: 1, config: { iterations: 5, seed: 1 }, evaluation: { split: 'test', metric: 'dice', inference: { mirror: false, scales: [1.5] } } }),
+    );
+    assert.deepEqual((readAssignment(tuned!) as { inference: unknown }).inference, { mirror: false, scales: [1.5] });
+    // Tasks that do not score carry one pass.
+    const [trained] = overTheWire(task('train', { architecture: 'lite', initialModel: null, config: { epochs: 1, seed: 0 } }));
+    assert.deepEqual(trained!.inference, { mirror: false, scales: [] });
+  });
+
+  it('has the agent refuse scales outside the bounds instead of running them', () => {
+    const [unit] = overTheWire(task('evaluate', { split: 'test', metric: 'dice', models: [{ label: 'a', hash: HASH }] }));
+    for (const scales of [[0.1], [1, 5], Array.from({ length: 9 }, () => 1), [Number.NaN]]) {
+      assert.throws(
+        () => readAssignment({ ...unit!, inference: { mirror: false, scales } }),
+        (e: unknown) => e instanceof PolicyRefusal && e.code === 'unsupported_task' && /scales must be 1 to 8 factors/.test(e.message),
+      );
+    }
   });
 
   it('refuses what the wire cannot say, with the reason', () => {
@@ -75,6 +99,8 @@ describe('protocol: every job kind maps to the wire and back', () => {
     refused(task('train', { architecture: 'lite', initialModel: null, config: { epochs: 1, iterations: 5, seed: 0 } }), /exactly one of/);
     refused(task('train', { architecture: 'lite', initialModel: null, config: { seed: 0 } }), /exactly one of/);
     refused(task('cyclegan', {}), /cyclegan/);
+    refused(task('evaluate', { split: 'test', metric: 'dice', inference: { mirror: 'yes' }, models: [{ label: 'a', hash: HASH }] }), /inference\.mirror/);
+    refused(task('evaluate', { split: 'test', metric: 'dice', inference: { scales: '1,2' }, models: [{ label: 'a', hash: HASH }] }), /inference\.scales/);
   });
 
   it('has the agent refuse a fine-tune that would not be scored', () => {

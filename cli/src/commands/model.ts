@@ -137,7 +137,7 @@ Early stopping (default): 20 % of the chosen cases' slices showing the heart are
 loss is checked before training and every --check-every iterations, training stops after --patience
 checks without a new best, and the best checked weights are saved (so the result is never worse on
 those slices than the model it started from). Default length: at most ${FINETUNE_ITERATIONS} iterations of 8 windows,
-as in the leave-one-patient-out transfer experiment on real Sunnybrook patients (docs/transfer-sunnybrook.json).`,
+as in the leave-one-patient-out transfer experiment on real Sunnybrook patients (docs/transfer-sunnybrook-all-arms.json).`,
   async run(args) {
     const o = options(args, {
       ...TRAINING_FLAGS,

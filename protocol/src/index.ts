@@ -10,4 +10,5 @@ export * from './float16.js';
 export * from './model-transfer.js';
 export type * from './socket-events.js';
 export * from './send-window.js';
+export * from './version.js';
 export * from './huge-pages.js';

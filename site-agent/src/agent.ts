@@ -4,6 +4,7 @@ import {
   importPublicJwk,
   isProtocolError,
   ModelReassembler,
+  PROTOCOL_VERSION,
   ReplayCache,
   Signer,
   signedManifestDigest,
@@ -44,7 +45,6 @@ import { execute } from './tasks/execute.js';
 import { TaskFailure } from './tasks/run-task.js';
 
 export const AGENT_VERSION = '0.1.0';
-const PROTOCOL_VERSION = 1;
 /** Acknowledged results kept for a coordinator that asks again (scores and reports: a few kB each). */
 const KEPT_RESULTS = 256;
 

@@ -1,3 +1,3 @@
 export { SiteChannel, type SiteChannelOptions } from './site-channel.js';
 export type { SitePresence } from './presence.js';
-export { PROTOCOL_VERSION, TransportError, type TransportErrorCode } from './wire.js';
+export { TransportError, type TransportErrorCode } from './wire.js';

@@ -5,6 +5,7 @@ import {
   importPublicJwk,
   ReplayCache,
   Signer,
+  PROTOCOL_VERSION,
   signedManifestDigest,
   thumbprint,
   Verifier,
@@ -38,7 +39,7 @@ import { fineTuneMetrics, siteIntensityReport, structureSummaries } from './resu
 import { EMPTY_ARCHITECTURE, wireUnits } from './task-wire.js';
 import { trainingCases } from './training-cases.js';
 import { admitUpload } from './upload-admission.js';
-import { claimedKid, coordinatorSigningKey, COORDINATOR_VERSION, errorReportFor, PROTOCOL_VERSION, siteErrorOf, TransportError } from './wire.js';
+import { claimedKid, coordinatorSigningKey, COORDINATOR_VERSION, errorReportFor, siteErrorOf, TransportError } from './wire.js';
 
 /** The message of an envelope whose `header.msg` was checked to be `type`. */
 function body<K extends MessageTypeName>(opened: OpenedAny, type: K): MessageTypes[K] {

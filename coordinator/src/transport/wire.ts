@@ -2,8 +2,6 @@ import { importPublicJwk, isProtocolError, type ErrorCode, type ErrorReport, typ
 import type { CoordinatorKey } from '../auth/coordinator-key.js';
 import { CoordinatorError } from '../errors.js';
 
-/** Version of the message flow below; a site announcing another is refused at hello. */
-export const PROTOCOL_VERSION = 1;
 export const COORDINATOR_VERSION = '0.1.0';
 
 /** The coordinator's key in the form the protocol's Signer takes. */

@@ -4,7 +4,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPair, importPrivateJwk, importPublicJwk, ReplayCache, Signer, Verifier, type AgentToCoordinatorEvents, type CoordinatorToAgentEvents, type Envelope } from '@lgefed/protocol';
+import { generateKeyPair, importPrivateJwk, importPublicJwk, PROTOCOL_VERSION, ReplayCache, Signer, Verifier, type AgentToCoordinatorEvents, type CoordinatorToAgentEvents, type Envelope } from '@lgefed/protocol';
 import { readAgentAudit } from '@lgefed/site-agent/audit-log';
 import { Server, type Socket } from 'socket.io';
 import { spawnCli, TINY_ARCH_HASH, writeTinyDataset, type Proc } from '../federation/harness.js';
@@ -45,7 +45,7 @@ describe('site agent: inbound message verification (real agent process)', functi
           agentVerifier ??= new Verifier({ senders: [{ id: 'site-x', key: await importPublicJwk(agentKey) }], replayCache: new ReplayCache() });
           const opened = await agentVerifier.openAny(envelope);
           if (opened.header.msg === 'SiteHello') {
-            reply(await signer.seal('Enrolment', { siteId: 'site-x', accepted: true, reason: '', coordinatorVersion: 'test', protocolVersion: 1, heartbeatIntervalS: 30 }, 'site-x'));
+            reply(await signer.seal('Enrolment', { siteId: 'site-x', accepted: true, reason: '', coordinatorVersion: 'test', protocolVersion: PROTOCOL_VERSION, heartbeatIntervalS: 30 }, 'site-x'));
             resolve();
           } else reply(await signer.seal('Ack', { messageId: opened.header.jti }, 'site-x'));
         });

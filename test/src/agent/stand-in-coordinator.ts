@@ -8,6 +8,7 @@ import {
   importPrivateJwk,
   importPublicJwk,
   packModel,
+  PROTOCOL_VERSION,
   ReplayCache,
   Signer,
   Verifier,
@@ -114,7 +115,7 @@ export class StandInCoordinator {
       const opened = await this.verifier.openAny(envelope);
       this.received.push(opened);
       if (opened.header.msg === 'SiteHello') {
-        reply(await this.signer.seal('Enrolment', { siteId: SITE, accepted: true, reason: '', coordinatorVersion: 'test', protocolVersion: 1, heartbeatIntervalS: 0.5 }, SITE));
+        reply(await this.signer.seal('Enrolment', { siteId: SITE, accepted: true, reason: '', coordinatorVersion: 'test', protocolVersion: PROTOCOL_VERSION, heartbeatIntervalS: 0.5 }, SITE));
         this.hello?.();
       } else if (opened.header.msg === 'ModelManifest') {
         const manifest = opened.message as MessageTypes['ModelManifest'];

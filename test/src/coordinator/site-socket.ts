@@ -1,4 +1,4 @@
-import { generateKeyPair, importPrivateJwk, importPublicJwk, ReplayCache, Signer, Verifier, type Envelope, type KeyPairJwk, type MessageTypeName, type MessageTypes, type OpenedAny } from '@lgefed/protocol';
+import { generateKeyPair, importPrivateJwk, importPublicJwk, PROTOCOL_VERSION, ReplayCache, Signer, Verifier, type Envelope, type KeyPairJwk, type MessageTypeName, type MessageTypes, type OpenedAny } from '@lgefed/protocol';
 import { io, type Socket } from 'socket.io-client';
 
 /** A site driven by hand over a real socket.io connection: the attacker's (or an honest site's) view. */
@@ -55,7 +55,7 @@ export async function redeem(url: string, token: string, publicJwk: unknown): Pr
 export const hello = (siteId: string): MessageTypes['SiteHello'] => ({
   siteId,
   agentVersion: 'test',
-  protocolVersion: 1,
+  protocolVersion: PROTOCOL_VERSION,
   capabilities: { mlBackend: 'ML_BACKEND_TFJS_CPU', gpus: [], memoryMib: 1, cpuCores: 1 },
   datasets: [],
 });

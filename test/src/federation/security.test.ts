@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultMessage, generateKeyPair, importPrivateJwk, importPublicJwk, ReplayCache, Signer, Verifier, type Envelope } from '@lgefed/protocol';
+import { defaultMessage, generateKeyPair, importPrivateJwk, importPublicJwk, PROTOCOL_VERSION, ReplayCache, Signer, Verifier, type Envelope } from '@lgefed/protocol';
 import { io, type Socket } from 'socket.io-client';
 import { cli, prepareSite, startAgent, startCoordinatorProcess, TINY_ARCH, waitForJob, type Proc, type RunningCoordinatorProcess } from './harness.js';
 
 const hello = (siteId: string) => ({
   siteId,
   agentVersion: 'test',
-  protocolVersion: 1,
+  protocolVersion: PROTOCOL_VERSION,
   capabilities: { mlBackend: 'ML_BACKEND_TFJS_CPU' as const, gpus: [], memoryMib: 1, cpuCores: 1 },
   datasets: [],
 });
@@ -157,6 +157,16 @@ describe('enrolment, revocation, policy and message security over the wire', fun
       assert.equal((reply.message as { code: string }).code, 'ERROR_CODE_REPLAY');
       await disconnected();
       assert.ok((await rejections('REPLAY')).length >= 1);
+    });
+
+    it('refuses an agent of protocol version 1, which would ignore the scoring passes a task asks for', async () => {
+      await connect();
+      const reply = await send(await signer.seal('SiteHello', { ...hello(siteId), protocolVersion: 1 }));
+      assert.equal(reply.header.msg, 'ErrorReport', JSON.stringify(reply.message));
+      assert.match((reply.message as { message: string }).message, new RegExp(`protocol version 1 is not supported \\(${PROTOCOL_VERSION}\\)`));
+      await disconnected();
+      const audit = (await coordinator.api('GET', '/api/audit?limit=5000')).body as { type: string; details: { code: string } }[];
+      assert.ok(audit.some((e) => e.type === 'transport.refused' && e.details.code === 'protocol_version'));
     });
 
     it('drops anything before the hello, unanswered', async () => {

@@ -15,6 +15,7 @@ import type { JobRecord, JobStore, Json, RoundRecord } from '../store/jobs.js';
 import type { CentreComparison } from '../workflow/comparison.js';
 import type { CrossSiteMatrix, MatrixRow } from '../workflow/evaluate.js';
 import type { SiteDistance } from '../workflow/harmonisation-check.js';
+import type { InferenceRequest } from '../workflow/task-payloads.js';
 import type { MetricWithInterval } from '../workflow/statistics.js';
 
 /** Everything a report or the console's results view shows for one job. */
@@ -173,6 +174,13 @@ interface VariantOutcome {
   readonly pooled: Record<string, MetricWithInterval>;
 }
 
+/** How the job's sites segmented when they scored, as a caption's last sentence; '' for one pass. */
+function scoringNote(job: JobRecord): string {
+  const inference = (job.spec as { inference?: InferenceRequest | null } | null)?.inference;
+  const passes = [inference?.mirror ? 'test-time mirroring' : null, inference?.scales ? `scale averaging (${inference.scales.join(', ')} × the working spacing)` : null].filter((p) => p !== null);
+  return passes.length > 0 ? ` Sites scored with ${passes.join(' and ')}.` : '';
+}
+
 function finetuneFigures(job: JobRecord, rounds: readonly RoundRecord[]): FigureData[] {
   const points: FinetunePointRow[] = rounds
     .filter((r) => r.status === 'completed')
@@ -185,7 +193,7 @@ function finetuneFigures(job: JobRecord, rounds: readonly RoundRecord[]): Figure
     });
   const figures: FigureData[] = [];
   if (points.length > 0) {
-    figures.push({ type: 'finetune-curves', id: 'finetune-curves', title: 'Fine-tuning: Dice vs training data', caption: 'Pooled test Dice of each variant (k = trainable encoder blocks; scratch dashed) against the fraction of training cases, with 95% CI.', rows: points });
+    figures.push({ type: 'finetune-curves', id: 'finetune-curves', title: 'Fine-tuning: Dice vs training data', caption: `Pooled test Dice of each variant (k = trainable encoder blocks; scratch dashed) against the fraction of training cases, with 95% CI.${scoringNote(job)}`, rows: points });
   }
   const table = (job.summary as Outcome | null)?.['table'] as
     | { dataFraction: number; structure: string; scratch: number | null; best: { trainEncoderBlocks: number; mean: number; gainOverScratch: number | null } | null }[]
@@ -204,10 +212,10 @@ function finetuneFigures(job: JobRecord, rounds: readonly RoundRecord[]): Figure
   return figures;
 }
 
-function matrixFigures(matrix: CrossSiteMatrix | undefined, comparison: CentreComparison | null | undefined): FigureData[] {
+function matrixFigures(matrix: CrossSiteMatrix | undefined, comparison: CentreComparison | null | undefined, note: string): FigureData[] {
   const figures: FigureData[] = [];
   if (matrix) {
-    figures.push({ type: 'cross-site-dice', id: 'cross-site-dice', title: 'Cross-site Dice', caption: 'Mean test Dice of each model (rows: where it was trained) at each site (columns), per structure.', rows: diceCells(matrix) });
+    figures.push({ type: 'cross-site-dice', id: 'cross-site-dice', title: 'Cross-site Dice', caption: `Mean test Dice of each model (rows: where it was trained) at each site (columns), per structure.${note}`, rows: diceCells(matrix) });
   }
   if (comparison) {
     figures.push({ type: 'centre-comparison', id: 'centre-comparison', title: 'Single- vs multi-centre, per site', caption: "At each test site: the site's own single-centre model against each multi-centre model.", rows: comparisonRows(comparison) });
@@ -235,7 +243,7 @@ export function jobFigures(jobs: JobStore, jobId: string, siteName: (id: string)
         figures.push({ type: 'learning-curve', id: 'learning-curves', title: 'Learning curves', caption: 'Each site’s final local training figures per federated round, and their average weighted by training cases (how FedAvg weights the sites’ models).', rows: curves, stepTitle: 'federated round' });
       }
       const evaluation = completed(rounds, 'evaluate');
-      figures.push(...matrixFigures(evaluation?.outcome as unknown as CrossSiteMatrix | undefined, summary?.['comparison'] as unknown as CentreComparison | null | undefined));
+      figures.push(...matrixFigures(evaluation?.outcome as unknown as CrossSiteMatrix | undefined, summary?.['comparison'] as unknown as CentreComparison | null | undefined, scoringNote(job)));
       break;
     }
     case 'harmonisation-check':

@@ -76,6 +76,7 @@ describe('job figures and reports from stored jobs (simulated sites)', () => {
     assert.deepEqual([...new Set(curves.rows.map((r) => r.variant))].sort(), ['k=2', 'scratch']);
     const point = curves.rows.find((r) => r.variant === 'k=2' && r.dataFraction === 1 && r.structure === 'bloodpool')!;
     assert.ok(Math.abs(point.mean - 0.8) < 1e-12);
+    assert.doesNotMatch(curves.caption, /Sites scored with/, 'one pass says nothing');
     const table = figure(report.figures, 'finetune-summary');
     const row = table.rows.find((r) => r.dataFraction === 0.5 && r.structure === 'myocardium')!;
     assert.equal(row.bestVariant, 'k=2');
@@ -91,6 +92,17 @@ describe('job figures and reports from stored jobs (simulated sites)', () => {
     } finally {
       await rm(out, { recursive: true, force: true });
     }
+    state.close();
+  });
+
+  it('evaluate: the cross-site figure says how the sites scored when the job asked for test-time passes', async () => {
+    const { state, engine, transport, ids, name } = await setup(['dijon']);
+    const job = await engine.submit('evaluate', { sites: ['dijon'], models: [{ label: 'm', hash: 'b'.repeat(64) }], inference: { mirror: true, scales: [0.833, 1, 1.167] } }, 'admin');
+    const task = transport.take(ids.get('dijon')!)[0]!;
+    const summary = { n: 5, mean: 0.8, sd: 0.02 };
+    await engine.handleResult(ids.get('dijon')!, { resultId: 'r', taskId: task.taskId, metrics: { m: { bloodpool: summary, myocardium: summary } }, numExamples: 5 });
+    const dice = figure(jobFigures(state.jobs, job.id, name).figures, 'cross-site-dice');
+    assert.match(dice.caption, /Sites scored with test-time mirroring and scale averaging \(0\.833, 1, 1\.167 × the working spacing\)\.$/);
     state.close();
   });
 

@@ -29,6 +29,9 @@ from jwcrypto import jwk, jws
 ENVELOPE_TYPE = 'lgefed+jws'
 UPLOAD_CHUNK_BYTES = 256  # not our TypeScript sender's chunk size, on purpose
 TIMEOUT_S = 20
+# The wire protocol version this site speaks (protocol/src/version.ts). It takes training tasks only,
+# so version 2's TaskAssignment.inference (how to score) never applies to it.
+PROTOCOL_VERSION = 2
 
 
 def log(line):
@@ -176,7 +179,7 @@ class Site:
         dataset = pb.DatasetSummary(name='lge', case_count=self.cases, labelled_case_count=self.cases,
                                     slice_count=10 * self.cases, labelled_slice_count=10 * self.cases)
         capabilities = pb.Capabilities(ml_backend=pb.ML_BACKEND_TFJS_CPU, memory_mib=1024, cpu_cores=1)
-        hello = pb.SiteHello(site_id=self.site_id, agent_version='python-conformance', protocol_version=1,
+        hello = pb.SiteHello(site_id=self.site_id, agent_version='python-conformance', protocol_version=PROTOCOL_VERSION,
                              capabilities=capabilities, datasets=[dataset])
         _, enrolment, _ = self.call('envelope', self.seal('SiteHello', hello), 'Enrolment')
         if not enrolment.accepted:

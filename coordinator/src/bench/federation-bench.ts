@@ -10,7 +10,7 @@ import { HUGE_PAGE_TUNABLE } from '@lgefed/protocol';
 import { medianRun } from '@lgefed/protocol/bench/rounds';
 import { interleavedJson, roundsFlag, warnIfNotQuiet } from '@lgefed/shared/bench/interleaved';
 import { measureAggregation, type AggregationFigures } from './aggregation.js';
-import { measureDistribution, type DistributionFigures } from './distribution.js';
+import { measureDistribution, type AgentProcesses, type DistributionFigures } from './distribution.js';
 import { measureRoundOverhead, type RoundOverhead } from './round-overhead.js';
 
 const fmt = (v: number, digits = 1) => v.toFixed(digits);
@@ -26,27 +26,33 @@ for (const [agents, count] of [[1, 30], [10, 20], [100, 10]] as const) rounds.pu
 console.log('Round overhead (evaluate rounds, metrics only; in-process transport, real JobEngine + SQLite + audit log)');
 table(['agents', 'rounds', 'median ms/round', 'p95 ms/round', 'ms per site result', 'vs 1 agent'], rounds.map((r) => [r.agents, r.rounds, fmt(r.medianRoundMs, 2), fmt(r.p95RoundMs, 2), fmt(r.perTaskMs, 3), `${fmt(r.medianRoundMs / rounds[0]!.medianRoundMs, 1)}x`]));
 
-// Rounds in turn, 4 KiB then huge pages; each page size reports its median run by socket.io speed (a run
-// swings with how fast this VM's host backs memory never touched before).
-const distributionRuns: [DistributionFigures[], DistributionFigures[]] = [[], []];
+// Rounds in turn: the agents in one process with 4 KiB then huge pages, then in a process each with huge
+// pages (as sites run them); each configuration reports its median run by socket.io speed (a run swings
+// with how fast this VM's host backs memory never touched before).
+const DISTRIBUTION_CONFIGS: readonly [boolean, AgentProcesses][] = [
+  [false, 'shared'],
+  [true, 'shared'],
+  [true, 'own'],
+];
+const distributionRuns: DistributionFigures[][] = DISTRIBUTION_CONFIGS.map(() => []);
 for (let round = 0; round < roundsFlag(); round++) {
-  for (const [i, hugePages] of [false, true].entries()) distributionRuns[i]!.push(await measureDistribution(4, hugePages));
+  for (const [i, [hugePages, processes]] of DISTRIBUTION_CONFIGS.entries()) distributionRuns[i]!.push(await measureDistribution(4, hugePages, processes));
 }
 const distributions = distributionRuns.map((runs) => medianRun(runs, (d) => d.socketIoMBps));
-const [pages4k, pagesHuge] = distributions as [DistributionFigures, DistributionFigures];
-const socketIoRounds = distributionRuns.map((runs) => runs.map((d) => fmt(d.socketIoMBps, 0)).join(' / '));
+const [pages4k, pagesHuge] = distributions as [DistributionFigures, DistributionFigures, DistributionFigures];
+const layoutOf = (d: DistributionFigures) => `${d.hugePages ? 'huge' : '4 KiB'} pages, ${d.agentProcesses === 'shared' ? 'one process' : 'a process each'}`;
 console.log(
-  `Model distribution: ${pages4k.parameters} parameters (${fmt(pages4k.modelMB)} MB float32) to ${pages4k.agents} agents at once, loopback, ${pages4k.chunkKiB} KiB chunks; the agents' process with 4 KiB pages (glibc's default), then with huge pages (GLIBC_TUNABLES=${HUGE_PAGE_TUNABLE}, as lgefed starts its processes); ` +
-    `the median of ${distributionRuns[0].length} round(s) each (socket.io MB/s by round: 4 KiB ${socketIoRounds[0]}, huge ${socketIoRounds[1]})`,
+  `Model distribution: ${pages4k.parameters} parameters (${fmt(pages4k.modelMB)} MB float32) to ${pages4k.agents} agents at once, loopback, ${pages4k.chunkKiB} KiB chunks; the agents in one process with 4 KiB pages (glibc's default), then with huge pages (GLIBC_TUNABLES=${HUGE_PAGE_TUNABLE}, as lgefed starts its processes), then in a process each with huge pages (as sites run); ` +
+    `the median of ${distributionRuns[0]!.length} round(s) each (socket.io MB/s by round: ${distributions.map((d, i) => `${layoutOf(d)} ${distributionRuns[i]!.map((r) => fmt(r.socketIoMBps, 0)).join(' / ')}`).join('; ')})`,
 );
 table(
-  ['path', 'pages', 'MB/s (all agents)', 'MB/s per agent', 'vs raw TCP', 'vs raw TCP keeping the model'],
+  ['path', 'agents', 'MB/s (all agents)', 'MB/s per agent', 'vs raw TCP', 'vs raw TCP keeping the model'],
   distributions.flatMap((d) => {
-    const pages = d.hugePages ? 'huge' : '4 KiB';
+    const layout = layoutOf(d);
     return [
-      ['protocol chunks over socket.io', pages, fmt(d.socketIoMBps), fmt(d.socketIoMBps / d.agents), fmt(d.socketIoMBps / d.rawTcpMBps, 2), fmt(d.socketIoMBps / d.rawTcpStoreMBps, 2)],
-      ['peer: raw TCP, no framing/hashing', pages, fmt(d.rawTcpMBps), fmt(d.rawTcpMBps / d.agents), '1.00', '-'],
-      ['raw TCP, each agent keeping the model in new memory', pages, fmt(d.rawTcpStoreMBps), fmt(d.rawTcpStoreMBps / d.agents), fmt(d.rawTcpStoreMBps / d.rawTcpMBps, 2), '1.00'],
+      ['protocol chunks over socket.io', layout, fmt(d.socketIoMBps), fmt(d.socketIoMBps / d.agents), fmt(d.socketIoMBps / d.rawTcpMBps, 2), fmt(d.socketIoMBps / d.rawTcpStoreMBps, 2)],
+      ['peer: raw TCP, no framing/hashing', layout, fmt(d.rawTcpMBps), fmt(d.rawTcpMBps / d.agents), '1.00', '-'],
+      ['raw TCP, each agent keeping the model in new memory', layout, fmt(d.rawTcpStoreMBps), fmt(d.rawTcpStoreMBps / d.agents), fmt(d.rawTcpStoreMBps / d.rawTcpMBps, 2), '1.00'],
     ];
   }),
 );
@@ -57,8 +63,8 @@ console.log(
 for (const d of distributions) {
   const { seconds, senderCpuSeconds, agentsCpuSeconds } = d.socketIo;
   console.log(
-    `Where the socket.io transfer's ${fmt(seconds, 2)} s went (${d.hugePages ? 'huge' : '4 KiB'} pages): sender (coordinator) ${fmt(senderCpuSeconds, 2)} CPU-s, the ${d.agents} agents' ` +
-      `process ${fmt(agentsCpuSeconds, 2)} CPU-s from start to exit (reassembly into new memory, SHA-256 per chunk, socket.io framing); a side near ${fmt(seconds, 2)} CPU-s is the bound.`,
+    `Where the socket.io transfer's ${fmt(seconds, 2)} s went (${layoutOf(d)}): sender (coordinator) ${fmt(senderCpuSeconds, 2)} CPU-s, the ${d.agents} agents' ` +
+      `process(es) ${fmt(agentsCpuSeconds, 2)} CPU-s from start to exit (reassembly into new memory, SHA-256 per chunk, socket.io framing); a side near ${fmt(seconds, 2)} CPU-s per core it can use is the bound.`,
   );
 }
 console.log();

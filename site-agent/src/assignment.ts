@@ -2,7 +2,7 @@ import type { AugmentationPreset, HyperParameters, InferenceOptions, TaskAssignm
 import type { PresetName } from '@lgefed/shared/augment/presets';
 import type { ReferenceIntensityProfile } from '@lgefed/shared/harmonise/index';
 import type { FreezeOptions } from '@lgefed/shared/model/freeze';
-import { scalesProblem } from '@lgefed/shared/model/test-time-scales';
+import { scalesProblem, type TestTimePasses } from '@lgefed/shared/model/test-time-scales';
 import { PolicyRefusal } from './errors.js';
 
 /** Task kinds by their policy name (the coordinator's job-engine names). */
@@ -41,17 +41,11 @@ export interface TrainingSettings {
   readonly proximalMu: number;
 }
 
-/** How the site segments when it scores (PredictOptions): mirroring, and scales when more than one pass at the working spacing. */
-export interface InferenceSettings {
-  readonly mirror: boolean;
-  readonly scales?: readonly number[];
-}
-
 /** A TaskAssignment read into what the site will run. */
 export type SiteTask =
   | { readonly kind: 'train'; readonly training: TrainingSettings }
-  | { readonly kind: 'evaluate'; readonly inference: InferenceSettings }
-  | { readonly kind: 'finetune'; readonly training: TrainingSettings; readonly freeze: FreezeOptions | null; readonly inference: InferenceSettings }
+  | { readonly kind: 'evaluate'; readonly inference: TestTimePasses }
+  | { readonly kind: 'finetune'; readonly training: TrainingSettings; readonly freeze: FreezeOptions | null; readonly inference: TestTimePasses }
   | { readonly kind: 'harmonisation-check'; readonly reference: ReferenceIntensityProfile; readonly epsilon: number };
 
 const unsupported = (message: string) => new PolicyRefusal('unsupported_task', message);
@@ -79,7 +73,7 @@ function trainingSettings(h: HyperParameters): TrainingSettings {
 }
 
 /** The scoring passes an assignment asks for; scales outside test-time-scales.ts's bounds are refused, not clamped. */
-function inferenceSettings(options: InferenceOptions): InferenceSettings {
+function inferenceSettings(options: InferenceOptions): TestTimePasses {
   if (options.scales.length === 0) return { mirror: options.mirror };
   const problem = scalesProblem(options.scales);
   if (problem) throw unsupported(`inference ${problem}`);

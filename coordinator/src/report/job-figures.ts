@@ -12,10 +12,10 @@ import {
   type SiteDistanceRow,
 } from '@lgefed/shared/plots/figures';
 import type { JobRecord, JobStore, Json, RoundRecord } from '../store/jobs.js';
+import type { TestTimePasses } from '@lgefed/shared/model/test-time-scales';
 import type { CentreComparison } from '../workflow/comparison.js';
 import type { CrossSiteMatrix, MatrixRow } from '../workflow/evaluate.js';
 import type { SiteDistance } from '../workflow/harmonisation-check.js';
-import type { InferenceRequest } from '../workflow/task-payloads.js';
 import type { MetricWithInterval } from '../workflow/statistics.js';
 
 /** Everything a report or the console's results view shows for one job. */
@@ -176,7 +176,7 @@ interface VariantOutcome {
 
 /** How the job's sites segmented when they scored, as a caption's last sentence; '' for one pass. */
 function scoringNote(job: JobRecord): string {
-  const inference = (job.spec as { inference?: InferenceRequest | null } | null)?.inference;
+  const inference = (job.spec as { inference?: TestTimePasses | null } | null)?.inference;
   const passes = [inference?.mirror ? 'test-time mirroring' : null, inference?.scales ? `scale averaging (${inference.scales.join(', ')} × the working spacing)` : null].filter((p) => p !== null);
   return passes.length > 0 ? ` Sites scored with ${passes.join(' and ')}.` : '';
 }

@@ -5,7 +5,8 @@ import { centreComparison } from './comparison.js';
 import type { ValidatedEvaluateSpec, ValidatedModelRef } from './job-schemas.js';
 import { minSitesOf, modelHash, siteList, taskLimits, type TaskLimits } from './spec.js';
 import { pool, withInterval, type MetricSummary, type MetricWithInterval } from './statistics.js';
-import type { EvaluateResultMetrics, EvaluateTaskPayload, InferenceRequest } from './task-payloads.js';
+import type { TestTimePasses } from '@lgefed/shared/model/test-time-scales';
+import type { EvaluateResultMetrics, EvaluateTaskPayload } from './task-payloads.js';
 import type { FinishedRound, NextStep, Workflow, WorkflowContext } from './workflow.js';
 
 export interface ModelRef {
@@ -24,7 +25,7 @@ export interface EvaluateSpec {
   readonly minSites: number;
   readonly limits: TaskLimits;
   /** How sites segment when they score; null: one pass. */
-  readonly inference: InferenceRequest | null;
+  readonly inference: TestTimePasses | null;
 }
 
 export type StructureCells = Record<Structure, MetricWithInterval>;
@@ -48,7 +49,7 @@ export interface CrossSiteMatrix {
  * The task each site runs: score every model on its own test split and send back, per model and
  * structure, only n / mean / sd of the per-case Dice.
  */
-export function evaluationTasks(models: readonly ModelRef[], siteIds: readonly string[], limits: TaskLimits, inference: InferenceRequest | null): TaskPlan[] {
+export function evaluationTasks(models: readonly ModelRef[], siteIds: readonly string[], limits: TaskLimits, inference: TestTimePasses | null): TaskPlan[] {
   const payload: EvaluateTaskPayload = { split: 'test', metric: 'dice', ...(inference ? { inference } : {}), models: models.map((m) => ({ label: m.label, hash: m.hash })) };
   return siteIds.map((siteId) => ({ siteId, kind: 'evaluate', payload: payload as unknown as Json, ...limits }));
 }

@@ -1,3 +1,4 @@
+import type { TestTimePasses } from '@lgefed/shared/model/test-time-scales';
 import { clipUpdates, createStrategy, storedUpdate, type AggregationSpec } from '../aggregation/index.js';
 import { CoordinatorError } from '../errors.js';
 import type { Json, RoundRecord, TaskPlan } from '../store/jobs.js';
@@ -6,7 +7,6 @@ import { crossSiteMatrix, evaluationTasks, type CrossSiteMatrix, type ModelRef }
 import { acceptResultModel, openAll, storeAggregate } from './models.js';
 import type { ValidatedFedAvgSpec } from './job-schemas.js';
 import { architecture, modelHash, siteList, taskLimits, type TaskLimits } from './spec.js';
-import type { InferenceRequest } from './task-payloads.js';
 import type { FinishedRound, NextStep, Workflow, WorkflowContext } from './workflow.js';
 
 export interface FedAvgSpec {
@@ -24,7 +24,7 @@ export interface FedAvgSpec {
   readonly compareWithLocal: boolean;
   readonly limits: TaskLimits;
   /** How sites segment when they score the compared models; null: one pass. */
-  readonly inference: InferenceRequest | null;
+  readonly inference: TestTimePasses | null;
 }
 
 type Phase = { type: 'local' } | { type: 'federated'; round: number } | { type: 'evaluate' };

@@ -6,7 +6,8 @@ import type { Json, RoundRecord } from '../store/jobs.js';
 import type { ValidatedFinetuneSpec } from './job-schemas.js';
 import { architecture, minSitesOf, modelHash, siteList, taskLimits, type TaskLimits } from './spec.js';
 import { pool, withInterval, type MetricWithInterval } from './statistics.js';
-import type { FinetuneResultMetrics, FinetuneTaskPayload, InferenceRequest } from './task-payloads.js';
+import type { TestTimePasses } from '@lgefed/shared/model/test-time-scales';
+import type { FinetuneResultMetrics, FinetuneTaskPayload } from './task-payloads.js';
 import type { FinishedRound, NextStep, Workflow, WorkflowContext } from './workflow.js';
 
 /** One cell of the sweep: a scratch baseline or a fine-tune with the first k encoder blocks trainable. */
@@ -30,7 +31,7 @@ export interface FinetuneSpec {
   readonly minSites: number;
   readonly limits: TaskLimits;
   /** How sites segment when they score each variant; null: one pass. */
-  readonly inference: InferenceRequest | null;
+  readonly inference: TestTimePasses | null;
 }
 
 type StructureCells = Record<Structure, MetricWithInterval>;

@@ -6,9 +6,8 @@
  * submission, instead of as a refusal by every site.
  */
 import { Ajv, type ErrorObject } from 'ajv';
-import { MAX_SCALES, SCALE_RANGE } from '@lgefed/shared/model/test-time-scales';
+import { MAX_SCALES, SCALE_RANGE, type TestTimePasses } from '@lgefed/shared/model/test-time-scales';
 import { CoordinatorError } from '../errors.js';
-import type { InferenceRequest } from './task-payloads.js';
 
 type Schema = Record<string, unknown>;
 
@@ -37,7 +36,7 @@ export interface ValidatedEvaluateSpec extends ValidatedLimits {
   readonly sites: readonly string[];
   readonly models: readonly ValidatedModelRef[];
   readonly minSites?: number;
-  readonly inference?: InferenceRequest;
+  readonly inference?: TestTimePasses;
 }
 export interface ValidatedFedAvgSpec extends ValidatedLimits {
   readonly sites: readonly string[];
@@ -50,7 +49,7 @@ export interface ValidatedFedAvgSpec extends ValidatedLimits {
   readonly minSites?: number;
   readonly progressive?: { readonly initialSites: number; readonly addPerRound: number };
   readonly compareWithLocal: boolean;
-  readonly inference?: InferenceRequest;
+  readonly inference?: TestTimePasses;
 }
 export interface ValidatedFinetuneSpec extends ValidatedLimits {
   readonly sites: readonly string[];
@@ -61,7 +60,7 @@ export interface ValidatedFinetuneSpec extends ValidatedLimits {
   readonly dataFractions: readonly number[];
   readonly scratchBaselines: boolean;
   readonly config: ValidatedTrainingConfig;
-  readonly inference?: InferenceRequest;
+  readonly inference?: TestTimePasses;
   readonly minSites?: number;
 }
 export interface ValidatedHarmonisationCheckSpec extends ValidatedLimits {

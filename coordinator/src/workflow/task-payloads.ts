@@ -1,5 +1,6 @@
 import type { ReferenceIntensityProfile, SiteIntensityReport } from '@lgefed/shared/harmonise/index';
 import type { FreezeOptions } from '@lgefed/shared/model/freeze';
+import type { TestTimePasses } from '@lgefed/shared/model/test-time-scales';
 import type { Structure } from '@lgefed/shared/types';
 
 /**
@@ -24,20 +25,12 @@ export interface MetricSummaryPayload {
 /** One summary per LV structure (`bloodpool`, `myocardium`). */
 export type StructureSummaries = Readonly<Record<Structure, MetricSummaryPayload>>;
 
-/**
- * How a site segments when it scores: test-time mirroring (4 passes) and scale averaging
- * (multiples of the working spacing, shared/src/model/predict.ts). Absent: one pass.
- */
-export interface InferenceRequest {
-  readonly mirror: boolean;
-  readonly scales?: readonly number[];
-}
-
 /** The test split and metric a site scores with: the split fixed and persisted at the site, Dice per case (3D). */
 export interface EvaluationRequest {
   readonly split: 'test';
   readonly metric: 'dice';
-  readonly inference?: InferenceRequest;
+  /** How the site segments when it scores; absent: one pass. */
+  readonly inference?: TestTimePasses;
 }
 
 /**

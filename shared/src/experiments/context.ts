@@ -19,7 +19,6 @@ export function site(context: RunContext, name: string): SiteData {
   return found;
 }
 
-/** Compute options whose progress is reported under `label`. */
 /** What scoring needs of the run: its backend, whether to mirror and at which scales. */
 export function scoringOptions(context: RunContext): ComputeOptions {
   return {
@@ -29,6 +28,7 @@ export function scoringOptions(context: RunContext): ComputeOptions {
   };
 }
 
+/** Compute options whose progress is reported under `label`. */
 export function computeFor(context: RunContext, label: string): ComputeOptions {
   return {
     ...scoringOptions(context),

@@ -1,7 +1,13 @@
 /**
- * The bounds of test-time scale averaging (PredictOptions.scales): the coordinator's job schemas
- * and the site agent check a request against them without loading the network code.
+ * Test-time passes a scoring may ask for, and the bounds of scale averaging (PredictOptions.scales):
+ * the coordinator's job schemas and the site agent use them without loading the network code.
  */
+
+/** Mirroring (4 passes) and scale averaging (one pass per factor of the working spacing; absent: [1]). */
+export interface TestTimePasses {
+  readonly mirror: boolean;
+  readonly scales?: readonly number[];
+}
 
 /** The most working spacings one prediction takes (each is a whole inference pass). */
 export const MAX_SCALES = 8;

@@ -5,7 +5,8 @@ import type { CaseScores } from '@lgefed/shared/metrics/evaluate';
 import type { Layout } from '@lgefed/shared/imaging/layouts';
 import type { ReferenceIntensityProfile } from '@lgefed/shared/harmonise/index';
 import type { SiteHistogramRelease } from '../privacy/histogram-release.js';
-import type { InferenceSettings, TrainingSettings } from '../assignment.js';
+import type { TestTimePasses } from '@lgefed/shared/model/test-time-scales';
+import type { TrainingSettings } from '../assignment.js';
 
 /** Messages between the agent and a task worker thread; images never leave the worker. */
 export interface DatasetInput {
@@ -29,7 +30,7 @@ export interface TrainInput extends TaskInputBase {
 export interface EvaluateInput extends TaskInputBase {
   readonly kind: 'evaluate';
   readonly weights: NamedTensor[];
-  readonly inference: InferenceSettings;
+  readonly inference: TestTimePasses;
 }
 
 /** Fine-tune on (a fraction of) `caseIds`, the training split, then score on `testCaseIds`. */
@@ -40,7 +41,7 @@ export interface FinetuneInput extends TaskInputBase {
   readonly training: TrainingSettings;
   readonly freeze: FreezeOptions | null;
   readonly testCaseIds: readonly string[];
-  readonly inference: InferenceSettings;
+  readonly inference: TestTimePasses;
 }
 
 /** Profiles every image of the dataset against the reference. */

@@ -16,7 +16,7 @@ import { caseSelection } from '../assignment.js';
 import { trainSegmentation } from '@lgefed/shared/workflows/train';
 import type { TrainingProgress } from '@lgefed/shared/model/train-protocol';
 import { releaseIntensityHistogram } from '../privacy/histogram-release.js';
-import type { InferenceSettings } from '../assignment.js';
+import type { TestTimePasses } from '@lgefed/shared/model/test-time-scales';
 import type { DatasetInput, EvaluateInput, FinetuneInput, FromTaskWorker, HarmonisationInput, ScoredCases, TaskInput, TaskOutput, TrainInput } from './task-protocol.js';
 
 /** The training functions' default when the coordinator names no preset. */
@@ -71,7 +71,7 @@ async function train(input: TrainInput): Promise<TaskOutput> {
 }
 
 /** Scores `model` on labelled cases; the refs are positions in the list, never case ids. */
-async function score(model: LoadedModel, cases: readonly Case[], input: { backend?: string; inference: InferenceSettings }, stage: string): Promise<ScoredCases> {
+async function score(model: LoadedModel, cases: readonly Case[], input: { backend?: string; inference: TestTimePasses }, stage: string): Promise<ScoredCases> {
   const report = await evaluateModel({
     model,
     cases,

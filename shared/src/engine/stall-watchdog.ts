@@ -1,6 +1,7 @@
 /**
  * Notices a training worker that has stopped making progress: after its first step, no word from it
- * for `minimumSeconds` (or `medianSteps` median step times, when longer) is a stall. The worker keeps
+ * for `minimumSeconds` (or `medianSteps` median step times, when longer) is a stall; before it (the
+ * engine starting, the first step compiling), `firstStepSeconds` of silence is. The worker keeps
  * the index of the engine kernel it is inside in `slot` (kernel-tracker.ts), so the stall can say
  * where it stopped. A wasm thread pool that stops waking has hung two-thread runs; this turns that
  * into an error instead of an endless wait.
@@ -10,6 +11,12 @@ import { kernelSlot, runningKernel } from './kernel-tracker.js';
 /** Silence, in seconds, that the trainers call a stall unless told otherwise. */
 export const DEFAULT_STALL_SECONDS = 300;
 
+/**
+ * Before the first step the allowance is this many times `minimumSeconds`: starting the engine and
+ * compiling the first step take longer than a step, but a two-thread engine has hung there too.
+ */
+export const FIRST_STEP_FACTOR = 3;
+
 export interface Stall {
   readonly silentSeconds: number;
   /** The engine kernel the worker was inside, if any. */
@@ -18,6 +25,8 @@ export interface Stall {
 
 export interface StallWatchdogOptions {
   readonly minimumSeconds: number;
+  /** Silence before the first step that is a stall (default FIRST_STEP_FACTOR x minimumSeconds). */
+  readonly firstStepSeconds?: number;
   /** A stall is also at least this many median step times long (default 20). */
   readonly medianSteps?: number;
   readonly onStall: (stall: Stall) => void;
@@ -34,6 +43,7 @@ export class StallWatchdog {
 
   constructor(private readonly options: StallWatchdogOptions) {
     if (!(options.minimumSeconds > 0)) throw new RangeError(`minimumSeconds must be positive, got ${options.minimumSeconds}`);
+    if (options.firstStepSeconds !== undefined && !(options.firstStepSeconds > 0)) throw new RangeError(`firstStepSeconds must be positive, got ${options.firstStepSeconds}`);
     this.timer = setInterval(() => this.check(), Math.min(options.minimumSeconds * 250, 10_000));
   }
 
@@ -47,7 +57,7 @@ export class StallWatchdog {
     this.lastHeard = performance.now();
   }
 
-  /** The worker finished a step (it has been heard, too); the watchdog is armed from the first. */
+  /** The worker finished a step (it has been heard, too); the step allowance applies from the first. */
   stepped(): void {
     this.heard();
     if (this.lastStep !== undefined) this.stepSeconds.push((this.lastHeard - this.lastStep) / 1000);
@@ -59,10 +69,12 @@ export class StallWatchdog {
   }
 
   private check(): void {
-    // Starting the engine and the first, compiling step are not stalls.
-    if (this.lastStep === undefined) return;
     const silentSeconds = (performance.now() - this.lastHeard) / 1000;
-    if (silentSeconds < Math.max(this.options.minimumSeconds, (this.options.medianSteps ?? 20) * median(this.stepSeconds))) return;
+    const allowance =
+      this.lastStep === undefined
+        ? (this.options.firstStepSeconds ?? FIRST_STEP_FACTOR * this.options.minimumSeconds)
+        : Math.max(this.options.minimumSeconds, (this.options.medianSteps ?? 20) * median(this.stepSeconds));
+    if (silentSeconds < allowance) return;
     this.stop();
     this.options.onStall({ silentSeconds, kernel: runningKernel(this.slot, this.kernelNames) });
   }

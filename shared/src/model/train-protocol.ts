@@ -55,6 +55,7 @@ export type ToWorker =
   | { readonly type: 'cancel' };
 
 export type FromWorker =
+  | { readonly type: 'engine'; readonly backend: EngineBackend; readonly threads: number }
   | { readonly type: 'kernels'; readonly names: string[] }
   | { readonly type: 'need-batch'; readonly iteration: number }
   | { readonly type: 'log'; readonly line: string }

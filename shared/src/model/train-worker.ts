@@ -22,6 +22,17 @@ function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
 }
 
+/**
+ * Failpoint for tests of the stall handling: `LGEFED_FAILPOINT_ENGINE_HANG=<iteration>` makes a
+ * worker running wasm on several threads block before that iteration, in a futex wait that never
+ * ends, as the two-thread engine hang leaves it (README, "Known issue").
+ */
+const HANG_AT_ITERATION = process.env['LGEFED_FAILPOINT_ENGINE_HANG'] ? Number(process.env['LGEFED_FAILPOINT_ENGINE_HANG']) : undefined;
+
+function hangForEver(): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)), 0, 0);
+}
+
 class TrainingCancelled extends Error {
   override readonly name = 'TrainingCancelled';
 }
@@ -64,6 +75,7 @@ async function train(options: WorkerTrainOptions): Promise<void> {
     ...(options.threads ? { threads: options.threads } : {}),
     log: (line) => post({ type: 'log', line }),
   });
+  post({ type: 'engine', backend: engine.backend, threads: engine.threads });
   if (options.kernelSlot) post({ type: 'kernels', names: trackKernels(options.kernelSlot) });
   const model = new UNet(options.spec, options.initialWeights ?? initialWeights(options.spec, options.seed));
   const trainer = new UNetTrainer(model, { learningRate: options.learningRate, freeze: options.freeze, proximalMu: options.proximalMu });
@@ -102,6 +114,7 @@ async function train(options: WorkerTrainOptions): Promise<void> {
       }
       // Ask for the next batch before training, so the caller prepares it while we compute.
       if (iteration + 1 < options.iterations) requestBatch(iteration + 1);
+      if (iteration === HANG_AT_ITERATION && engine.backend === 'wasm' && engine.threads > 1) hangForEver();
       trainer.setLearningRate(scheduledLearningRate(options.learningRateSchedule ?? 'constant', options.learningRate, iteration, options.iterations));
       const loss = await trainer.step(batch);
       losses.push(loss);

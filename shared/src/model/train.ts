@@ -8,7 +8,7 @@ import type { BackendRequest, EngineBackend } from '../engine/index.js';
 import { DEFAULT_STALL_SECONDS, StallWatchdog, stalledAt } from '../engine/stall-watchdog.js';
 import type { Slice } from '../types.js';
 import { checkBatch, sliceBatches, type Batch, type BatchProvider } from './batches.js';
-import type { TrainingState } from './checkpoint.js';
+import { loadCheckpoint, type TrainingState } from './checkpoint.js';
 import { checkEarlyStopping, type EarlyStopping, type EarlyStoppingOutcome } from './early-stopping.js';
 import type { FreezeOptions } from './freeze.js';
 import type { LearningRateSchedule } from './lr-schedule.js';
@@ -64,9 +64,27 @@ export interface TrainModelOptions {
   /**
    * After the first iteration, declare the run stalled after this many seconds without a word from
    * the worker (default 300), or 20 median iterations when that is longer: a stuck engine ends in a
-   * TrainingStalledError instead of an endless wait.
+   * TrainingStalledError instead of an endless wait. Before the first iteration the allowance is
+   * FIRST_STEP_FACTOR times this.
    */
   readonly stallSeconds?: number;
+  /**
+   * When the engine stalls on several wasm threads (the known two-thread hang, README), run again
+   * on one thread, from the last checkpoint this run wrote or else from the start, instead of
+   * failing (default true). A stalled batch provider is never retried.
+   */
+  readonly retryStalledOnOneThread?: boolean;
+}
+
+/** A run that stalled on several wasm threads and went on, on one, from `resumedAt`. */
+export interface StallRestart {
+  /** Iterations done when the stall was declared. */
+  readonly iteration: number;
+  readonly silentSeconds: number;
+  readonly kernel: string | undefined;
+  /** wasm threads of the attempt that stalled. */
+  readonly threads: number;
+  readonly resumedAt: number;
 }
 
 export interface TrainModelResult {
@@ -79,6 +97,8 @@ export interface TrainModelResult {
   readonly backend: EngineBackend;
   /** The held-out checks and which iteration's weights were kept, when early stopping was on. */
   readonly earlyStopping?: EarlyStoppingOutcome;
+  /** Present when the engine stalled and the run went on on one thread (`retryStalledOnOneThread`). */
+  readonly stallRestart?: StallRestart;
 }
 
 export class TrainingOptionsError extends Error {
@@ -172,18 +192,109 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
 
   const stallSeconds = options.stallSeconds ?? DEFAULT_STALL_SECONDS;
   if (!(stallSeconds > 0)) throw new TrainingOptionsError(`stallSeconds must be positive, got ${options.stallSeconds}`);
+  const started = performance.now();
+  const log = options.onLog ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const first = await runAttempt(options, { iterations, learningRate, seed, stallSeconds, log, provider, initialWeights, resume: options.resume, threads: options.threads, snapshotsAfter: 0 });
+  let done: AttemptDone;
+  let stallRestart: StallRestart | undefined;
+  if (first.kind === 'done') done = first;
+  else {
+    const { stalled, engine } = first;
+    // The engine hung (not the caller's batch provider) with several wasm threads: the known hang, which one thread avoids.
+    const engineHung = stalled.awaitedBatch === undefined && engine?.backend === 'wasm' && engine.threads > 1;
+    if (!engineHung || options.retryStalledOnOneThread === false) throw stalled;
+    const checkpoint = first.checkpoint && !options.earlyStopping ? await loadCheckpoint(first.checkpoint) : undefined;
+    const resumedAt = checkpoint?.state.iteration ?? options.resume?.iteration ?? 0;
+    log(`lgefed training: ${stalled.message}; starting again from iteration ${resumedAt}${checkpoint ? ' (its checkpoint)' : ''} on one wasm thread`);
+    const second = await runAttempt(options, {
+      iterations,
+      learningRate,
+      seed,
+      stallSeconds,
+      log,
+      provider,
+      // The first attempt's copy went to its worker: copy the caller's again.
+      initialWeights: checkpoint?.model.weights ?? (options.initialWeights && cloneWeights(options.initialWeights)),
+      resume: checkpoint?.state ?? options.resume,
+      threads: 1,
+      snapshotsAfter: first.lastSnapshot,
+    });
+    if (second.kind === 'stalled') throw second.stalled;
+    // Losses of the iterations the checkpoint holds come from the first attempt.
+    const kept = first.losses.slice(0, resumedAt - (options.resume?.iteration ?? 0));
+    done = { ...second, message: { ...second.message, losses: [...kept, ...second.message.losses] } };
+    stallRestart = { iteration: stalled.iteration, silentSeconds: stalled.silentSeconds, kernel: stalled.kernel, threads: engine!.threads, resumedAt };
+  }
+  const { message } = done;
+  if (message.cancelledAt !== undefined) throw new TrainingCancelledError(message.cancelledAt, message.weights);
+  return {
+    weights: message.weights,
+    modelId: modelId(options.spec, message.weights),
+    losses: message.losses,
+    iterations: message.losses.length,
+    seconds: (performance.now() - started) / 1000,
+    backend: message.backend,
+    ...(message.earlyStopping ? { earlyStopping: message.earlyStopping } : {}),
+    ...(stallRestart ? { stallRestart } : {}),
+  };
+}
+
+/** What one worker run is given: the run's settings, and where this attempt starts. */
+interface AttemptSettings {
+  readonly iterations: number;
+  readonly learningRate: number;
+  readonly seed: number;
+  readonly stallSeconds: number;
+  readonly log: (line: string) => void;
+  readonly provider: BatchProvider;
+  /** Sent to the worker, which owns them from then on. */
+  readonly initialWeights: NamedTensor[] | undefined;
+  readonly resume: TrainingState | undefined;
+  readonly threads: number | undefined;
+  /** Snapshots up to this iteration were delivered by an earlier attempt. */
+  readonly snapshotsAfter: number;
+}
+
+type DoneMessage = Extract<FromWorker, { type: 'done' }>;
+interface AttemptDone {
+  readonly kind: 'done';
+  readonly message: DoneMessage;
+}
+interface AttemptStalled {
+  readonly kind: 'stalled';
+  readonly stalled: TrainingStalledError;
+  /** The engine the worker started, if it got that far. */
+  readonly engine: { readonly backend: EngineBackend; readonly threads: number } | undefined;
+  /** The last checkpoint this attempt wrote. */
+  readonly checkpoint: string | undefined;
+  /** Losses of the iterations this attempt finished, in order. */
+  readonly losses: number[];
+  readonly lastSnapshot: number;
+}
+
+/** One training worker, from start to its final message or a stall; other failures reject. */
+async function runAttempt(options: TrainModelOptions, settings: AttemptSettings): Promise<AttemptDone | AttemptStalled> {
+  const { provider, initialWeights, resume } = settings;
   const worker = new Worker(new URL('./train-worker.js', import.meta.url));
   const send = (message: ToWorker, transfer: ArrayBuffer[] = []): void => worker.postMessage(message, transfer);
-  const started = performance.now();
+  let stalledWorker = false;
   try {
-    return await new Promise<TrainModelResult>((resolve, reject) => {
+    return await new Promise<AttemptDone | AttemptStalled>((resolve, reject) => {
       const onAbort = (): void => send({ type: 'cancel' });
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      let iterationsDone = options.resume?.iteration ?? 0;
+      let iterationsDone = resume?.iteration ?? 0;
       let awaitedBatch: number | undefined;
+      let engine: AttemptStalled['engine'];
+      let checkpoint: string | undefined;
+      let lastSnapshot = settings.snapshotsAfter;
+      const losses: number[] = [];
       const stalls = new StallWatchdog({
-        minimumSeconds: stallSeconds,
-        onStall: ({ silentSeconds, kernel }) => finish(() => reject(new TrainingStalledError(iterationsDone, silentSeconds, kernel, awaitedBatch))),
+        minimumSeconds: settings.stallSeconds,
+        onStall: ({ silentSeconds, kernel }) => {
+          stalledWorker = true;
+          const stalled = new TrainingStalledError(iterationsDone, silentSeconds, kernel, awaitedBatch);
+          finish(() => resolve({ kind: 'stalled', stalled, engine, checkpoint, losses, lastSnapshot }));
+        },
       });
       const finish = (settle: () => void): void => {
         stalls.stop();
@@ -205,6 +316,9 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
       worker.on('message', (message: FromWorker) => {
         stalls.heard();
         switch (message.type) {
+          case 'engine':
+            engine = { backend: message.backend, threads: message.threads };
+            break;
           case 'kernels':
             stalls.kernels(message.names);
             break;
@@ -213,33 +327,25 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
             void supply(message.iteration);
             break;
           case 'log':
-            (options.onLog ?? ((line: string) => process.stderr.write(`${line}\n`)))(message.line);
+            settings.log(message.line);
             break;
           case 'progress':
             stalls.stepped();
             iterationsDone = message.progress.iteration;
+            losses.push(message.progress.loss);
             options.onProgress?.(message.progress);
             break;
           case 'checkpoint':
+            checkpoint = message.directory;
             options.onCheckpoint?.({ iteration: message.iteration, directory: message.directory, modelId: message.modelId });
             break;
           case 'snapshot':
+            if (message.iteration <= lastSnapshot) break;
+            lastSnapshot = message.iteration;
             options.onSnapshot?.(message.iteration, message.weights);
             break;
           case 'done':
-            finish(() => {
-              if (message.cancelledAt !== undefined) reject(new TrainingCancelledError(message.cancelledAt, message.weights));
-              else
-                resolve({
-                  weights: message.weights,
-                  modelId: modelId(options.spec, message.weights),
-                  losses: message.losses,
-                  iterations: message.losses.length,
-                  seconds: (performance.now() - started) / 1000,
-                  backend: message.backend,
-                  ...(message.earlyStopping ? { earlyStopping: message.earlyStopping } : {}),
-                });
-            });
+            finish(() => resolve({ kind: 'done', message }));
             break;
           case 'error':
             finish(() => reject(new TrainingError(message.name, message.message)));
@@ -254,25 +360,30 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
           options: {
             spec: options.spec,
             ...(initialWeights ? { initialWeights } : {}),
-            iterations,
-            ...(options.resume ? { resume: options.resume } : {}),
-            learningRate,
+            iterations: settings.iterations,
+            ...(resume ? { resume } : {}),
+            learningRate: settings.learningRate,
             ...(options.learningRateSchedule ? { learningRateSchedule: options.learningRateSchedule } : {}),
-            seed,
+            seed: settings.seed,
             ...(options.freeze ? { freeze: options.freeze } : {}),
             ...(options.proximalMu ? { proximalMu: options.proximalMu } : {}),
             ...(options.checkpointEvery ? { checkpointEvery: options.checkpointEvery, checkpointDir: options.checkpointDir! } : {}),
             ...(options.snapshotEvery ? { snapshotEvery: options.snapshotEvery } : {}),
             ...(options.earlyStopping ? { earlyStopping: options.earlyStopping } : {}),
             ...(options.backend ? { backend: options.backend } : {}),
-            ...(options.threads ? { threads: options.threads } : {}),
+            ...(settings.threads ? { threads: settings.threads } : {}),
             kernelSlot: stalls.slot,
           },
         },
-        initialWeights?.map((t) => t.data.buffer as ArrayBuffer),
+        // A checkpoint's tensors share one buffer: transfer each buffer once.
+        [...new Set(initialWeights?.map((t) => t.data.buffer as ArrayBuffer))],
       );
     });
   } finally {
-    await worker.terminate();
+    // A hung worker may not end promptly; the next attempt does not wait for it, nor does the process.
+    if (stalledWorker) {
+      worker.unref();
+      void worker.terminate();
+    } else await worker.terminate();
   }
 }

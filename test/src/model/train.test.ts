@@ -130,4 +130,74 @@ describe('model: training in a worker thread', () => {
     assert.match(error.message, /batch provider has not delivered the batch of iteration 2/);
     await assert.rejects(trainModel({ ...engineOptions, spec: tinySpec, data: [slice], iterations: 1, stallSeconds: 0 }), TrainingOptionsError);
   });
+
+  it('also ends a run whose first iteration never comes, after three times the allowance', async () => {
+    const never = { batch: () => new Promise<never>(() => {}) };
+    const started = performance.now();
+    const error = await trainModel({ ...engineOptions, spec: tinySpec, data: never, iterations: 3, stallSeconds: 2 }).then(
+      () => assert.fail('a run that never steps must not resolve'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof TrainingStalledError, String(error));
+    assert.equal(error.iteration, 0);
+    assert.equal(error.awaitedBatch, 0);
+    assert.ok(error.silentSeconds >= 6 && (performance.now() - started) / 1000 >= 6, `declared after ${error.silentSeconds} s`);
+  });
+
+  describe('when the engine hangs on two wasm threads (failpoint LGEFED_FAILPOINT_ENGINE_HANG)', () => {
+    const data = [slice, ringSlice(16, [7, 8])];
+    const plan = { spec: tinySpec, data, batchSize: 2, iterations: 6, seed: 4, learningRate: 1e-2, backend: 'wasm', stallSeconds: 2 } as const;
+    const hangAt = async <T>(iteration: number, run: () => Promise<T>): Promise<T> => {
+      process.env['LGEFED_FAILPOINT_ENGINE_HANG'] = String(iteration);
+      try {
+        return await run();
+      } finally {
+        delete process.env['LGEFED_FAILPOINT_ENGINE_HANG'];
+      }
+    };
+
+    it('starts again on one thread and ends with the weights of a one-thread run', async () => {
+      const lines: string[] = [];
+      const progress: number[] = [];
+      const restarted = await hangAt(3, () => trainModel({ ...plan, threads: 2, onLog: (line) => lines.push(line), onProgress: (p) => progress.push(p.iteration) }));
+      const oneThread = await trainModel({ ...plan, threads: 1, onLog: () => {} });
+      assert.deepEqual(restarted.stallRestart && { ...restarted.stallRestart, silentSeconds: 0 }, { iteration: 3, silentSeconds: 0, kernel: undefined, threads: 2, resumedAt: 0 });
+      assert.deepEqual(progress, [1, 2, 3, 1, 2, 3, 4, 5, 6], 'three iterations, the stall, then the whole run again');
+      assert.equal(restarted.modelId, oneThread.modelId);
+      assert.deepEqual(restarted.losses, oneThread.losses);
+      assert.ok(lines.some((line) => /training stalled: no word from the training worker .* after 3 iteration\(s\).*starting again from iteration 0 on one wasm thread/.test(line)), lines.join('\n'));
+      await assert.rejects(
+        hangAt(3, () => trainModel({ ...plan, threads: 2, onLog: () => {}, retryStalledOnOneThread: false })),
+        (e: unknown) => e instanceof TrainingStalledError && e.iteration === 3,
+      );
+    });
+
+    it('goes on from the last checkpoint it wrote, keeping the losses before it', async () => {
+      const directory = await mkdtemp(join(tmpdir(), 'lgefed-stall-'));
+      try {
+        const progress: number[] = [];
+        const snapshots: number[] = [];
+        const result = await hangAt(5, () =>
+          trainModel({
+            ...plan,
+            threads: 2,
+            onLog: () => {},
+            checkpointEvery: 2,
+            checkpointDir: directory,
+            snapshotEvery: 1,
+            onSnapshot: (iteration) => snapshots.push(iteration),
+            onProgress: (p) => progress.push(p.iteration),
+          }),
+        );
+        assert.equal(result.stallRestart?.resumedAt, 4);
+        assert.deepEqual(progress, [1, 2, 3, 4, 5, 5, 6], 'iteration 5 ran twice: once before the stall, once from the checkpoint of iteration 4');
+        assert.deepEqual(snapshots, [1, 2, 3, 4, 5, 6], 'each snapshot once');
+        assert.equal(result.losses.length, 6);
+        assert.equal(result.iterations, 6);
+        assert.ok(result.losses.every(Number.isFinite));
+      } finally {
+        await rm(directory, { recursive: true, force: true });
+      }
+    });
+  });
 });

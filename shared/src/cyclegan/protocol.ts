@@ -1,4 +1,5 @@
 /** Messages between the CycleGAN API and its worker thread: plain data, typed arrays transferred. */
+import type { EngineBackend } from '../engine/backend-selection.js';
 import type { IntensityHistogram } from '../harmonise/histogram.js';
 import type { NamedTensor } from '../model/weights.js';
 import type { GreyImage } from './patches.js';
@@ -43,6 +44,8 @@ export interface WorkerTrainRequest {
   readonly schedule: CycleGanSchedule;
   readonly validation?: WorkerValidation;
   readonly backend?: string;
+  /** wasm compute threads; absent = the engine's default. */
+  readonly threads?: number;
   /** Shared word the worker keeps the running kernel's index in (engine/kernel-tracker.ts). */
   readonly kernelSlot?: Int32Array;
 }
@@ -64,6 +67,7 @@ export type ToWorker =
   | { readonly type: 'cancel' };
 
 export type FromWorker =
+  | { readonly type: 'engine'; readonly backend: EngineBackend; readonly threads: number }
   | { readonly type: 'kernels'; readonly names: string[] }
   | { readonly type: 'progress'; readonly progress: CycleGanProgress }
   | {

@@ -4,6 +4,7 @@
  * caller's event loop stays free.
  */
 import { Worker } from 'node:worker_threads';
+import type { EngineBackend } from '../engine/backend-selection.js';
 import { DEFAULT_STALL_SECONDS, StallWatchdog, stalledAt } from '../engine/stall-watchdog.js';
 import { cloneWeights, type NamedTensor } from '../model/weights.js';
 import { intensityHistogram } from './distance.js';
@@ -46,13 +47,29 @@ export interface TrainCycleGanOptions {
   readonly validation?: CycleGanValidation;
   /** Engine backend request (auto, wasm, cpu, …); default LGEFED_BACKEND or auto. */
   readonly backend?: string;
+  /** wasm compute threads; default the engine's (LGEFED_THREADS, else the cores). */
+  readonly threads?: number;
   readonly onProgress?: (progress: CycleGanProgress) => void;
   readonly signal?: AbortSignal;
   /**
-   * After the first iteration, end the run with a CycleGanWorkerError named CycleGanStalledError
-   * when its worker has been silent this many seconds (default 300) or 20 median iterations.
+   * After the first iteration, end the run with a CycleGanStalledError when its worker has been
+   * silent this many seconds (default 300) or 20 median iterations; before it, three times that.
    */
   readonly stallSeconds?: number;
+  /**
+   * When the engine stalls on several wasm threads (the known two-thread hang, README), run again
+   * from the start on one thread instead of failing (default true).
+   */
+  readonly retryStalledOnOneThread?: boolean;
+  /** Where the line saying a stalled run starts again goes; default stderr. */
+  readonly onLog?: (line: string) => void;
+}
+
+/** A run whose engine stalled on several wasm threads and that ran again, whole, on one. */
+export interface CycleGanStallRestart {
+  readonly threads: number;
+  /** The stall, as the CycleGanStalledError said it. */
+  readonly message: string;
 }
 
 /** A trained harmoniser: the site → reference generator is what is applied at test time. */
@@ -72,6 +89,8 @@ export interface TrainedCycleGan {
   /** Wall time of the training steps alone: the cost of the networks' size. */
   readonly stepSeconds: number;
   readonly backend: string;
+  /** Present when the engine stalled and the run went on on one thread. */
+  readonly stallRestart?: CycleGanStallRestart;
 }
 
 export class CycleGanCancelledError extends Error {
@@ -100,12 +119,22 @@ function copyImages(images: readonly GreyImage[]): GreyImage[] {
   return images.map(({ image, width, height }) => ({ image: image.slice(), width, height }));
 }
 
-type FinalMessage = Exclude<FromWorker, { type: 'progress' } | { type: 'kernels' }>;
+type FinalMessage = Exclude<FromWorker, { type: 'progress' } | { type: 'kernels' } | { type: 'engine' }>;
+
+/** The worker went silent (StallWatchdog); `engine` is what it started, if it got that far. */
+export class CycleGanStalledError extends CycleGanWorkerError {
+  constructor(
+    message: string,
+    readonly engine: { readonly backend: EngineBackend; readonly threads: number } | undefined,
+  ) {
+    super('CycleGanStalledError', message);
+  }
+}
 
 /**
  * Runs one request in a fresh worker and settles with its final message. With `stallSeconds`, a
- * worker that goes silent after its first progress report is declared stalled (StallWatchdog);
- * `message` receives the shared word the worker names its running kernel in.
+ * worker that goes silent is declared stalled (StallWatchdog) and the run rejects with a
+ * CycleGanStalledError; `message` receives the shared word the worker names its running kernel in.
  */
 function runInWorker(
   message: (kernelSlot: Int32Array | undefined) => ToWorker,
@@ -115,6 +144,8 @@ function runInWorker(
 ): Promise<FinalMessage> {
   const { signal, stallSeconds } = options;
   const worker = new Worker(new URL('./worker.js', import.meta.url));
+  let engine: CycleGanStalledError['engine'];
+  let stalled = false;
   return new Promise<FinalMessage>((resolve, reject) => {
     const onAbort = (): void => worker.postMessage({ type: 'cancel' } satisfies ToWorker);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -123,8 +154,10 @@ function runInWorker(
         ? undefined
         : new StallWatchdog({
             minimumSeconds: stallSeconds,
-            onStall: ({ silentSeconds, kernel }) =>
-              settle(() => reject(new CycleGanWorkerError('CycleGanStalledError', `CycleGAN training stalled: no word from its worker for ${Math.round(silentSeconds)} s; ${stalledAt(kernel)}`))),
+            onStall: ({ silentSeconds, kernel }) => {
+              stalled = true;
+              settle(() => reject(new CycleGanStalledError(`CycleGAN training stalled: no word from its worker for ${Math.round(silentSeconds)} s; ${stalledAt(kernel)}`, engine)));
+            },
           });
     const settle = (done: () => void): void => {
       stalls?.stop();
@@ -134,6 +167,7 @@ function runInWorker(
     worker.on('message', (m: FromWorker) => {
       stalls?.heard();
       if (m.type === 'kernels') stalls?.kernels(m.names);
+      else if (m.type === 'engine') engine = { backend: m.backend, threads: m.threads };
       else if (m.type === 'progress') {
         stalls?.stepped();
         onMessage(m);
@@ -143,7 +177,13 @@ function runInWorker(
     worker.on('error', (error) => settle(() => reject(error)));
     worker.on('exit', (code) => settle(() => reject(new CycleGanWorkerError('CycleGanWorkerError', `CycleGAN worker exited with code ${code}`))));
     worker.postMessage(message(stalls?.slot), transfer);
-  }).finally(() => worker.terminate());
+  }).finally(() => {
+    // A hung worker may not end promptly: neither a retry nor the process waits for it.
+    if (!stalled) return worker.terminate();
+    worker.unref();
+    void worker.terminate();
+    return undefined;
+  });
 }
 
 export async function trainCycleGan(options: TrainCycleGanOptions): Promise<TrainedCycleGan> {
@@ -153,44 +193,58 @@ export async function trainCycleGan(options: TrainCycleGanOptions): Promise<Trai
   const iterations = positiveInteger(options.iterations, 'iterations');
   const batchSize = positiveInteger(options.batchSize ?? 4, 'batchSize');
   options.signal?.throwIfAborted();
-  const siteImages = copyImages(options.siteImages);
-  const referenceImages = copyImages(options.referenceImages);
   const { validation } = options;
   if (validation) {
     validateGreyImages(validation.siteImages, 'validation site');
     validateGreyImages(validation.referenceImages, 'validation reference');
     positiveInteger(validation.every, 'validation.every');
   }
-  const validationSite = validation ? copyImages(validation.siteImages) : [];
   const stallSeconds = options.stallSeconds ?? DEFAULT_STALL_SECONDS;
   if (!(stallSeconds > 0)) throw new CycleGanError(`stallSeconds must be positive, got ${options.stallSeconds}`);
+  const referenceHistogram = validation ? intensityHistogram(validation.referenceImages.map((i) => i.image)) : undefined;
   const started = performance.now();
-  const result = await runInWorker(
-    (kernelSlot) => ({
-      type: 'train',
-      request: {
-        spec,
-        siteImages,
-        referenceImages,
-        iterations,
-        batchSize,
-        seed: options.seed ?? 0,
-        learningRate: options.learningRate ?? 2e-4,
-        cycleWeight: options.cycleWeight ?? 10,
-        identityWeight: options.identityWeight ?? 5,
-        imagePool: options.imagePool ?? 0,
-        schedule: options.schedule ?? 'constant',
-        ...(validation ? { validation: { siteImages: validationSite, referenceHistogram: intensityHistogram(validation.referenceImages.map((i) => i.image)), every: validation.every } } : {}),
-        ...(options.backend ? { backend: options.backend } : {}),
-        ...(kernelSlot ? { kernelSlot } : {}),
+  /** One worker run; it owns copies of the images, so a second run copies them again. */
+  const attempt = (threads: number | undefined): Promise<FinalMessage> => {
+    const siteImages = copyImages(options.siteImages);
+    const referenceImages = copyImages(options.referenceImages);
+    const validationSite = validation ? copyImages(validation.siteImages) : [];
+    return runInWorker(
+      (kernelSlot) => ({
+        type: 'train',
+        request: {
+          spec,
+          siteImages,
+          referenceImages,
+          iterations,
+          batchSize,
+          seed: options.seed ?? 0,
+          learningRate: options.learningRate ?? 2e-4,
+          cycleWeight: options.cycleWeight ?? 10,
+          identityWeight: options.identityWeight ?? 5,
+          imagePool: options.imagePool ?? 0,
+          schedule: options.schedule ?? 'constant',
+          ...(validation ? { validation: { siteImages: validationSite, referenceHistogram: referenceHistogram!, every: validation.every } } : {}),
+          ...(options.backend ? { backend: options.backend } : {}),
+          ...(threads ? { threads } : {}),
+          ...(kernelSlot ? { kernelSlot } : {}),
+        },
+      }),
+      [...siteImages, ...referenceImages, ...validationSite].map((i) => i.image.buffer as ArrayBuffer),
+      (m) => {
+        if (m.type === 'progress') options.onProgress?.(m.progress);
       },
-    }),
-    [...siteImages, ...referenceImages, ...validationSite].map((i) => i.image.buffer as ArrayBuffer),
-    (m) => {
-      if (m.type === 'progress') options.onProgress?.(m.progress);
-    },
-    { signal: options.signal, stallSeconds },
-  );
+      { signal: options.signal, stallSeconds },
+    );
+  };
+  let stallRestart: CycleGanStallRestart | undefined;
+  const result = await attempt(options.threads).catch((error: unknown) => {
+    // The engine hung on several wasm threads (the known hang, README): the whole run again on one.
+    const { engine } = error instanceof CycleGanStalledError ? error : { engine: undefined };
+    if (engine?.backend !== 'wasm' || engine.threads < 2 || options.retryStalledOnOneThread === false) throw error;
+    (options.onLog ?? ((line: string) => process.stderr.write(`${line}\n`)))(`lgefed CycleGAN: ${(error as Error).message}; starting again on one wasm thread`);
+    stallRestart = { threads: engine.threads, message: (error as Error).message };
+    return attempt(1);
+  });
   if (result.type !== 'trained') throw new CycleGanWorkerError('CycleGanWorkerError', `unexpected reply ${result.type}`);
   if (result.cancelledAt !== undefined) throw new CycleGanCancelledError(result.cancelledAt);
   return {
@@ -204,6 +258,7 @@ export async function trainCycleGan(options: TrainCycleGanOptions): Promise<Trai
     seconds: (performance.now() - started) / 1000,
     stepSeconds: result.stepSeconds,
     backend: result.backend,
+    ...(stallRestart ? { stallRestart } : {}),
   };
 }
 

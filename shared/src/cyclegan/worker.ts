@@ -4,7 +4,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { initEngine, parseBackendRequest } from '../engine/backend-selection.js';
+import { initEngine, parseBackendRequest, type EngineInfo } from '../engine/backend-selection.js';
+import { hangIfFailpoint } from '../engine/hang-failpoint.js';
 import { trackKernels } from '../engine/kernel-tracker.js';
 import { translationDistance } from './distance.js';
 import { CycleGanNetworks } from './networks.js';
@@ -22,8 +23,8 @@ function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
 }
 
-async function startEngine(backend: string | undefined): Promise<void> {
-  await initEngine({ ...(backend ? { backend: parseBackendRequest(backend) } : {}), log: () => {} });
+function startEngine(backend: string | undefined, threads?: number): Promise<EngineInfo> {
+  return initEngine({ ...(backend ? { backend: parseBackendRequest(backend) } : {}), ...(threads ? { threads } : {}), log: () => {} });
 }
 
 /** Edge-replicates an image up to sides divisible by `divisor` (the generator's downsamplings). */
@@ -60,7 +61,8 @@ async function validationDistance(networks: CycleGanNetworks, spec: CycleGanSpec
 }
 
 async function train(request: WorkerTrainRequest): Promise<void> {
-  await startEngine(request.backend);
+  const engine = await startEngine(request.backend, request.threads);
+  post({ type: 'engine', backend: engine.backend, threads: engine.threads });
   if (request.kernelSlot) post({ type: 'kernels', names: trackKernels(request.kernelSlot) });
   const { spec, batchSize, iterations } = request;
   const networks = new CycleGanNetworks(spec, initialCycleGanWeights(spec, request.seed));
@@ -89,6 +91,7 @@ async function train(request: WorkerTrainRequest): Promise<void> {
     await validate(0);
     const started = performance.now();
     for (let iteration = 0; iteration < iterations && !cancelled; iteration++) {
+      hangIfFailpoint(iteration, engine);
       trainer.setLearningRate(learningRateAt(request.schedule, request.learningRate, iteration, iterations));
       const site = tf.tensor4d(sitePatches.sample(batchSize), shape);
       const reference = tf.tensor4d(referencePatches.sample(batchSize), shape);

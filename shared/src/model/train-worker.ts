@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { join } from 'node:path';
 import { initEngine } from '../engine/index.js';
+import { hangIfFailpoint } from '../engine/hang-failpoint.js';
 import { trackKernels } from '../engine/kernel-tracker.js';
 import type { Batch } from './batches.js';
 import { saveCheckpoint } from './checkpoint.js';
@@ -20,17 +21,6 @@ const port = parentPort;
 
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
-}
-
-/**
- * Failpoint for tests of the stall handling: `LGEFED_FAILPOINT_ENGINE_HANG=<iteration>` makes a
- * worker running wasm on several threads block before that iteration, in a futex wait that never
- * ends, as the two-thread engine hang leaves it (README, "Known issue").
- */
-const HANG_AT_ITERATION = process.env['LGEFED_FAILPOINT_ENGINE_HANG'] ? Number(process.env['LGEFED_FAILPOINT_ENGINE_HANG']) : undefined;
-
-function hangForEver(): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)), 0, 0);
 }
 
 class TrainingCancelled extends Error {
@@ -114,7 +104,7 @@ async function train(options: WorkerTrainOptions): Promise<void> {
       }
       // Ask for the next batch before training, so the caller prepares it while we compute.
       if (iteration + 1 < options.iterations) requestBatch(iteration + 1);
-      if (iteration === HANG_AT_ITERATION && engine.backend === 'wasm' && engine.threads > 1) hangForEver();
+      hangIfFailpoint(iteration, engine);
       trainer.setLearningRate(scheduledLearningRate(options.learningRateSchedule ?? 'constant', options.learningRate, iteration, options.iterations));
       const loss = await trainer.step(batch);
       losses.push(loss);

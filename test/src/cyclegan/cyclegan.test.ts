@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CycleGanError,
+  CycleGanStalledError,
   cycleGanPreset,
   generatorLayout,
   ImagePool,
@@ -177,5 +178,29 @@ describe('cyclegan: site harmonisation', function () {
       onProgress: (p) => p.iteration === 2 && controller.abort(),
     });
     await assert.rejects(run, /cancelled after/);
+  });
+
+  it('trains again on one thread when its engine hangs on two (failpoint LGEFED_FAILPOINT_ENGINE_HANG), ending as a one-thread run', async () => {
+    const options = { spec: tiny, siteImages: site, referenceImages: reference, iterations: 4, batchSize: 2, seed: 2, backend: 'wasm', stallSeconds: 2 } as const;
+    const lines: string[] = [];
+    const progress: number[] = [];
+    process.env['LGEFED_FAILPOINT_ENGINE_HANG'] = '2';
+    let restarted, refused;
+    try {
+      restarted = await trainCycleGan({ ...options, threads: 2, onLog: (line) => lines.push(line), onProgress: (p) => progress.push(p.iteration) });
+      refused = await trainCycleGan({ ...options, threads: 2, retryStalledOnOneThread: false }).then(
+        () => assert.fail('without the retry a stalled run must reject'),
+        (e: unknown) => e,
+      );
+    } finally {
+      delete process.env['LGEFED_FAILPOINT_ENGINE_HANG'];
+    }
+    const oneThread = await trainCycleGan({ ...options, threads: 1 });
+    assert.equal(restarted.stallRestart?.threads, 2);
+    assert.deepEqual(progress, [1, 2, 1, 2, 3, 4], 'two iterations, the stall, then the whole run on one thread');
+    assert.deepEqual(restarted.generatorLosses, oneThread.generatorLosses);
+    assert.deepEqual(restarted.weights.map((w) => Array.from(w.data)), oneThread.weights.map((w) => Array.from(w.data)));
+    assert.ok(lines.some((line) => /CycleGAN training stalled: no word from its worker .*; starting again on one wasm thread/.test(line)), lines.join('\n'));
+    assert.ok(refused instanceof CycleGanStalledError && refused.engine?.threads === 2, String(refused));
   });
 });

@@ -44,7 +44,7 @@ export class StallWatchdog {
   constructor(private readonly options: StallWatchdogOptions) {
     if (!(options.minimumSeconds > 0)) throw new RangeError(`minimumSeconds must be positive, got ${options.minimumSeconds}`);
     if (options.firstStepSeconds !== undefined && !(options.firstStepSeconds > 0)) throw new RangeError(`firstStepSeconds must be positive, got ${options.firstStepSeconds}`);
-    this.timer = setInterval(() => this.check(), Math.min(options.minimumSeconds * 250, 10_000));
+    this.timer = setInterval(() => this.check(), Math.min(Math.min(options.minimumSeconds, options.firstStepSeconds ?? Infinity) * 250, 10_000));
   }
 
   /** The worker's kernel names by index, as `trackKernels` returned them. */

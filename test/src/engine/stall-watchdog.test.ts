@@ -10,11 +10,11 @@ async function firstStall(stalls: readonly Stall[]): Promise<Stall> {
 }
 
 describe('engine: the stall watchdog of training workers', () => {
-  it('is not armed before the first step, stays quiet while the worker speaks, and fires once on silence', async () => {
+  it('allows three times as long before the first step, stays quiet while the worker speaks, and fires once on silence', async () => {
     const stalls: Stall[] = [];
     const watchdog = new StallWatchdog({ minimumSeconds: 1, onStall: (s) => stalls.push(s) });
     try {
-      await sleep(1500); // engine start: no step yet, so no stall
+      await sleep(1500); // engine start: no step yet, so 3 s are allowed
       assert.equal(stalls.length, 0);
       watchdog.stepped();
       for (let i = 0; i < 15; i++) {
@@ -30,6 +30,21 @@ describe('engine: the stall watchdog of training workers', () => {
     } finally {
       watchdog.stop();
     }
+  });
+
+  it('declares a worker that never reaches its first step stalled after firstStepSeconds', async () => {
+    const stalls: Stall[] = [];
+    const watchdog = new StallWatchdog({ minimumSeconds: 60, firstStepSeconds: 0.5, onStall: (s) => stalls.push(s) });
+    try {
+      watchdog.kernels(['Conv2D']);
+      Atomics.store(watchdog.slot, 0, 0); // hung inside the first step's first kernel
+      const stall = await firstStall(stalls);
+      assert.ok(stall.silentSeconds >= 0.5 && stall.silentSeconds < 60);
+      assert.equal(stall.kernel, 'Conv2D');
+    } finally {
+      watchdog.stop();
+    }
+    assert.throws(() => new StallWatchdog({ minimumSeconds: 1, firstStepSeconds: 0, onStall: () => {} }), RangeError);
   });
 
   it('waits at least 20 median steps when steps are slow, and names the kernel the worker is inside', async () => {

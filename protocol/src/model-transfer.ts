@@ -120,8 +120,9 @@ function* packSteps(tensors: readonly NamedTensor[], options: PackOptions): Gene
   if (offset > 0xffffffff) throw new ProtocolError('TOO_LARGE', `model of ${offset} bytes exceeds the 4 GiB wire format limit`);
 
   const chunks: ChunkDigest[] = [];
-  const scratch = new Uint8Array(chunkBytes);
-  const halves = new Uint16Array(chunkBytes / 2);
+  // float16 conversion scratch; a float32 model is hashed in place and needs none.
+  const scratch = new Uint8Array(dtype === 'float16' ? chunkBytes : 0);
+  const halves = float16Scratch(layout, chunkBytes);
   for (let index = 0, start = 0; start < offset; index++, start += chunkBytes) {
     const length = Math.min(chunkBytes, offset - start);
     const hash = createHash('sha256');
@@ -182,7 +183,7 @@ export class ModelPackage {
     private readonly layout: readonly PlacedTensor[],
   ) {
     this.manifestSha256 = manifestDigest(manifest);
-    this.halves = new Uint16Array(manifest.chunkBytes / 2);
+    this.halves = float16Scratch(layout, manifest.chunkBytes);
   }
 
   get chunkCount(): number {
@@ -251,7 +252,7 @@ export class ModelReassembler {
     });
     this.received = new Uint8Array(manifest.chunks.length);
     this.maxFrameBytes = Math.min(MAX_CHUNK_FRAME_BYTES, manifest.chunkBytes + FRAME_OVERHEAD_BYTES);
-    this.alignedHalves = new Uint16Array(manifest.chunkBytes / 2);
+    this.alignedHalves = float16Scratch(this.layout, manifest.chunkBytes);
   }
 
   accept(frame: Uint8Array): ChunkReceipt {
@@ -463,6 +464,14 @@ function forEachSegment(
       position = padEnd;
     }
   }
+}
+
+/**
+ * A chunk's worth of 16-bit words for float16 conversion, or none when no tensor is float16: a
+ * float32 model's transfer then keeps no megabyte of scratch memory on either end.
+ */
+function float16Scratch(layout: readonly PlacedTensor[], chunkBytes: number): Uint16Array {
+  return new Uint16Array(layout.some((t) => t.elementBytes === 2) ? chunkBytes / 2 : 0);
 }
 
 /**

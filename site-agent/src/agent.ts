@@ -434,6 +434,7 @@ export class SiteAgent {
       },
       model: (id) => this.models.get(id),
       onProgress: (p) => this.progress(unit, p.stage, p.fraction, p.epoch, p.loss),
+      log: (line) => this.log(`task ${unit.assignment.taskId}: ${line}`),
       signal,
       ledger: this.ledger,
       audit: this.audit,

@@ -9,6 +9,7 @@ import { fromFloat16, toFloat16 } from '@lgefed/protocol';
 import { loadModel, saveModel, type ModelFiles, type StorageDType } from '../model/io.js';
 import type { EarlyStoppingOutcome } from '../model/early-stopping.js';
 import type { LearningRateSchedule } from '../model/lr-schedule.js';
+import type { StallRestart } from '../model/train.js';
 import type { UNetSpec } from '../model/spec.js';
 import type { NamedTensor } from '../model/weights.js';
 import { WorkflowError } from './errors.js';
@@ -34,6 +35,8 @@ export interface TrainingRecord {
   readonly startedFrom?: string;
   /** Present when training stopped on held-out slices: which iteration's weights were kept, and why. */
   readonly earlyStopping?: EarlyStoppingRecord;
+  /** Present when the engine stalled on several wasm threads and training went on on one. */
+  readonly stallRestart?: StallRestart;
   /** Anything else the caller wants kept (validation scores, data source). */
   readonly notes?: Record<string, unknown>;
 }

@@ -13,7 +13,7 @@ import type { TrainingState } from '../model/checkpoint.js';
 import type { LearningRateSchedule } from '../model/lr-schedule.js';
 import { modelId, type StorageDType } from '../model/io.js';
 import type { UNetSpec } from '../model/spec.js';
-import { TrainingCancelledError, trainModel, type TrainingProgress } from '../model/train.js';
+import { TrainingCancelledError, trainModel, type StallRestart, type TrainingProgress } from '../model/train.js';
 import type { NamedTensor } from '../model/weights.js';
 import type { Case } from '../types.js';
 import { WorkflowError } from './errors.js';
@@ -65,6 +65,8 @@ export interface TrainSegmentationOptions {
   readonly onSnapshot?: (iteration: number, weights: NamedTensor[]) => void;
   readonly backend?: BackendRequest;
   readonly threads?: number;
+  /** See TrainModelOptions.stallSeconds (default 300). */
+  readonly stallSeconds?: number;
   readonly onLog?: (line: string) => void;
   /** Where to save the model directory; absent = not saved. */
   readonly outDir?: string;
@@ -115,14 +117,11 @@ export async function trainSegmentation(options: TrainSegmentationOptions): Prom
       : holdOutSlices(allSamples, { ...(settings.heldOutFraction !== undefined ? { fraction: settings.heldOutFraction } : {}), seed, inputSize: options.spec.inputSize });
   const earlyStopping = split && { heldOut: split.heldOut, every: settings?.every ?? 10, patience: settings?.patience ?? 4 };
   const samples = split?.train ?? allSamples;
-  const provider = createPrefetchingBatchProvider(samples, {
-    preset: augmentation,
-    seed,
-    batchSize,
-    outputWidth: options.spec.inputSize,
-    outputHeight: options.spec.inputSize,
-    ...(options.resume ? { startIteration: options.resume.iteration } : {}),
-  });
+  const provider = asTrainerBatchProvider(
+    (startIteration) =>
+      createPrefetchingBatchProvider(samples, { preset: augmentation, seed, batchSize, outputWidth: options.spec.inputSize, outputHeight: options.spec.inputSize, startIteration }),
+    options.resume?.iteration ?? 0,
+  );
   // One controller for both the caller's cancellation and our time limit.
   const stop = new AbortController();
   let timeUp = false;
@@ -130,9 +129,12 @@ export async function trainSegmentation(options: TrainSegmentationOptions): Prom
   const forward = (): void => stop.abort();
   options.signal?.addEventListener('abort', forward, { once: true });
   const started = performance.now();
-  // Kept from progress reports: a run stopped by the time limit returns weights but no losses.
+  // Kept from progress reports: a run stopped by the time limit returns weights but no losses. By
+  // iteration: a run that stalls and starts again reports some iterations twice.
   const losses: number[] = [];
+  const firstIteration = options.resume?.iteration ?? 0;
   const onProgress = (progress: TrainingProgress): void => {
+    losses.length = progress.iteration - firstIteration - 1;
     losses.push(progress.loss);
     options.onProgress?.(progress);
   };
@@ -145,11 +147,12 @@ export async function trainSegmentation(options: TrainSegmentationOptions): Prom
   let iterations: number;
   let backend: string;
   let stopping: EarlyStoppingOutcome | undefined;
+  let stallRestart: StallRestart | undefined;
   try {
     try {
       const result = await trainModel({
         spec: options.spec,
-        data: asTrainerBatchProvider(provider),
+        data: provider,
         ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
         ...(options.iterations !== undefined ? { iterations: options.iterations } : {}),
         learningRate,
@@ -168,9 +171,10 @@ export async function trainSegmentation(options: TrainSegmentationOptions): Prom
         ...(earlyStopping ? { earlyStopping } : {}),
         ...(options.backend ? { backend: options.backend } : {}),
         ...(options.threads ? { threads: options.threads } : {}),
+        ...(options.stallSeconds !== undefined ? { stallSeconds: options.stallSeconds } : {}),
         onLog,
       });
-      ({ weights, iterations, backend, earlyStopping: stopping } = result);
+      ({ weights, iterations, backend, earlyStopping: stopping, stallRestart } = result);
     } catch (error) {
       if (!(error instanceof TrainingCancelledError) || !timeUp) throw error;
       weights = error.weights;
@@ -197,10 +201,11 @@ export async function trainSegmentation(options: TrainSegmentationOptions): Prom
     ...(options.freeze ? { freeze: options.freeze } : {}),
     ...(options.startedFrom ? { startedFrom: options.startedFrom } : {}),
     ...(earlyStopping && stopping ? { earlyStopping: { heldOutSlices: earlyStopping.heldOut.count, every: earlyStopping.every, patience: earlyStopping.patience, ...stopping } } : {}),
+    ...(stallRestart ? { stallRestart } : {}),
     ...(options.notes ? { notes: options.notes } : {}),
   };
   const id = options.outDir
     ? await saveModelDirectory(options.outDir, options.spec, weights, { training: record, ...(options.dtype ? { dtype: options.dtype } : {}) })
     : modelId(options.spec, weights);
-  return { spec: options.spec, weights, modelId: id, record, losses, stoppedByTimeLimit: timeUp, iterationsPerEpoch: provider.batchesPerEpoch };
+  return { spec: options.spec, weights, modelId: id, record, losses, stoppedByTimeLimit: timeUp, iterationsPerEpoch: provider.iterationsPerEpoch! };
 }

@@ -24,6 +24,8 @@ export interface ExecutionContext {
   /** The weights of a model this site has received, by model id. */
   model(modelId: string): NamedTensor[] | undefined;
   readonly onProgress: (progress: TaskProgress) => void;
+  /** The site's own log (what the agent prints), never the coordinator. */
+  readonly log: (line: string) => void;
   readonly signal: AbortSignal;
   readonly ledger: PrivacyLedger;
   readonly audit: AgentAuditLog;

@@ -22,6 +22,7 @@ export const finetuneExecutor: Executor<Extract<SiteTask, { kind: 'finetune' }>>
     },
     context.onProgress,
     context.signal,
+    context.log,
   );
   return {
     result: () => ({

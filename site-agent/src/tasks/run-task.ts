@@ -21,8 +21,8 @@ export class TaskFailure extends Error {
  */
 export class WorkerFailure extends TaskFailure {}
 
-/** Runs one task in a worker thread; aborting (deadline, shutdown) terminates the thread. */
-export function runTask<I extends TaskInput>(input: I, onProgress: (p: TaskProgress) => void, signal: AbortSignal): Promise<OutputOf<I>> {
+/** Runs one task in a worker thread; aborting (deadline, shutdown) terminates the thread. `onLog` gets its lines for the site's log. */
+export function runTask<I extends TaskInput>(input: I, onProgress: (p: TaskProgress) => void, signal: AbortSignal, onLog: (line: string) => void = () => undefined): Promise<OutputOf<I>> {
   type Out = OutputOf<I>;
   return new Promise<Out>((resolve, reject) => {
     if (signal.aborted) return reject(new TaskFailure('AbortError', String(signal.reason ?? 'aborted'), true));
@@ -39,6 +39,7 @@ export function runTask<I extends TaskInput>(input: I, onProgress: (p: TaskProgr
     signal.addEventListener('abort', onAbort, { once: true });
     worker.on('message', (m: FromTaskWorker) => {
       if (m.type === 'progress') onProgress(m);
+      else if (m.type === 'log') onLog(m.line);
       else if (m.type === 'done') settle(() => resolve(m.output as Out));
       else settle(() => reject(new WorkerFailure(m.name, m.message, !/DataError|ModelInputError|WeightsError|ModelSpecError|WorkflowError|HarmonisationError|FreezeError|AugmentationError/.test(m.name))));
     });

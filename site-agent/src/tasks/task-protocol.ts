@@ -97,5 +97,7 @@ export type OutputOf<I extends TaskInput> = Extract<TaskOutput, { kind: I['kind'
 
 export type FromTaskWorker =
   | { readonly type: 'progress'; readonly stage: string; readonly fraction: number; readonly epoch: number; readonly loss: number }
+  /** A line for the site's own log (never sent to the coordinator). */
+  | { readonly type: 'log'; readonly line: string }
   | { readonly type: 'done'; readonly output: TaskOutput }
   | { readonly type: 'error'; readonly name: string; readonly message: string };

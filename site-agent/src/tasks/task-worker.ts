@@ -10,7 +10,7 @@ import { modelId } from '@lgefed/shared/model/io';
 import type { Case } from '@lgefed/shared/types';
 import { evaluateModel } from '@lgefed/shared/workflows/evaluate';
 import { finetuneModel } from '@lgefed/shared/workflows/finetune';
-import type { LoadedModel } from '@lgefed/shared/workflows/model-files';
+import type { LoadedModel, TrainingRecord } from '@lgefed/shared/workflows/model-files';
 import { selectCases } from '@lgefed/shared/workflows/split';
 import { caseSelection } from '../assignment.js';
 import { trainSegmentation } from '@lgefed/shared/workflows/train';
@@ -25,6 +25,18 @@ const DEFAULT_AUGMENTATION = 'paper';
 const post = (message: FromTaskWorker) => parentPort!.postMessage(message);
 const seconds = (from: number, to = performance.now()) => (to - from) / 1000;
 const backendOf = (input: { backend?: string }) => (input.backend ? { backend: input.backend as BackendRequest } : {});
+
+/** Tells the site's log when training stalled on several engine threads and went on on one. */
+function logStallRestart(record: TrainingRecord): void {
+  const restart = record.stallRestart;
+  if (!restart) return;
+  post({
+    type: 'log',
+    line:
+      `training stalled after ${restart.iteration} iteration(s) on ${restart.threads} wasm threads (${Math.round(restart.silentSeconds)} s silent` +
+      `${restart.kernel ? `, inside ${restart.kernel}` : ''}) and went on from iteration ${restart.resumedAt} on one thread; LGEFED_THREADS=1 avoids the stall`,
+  });
+}
 
 async function loadCases(input: DatasetInput, ids?: readonly string[]): Promise<Case[]> {
   const dataset = await loadDataset(input.datasetPath, { layout: input.layout, ...(input.maxDecodedBytes !== undefined ? { maxDecodedBytes: input.maxDecodedBytes } : {}) });
@@ -67,6 +79,7 @@ async function train(input: TrainInput): Promise<TaskOutput> {
     // With epochs given, the planned iterations are whole epochs; with iterations, epochs are not reported.
     onProgress: (p) => reportTraining(p, training.epochs !== undefined ? p.iterations / training.epochs : 0),
   });
+  logStallRestart(result.record);
   return { kind: 'train', weights: result.weights, epochLosses: epochMeans(result.losses, result.iterationsPerEpoch), casesUsed: cases.length, dataLoadS: seconds(started, loaded), computeS: seconds(loaded) };
 }
 
@@ -114,6 +127,7 @@ async function finetune(input: FinetuneInput): Promise<TaskOutput> {
     onLog: () => undefined,
     onProgress: (p) => reportTraining(p, 0),
   });
+  logStallRestart(result.record);
   const tuned: LoadedModel = { spec: result.spec, weights: result.weights, id: result.modelId, training: result.record };
   const cases = await score(tuned, testCases, input, 'evaluating');
   // By epochs: one point per epoch; by iterations: one per iteration.

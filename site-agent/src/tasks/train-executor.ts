@@ -13,6 +13,7 @@ export const trainExecutor: Executor<Extract<SiteTask, { kind: 'train' }>> = asy
     { kind: 'train', ...context.datasetInput, caseIds: context.dataset.split.train, spec: resolveArchitecture(a.model.architecture.name), ...(initial ? { initialWeights: initial } : {}), training: task.training },
     context.onProgress,
     context.signal,
+    context.log,
   );
   const computedS = (performance.now() - started) / 1000;
   const weights = packModel(output.weights, { modelId: '', architecture: { ...a.model.architecture, parameterCount: output.weights.reduce((n, t) => n + t.data.length, 0) } });

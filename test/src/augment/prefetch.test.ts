@@ -58,18 +58,29 @@ describe('augmentation: prefetching batch provider', () => {
 });
 
 describe('augmentation: trainer adapter', () => {
-  it('feeds the trainer interface in iteration order and refuses skipped iterations', async () => {
-    const samples = [loadEmidecSlice()];
-    const provider = createPrefetchingBatchProvider(samples, { preset: 'spatial', seed: 4, batchSize: 3, outputWidth: 64, outputHeight: 64 });
+  it('feeds the trainer interface in iteration order, and from a new stream when asked for another iteration', async () => {
+    const samples = [loadEmidecSlice(), loadEmidecSlice()];
+    const options = { preset: 'spatial', seed: 4, batchSize: 3, outputWidth: 64, outputHeight: 64 } as const;
+    const opened: number[] = [];
+    const trainerView = asTrainerBatchProvider((startIteration) => {
+      opened.push(startIteration);
+      return createPrefetchingBatchProvider(samples, { ...options, startIteration });
+    }, 10);
     try {
-      const trainerView = asTrainerBatchProvider(provider);
       assert.equal(trainerView.iterationsPerEpoch, 1);
       const first = await trainerView.batch(10);
       assert.deepEqual([first.count, first.size, first.images.length], [3, 64, 3 * 64 * 64]);
-      await trainerView.batch(11);
-      await assert.rejects(Promise.resolve(trainerView.batch(13)), /asked for iteration 13, next is 12/);
+      const eleventh = await trainerView.batch(11);
+      assert.deepEqual(opened, [10], 'in order: one stream');
+      // A run that starts again from iteration 10 gets the same batches again.
+      assert.deepEqual((await trainerView.batch(10)).images, first.images);
+      assert.deepEqual((await trainerView.batch(11)).images, eleventh.images);
+      assert.deepEqual(opened, [10, 10]);
+      const reference = new BatchAssembler(samples, options, 13);
+      assert.deepEqual((await trainerView.batch(13)).images, reference.next().images);
+      assert.deepEqual(opened, [10, 10, 13]);
     } finally {
-      await provider.close();
+      await trainerView.close();
     }
   });
 });

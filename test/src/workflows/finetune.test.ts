@@ -73,6 +73,25 @@ describe('workflows: fine-tuning', () => {
     await assert.rejects(finetuneModel({ ...common, start: pretrained, cases, earlyStopping: { validationCases: [{ ...cases[0]!, id: 'empty', label: { ...cases[0]!.label!, data: new Uint8Array(cases[0]!.label!.data.length) } }] } }), /validation cases have no annotated slice showing the heart/);
   });
 
+  it('goes on on one thread when the engine hangs on two, and records it (failpoint LGEFED_FAILPOINT_ENGINE_HANG)', async () => {
+    const plan = { ...common, iterations: 5, start: pretrained, cases, trainEncoderBlocks: 1, stallSeconds: 2 } as const;
+    const progress: number[] = [];
+    process.env['LGEFED_FAILPOINT_ENGINE_HANG'] = '3';
+    let restarted;
+    try {
+      restarted = await finetuneModel({ ...plan, threads: 2, onProgress: (p) => progress.push(p.iteration) });
+    } finally {
+      delete process.env['LGEFED_FAILPOINT_ENGINE_HANG'];
+    }
+    const oneThread = await finetuneModel({ ...plan, threads: 1 });
+    assert.deepEqual(progress, [1, 2, 3, 1, 2, 3, 4, 5]);
+    assert.equal(restarted.record.stallRestart?.threads, 2);
+    assert.equal(restarted.record.stallRestart?.resumedAt, 0);
+    assert.equal(oneThread.record.stallRestart, undefined);
+    assert.deepEqual(restarted.losses, oneThread.losses, 'each iteration once, as the one-thread run');
+    assert.equal(restarted.modelId, oneThread.modelId);
+  });
+
   it('rejects impossible requests with typed errors before training', async () => {
     await assert.rejects(finetuneModel({ ...common, start: pretrained, cases, trainEncoderBlocks: 0, trainDecoderBlocks: 0 }), FreezeError);
     await assert.rejects(finetuneModel({ ...common, start: pretrained, cases, selection: { count: 9 } }), WorkflowError);

@@ -4,7 +4,7 @@
  * caller's event loop stays free.
  */
 import { Worker } from 'node:worker_threads';
-import type { EngineBackend } from '../engine/backend-selection.js';
+import { resolveThreads, type EngineBackend } from '../engine/backend-selection.js';
 import { DEFAULT_STALL_SECONDS, StallWatchdog, stalledAt } from '../engine/stall-watchdog.js';
 import { cloneWeights, type NamedTensor } from '../model/weights.js';
 import { intensityHistogram } from './distance.js';
@@ -238,11 +238,14 @@ export async function trainCycleGan(options: TrainCycleGanOptions): Promise<Trai
   };
   let stallRestart: CycleGanStallRestart | undefined;
   const result = await attempt(options.threads).catch((error: unknown) => {
-    // The engine hung on several wasm threads (the known hang, README): the whole run again on one.
-    const { engine } = error instanceof CycleGanStalledError ? error : { engine: undefined };
-    if (engine?.backend !== 'wasm' || engine.threads < 2 || options.retryStalledOnOneThread === false) throw error;
-    (options.onLog ?? ((line: string) => process.stderr.write(`${line}\n`)))(`lgefed CycleGAN: ${(error as Error).message}; starting again on one wasm thread`);
-    stallRestart = { threads: engine.threads, message: (error as Error).message };
+    // The engine hung on several wasm threads (the known hang, README): the whole run again on one. One
+    // that hung while starting has not said what it runs on, so the request counts.
+    if (!(error instanceof CycleGanStalledError) || options.retryStalledOnOneThread === false) throw error;
+    const { engine } = error;
+    const threads = engine ? (engine.backend === 'wasm' ? engine.threads : 1) : resolveThreads(options.threads);
+    if (threads < 2) throw error;
+    (options.onLog ?? ((line: string) => process.stderr.write(`${line}\n`)))(`lgefed CycleGAN: ${error.message}; starting again on one wasm thread`);
+    stallRestart = { threads, message: error.message };
     return attempt(1);
   });
   if (result.type !== 'trained') throw new CycleGanWorkerError('CycleGanWorkerError', `unexpected reply ${result.type}`);

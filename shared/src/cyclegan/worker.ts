@@ -62,6 +62,7 @@ async function validationDistance(networks: CycleGanNetworks, spec: CycleGanSpec
 
 async function train(request: WorkerTrainRequest): Promise<void> {
   const engine = await startEngine(request.backend, request.threads);
+  hangIfFailpoint('start', engine);
   post({ type: 'engine', backend: engine.backend, threads: engine.threads });
   if (request.kernelSlot) post({ type: 'kernels', names: trackKernels(request.kernelSlot) });
   const { spec, batchSize, iterations } = request;

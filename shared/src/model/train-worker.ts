@@ -65,6 +65,7 @@ async function train(options: WorkerTrainOptions): Promise<void> {
     ...(options.threads ? { threads: options.threads } : {}),
     log: (line) => post({ type: 'log', line }),
   });
+  hangIfFailpoint('start', engine);
   post({ type: 'engine', backend: engine.backend, threads: engine.threads });
   if (options.kernelSlot) post({ type: 'kernels', names: trackKernels(options.kernelSlot) });
   const model = new UNet(options.spec, options.initialWeights ?? initialWeights(options.spec, options.seed));

@@ -4,7 +4,7 @@
  * iteration ahead; progress, checkpoints and cancellation travel as messages.
  */
 import { Worker } from 'node:worker_threads';
-import type { BackendRequest, EngineBackend } from '../engine/index.js';
+import { resolveThreads, type BackendRequest, type EngineBackend } from '../engine/index.js';
 import { DEFAULT_STALL_SECONDS, StallWatchdog, stalledAt } from '../engine/stall-watchdog.js';
 import type { Slice } from '../types.js';
 import { checkBatch, sliceBatches, type Batch, type BatchProvider } from './batches.js';
@@ -200,9 +200,10 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
   if (first.kind === 'done') done = first;
   else {
     const { stalled, engine } = first;
-    // The engine hung (not the caller's batch provider) with several wasm threads: the known hang, which one thread avoids.
-    const engineHung = stalled.awaitedBatch === undefined && engine?.backend === 'wasm' && engine.threads > 1;
-    if (!engineHung || options.retryStalledOnOneThread === false) throw stalled;
+    // The engine hung (not the caller's batch provider) on several wasm threads, the known hang that one
+    // thread avoids; one that hung while starting has not said what it runs on, so the request counts.
+    const threads = engine ? (engine.backend === 'wasm' ? engine.threads : 1) : resolveThreads(options.threads);
+    if (stalled.awaitedBatch !== undefined || threads < 2 || options.retryStalledOnOneThread === false) throw stalled;
     const checkpoint = first.checkpoint && !options.earlyStopping ? await loadCheckpoint(first.checkpoint) : undefined;
     const resumedAt = checkpoint?.state.iteration ?? options.resume?.iteration ?? 0;
     log(`lgefed training: ${stalled.message}; starting again from iteration ${resumedAt}${checkpoint ? ' (its checkpoint)' : ''} on one wasm thread`);
@@ -223,7 +224,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
     // Losses of the iterations the checkpoint holds come from the first attempt.
     const kept = first.losses.slice(0, resumedAt - (options.resume?.iteration ?? 0));
     done = { ...second, message: { ...second.message, losses: [...kept, ...second.message.losses] } };
-    stallRestart = { iteration: stalled.iteration, silentSeconds: stalled.silentSeconds, kernel: stalled.kernel, threads: engine!.threads, resumedAt };
+    stallRestart = { iteration: stalled.iteration, silentSeconds: stalled.silentSeconds, kernel: stalled.kernel, threads, resumedAt };
   }
   const { message } = done;
   if (message.cancelledAt !== undefined) throw new TrainingCancelledError(message.cancelledAt, message.weights);

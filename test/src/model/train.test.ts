@@ -147,8 +147,8 @@ describe('model: training in a worker thread', () => {
   describe('when the engine hangs on two wasm threads (failpoint LGEFED_FAILPOINT_ENGINE_HANG)', () => {
     const data = [slice, ringSlice(16, [7, 8])];
     const plan = { spec: tinySpec, data, batchSize: 2, iterations: 6, seed: 4, learningRate: 1e-2, backend: 'wasm', stallSeconds: 2 } as const;
-    const hangAt = async <T>(iteration: number, run: () => Promise<T>): Promise<T> => {
-      process.env['LGEFED_FAILPOINT_ENGINE_HANG'] = String(iteration);
+    const hangAt = async <T>(at: number | 'start', run: () => Promise<T>): Promise<T> => {
+      process.env['LGEFED_FAILPOINT_ENGINE_HANG'] = String(at);
       try {
         return await run();
       } finally {
@@ -170,6 +170,14 @@ describe('model: training in a worker thread', () => {
         hangAt(3, () => trainModel({ ...plan, threads: 2, onLog: () => {}, retryStalledOnOneThread: false })),
         (e: unknown) => e instanceof TrainingStalledError && e.iteration === 3,
       );
+    });
+
+    it('also starts again when the engine hangs while starting, before it said what it runs on', async () => {
+      const restarted = await hangAt('start', () => trainModel({ ...plan, threads: 2, onLog: () => {} }));
+      assert.equal(restarted.stallRestart?.iteration, 0);
+      assert.equal(restarted.stallRestart?.threads, 2, 'the threads asked for');
+      assert.ok(restarted.stallRestart!.silentSeconds >= 6, 'three times the allowance before the first step');
+      assert.equal(restarted.iterations, 6);
     });
 
     it('goes on from the last checkpoint it wrote, keeping the losses before it', async () => {

@@ -4,8 +4,7 @@
  * caller's event loop stays free.
  */
 import { Worker } from 'node:worker_threads';
-import { resolveThreads, type EngineBackend } from '../engine/backend-selection.js';
-import { DEFAULT_STALL_SECONDS, StallWatchdog, stalledAt } from '../engine/stall-watchdog.js';
+import { DEFAULT_STALL_SECONDS, endWorker, StallWatchdog, stalledAt, stalledOnThreads, type StartedEngine } from '../engine/stall-watchdog.js';
 import { cloneWeights, type NamedTensor } from '../model/weights.js';
 import { intensityHistogram } from './distance.js';
 import { CycleGanError } from './errors.js';
@@ -125,7 +124,7 @@ type FinalMessage = Exclude<FromWorker, { type: 'progress' } | { type: 'kernels'
 export class CycleGanStalledError extends CycleGanWorkerError {
   constructor(
     message: string,
-    readonly engine: { readonly backend: EngineBackend; readonly threads: number } | undefined,
+    readonly engine: StartedEngine | undefined,
   ) {
     super('CycleGanStalledError', message);
   }
@@ -177,13 +176,7 @@ function runInWorker(
     worker.on('error', (error) => settle(() => reject(error)));
     worker.on('exit', (code) => settle(() => reject(new CycleGanWorkerError('CycleGanWorkerError', `CycleGAN worker exited with code ${code}`))));
     worker.postMessage(message(stalls?.slot), transfer);
-  }).finally(() => {
-    // A hung worker may not end promptly: neither a retry nor the process waits for it.
-    if (!stalled) return worker.terminate();
-    worker.unref();
-    void worker.terminate();
-    return undefined;
-  });
+  }).finally(() => endWorker(worker, stalled));
 }
 
 export async function trainCycleGan(options: TrainCycleGanOptions): Promise<TrainedCycleGan> {
@@ -238,11 +231,9 @@ export async function trainCycleGan(options: TrainCycleGanOptions): Promise<Trai
   };
   let stallRestart: CycleGanStallRestart | undefined;
   const result = await attempt(options.threads).catch((error: unknown) => {
-    // The engine hung on several wasm threads (the known hang, README): the whole run again on one. One
-    // that hung while starting has not said what it runs on, so the request counts.
+    // The engine hung on several wasm threads (the known hang, README): the whole run again on one.
     if (!(error instanceof CycleGanStalledError) || options.retryStalledOnOneThread === false) throw error;
-    const { engine } = error;
-    const threads = engine ? (engine.backend === 'wasm' ? engine.threads : 1) : resolveThreads(options.threads);
+    const threads = stalledOnThreads(error.engine, options.threads);
     if (threads < 2) throw error;
     (options.onLog ?? ((line: string) => process.stderr.write(`${line}\n`)))(`lgefed CycleGAN: ${error.message}; starting again on one wasm thread`);
     stallRestart = { threads, message: error.message };

@@ -6,6 +6,8 @@
  * where it stopped. A wasm thread pool that stops waking has hung two-thread runs; this turns that
  * into an error instead of an endless wait.
  */
+import type { Worker } from 'node:worker_threads';
+import { resolveThreads, type EngineBackend } from './backend-selection.js';
 import { kernelSlot, runningKernel } from './kernel-tracker.js';
 
 /** Silence, in seconds, that the trainers call a stall unless told otherwise. */
@@ -91,4 +93,29 @@ function median(values: readonly number[]): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** The engine a training worker reported it started. */
+export interface StartedEngine {
+  readonly backend: EngineBackend;
+  readonly threads: number;
+}
+
+/**
+ * The wasm threads a stalled worker ran on (1 for a native backend); one that hung while its engine
+ * started has not said, so the threads asked for count. Several: the known hang, which one avoids.
+ */
+export function stalledOnThreads(engine: StartedEngine | undefined, requested: number | undefined): number {
+  if (!engine) return resolveThreads(requested);
+  return engine.backend === 'wasm' ? engine.threads : 1;
+}
+
+/** Ends a worker; a stalled one may not end promptly, so neither a retry nor the process waits for it. */
+export async function endWorker(worker: Worker, stalled: boolean): Promise<void> {
+  if (!stalled) {
+    await worker.terminate();
+    return;
+  }
+  worker.unref();
+  void worker.terminate();
 }

@@ -4,8 +4,8 @@
  * iteration ahead; progress, checkpoints and cancellation travel as messages.
  */
 import { Worker } from 'node:worker_threads';
-import { resolveThreads, type BackendRequest, type EngineBackend } from '../engine/index.js';
-import { DEFAULT_STALL_SECONDS, StallWatchdog, stalledAt } from '../engine/stall-watchdog.js';
+import type { BackendRequest, EngineBackend } from '../engine/index.js';
+import { DEFAULT_STALL_SECONDS, endWorker, StallWatchdog, stalledAt, stalledOnThreads, type StartedEngine } from '../engine/stall-watchdog.js';
 import type { Slice } from '../types.js';
 import { checkBatch, sliceBatches, type Batch, type BatchProvider } from './batches.js';
 import { loadCheckpoint, type TrainingState } from './checkpoint.js';
@@ -200,9 +200,8 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
   if (first.kind === 'done') done = first;
   else {
     const { stalled, engine } = first;
-    // The engine hung (not the caller's batch provider) on several wasm threads, the known hang that one
-    // thread avoids; one that hung while starting has not said what it runs on, so the request counts.
-    const threads = engine ? (engine.backend === 'wasm' ? engine.threads : 1) : resolveThreads(options.threads);
+    // The engine hung (not the caller's batch provider) on several wasm threads.
+    const threads = stalledOnThreads(engine, options.threads);
     if (stalled.awaitedBatch !== undefined || threads < 2 || options.retryStalledOnOneThread === false) throw stalled;
     const checkpoint = first.checkpoint && !options.earlyStopping ? await loadCheckpoint(first.checkpoint) : undefined;
     const resumedAt = checkpoint?.state.iteration ?? options.resume?.iteration ?? 0;
@@ -265,7 +264,7 @@ interface AttemptStalled {
   readonly kind: 'stalled';
   readonly stalled: TrainingStalledError;
   /** The engine the worker started, if it got that far. */
-  readonly engine: { readonly backend: EngineBackend; readonly threads: number } | undefined;
+  readonly engine: StartedEngine | undefined;
   /** The last checkpoint this attempt wrote. */
   readonly checkpoint: string | undefined;
   /** Losses of the iterations this attempt finished, in order. */
@@ -381,10 +380,6 @@ async function runAttempt(options: TrainModelOptions, settings: AttemptSettings)
       );
     });
   } finally {
-    // A hung worker may not end promptly; the next attempt does not wait for it, nor does the process.
-    if (stalledWorker) {
-      worker.unref();
-      void worker.terminate();
-    } else await worker.terminate();
+    await endWorker(worker, stalledWorker);
   }
 }

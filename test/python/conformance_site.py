@@ -236,6 +236,8 @@ class Site:
         report = {'siteId': self.site_id, 'rounds': []}
         for _ in range(self.rounds):
             manifest, stream = self.wait_for_model()
+            # Read before the TrainResult: once it is acknowledged, the next round's task may replace self.task.
+            round_ = self.task.round
             tensors = [(t.name, list(t.shape), [2 * w + 1 for w in read_tensor(t, stream)]) for t in manifest.tensors]
             uploaded, digest, sent = self.upload(tensors)
             if not report['rounds']:
@@ -244,7 +246,7 @@ class Site:
                     raise ProtocolFailure(f'a TrainResult quoting a manifest never sent was answered with {header["msg"]}')
                 report['refusedWrongDigest'] = self.describe(header, payload)
             self.call('envelope', self.seal('TrainResult', self.train_result(uploaded, digest)), 'Ack')
-            report['rounds'].append({'round': self.task.round, 'downloadedChunks': len(manifest.chunks),
+            report['rounds'].append({'round': round_, 'downloadedChunks': len(manifest.chunks),
                                      'downloadedDtype': self.pb.DType.Name(manifest.tensors[0].dtype), 'uploadedChunks': sent})
         self.sio.disconnect()
         return report

@@ -5,6 +5,7 @@ import { registerTrainingGradients } from '@lgefed/shared/model/index';
 import { conv2dBackpropFilter } from '@lgefed/shared/engine/kernels/conv2d-backprop-filter';
 import { conv2dBackpropInputByPhases } from '@lgefed/shared/engine/kernels/conv2d-backprop-input';
 import { WasmHeap } from '@lgefed/shared/engine/kernels/wasm-heap';
+import { conv2dWinograd, winogradApplies } from '@lgefed/shared/engine/kernels/conv2d-winograd';
 import { INSTANCE_NORM_ACT, INSTANCE_NORM_ACT_GRAD, instanceNormActBackward, instanceNormActForward } from '@lgefed/shared/engine/kernels/instance-norm-act';
 import { SIMD_LANES, simdKernels, simdUnavailable, type WasmMemory } from '@lgefed/shared/engine/kernels/simd';
 import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -274,6 +275,67 @@ describe('engine: wasm training kernels match the cpu backend', function () {
       (error: Error) => error.name === 'EngineError' && /expected \[1,8,8,3\]/.test(error.message),
     );
     tf.dispose([x, dy]);
+  });
+
+  // Winograd F(2x2, 3x3): odd sizes (partial tiles), several tile blocks, register-tile tails
+  // (channels in eights and fours), images smaller than a patch, every padding form.
+  const winogradCases: { shape: [number, number, number, number]; outChannels: number; pad: 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]] }[] = [
+    { shape: [2, 7, 9, 8], outChannels: 12, pad: 'same' },
+    { shape: [1, 40, 36, 8], outChannels: 8, pad: 'same' },
+    { shape: [3, 9, 10, 12], outChannels: 16, pad: 'valid' },
+    { shape: [2, 6, 5, 16], outChannels: 20, pad: [[0, 0], [2, 1], [0, 2], [0, 0]] },
+    { shape: [1, 3, 3, 8], outChannels: 8, pad: 'same' },
+    { shape: [1, 2, 2, 8], outChannels: 8, pad: 'same' },
+    { shape: [4, 8, 8, 64], outChannels: 32, pad: 'same' },
+  ];
+  for (const { shape, outChannels, pad } of winogradCases) {
+    it(`Conv2D by Winograd F(2x2, 3x3) equals the cpu backend: x ${shape.join('x')}, ${outChannels} out, pad ${JSON.stringify(pad)}`, async function () {
+      if (simdUnavailable() !== undefined) this.skip();
+      const filterShape: [number, number, number, number] = [3, 3, shape[3], outChannels];
+      const g = tf.backend_util.computeConv2DInfo(shape, filterShape, 1, 1, pad, undefined, false, 'channelsLast');
+      assert.ok(winogradApplies(g), 'a geometry Winograd should take');
+      const inputs = { x: values(shape.reduce((a, b) => a * b), shape[1] * 7 + outChannels), filter: values(filterShape.reduce((a, b) => a * b), shape[2] * 5) };
+      const shapes = { x: shape, filter: filterShape };
+      const attrs = { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined } as unknown as tf.NamedAttrMap;
+      const expected = await runKernel('cpu', 'Conv2D', inputs, shapes, attrs);
+      const actual = await runKernel('wasm', 'Conv2D', inputs, shapes, attrs);
+      assert.ok(relativeError(actual, expected) < 1e-4, `relative error ${relativeError(actual, expected)}`);
+      // The registered kernel is ours: the same numbers as calling Winograd directly.
+      const x = tf.tensor(inputs.x, shape);
+      const filter = tf.tensor(inputs.filter, filterShape);
+      const direct = tf.engine().makeTensorFromTensorInfo(conv2dWinograd(x, filter, g, new WasmHeap(tf.backend() as BackendWasm))!);
+      assert.deepEqual((await direct.data()) as Float32Array, actual);
+      tf.dispose([x, filter, direct]);
+    });
+
+    it(`Conv2DBackpropFilter by Winograd F(2x2, 3x3) equals the cpu backend: x ${shape.join('x')}, ${outChannels} out, pad ${JSON.stringify(pad)}`, async function () {
+      if (simdUnavailable() !== undefined) this.skip();
+      const filterShape = [3, 3, shape[3], outChannels];
+      const g = tf.backend_util.computeConv2DInfo(shape, filterShape as [number, number, number, number], 1, 1, pad, undefined, false, 'channelsLast');
+      const dyShape = [g.batchSize, g.outHeight, g.outWidth, outChannels];
+      const inputs = { x: values(shape.reduce((a, b) => a * b), shape[1] * 3 + outChannels), dy: values(dyShape.reduce((a, b) => a * b), shape[2] * 11) };
+      const shapes = { x: shape, dy: dyShape };
+      const attrs = { strides: [1, 1], pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape } as unknown as tf.NamedAttrMap;
+      const expected = await runKernel('cpu', 'Conv2DBackpropFilter', inputs, shapes, attrs);
+      const actual = await runKernel('wasm', 'Conv2DBackpropFilter', inputs, shapes, attrs);
+      assert.ok(relativeError(actual, expected) < 1e-4, `relative error ${relativeError(actual, expected)}`);
+      const x = tf.tensor(inputs.x, shape);
+      const dy = tf.tensor(inputs.dy, dyShape);
+      const heap = new WasmHeap(tf.backend() as BackendWasm);
+      const winograd = tf.engine().makeTensorFromTensorInfo(conv2dBackpropFilter(x, dy, attrs as unknown as tf.Conv2DBackpropFilterAttrs, heap, { method: 'winograd' }));
+      assert.deepEqual((await winograd.data()) as Float32Array, actual, 'the default method here is Winograd');
+      tf.dispose([x, dy, winograd]);
+    });
+  }
+
+  it('leaves to XNNPACK what Winograd F(2x2, 3x3) does not compute', () => {
+    const info = (x: [number, number, number, number], f: [number, number, number, number], stride: number, dilation = 1) =>
+      tf.backend_util.computeConv2DInfo(x, f, stride, dilation, 'same', undefined, false, 'channelsLast');
+    assert.equal(winogradApplies(info([1, 8, 8, 8], [3, 3, 8, 8], 2)), false, 'strided');
+    assert.equal(winogradApplies(info([1, 8, 8, 8], [3, 3, 8, 8], 1, 2)), false, 'dilated');
+    assert.equal(winogradApplies(info([1, 8, 8, 1], [3, 3, 1, 16], 1)), false, 'one input channel (the first layer)');
+    assert.equal(winogradApplies(info([1, 8, 8, 8], [3, 3, 8, 6], 1)), false, 'output channels not in fours');
+    assert.equal(winogradApplies(info([1, 8, 8, 8], [2, 2, 8, 8], 1)), false, '2x2 filter');
   });
 });
 

@@ -4,6 +4,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { adamUpdateConfig } from './adam.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
+import { conv2dConfig } from './conv2d-winograd.js';
 import { INSTANCE_NORM_ACT, INSTANCE_NORM_ACT_GRAD, instanceNormActConfigs, registerInstanceNormActGradient } from './instance-norm-act.js';
 import { simdUnavailable } from './simd.js';
 import { EngineError } from '../errors.js';
@@ -34,14 +35,14 @@ export function registerFusedKernels(): void {
 export const WASM_TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', INSTANCE_NORM_ACT, INSTANCE_NORM_ACT_GRAD] as const;
 
 /**
- * Installs our kernels for the `wasm` backend (idempotent), the Adam update, the loss and the channel
- * split, concatenation and slice only where the SIMD kernels run. Safe before or after the backend starts.
+ * Installs our kernels for the `wasm` backend (idempotent); the Adam update, the loss, the channel
+ * split, concatenation and slice, and Winograd 3x3 convolutions only where the SIMD kernels run. Safe before or after the backend starts.
  */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
   const original = getKernel('Conv2DBackpropInput', 'wasm');
   const configs: KernelConfig[] = [conv2dBackpropFilterConfig, conv2dBackpropInputConfig(original)];
-  if (simdUnavailable() === undefined) configs.push(adamUpdateConfig, softmaxDiceLossConfig, splitChannelsConfig(getKernel('SplitV', 'wasm')), concatChannelsConfig(getKernel('Concat', 'wasm')), sliceChannelsConfig(getKernel('Slice', 'wasm')));
+  if (simdUnavailable() === undefined) configs.push(adamUpdateConfig, softmaxDiceLossConfig, splitChannelsConfig(getKernel('SplitV', 'wasm')), concatChannelsConfig(getKernel('Concat', 'wasm')), sliceChannelsConfig(getKernel('Slice', 'wasm')), conv2dConfig(getKernel('Conv2D', 'wasm')));
   for (const config of configs) replace(config);
   registerFusedKernels();
   registered = true;

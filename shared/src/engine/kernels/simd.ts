@@ -29,6 +29,20 @@ export interface SimdKernels {
     height: number, width: number, inChannels: number, outHeight: number, outWidth: number, outChannels: number,
     kernelHeight: number, kernelWidth: number, strideH: number, strideW: number, top: number, left: number,
   ): void;
+  /** U [16, CI, CO]: the Winograd F(2x2, 3x3) transform of a [3, 3, CI, CO] filter (see shared/wasm/winograd.ts). */
+  winogradFilter(filter: number, u: number, inChannels: number, outChannels: number): void;
+  /** Tiles [firstTile, firstTile + tileCount) of a stride-1 3x3 NHWC convolution by Winograd F(2x2, 3x3) (see shared/wasm/winograd.ts). */
+  winogradConv(
+    x: number, u: number, out: number, scratch: number, firstTile: number, tileCount: number, blockTiles: number,
+    height: number, width: number, inChannels: number, outHeight: number, outWidth: number, outChannels: number, top: number, left: number,
+  ): void;
+  /** Accumulates the Winograd-domain filter gradient of tiles [firstTile, firstTile + tileCount) (see shared/wasm/winograd.ts). */
+  winogradFilterGradient(
+    x: number, dy: number, acc: number, scratch: number, firstTile: number, tileCount: number, blockTiles: number,
+    height: number, width: number, inChannels: number, outHeight: number, outWidth: number, outChannels: number, top: number, left: number,
+  ): void;
+  /** dW [3, 3, CI, CO] from the sum of `partials` accumulator sets (see shared/wasm/winograd.ts). */
+  winogradFilterGradientOut(acc: number, partials: number, partialBytes: number, dw: number, inChannels: number, outChannels: number): void;
   /** One output phase of the strided input gradient into dx (see shared/wasm/scatter-phase.ts). */
   scatterPhase(
     part: number, dx: number, batches: number, countH: number, countW: number, height: number, width: number, channels: number,

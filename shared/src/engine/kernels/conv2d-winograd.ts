@@ -1,0 +1,138 @@
+/**
+ * Stride-1 3x3 NHWC convolutions (most of a U-Net's multiply-adds) by Winograd F(2x2, 3x3) in our
+ * SIMD kernels (shared/wasm/winograd.ts), 2.25x fewer multiplications than direct convolution,
+ * the tiles shared out over the kernel helper threads: the wasm backend's Conv2D (forward, and
+ * through conv2d-backprop-input.ts the input gradient) and the filter gradient
+ * (conv2d-backprop-filter.ts). Everything else, and runtimes without our SIMD kernels, go to the
+ * backend's own Conv2D (XNNPACK) and our direct filter gradient.
+ */
+import { backend_util, type Conv2DAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { EngineError } from '../errors.js';
+import { kernelPool, runOverSamples } from './kernel-pool.js';
+import { simdKernels, type WasmMemory } from './simd.js';
+import { WasmHeap } from './wasm-heap.js';
+
+type Geometry = backend_util.Conv2DInfo;
+
+/** Transformed positions of a 4x4 input patch. */
+const POSITIONS = 16;
+/** Floats between positions of a block's transformed data (POSITION_SKEW in shared/wasm/winograd.ts). */
+const POSITION_SKEW_FLOATS = 16;
+/**
+ * Floats of channels (the wider side) per tile block: the block's transformed input and products
+ * (16 x tiles x channels each) then take 256 KiB apiece, inside a core's L2 cache.
+ */
+const BLOCK_CHANNEL_TILES = 4096;
+/**
+ * Narrowest input: with fewer channels the transforms cost more than the products save
+ * (one input channel, the U-Net's first layer, stays on XNNPACK).
+ */
+const MIN_CHANNELS = 8;
+
+/** Whether Winograd F(2x2, 3x3) computes this convolution: 3x3, stride 1, no dilation, channels in fours. */
+export function winogradApplies(g: Geometry): boolean {
+  return (
+    g.filterHeight === 3 && g.filterWidth === 3 &&
+    g.strideHeight === 1 && g.strideWidth === 1 &&
+    g.dilationHeight === 1 && g.dilationWidth === 1 &&
+    g.inChannels % 4 === 0 && g.outChannels % 4 === 0 &&
+    g.inChannels >= MIN_CHANNELS && g.outChannels >= MIN_CHANNELS &&
+    g.dataFormat === 'channelsLast'
+  );
+}
+
+/** Tiles per block: a multiple of 4 (the products' register tile), 8 to 64. */
+function blockTilesFor(g: Geometry): number {
+  const tiles = Math.floor(BLOCK_CHANNEL_TILES / Math.max(g.inChannels, g.outChannels) / 4) * 4;
+  return Math.min(64, Math.max(8, tiles));
+}
+
+/** How a call shares out its tiles: blocks, threads (at most one per block) and each thread's scratch. */
+function plan(g: Geometry, memory: WasmMemory) {
+  const tiles = g.batchSize * Math.ceil(g.outHeight / 2) * Math.ceil(g.outWidth / 2);
+  const blockTiles = blockTilesFor(g);
+  const pool = kernelPool(memory);
+  const threads = Math.max(1, Math.min(pool?.threads ?? 1, Math.ceil(tiles / blockTiles)));
+  // Transformed input and products (or output gradient) of a block, and one zero-padded patch.
+  const scratchFloats = POSITIONS * (blockTiles * (g.inChannels + g.outChannels) + 2 * POSITION_SKEW_FLOATS) + POSITIONS * g.inChannels;
+  return { tiles, blockTiles, pool, threads, scratchFloats };
+}
+
+/**
+ * The convolution of x with `filter` ([3, 3, CI, CO]) by Winograd F(2x2, 3x3), or undefined when the
+ * SIMD kernels do not run here or the geometry does not apply (the caller falls back).
+ */
+export function conv2dWinograd(x: TensorInfo, filter: TensorInfo, g: Geometry, wasm: WasmHeap): TensorInfo | undefined {
+  const memory = wasm.memory;
+  const simd = memory && simdKernels(memory);
+  if (!simd || !winogradApplies(g)) return undefined;
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = g;
+  const { tiles, blockTiles, pool, threads, scratchFloats } = plan(g, memory);
+  const out = wasm.allocate([B, OH, OW, CO]);
+  const u = wasm.allocate([POSITIONS, CI, CO]);
+  const scratch = wasm.allocate([threads, scratchFloats]);
+  const [xAt, filterAt, outAt, uAt, scratchAt] = wasm.byteOffsets(x, filter, out, u, scratch) as [number, number, number, number, number];
+  simd.winogradFilter(filterAt, uAt, CI, CO);
+  runOverSamples(pool, 'winogradConv', tiles, simd.winogradConv, ({ first, count }, t) => [
+    xAt, uAt, outAt, scratchAt + t * scratchFloats * 4, first, count, blockTiles,
+    H, W, CI, OH, OW, CO, g.padInfo.top, g.padInfo.left,
+  ], threads);
+  wasm.dispose(u, scratch);
+  return out;
+}
+
+/**
+ * dW [3, 3, CI, CO] of the convolution of x that gave `dy`, by Winograd F(2x2, 3x3) (each thread
+ * sums its tiles into its own Winograd-domain accumulators, reduced in the final transform), or
+ * undefined as conv2dWinograd.
+ */
+export function conv2dBackpropFilterWinograd(x: TensorInfo, dy: TensorInfo, g: Geometry, wasm: WasmHeap): TensorInfo | undefined {
+  const memory = wasm.memory;
+  const simd = memory && simdKernels(memory);
+  if (!simd || !winogradApplies(g)) return undefined;
+  const { inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = g;
+  const { tiles, blockTiles, pool, threads, scratchFloats } = plan(g, memory);
+  const accumulatorFloats = POSITIONS * CI * CO;
+  const dW = wasm.allocate([3, 3, CI, CO]);
+  const accumulators = wasm.allocate([threads, accumulatorFloats]);
+  const scratch = wasm.allocate([threads, scratchFloats]);
+  const { heap, offsets } = wasm.view(x, dy, dW, accumulators, scratch);
+  const [xAt, dyAt, dWAt, accAt, scratchAt] = offsets as [number, number, number, number, number];
+  heap.fill(0, accAt, accAt + threads * accumulatorFloats);
+  runOverSamples(pool, 'winogradFilterGradient', tiles, simd.winogradFilterGradient, ({ first, count }, t) => [
+    xAt * 4, dyAt * 4, (accAt + t * accumulatorFloats) * 4, (scratchAt + t * scratchFloats) * 4, first, count, blockTiles,
+    H, W, CI, OH, OW, CO, g.padInfo.top, g.padInfo.left,
+  ], threads);
+  simd.winogradFilterGradientOut(accAt * 4, threads, accumulatorFloats * 4, dWAt * 4, CI, CO);
+  wasm.dispose(accumulators, scratch);
+  return dW;
+}
+
+/** Our Winograd kernel where it applies; `original` (the backend's own, set up as before) otherwise. */
+export function conv2dConfig(original: KernelConfig | undefined): KernelConfig {
+  const fallback: KernelFunc | undefined = original?.kernelFunc;
+  return {
+    kernelName: 'Conv2D',
+    backendName: 'wasm',
+    ...(original?.setupFunc ? { setupFunc: original.setupFunc } : {}),
+    kernelFunc: (args) => {
+      const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+      const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs as unknown as Conv2DAttrs;
+      const g = backend_util.computeConv2DInfo(
+        x.shape as [number, number, number, number],
+        filter.shape as [number, number, number, number],
+        strides,
+        dilations,
+        pad,
+        dimRoundingMode,
+        false,
+        backend_util.convertConv2DDataFormat(dataFormat),
+      );
+      const out = conv2dWinograd(x, filter, g, new WasmHeap(args.backend as BackendWasm));
+      if (out) return out;
+      if (!fallback) throw new EngineError('Conv2D on wasm: the backend has no kernel of its own');
+      return fallback(args);
+    },
+  };
+}

@@ -348,7 +348,7 @@ describe('engine: fused instance norm + LeakyReLU on wasm (SIMD where channels a
     assert.equal(simdUnavailable(), undefined);
     const memory = new WasmHeap(tf.backend() as BackendWasm).memory;
     assert.ok(memory && simdKernels(memory), 'no SIMD kernels for the backend memory');
-    assert.match(info.reason, /instance norm, Adam, the loss, the filter gradient \(on every thread\), input-gradient scatters, channel splits, concatenations and slices, and depth-to-space in wasm SIMD/);
+    assert.match(info.reason, /wasm SIMD kernels: stride-1 3x3 convolutions by Winograd F\(2x2, 3x3\) \(forward and both gradients\), the other filter gradients and instance norm on every thread; Adam, the loss, input-gradient scatters, channel splits, concatenations and slices, and depth-to-space/);
   });
 
   /** Seeded shapes; channel counts divisible by 4 take the SIMD kernels, the others the JS loops. */

@@ -109,10 +109,10 @@ export function simdKernels(memory: WasmMemory): SimdKernels | undefined {
   return kernels;
 }
 
-/** For the engine's log line: which implementations the instance norm and Adam use. */
+/** For the engine's log line: which implementations the convolutions, the instance norm and Adam use. */
 export function simdNote(): string {
   const reason = simdUnavailable();
   return reason === undefined
-    ? 'instance norm, Adam, the loss, the filter gradient (on every thread), input-gradient scatters, channel splits, concatenations and slices, and depth-to-space in wasm SIMD'
-    : `instance norm in JS loops, Adam and the loss in tfjs ops, filter-gradient patches and input-gradient scatters in JS, channel splits, concatenations, slices and depth-to-space by the backend: ${reason}`;
+    ? 'wasm SIMD kernels: stride-1 3x3 convolutions by Winograd F(2x2, 3x3) (forward and both gradients), the other filter gradients and instance norm on every thread; Adam, the loss, input-gradient scatters, channel splits, concatenations and slices, and depth-to-space'
+    : `convolutions by XNNPACK, instance norm in JS loops, Adam and the loss in tfjs ops, filter-gradient patches and input-gradient scatters in JS, channel splits, concatenations, slices and depth-to-space by the backend: ${reason}`;
 }

@@ -19,18 +19,35 @@ const POSITIONS: i32 = 16;
  * and aliased. Kept in step with POSITION_SKEW_FLOATS in shared/src/engine/kernels/conv2d-winograd.ts.
  */
 const POSITION_SKEW: usize = 64;
+/**
+ * Bytes added to each row (tile) of a block's transformed data, for the same reason: the filter
+ * gradient walks down rows, a multiple of 1-4 KiB apart at 256-1024 channels. Kept in step with
+ * ROW_SKEW_FLOATS in conv2d-winograd.ts.
+ */
+const ROW_SKEW: usize = 16;
+/** Output channels per panel of the transformed filter (the products' register tile width). */
+const PANEL: i32 = 8;
+/** Input channels per pass of the products: a panel's share (KC x 8 floats, 8 KiB) stays in L1. */
+const KC: i32 = 256;
 
 /**
- * U[p][ci][co] = (G g G^T) for every (ci, co), g = filter[:, :, ci, co], p = 4 * row + column;
- * G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]].
+ * U[p] = (G g G^T) for every (ci, co), g = filter[:, :, ci, co], p = 4 * row + column;
+ * G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]. Each position's [CI, CO] matrix is
+ * stored in panels of 8 output channels ([CO / 8][CI][8], the last panel 4 wide when CO leaves 4),
+ * so the products read their register tile's columns from consecutive bytes, not CO floats apart.
  */
 export function winogradFilter(filter: usize, u: usize, inChannels: i32, outChannels: i32): void {
   const pairs = <usize>inChannels * <usize>outChannels;
   const tap = pairs * FLOAT;
   const half = f32x4.splat(0.5);
+  const lastPanel = outChannels & ~(PANEL - 1);
   for (let i: usize = 0; i < pairs; i += 4) {
     const g = filter + i * FLOAT;
-    const o = u + i * FLOAT;
+    const ci = <i32>(i / <usize>outChannels);
+    const co = <i32>(i % <usize>outChannels);
+    const panel = co & ~(PANEL - 1);
+    const panelWidth = panel < lastPanel ? PANEL : outChannels - lastPanel;
+    const o = u + <usize>(panel * inChannels + ci * panelWidth + (co - panel)) * FLOAT;
     // Along the filter's rows (kh), one column kw at a time: a[row][kw].
     const g00 = v128.load(g), g01 = v128.load(g + tap), g02 = v128.load(g + 2 * tap);
     const g10 = v128.load(g + 3 * tap), g11 = v128.load(g + 4 * tap), g12 = v128.load(g + 5 * tap);
@@ -89,13 +106,22 @@ function transformColumns(o: usize, positionBytes: usize, first: usize, r0: v128
   v128.store(o + (first + 3) * positionBytes, f32x4.sub(r1, r3));
 }
 
-/** M[rows r0..r0+3][co0..co0+7] = V rows . U columns over `inChannels` (one position). */
+/**
+ * M[rows r0..r0+3][co0..co0+7] = (or, with `onto`, +=) V rows . U columns over `count` input
+ * channels (one position).
+ */
 @inline
-function product4x8(v: usize, u: usize, m: usize, inChannels: i32, vRow: usize, uRow: usize, mRow: usize): void {
+function product4x8(v: usize, u: usize, m: usize, count: i32, vRow: usize, uRow: usize, mRow: usize, onto: bool): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
+  if (onto) {
+    a0 = v128.load(m); a1 = v128.load(m, 16);
+    b0 = v128.load(m + mRow); b1 = v128.load(m + mRow, 16);
+    c0 = v128.load(m + 2 * mRow); c1 = v128.load(m + 2 * mRow, 16);
+    d0 = v128.load(m + 3 * mRow); d1 = v128.load(m + 3 * mRow, 16);
+  }
   let vp = v, up = u;
-  for (let k = 0; k < inChannels; k++, vp += FLOAT, up += uRow) {
+  for (let k = 0; k < count; k++, vp += FLOAT, up += uRow) {
     const g0 = v128.load(up);
     const g1 = v128.load(up, 16);
     const s0 = v128.load32_splat(vp);
@@ -123,10 +149,13 @@ function product4x8(v: usize, u: usize, m: usize, inChannels: i32, vRow: usize, 
 
 /** The same for output channels co0..co0+3 (what is left after eights). */
 @inline
-function product4x4(v: usize, u: usize, m: usize, inChannels: i32, vRow: usize, uRow: usize, mRow: usize): void {
+function product4x4(v: usize, u: usize, m: usize, count: i32, vRow: usize, uRow: usize, mRow: usize, onto: bool): void {
   let a = f32x4.splat(0), b = f32x4.splat(0), c = f32x4.splat(0), d = f32x4.splat(0);
+  if (onto) {
+    a = v128.load(m); b = v128.load(m + mRow); c = v128.load(m + 2 * mRow); d = v128.load(m + 3 * mRow);
+  }
   let vp = v, up = u;
-  for (let k = 0; k < inChannels; k++, vp += FLOAT, up += uRow) {
+  for (let k = 0; k < count; k++, vp += FLOAT, up += uRow) {
     const g = v128.load(up);
     a = f32x4.add(a, f32x4.mul(v128.load32_splat(vp), g));
     b = f32x4.add(b, f32x4.mul(v128.load32_splat(vp + vRow), g));
@@ -143,8 +172,8 @@ function product4x4(v: usize, u: usize, m: usize, inChannels: i32, vRow: usize, 
  * out for tiles [firstTile, firstTile + tileCount) of x (NHWC, [*, height, width, inChannels]) with
  * U from winogradFilter; out is [*, outHeight, outWidth, outChannels], output pixel (oh, ow) reading
  * x[oh + kh - top, ow + kw - left] (zero outside). `scratch` holds V (16 x blockTiles x inChannels),
- * M (16 x blockTiles x outChannels) and one zero-padded 4x4 patch (16 x inChannels), in floats;
- * blockTiles is a multiple of 4.
+ * M (16 x blockTiles x outChannels), both with ROW_SKEW per row and POSITION_SKEW per position, and
+ * one zero-padded 4x4 patch (16 x inChannels); blockTiles is a multiple of 4.
  */
 export function winogradConv(
   x: usize, u: usize, out: usize, scratch: usize,
@@ -153,8 +182,10 @@ export function winogradConv(
 ): void {
   const ciBytes = <usize>inChannels * FLOAT;
   const coBytes = <usize>outChannels * FLOAT;
-  const vPosition = <usize>blockTiles * ciBytes + POSITION_SKEW;
-  const mPosition = <usize>blockTiles * coBytes + POSITION_SKEW;
+  const vRow = ciBytes + ROW_SKEW;
+  const mRow = coBytes + ROW_SKEW;
+  const vPosition = <usize>blockTiles * vRow + POSITION_SKEW;
+  const mPosition = <usize>blockTiles * mRow + POSITION_SKEW;
   const v = scratch;
   const m = v + <usize>POSITIONS * vPosition;
   const patch = m + <usize>POSITIONS * mPosition;
@@ -176,7 +207,7 @@ export function winogradConv(
       const tx = t - b * perImage - ty * tileColumns;
       const ih = 2 * ty - top;
       const iw = 2 * tx - left;
-      const vTile = v + <usize>j * ciBytes;
+      const vTile = v + <usize>j * vRow;
       if (ih >= 0 && iw >= 0 && ih + 4 <= height && iw + 4 <= width) {
         const at = x + (<usize>(b * height + ih) * <usize>width + <usize>iw) * ciBytes;
         transformPatch(at, xRow, ciBytes, inChannels, vTile, vPosition);
@@ -196,22 +227,30 @@ export function winogradConv(
     }
     const rows = (tiles + 3) & ~3;
     for (let j = tiles; j < rows; j++) {
-      for (let p = 0; p < POSITIONS; p++) memory.fill(v + <usize>p * vPosition + <usize>j * ciBytes, 0, ciBytes);
+      for (let p = 0; p < POSITIONS; p++) memory.fill(v + <usize>p * vPosition + <usize>j * vRow, 0, ciBytes);
     }
     // 2. Sixteen products, one per transformed position.
     for (let p = 0; p < POSITIONS; p++) {
       const vp = v + <usize>p * vPosition;
       const up = u + <usize>p * uPosition;
       const mp = m + <usize>p * mPosition;
-      let co = 0;
-      for (; co < coEights; co += 8) {
-        for (let r = 0; r < rows; r += 4) {
-          product4x8(vp + <usize>r * ciBytes, up + <usize>co * FLOAT, mp + <usize>r * coBytes + <usize>co * FLOAT, inChannels, ciBytes, coBytes, coBytes);
+      // Input channels KC at a time (a panel's share then stays in L1 across the rows), panels of 8
+      // output channels, then the 4-wide one; a panel is [CI][width] (see winogradFilter).
+      for (let k0 = 0; k0 < inChannels; k0 += KC) {
+        const count = inChannels - k0 < KC ? inChannels - k0 : KC;
+        const vk = vp + <usize>k0 * FLOAT;
+        let co = 0;
+        for (; co < coEights; co += 8) {
+          const panel = up + <usize>(co * inChannels + k0 * 8) * FLOAT;
+          for (let r = 0; r < rows; r += 4) {
+            product4x8(vk + <usize>r * vRow, panel, mp + <usize>r * mRow + <usize>co * FLOAT, count, vRow, 8 * FLOAT, mRow, k0 > 0);
+          }
         }
-      }
-      for (; co < outChannels; co += 4) {
-        for (let r = 0; r < rows; r += 4) {
-          product4x4(vp + <usize>r * ciBytes, up + <usize>co * FLOAT, mp + <usize>r * coBytes + <usize>co * FLOAT, inChannels, ciBytes, coBytes, coBytes);
+        if (co < outChannels) {
+          const panel = up + <usize>(co * inChannels + k0 * 4) * FLOAT;
+          for (let r = 0; r < rows; r += 4) {
+            product4x4(vk + <usize>r * vRow, panel, mp + <usize>r * mRow + <usize>co * FLOAT, count, vRow, 4 * FLOAT, mRow, k0 > 0);
+          }
         }
       }
     }
@@ -226,7 +265,7 @@ export function winogradConv(
       const secondRow = oh + 1 < outHeight;
       const secondColumn = ow + 1 < outWidth;
       const o = out + (<usize>(b * outHeight + oh) * <usize>outWidth + <usize>ow) * coBytes;
-      const mt = m + <usize>j * coBytes;
+      const mt = m + <usize>j * mRow;
       for (let co = 0; co < outChannels; co += 4) {
         const q = mt + <usize>co * FLOAT;
         const m00 = v128.load(q), m01 = v128.load(q + mPosition), m02 = v128.load(q + 2 * mPosition), m03 = v128.load(q + 3 * mPosition);
@@ -255,8 +294,7 @@ export function winogradConv(
  * dL/dU[p] = sum over tiles of (A dY A^T)[p] . V[p], then dW = G^T (dL/dU) G. Accumulates
  * acc[p][ci][co] (16 x inChannels x outChannels floats, summed into) over tiles
  * [firstTile, firstTile + tileCount) of x and dy (NHWC, dy [*, outHeight, outWidth, outChannels]);
- * `scratch` holds V (16 x blockTiles x inChannels, plus POSITION_SKEW per position), Z (16 x blockTiles x outChannels) and a
- * 4x4 patch (16 x inChannels). winogradFilterGradientOut turns the accumulators into dW.
+ * `scratch` is laid out as winogradConv's, Z in place of M. winogradFilterGradientOut turns the accumulators into dW.
  */
 export function winogradFilterGradient(
   x: usize, dy: usize, acc: usize, scratch: usize,
@@ -265,8 +303,10 @@ export function winogradFilterGradient(
 ): void {
   const ciBytes = <usize>inChannels * FLOAT;
   const coBytes = <usize>outChannels * FLOAT;
-  const vPosition = <usize>blockTiles * ciBytes + POSITION_SKEW;
-  const zPosition = <usize>blockTiles * coBytes + POSITION_SKEW;
+  const vRow = ciBytes + ROW_SKEW;
+  const zRow = coBytes + ROW_SKEW;
+  const vPosition = <usize>blockTiles * vRow + POSITION_SKEW;
+  const zPosition = <usize>blockTiles * zRow + POSITION_SKEW;
   const v = scratch;
   const z = v + <usize>POSITIONS * vPosition;
   const patch = z + <usize>POSITIONS * zPosition;
@@ -289,7 +329,7 @@ export function winogradFilterGradient(
       // V: the input patch, as in winogradConv.
       const ih = 2 * ty - top;
       const iw = 2 * tx - left;
-      const vTile = v + <usize>j * ciBytes;
+      const vTile = v + <usize>j * vRow;
       if (ih >= 0 && iw >= 0 && ih + 4 <= height && iw + 4 <= width) {
         transformPatch(x + (<usize>(b * height + ih) * <usize>width + <usize>iw) * ciBytes, xRow, ciBytes, inChannels, vTile, vPosition);
       } else {
@@ -311,7 +351,7 @@ export function winogradFilterGradient(
       const secondRow = oh + 1 < outHeight;
       const secondColumn = ow + 1 < outWidth;
       const g = dy + (<usize>(b * outHeight + oh) * <usize>outWidth + <usize>ow) * coBytes;
-      const zTile = z + <usize>j * coBytes;
+      const zTile = z + <usize>j * zRow;
       for (let co = 0; co < outChannels; co += 4) {
         const q = g + <usize>co * FLOAT;
         const y00 = v128.load(q);
@@ -335,8 +375,8 @@ export function winogradFilterGradient(
         const vc = vp + <usize>ci * FLOAT;
         const ac = ap + <usize>ci * coBytes;
         let co = 0;
-        for (; co < coEights; co += 8) accumulate4x8(vc, zp + <usize>co * FLOAT, ac + <usize>co * FLOAT, tiles, ciBytes, coBytes);
-        for (; co < outChannels; co += 4) accumulate4x4(vc, zp + <usize>co * FLOAT, ac + <usize>co * FLOAT, tiles, ciBytes, coBytes);
+        for (; co < coEights; co += 8) accumulate4x8(vc, zp + <usize>co * FLOAT, ac + <usize>co * FLOAT, tiles, vRow, zRow, coBytes);
+        for (; co < outChannels; co += 4) accumulate4x4(vc, zp + <usize>co * FLOAT, ac + <usize>co * FLOAT, tiles, vRow, zRow, coBytes);
       }
     }
   }
@@ -350,13 +390,13 @@ function spreadColumns(o: usize, positionBytes: usize, first: usize, b0: v128, b
   v128.store(o + (first + 3) * positionBytes, f32x4.neg(b1));
 }
 
-/** acc[ci..ci+3][co..co+7] += sum over k < rows of V[k][ci..ci+3] (splat) x Z[k][co..co+7]; Z's and acc's rows are coBytes apart. */
+/** acc[ci..ci+3][co..co+7] += sum over k < rows of V[k][ci..ci+3] (splat) x Z[k][co..co+7]. */
 @inline
-function accumulate4x8(v: usize, z: usize, acc: usize, rows: i32, vRow: usize, coBytes: usize): void {
+function accumulate4x8(v: usize, z: usize, acc: usize, rows: i32, vRow: usize, zRow: usize, accRow: usize): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
   let vp = v, zp = z;
-  for (let k = 0; k < rows; k++, vp += vRow, zp += coBytes) {
+  for (let k = 0; k < rows; k++, vp += vRow, zp += zRow) {
     const g0 = v128.load(zp);
     const g1 = v128.load(zp, 16);
     const s0 = v128.load32_splat(vp);
@@ -372,7 +412,7 @@ function accumulate4x8(v: usize, z: usize, acc: usize, rows: i32, vRow: usize, c
     d0 = f32x4.add(d0, f32x4.mul(s3, g0));
     d1 = f32x4.add(d1, f32x4.mul(s3, g1));
   }
-  const row = coBytes;
+  const row = accRow;
   v128.store(acc, f32x4.add(v128.load(acc), a0));
   v128.store(acc, f32x4.add(v128.load(acc, 16), a1), 16);
   v128.store(acc + row, f32x4.add(v128.load(acc + row), b0));
@@ -385,17 +425,17 @@ function accumulate4x8(v: usize, z: usize, acc: usize, rows: i32, vRow: usize, c
 
 /** The same for output channels co..co+3 (what is left after eights). */
 @inline
-function accumulate4x4(v: usize, z: usize, acc: usize, rows: i32, vRow: usize, coBytes: usize): void {
+function accumulate4x4(v: usize, z: usize, acc: usize, rows: i32, vRow: usize, zRow: usize, accRow: usize): void {
   let a = f32x4.splat(0), b = f32x4.splat(0), c = f32x4.splat(0), d = f32x4.splat(0);
   let vp = v, zp = z;
-  for (let k = 0; k < rows; k++, vp += vRow, zp += coBytes) {
+  for (let k = 0; k < rows; k++, vp += vRow, zp += zRow) {
     const g = v128.load(zp);
     a = f32x4.add(a, f32x4.mul(v128.load32_splat(vp), g));
     b = f32x4.add(b, f32x4.mul(v128.load32_splat(vp, 4), g));
     c = f32x4.add(c, f32x4.mul(v128.load32_splat(vp, 8), g));
     d = f32x4.add(d, f32x4.mul(v128.load32_splat(vp, 12), g));
   }
-  const row = coBytes;
+  const row = accRow;
   v128.store(acc, f32x4.add(v128.load(acc), a));
   v128.store(acc + row, f32x4.add(v128.load(acc + row), b));
   v128.store(acc + 2 * row, f32x4.add(v128.load(acc + 2 * row), c));

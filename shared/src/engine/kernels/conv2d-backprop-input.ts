@@ -72,10 +72,17 @@ function zeroInsert(dy: TensorInfo, g: Geometry, wasm: WasmHeap): TensorInfo {
   return out;
 }
 
-/** [KH,KW,CI,CO] -> [KH,KW,CO,CI], flipped in both spatial axes. */
+/** [KH,KW,CI,CO] -> [KH,KW,CO,CI], flipped in both spatial axes (by our wasm kernel where it loads). */
 function flippedSwappedFilter(filter: TensorInfo, wasm: WasmHeap): TensorInfo {
   const [KH, KW, CI, CO] = filter.shape as [number, number, number, number];
   const out = wasm.allocate([KH, KW, CO, CI]);
+  const memory = wasm.memory;
+  const simd = memory && simdKernels(memory);
+  if (simd) {
+    const [from, to] = wasm.byteOffsets(filter, out) as [number, number];
+    simd.flipSwapFilter(from, to, KH * KW, CI, CO);
+    return out;
+  }
   const { heap, offsets } = wasm.view(filter, out);
   const [src, dst] = offsets as [number, number];
   for (let kh = 0; kh < KH; kh++) {

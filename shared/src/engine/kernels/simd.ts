@@ -43,6 +43,8 @@ export interface SimdKernels {
   ): void;
   /** dW [3, 3, CI, CO] from the sum of `partials` accumulator sets (see shared/wasm/winograd.ts). */
   winogradFilterGradientOut(acc: number, partials: number, partialBytes: number, dw: number, inChannels: number, outChannels: number): void;
+  /** dst [KH, KW, B, A] = src [KH, KW, A, B] flipped in both spatial axes (see shared/wasm/flip-swap-filter.ts). */
+  flipSwapFilter(src: number, dst: number, taps: number, a: number, b: number): void;
   /** One output phase of the strided input gradient into dx (see shared/wasm/scatter-phase.ts). */
   scatterPhase(
     part: number, dx: number, batches: number, countH: number, countW: number, height: number, width: number, channels: number,

@@ -169,6 +169,58 @@ function product4x4(v: usize, u: usize, m: usize, count: i32, vRow: usize, uRow:
 }
 
 /**
+ * M[p] = V[p] . U[p] for `positions` transformed positions of a block of `rows` tiles (a multiple of
+ * 4): input channels KC at a time (a panel's share then stays in L1 across the rows), panels of 8
+ * output channels, then the 4-wide one; a panel is [CI][width] (see winogradFilter).
+ */
+export function products(
+  v: usize, u: usize, m: usize, rows: i32, positions: i32, inChannels: i32, outChannels: i32,
+  vRow: usize, mRow: usize, vPosition: usize, mPosition: usize,
+): void {
+  const uPosition = <usize>inChannels * <usize>outChannels * FLOAT;
+  const coEights = outChannels & ~7;
+  for (let p = 0; p < positions; p++) {
+    const vp = v + <usize>p * vPosition;
+    const up = u + <usize>p * uPosition;
+    const mp = m + <usize>p * mPosition;
+    for (let k0 = 0; k0 < inChannels; k0 += KC) {
+      const count = inChannels - k0 < KC ? inChannels - k0 : KC;
+      const vk = vp + <usize>k0 * FLOAT;
+      let co = 0;
+      for (; co < coEights; co += 8) {
+        const panel = up + <usize>(co * inChannels + k0 * 8) * FLOAT;
+        for (let r = 0; r < rows; r += 4) {
+          product4x8(vk + <usize>r * vRow, panel, mp + <usize>r * mRow + <usize>co * FLOAT, count, vRow, 8 * FLOAT, mRow, k0 > 0);
+        }
+      }
+      if (co < outChannels) {
+        const panel = up + <usize>(co * inChannels + k0 * 4) * FLOAT;
+        for (let r = 0; r < rows; r += 4) {
+          product4x4(vk + <usize>r * vRow, panel, mp + <usize>r * mRow + <usize>co * FLOAT, count, vRow, 4 * FLOAT, mRow, k0 > 0);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Copies the pixels of the side x side input patch at (ih, iw) of image b that lie inside the image
+ * into `patch` (side x side pixels of ciBytes), zero elsewhere: the padding of border tiles.
+ */
+export function gatherPatch(x: usize, patch: usize, side: i32, b: i32, ih: i32, iw: i32, height: i32, width: i32, ciBytes: usize): void {
+  memory.fill(patch, 0, <usize>(side * side) * ciBytes);
+  for (let r = 0; r < side; r++) {
+    const row = ih + r;
+    if (row < 0 || row >= height) continue;
+    for (let c = 0; c < side; c++) {
+      const column = iw + c;
+      if (column < 0 || column >= width) continue;
+      memory.copy(patch + <usize>(r * side + c) * ciBytes, x + (<usize>(b * height + row) * <usize>width + <usize>column) * ciBytes, ciBytes);
+    }
+  }
+}
+
+/**
  * out for tiles [firstTile, firstTile + tileCount) of x (NHWC, [*, height, width, inChannels]) with
  * U from winogradFilter; out is [*, outHeight, outWidth, outChannels], output pixel (oh, ow) reading
  * x[oh + kh - top, ow + kw - left] (zero outside). `scratch` holds V (16 x blockTiles x inChannels),
@@ -189,13 +241,11 @@ export function winogradConv(
   const v = scratch;
   const m = v + <usize>POSITIONS * vPosition;
   const patch = m + <usize>POSITIONS * mPosition;
-  const uPosition = <usize>inChannels * coBytes;
   const tileRows = (outHeight + 1) >> 1;
   const tileColumns = (outWidth + 1) >> 1;
   const perImage = tileRows * tileColumns;
   const xRow = <usize>width * ciBytes;
   const outRow = <usize>outWidth * coBytes;
-  const coEights = outChannels & ~7;
   const end = firstTile + tileCount;
   for (let t0 = firstTile; t0 < end; t0 += blockTiles) {
     const tiles = end - t0 < blockTiles ? end - t0 : blockTiles;
@@ -212,16 +262,7 @@ export function winogradConv(
         const at = x + (<usize>(b * height + ih) * <usize>width + <usize>iw) * ciBytes;
         transformPatch(at, xRow, ciBytes, inChannels, vTile, vPosition);
       } else {
-        memory.fill(patch, 0, 16 * ciBytes);
-        for (let r = 0; r < 4; r++) {
-          const row = ih + r;
-          if (row < 0 || row >= height) continue;
-          for (let c = 0; c < 4; c++) {
-            const column = iw + c;
-            if (column < 0 || column >= width) continue;
-            memory.copy(patch + <usize>(r * 4 + c) * ciBytes, x + (<usize>(b * height + row) * <usize>width + <usize>column) * ciBytes, ciBytes);
-          }
-        }
+        gatherPatch(x, patch, 4, b, ih, iw, height, width, ciBytes);
         transformPatch(patch, 4 * ciBytes, ciBytes, inChannels, vTile, vPosition);
       }
     }
@@ -230,30 +271,7 @@ export function winogradConv(
       for (let p = 0; p < POSITIONS; p++) memory.fill(v + <usize>p * vPosition + <usize>j * vRow, 0, ciBytes);
     }
     // 2. Sixteen products, one per transformed position.
-    for (let p = 0; p < POSITIONS; p++) {
-      const vp = v + <usize>p * vPosition;
-      const up = u + <usize>p * uPosition;
-      const mp = m + <usize>p * mPosition;
-      // Input channels KC at a time (a panel's share then stays in L1 across the rows), panels of 8
-      // output channels, then the 4-wide one; a panel is [CI][width] (see winogradFilter).
-      for (let k0 = 0; k0 < inChannels; k0 += KC) {
-        const count = inChannels - k0 < KC ? inChannels - k0 : KC;
-        const vk = vp + <usize>k0 * FLOAT;
-        let co = 0;
-        for (; co < coEights; co += 8) {
-          const panel = up + <usize>(co * inChannels + k0 * 8) * FLOAT;
-          for (let r = 0; r < rows; r += 4) {
-            product4x8(vk + <usize>r * vRow, panel, mp + <usize>r * mRow + <usize>co * FLOAT, count, vRow, 8 * FLOAT, mRow, k0 > 0);
-          }
-        }
-        if (co < outChannels) {
-          const panel = up + <usize>(co * inChannels + k0 * 4) * FLOAT;
-          for (let r = 0; r < rows; r += 4) {
-            product4x4(vk + <usize>r * vRow, panel, mp + <usize>r * mRow + <usize>co * FLOAT, count, vRow, 4 * FLOAT, mRow, k0 > 0);
-          }
-        }
-      }
-    }
+    products(v, u, m, rows, POSITIONS, inChannels, outChannels, vRow, mRow, vPosition, mPosition);
     // 3. Output transform A^T M A, A^T = [[1, 1, 1, 0], [0, 1, -1, -1]], into the 2x2 tile.
     for (let j = 0; j < tiles; j++) {
       const t = t0 + j;
@@ -310,14 +328,12 @@ export function winogradFilterGradient(
   const v = scratch;
   const z = v + <usize>POSITIONS * vPosition;
   const patch = z + <usize>POSITIONS * zPosition;
-  const accPosition = <usize>inChannels * coBytes;
   const tileRows = (outHeight + 1) >> 1;
   const tileColumns = (outWidth + 1) >> 1;
   const perImage = tileRows * tileColumns;
   const xRow = <usize>width * ciBytes;
   const dyRow = <usize>outWidth * coBytes;
   const zero = f32x4.splat(0);
-  const coEights = outChannels & ~7;
   const end = firstTile + tileCount;
   for (let t0 = firstTile; t0 < end; t0 += blockTiles) {
     const tiles = end - t0 < blockTiles ? end - t0 : blockTiles;
@@ -333,16 +349,7 @@ export function winogradFilterGradient(
       if (ih >= 0 && iw >= 0 && ih + 4 <= height && iw + 4 <= width) {
         transformPatch(x + (<usize>(b * height + ih) * <usize>width + <usize>iw) * ciBytes, xRow, ciBytes, inChannels, vTile, vPosition);
       } else {
-        memory.fill(patch, 0, 16 * ciBytes);
-        for (let r = 0; r < 4; r++) {
-          const row = ih + r;
-          if (row < 0 || row >= height) continue;
-          for (let c = 0; c < 4; c++) {
-            const column = iw + c;
-            if (column < 0 || column >= width) continue;
-            memory.copy(patch + <usize>(r * 4 + c) * ciBytes, x + (<usize>(b * height + row) * <usize>width + <usize>column) * ciBytes, ciBytes);
-          }
-        }
+        gatherPatch(x, patch, 4, b, ih, iw, height, width, ciBytes);
         transformPatch(patch, 4 * ciBytes, ciBytes, inChannels, vTile, vPosition);
       }
       // Z = A dY A^T, A = [[1, 0], [1, 1], [1, -1], [0, -1]]; dY outside the output is zero.
@@ -366,18 +373,28 @@ export function winogradFilterGradient(
         spreadColumns(o, zPosition, 12, f32x4.neg(y10), f32x4.neg(y11));
       }
     }
-    // acc[p] += V[p]^T Z[p] over this block's tiles (rows past `tiles` are never read).
-    for (let p = 0; p < POSITIONS; p++) {
-      const vp = v + <usize>p * vPosition;
-      const zp = z + <usize>p * zPosition;
-      const ap = acc + <usize>p * accPosition;
-      for (let ci = 0; ci < inChannels; ci += 4) {
-        const vc = vp + <usize>ci * FLOAT;
-        const ac = ap + <usize>ci * coBytes;
-        let co = 0;
-        for (; co < coEights; co += 8) accumulate4x8(vc, zp + <usize>co * FLOAT, ac + <usize>co * FLOAT, tiles, vRow, zRow, coBytes);
-        for (; co < outChannels; co += 4) accumulate4x4(vc, zp + <usize>co * FLOAT, ac + <usize>co * FLOAT, tiles, vRow, zRow, coBytes);
-      }
+    accumulateProducts(v, z, acc, tiles, POSITIONS, inChannels, outChannels, vRow, zRow, vPosition, zPosition);
+  }
+}
+
+/** acc[p] += V[p]^T Z[p] over a block's `tiles` rows, for `positions` transformed positions. */
+export function accumulateProducts(
+  v: usize, z: usize, acc: usize, tiles: i32, positions: i32, inChannels: i32, outChannels: i32,
+  vRow: usize, zRow: usize, vPosition: usize, zPosition: usize,
+): void {
+  const coBytes = <usize>outChannels * FLOAT;
+  const accPosition = <usize>inChannels * coBytes;
+  const coEights = outChannels & ~7;
+  for (let p = 0; p < positions; p++) {
+    const vp = v + <usize>p * vPosition;
+    const zp = z + <usize>p * zPosition;
+    const ap = acc + <usize>p * accPosition;
+    for (let ci = 0; ci < inChannels; ci += 4) {
+      const vc = vp + <usize>ci * FLOAT;
+      const ac = ap + <usize>ci * coBytes;
+      let co = 0;
+      for (; co < coEights; co += 8) accumulate4x8(vc, zp + <usize>co * FLOAT, ac + <usize>co * FLOAT, tiles, vRow, zRow, coBytes);
+      for (; co < outChannels; co += 4) accumulate4x4(vc, zp + <usize>co * FLOAT, ac + <usize>co * FLOAT, tiles, vRow, zRow, coBytes);
     }
   }
 }

@@ -5,7 +5,7 @@ import { registerTrainingGradients } from '@lgefed/shared/model/index';
 import { conv2dBackpropFilter } from '@lgefed/shared/engine/kernels/conv2d-backprop-filter';
 import { conv2dBackpropInputByPhases } from '@lgefed/shared/engine/kernels/conv2d-backprop-input';
 import { WasmHeap } from '@lgefed/shared/engine/kernels/wasm-heap';
-import { conv2dWinograd, winogradApplies } from '@lgefed/shared/engine/kernels/conv2d-winograd';
+import { conv2dBackpropFilterWinograd, conv2dWinograd, winogradApplies, winogradTileFor } from '@lgefed/shared/engine/kernels/conv2d-winograd';
 import { INSTANCE_NORM_ACT, INSTANCE_NORM_ACT_GRAD, instanceNormActBackward, instanceNormActForward } from '@lgefed/shared/engine/kernels/instance-norm-act';
 import { SIMD_LANES, simdKernels, simdUnavailable, type WasmMemory } from '@lgefed/shared/engine/kernels/simd';
 import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -277,7 +277,7 @@ describe('engine: wasm training kernels match the cpu backend', function () {
     tf.dispose([x, dy]);
   });
 
-  // Winograd F(2x2, 3x3): odd sizes (partial tiles), several tile blocks, register-tile tails
+  // Winograd F(2x2, 3x3) and F(4x4, 3x3): odd sizes (partial tiles), several tile blocks, register-tile tails
   // (channels in eights and fours), images smaller than a patch, every padding form.
   const winogradCases: { shape: [number, number, number, number]; outChannels: number; pad: 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]] }[] = [
     { shape: [2, 7, 9, 8], outChannels: 12, pad: 'same' },
@@ -289,7 +289,7 @@ describe('engine: wasm training kernels match the cpu backend', function () {
     { shape: [4, 8, 8, 64], outChannels: 32, pad: 'same' },
   ];
   for (const { shape, outChannels, pad } of winogradCases) {
-    it(`Conv2D by Winograd F(2x2, 3x3) equals the cpu backend: x ${shape.join('x')}, ${outChannels} out, pad ${JSON.stringify(pad)}`, async function () {
+    it(`Conv2D by Winograd equals the cpu backend: x ${shape.join('x')}, ${outChannels} out, pad ${JSON.stringify(pad)}`, async function () {
       if (simdUnavailable() !== undefined) this.skip();
       const filterShape: [number, number, number, number] = [3, 3, shape[3], outChannels];
       const g = tf.backend_util.computeConv2DInfo(shape, filterShape, 1, 1, pad, undefined, false, 'channelsLast');
@@ -300,15 +300,24 @@ describe('engine: wasm training kernels match the cpu backend', function () {
       const expected = await runKernel('cpu', 'Conv2D', inputs, shapes, attrs);
       const actual = await runKernel('wasm', 'Conv2D', inputs, shapes, attrs);
       assert.ok(relativeError(actual, expected) < 1e-4, `relative error ${relativeError(actual, expected)}`);
-      // The registered kernel is ours: the same numbers as calling Winograd directly.
+      // The registered kernel is ours: the same numbers as calling Winograd directly; both tile sizes hold.
       const x = tf.tensor(inputs.x, shape);
       const filter = tf.tensor(inputs.filter, filterShape);
-      const direct = tf.engine().makeTensorFromTensorInfo(conv2dWinograd(x, filter, g, new WasmHeap(tf.backend() as BackendWasm))!);
+      const heap = new WasmHeap(tf.backend() as BackendWasm);
+      const direct = tf.engine().makeTensorFromTensorInfo(conv2dWinograd(x, filter, g, heap)!);
       assert.deepEqual((await direct.data()) as Float32Array, actual);
+      for (const tile of [2, 4] as const) {
+        const buffers = tf.backend().numDataIds();
+        const out = tf.engine().makeTensorFromTensorInfo(conv2dWinograd(x, filter, g, heap, tile)!);
+        assert.equal(tf.backend().numDataIds(), buffers + 1, 'only the output stays allocated');
+        const error = relativeError((await out.data()) as Float32Array, expected);
+        assert.ok(error < 1e-4, `F(${tile}x${tile}, 3x3): relative error ${error}`);
+        out.dispose();
+      }
       tf.dispose([x, filter, direct]);
     });
 
-    it(`Conv2DBackpropFilter by Winograd F(2x2, 3x3) equals the cpu backend: x ${shape.join('x')}, ${outChannels} out, pad ${JSON.stringify(pad)}`, async function () {
+    it(`Conv2DBackpropFilter by Winograd equals the cpu backend: x ${shape.join('x')}, ${outChannels} out, pad ${JSON.stringify(pad)}`, async function () {
       if (simdUnavailable() !== undefined) this.skip();
       const filterShape = [3, 3, shape[3], outChannels];
       const g = tf.backend_util.computeConv2DInfo(shape, filterShape as [number, number, number, number], 1, 1, pad, undefined, false, 'channelsLast');
@@ -324,11 +333,29 @@ describe('engine: wasm training kernels match the cpu backend', function () {
       const heap = new WasmHeap(tf.backend() as BackendWasm);
       const winograd = tf.engine().makeTensorFromTensorInfo(conv2dBackpropFilter(x, dy, attrs as unknown as tf.Conv2DBackpropFilterAttrs, heap, { method: 'winograd' }));
       assert.deepEqual((await winograd.data()) as Float32Array, actual, 'the default method here is Winograd');
+      for (const tile of [2, 4] as const) {
+        const buffers = tf.backend().numDataIds();
+        const dW = tf.engine().makeTensorFromTensorInfo(conv2dBackpropFilterWinograd(x, dy, g, heap, tile)!);
+        assert.equal(tf.backend().numDataIds(), buffers + 1, 'only the gradient stays allocated');
+        const error = relativeError((await dW.data()) as Float32Array, expected);
+        assert.ok(error < 1e-4, `F(${tile}x${tile}, 3x3): relative error ${error}`);
+        dW.dispose();
+      }
       tf.dispose([x, dy, winograd]);
     });
   }
 
-  it('leaves to XNNPACK what Winograd F(2x2, 3x3) does not compute', () => {
+  it('takes F(4x4, 3x3) where blocks fill or the transformed filter stays cached, else F(2x2, 3x3)', () => {
+    const info = (batch: number, size: number, channels: number) =>
+      tf.backend_util.computeConv2DInfo([batch, size, size, channels], [3, 3, channels, channels], 1, 1, 'same', undefined, false, 'channelsLast');
+    assert.equal(winogradTileFor(info(8, 128, 16), 2), 4, 'the lite U-Net\'s first stage');
+    assert.equal(winogradTileFor(info(8, 8, 256), 2), 4, 'the lite U-Net\'s bottleneck: 9 MB of transformed filter');
+    assert.equal(winogradTileFor(info(8, 16, 1024), 2), 4, '128 tiles fill two threads\' blocks');
+    assert.equal(winogradTileFor(info(8, 8, 1024), 2), 2, '32 tiles and 151 MB of transformed filter');
+    assert.equal(winogradTileFor(info(1, 16, 1024), 1), 2, 'one image: 16 tiles');
+  });
+
+  it('leaves to XNNPACK what Winograd does not compute', () => {
     const info = (x: [number, number, number, number], f: [number, number, number, number], stride: number, dilation = 1) =>
       tf.backend_util.computeConv2DInfo(x, f, stride, dilation, 'same', undefined, false, 'channelsLast');
     assert.equal(winogradApplies(info([1, 8, 8, 8], [3, 3, 8, 8], 2)), false, 'strided');
@@ -348,7 +375,7 @@ describe('engine: fused instance norm + LeakyReLU on wasm (SIMD where channels a
     assert.equal(simdUnavailable(), undefined);
     const memory = new WasmHeap(tf.backend() as BackendWasm).memory;
     assert.ok(memory && simdKernels(memory), 'no SIMD kernels for the backend memory');
-    assert.match(info.reason, /wasm SIMD kernels: stride-1 3x3 convolutions by Winograd F\(2x2, 3x3\) \(forward and both gradients\), the other filter gradients and instance norm on every thread; Adam, the loss, input-gradient scatters, channel splits, concatenations and slices, and depth-to-space/);
+    assert.match(info.reason, /wasm SIMD kernels: stride-1 3x3 convolutions by Winograd F\(4x4, 3x3\) or F\(2x2, 3x3\) \(forward and both gradients\), the other filter gradients and instance norm on every thread; Adam, the loss, input-gradient scatters, channel splits, concatenations and slices, and depth-to-space/);
   });
 
   /** Seeded shapes; channel counts divisible by 4 take the SIMD kernels, the others the JS loops. */

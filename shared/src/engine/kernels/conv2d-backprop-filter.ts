@@ -2,9 +2,9 @@
  * Conv2DBackpropFilter for the wasm backend, which has none (so wasm could not train a conv net).
  * dW[kh,kw,ci,co] = sum over (b,oh,ow) of x[b, oh*s+kh-pad, ow*s+kw-pad, ci] * dy[b,oh,ow,co],
  * by one of three methods:
- * - Winograd F(2x2, 3x3) (`conv2dBackpropFilterWinograd`, conv2d-winograd.ts) for the stride-1 3x3
- *   layers with channels in fours (8 or more) where our SIMD kernels run: 2.25x fewer
- *   multiplications than the direct method (0.5-0.7x its time on the lite U-Net's layers).
+ * - Winograd F(4x4, 3x3) or F(2x2, 3x3) (`conv2dBackpropFilterWinograd`, conv2d-winograd.ts) for
+ *   the stride-1 3x3 layers with channels in fours (8 or more) where our SIMD kernels run: 4x or
+ *   2.25x fewer multiplications than the direct method.
  * - direct (`byDirect`), wherever our SIMD kernels run: accumulated straight from NHWC x and dy by
  *   shared/wasm/filter-gradient.ts in cache-sized blocks, the samples shared out over the kernel
  *   helper threads. Measured on the lite U-Net's shapes it took 0.3-0.9x the time of one XNNPACK

@@ -1,10 +1,11 @@
 /**
- * Stride-1 3x3 NHWC convolutions (most of a U-Net's multiply-adds) by Winograd F(2x2, 3x3) in our
- * SIMD kernels (shared/wasm/winograd.ts), 2.25x fewer multiplications than direct convolution,
- * the tiles shared out over the kernel helper threads: the wasm backend's Conv2D (forward, and
- * through conv2d-backprop-input.ts the input gradient) and the filter gradient
- * (conv2d-backprop-filter.ts). Everything else, and runtimes without our SIMD kernels, go to the
- * backend's own Conv2D (XNNPACK) and our direct filter gradient.
+ * Stride-1 3x3 NHWC convolutions (most of a U-Net's multiply-adds) by Winograd's minimal filtering
+ * in our SIMD kernels: F(2x2, 3x3) (shared/wasm/winograd.ts, 2.25x fewer multiplications than
+ * direct convolution) or F(4x4, 3x3) (shared/wasm/winograd-f4.ts, 4x fewer), the tiles shared out
+ * over the kernel helper threads: the wasm backend's Conv2D (forward, and through
+ * conv2d-backprop-input.ts the input gradient) and the filter gradient (conv2d-backprop-filter.ts).
+ * Everything else, and runtimes without our SIMD kernels, go to the backend's own Conv2D (XNNPACK)
+ * and our direct filter gradient.
  */
 import { backend_util, type Conv2DAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -15,8 +16,12 @@ import { WasmHeap } from './wasm-heap.js';
 
 type Geometry = backend_util.Conv2DInfo;
 
-/** Transformed positions of a 4x4 input patch. */
-const POSITIONS = 16;
+/** Output tile side: F(2x2, 3x3) or F(4x4, 3x3). */
+export type WinogradTile = 2 | 4;
+/** Transformed positions of a tile's input patch (side tile + 2). */
+const positionsOf = (tile: WinogradTile) => (tile + 2) ** 2;
+/** The F(4x4, 3x3) kernels' transform buffer (52 vectors in shared/wasm/winograd-f4.ts). */
+const TMP_FLOATS = 52 * 4;
 /** Floats added per position and per row of a block's transformed data (POSITION_SKEW, ROW_SKEW in shared/wasm/winograd.ts). */
 const POSITION_SKEW_FLOATS = 16;
 const ROW_SKEW_FLOATS = 4;
@@ -26,13 +31,28 @@ const ROW_SKEW_FLOATS = 4;
  * 64 tiles took 0.7x the time of 8, and made no difference at 16-256 channels.
  */
 const BLOCK_TILES = 64;
+/** A transformed filter this size stays in a last-level cache while blocks stream it again and again. */
+const CACHED_FILTER_BYTES = 16 * 2 ** 20;
+
+/**
+ * F(4x4, 3x3) where it still fills whole blocks (each thread then streams its transformed filter,
+ * 36 x CI x CO floats, once per 64 tiles) or where that filter stays cached, else F(2x2, 3x3).
+ * Measured on 2 threads, batch 8: F(4x4) took 0.65-0.75x the time of F(2x2) at 128x128x16 and
+ * 32x32x256, about the same at 16x16x512, and 1.1-1.5x at 8x8x1024 (32 tiles against 128, and a
+ * 151 MB transformed filter streamed from memory for every 16 of them).
+ */
+export function winogradTileFor(g: Geometry, threads: number): WinogradTile {
+  const tiles = g.batchSize * Math.ceil(g.outHeight / 4) * Math.ceil(g.outWidth / 4);
+  return tiles >= threads * BLOCK_TILES || positionsOf(4) * g.inChannels * g.outChannels * 4 <= CACHED_FILTER_BYTES ? 4 : 2;
+}
+
 /**
  * Narrowest input: with fewer channels the transforms cost more than the products save
  * (one input channel, the U-Net's first layer, stays on XNNPACK).
  */
 const MIN_CHANNELS = 8;
 
-/** Whether Winograd F(2x2, 3x3) computes this convolution: 3x3, stride 1, no dilation, channels in fours. */
+/** Whether our Winograd kernels compute this convolution: 3x3, stride 1, no dilation, channels in fours. */
 export function winogradApplies(g: Geometry): boolean {
   return (
     g.filterHeight === 3 && g.filterWidth === 3 &&
@@ -44,33 +64,41 @@ export function winogradApplies(g: Geometry): boolean {
   );
 }
 
-/** How a call shares out its tiles: blocks, threads (at most one per block) and each thread's scratch. */
-function plan(g: Geometry, memory: WasmMemory) {
-  const tiles = g.batchSize * Math.ceil(g.outHeight / 2) * Math.ceil(g.outWidth / 2);
-  const blockTiles = BLOCK_TILES;
+/**
+ * How a call shares out its tiles: blocks (shorter when there are too few tiles to give every
+ * thread one), threads (at most one per block) and each thread's scratch.
+ */
+function plan(g: Geometry, memory: WasmMemory, tile: WinogradTile) {
+  const positions = positionsOf(tile);
+  const tiles = g.batchSize * Math.ceil(g.outHeight / tile) * Math.ceil(g.outWidth / tile);
   const pool = kernelPool(memory);
+  const blockTiles = Math.min(BLOCK_TILES, Math.ceil(tiles / (pool?.threads ?? 1) / 4) * 4);
   const threads = Math.max(1, Math.min(pool?.threads ?? 1, Math.ceil(tiles / blockTiles)));
-  // Transformed input and products (or output gradient) of a block, and one zero-padded patch.
-  const scratchFloats = POSITIONS * (blockTiles * (g.inChannels + g.outChannels + 2 * ROW_SKEW_FLOATS) + 2 * POSITION_SKEW_FLOATS) + POSITIONS * g.inChannels;
-  return { tiles, blockTiles, pool, threads, scratchFloats };
+  // Transformed input and products (or output gradient) of a block, one zero-padded patch, the transform buffer.
+  const scratchFloats =
+    positions * (blockTiles * (g.inChannels + g.outChannels + 2 * ROW_SKEW_FLOATS) + 2 * POSITION_SKEW_FLOATS) + positions * g.inChannels + TMP_FLOATS;
+  return { positions, tiles, blockTiles, pool, threads, scratchFloats };
 }
 
 /**
- * The convolution of x with `filter` ([3, 3, CI, CO]) by Winograd F(2x2, 3x3), or undefined when the
- * SIMD kernels do not run here or the geometry does not apply (the caller falls back).
+ * The convolution of x with `filter` ([3, 3, CI, CO]) by Winograd F(tile x tile, 3x3), or undefined
+ * when the SIMD kernels do not run here or the geometry does not apply (the caller falls back).
  */
-export function conv2dWinograd(x: TensorInfo, filter: TensorInfo, g: Geometry, wasm: WasmHeap): TensorInfo | undefined {
+export function conv2dWinograd(x: TensorInfo, filter: TensorInfo, g: Geometry, wasm: WasmHeap, tileSide?: WinogradTile): TensorInfo | undefined {
   const memory = wasm.memory;
   const simd = memory && simdKernels(memory);
   if (!simd || !winogradApplies(g)) return undefined;
+  const tile = tileSide ?? winogradTileFor(g, kernelPool(memory)?.threads ?? 1);
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = g;
-  const { tiles, blockTiles, pool, threads, scratchFloats } = plan(g, memory);
+  const { positions, tiles, blockTiles, pool, threads, scratchFloats } = plan(g, memory, tile);
   const out = wasm.allocate([B, OH, OW, CO]);
-  const u = wasm.allocate([POSITIONS, CI, CO]);
+  const u = wasm.allocate([positions, CI, CO]);
   const scratch = wasm.allocate([threads, scratchFloats]);
   const [xAt, filterAt, outAt, uAt, scratchAt] = wasm.byteOffsets(x, filter, out, u, scratch) as [number, number, number, number, number];
-  simd.winogradFilter(filterAt, uAt, CI, CO);
-  runOverSamples(pool, 'winogradConv', tiles, simd.winogradConv, ({ first, count }, t) => [
+  if (tile === 4) simd.winograd4Filter(filterAt, uAt, scratchAt, CI, CO);
+  else simd.winogradFilter(filterAt, uAt, CI, CO);
+  const [kernel, run] = tile === 4 ? (['winograd4Conv', simd.winograd4Conv] as const) : (['winogradConv', simd.winogradConv] as const);
+  runOverSamples(pool, kernel, tiles, run, ({ first, count }, t) => [
     xAt, uAt, outAt, scratchAt + t * scratchFloats * 4, first, count, blockTiles,
     H, W, CI, OH, OW, CO, g.padInfo.top, g.padInfo.left,
   ], threads);
@@ -79,28 +107,38 @@ export function conv2dWinograd(x: TensorInfo, filter: TensorInfo, g: Geometry, w
 }
 
 /**
- * dW [3, 3, CI, CO] of the convolution of x that gave `dy`, by Winograd F(2x2, 3x3) (each thread
- * sums its tiles into its own Winograd-domain accumulators, reduced in the final transform), or
- * undefined as conv2dWinograd.
+ * dW [3, 3, CI, CO] of the convolution of x that gave `dy`, by Winograd F(tile x tile, 3x3) (each
+ * thread sums its tiles into its own Winograd-domain accumulators, reduced in the final
+ * transform), or undefined as conv2dWinograd.
  */
-export function conv2dBackpropFilterWinograd(x: TensorInfo, dy: TensorInfo, g: Geometry, wasm: WasmHeap): TensorInfo | undefined {
+export function conv2dBackpropFilterWinograd(
+  x: TensorInfo,
+  dy: TensorInfo,
+  g: Geometry,
+  wasm: WasmHeap,
+  tileSide?: WinogradTile,
+): TensorInfo | undefined {
   const memory = wasm.memory;
   const simd = memory && simdKernels(memory);
   if (!simd || !winogradApplies(g)) return undefined;
+  const tile = tileSide ?? winogradTileFor(g, kernelPool(memory)?.threads ?? 1);
   const { inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = g;
-  const { tiles, blockTiles, pool, threads, scratchFloats } = plan(g, memory);
-  const accumulatorFloats = POSITIONS * CI * CO;
+  const { positions, tiles, blockTiles, pool, threads, scratchFloats } = plan(g, memory, tile);
+  const accumulatorFloats = positions * CI * CO;
   const dW = wasm.allocate([3, 3, CI, CO]);
   const accumulators = wasm.allocate([threads, accumulatorFloats]);
   const scratch = wasm.allocate([threads, scratchFloats]);
   const { heap, offsets } = wasm.view(x, dy, dW, accumulators, scratch);
   const [xAt, dyAt, dWAt, accAt, scratchAt] = offsets as [number, number, number, number, number];
   heap.fill(0, accAt, accAt + threads * accumulatorFloats);
-  runOverSamples(pool, 'winogradFilterGradient', tiles, simd.winogradFilterGradient, ({ first, count }, t) => [
+  const [kernel, run] =
+    tile === 4 ? (['winograd4FilterGradient', simd.winograd4FilterGradient] as const) : (['winogradFilterGradient', simd.winogradFilterGradient] as const);
+  runOverSamples(pool, kernel, tiles, run, ({ first, count }, t) => [
     xAt * 4, dyAt * 4, (accAt + t * accumulatorFloats) * 4, (scratchAt + t * scratchFloats) * 4, first, count, blockTiles,
     H, W, CI, OH, OW, CO, g.padInfo.top, g.padInfo.left,
   ], threads);
-  simd.winogradFilterGradientOut(accAt * 4, threads, accumulatorFloats * 4, dWAt * 4, CI, CO);
+  if (tile === 4) simd.winograd4FilterGradientOut(accAt * 4, threads, accumulatorFloats * 4, dWAt * 4, scratchAt * 4, CI, CO);
+  else simd.winogradFilterGradientOut(accAt * 4, threads, accumulatorFloats * 4, dWAt * 4, CI, CO);
   wasm.dispose(accumulators, scratch);
   return dW;
 }

@@ -43,6 +43,17 @@ export interface SimdKernels {
   ): void;
   /** dW [3, 3, CI, CO] from the sum of `partials` accumulator sets (see shared/wasm/winograd.ts). */
   winogradFilterGradientOut(acc: number, partials: number, partialBytes: number, dw: number, inChannels: number, outChannels: number): void;
+  /** The F(4x4, 3x3) counterparts of the four above, 36 positions (see shared/wasm/winograd-f4.ts). */
+  winograd4Filter(filter: number, u: number, tmp: number, inChannels: number, outChannels: number): void;
+  winograd4Conv(
+    x: number, u: number, out: number, scratch: number, firstTile: number, tileCount: number, blockTiles: number,
+    height: number, width: number, inChannels: number, outHeight: number, outWidth: number, outChannels: number, top: number, left: number,
+  ): void;
+  winograd4FilterGradient(
+    x: number, dy: number, acc: number, scratch: number, firstTile: number, tileCount: number, blockTiles: number,
+    height: number, width: number, inChannels: number, outHeight: number, outWidth: number, outChannels: number, top: number, left: number,
+  ): void;
+  winograd4FilterGradientOut(acc: number, partials: number, partialBytes: number, dw: number, tmp: number, inChannels: number, outChannels: number): void;
   /** dst [KH, KW, B, A] = src [KH, KW, A, B] flipped in both spatial axes (see shared/wasm/flip-swap-filter.ts). */
   flipSwapFilter(src: number, dst: number, taps: number, a: number, b: number): void;
   /** One output phase of the strided input gradient into dx (see shared/wasm/scatter-phase.ts). */
@@ -115,6 +126,6 @@ export function simdKernels(memory: WasmMemory): SimdKernels | undefined {
 export function simdNote(): string {
   const reason = simdUnavailable();
   return reason === undefined
-    ? 'wasm SIMD kernels: stride-1 3x3 convolutions by Winograd F(2x2, 3x3) (forward and both gradients), the other filter gradients and instance norm on every thread; Adam, the loss, input-gradient scatters, channel splits, concatenations and slices, and depth-to-space'
+    ? 'wasm SIMD kernels: stride-1 3x3 convolutions by Winograd F(4x4, 3x3) or F(2x2, 3x3) (forward and both gradients), the other filter gradients and instance norm on every thread; Adam, the loss, input-gradient scatters, channel splits, concatenations and slices, and depth-to-space'
     : `convolutions by XNNPACK, instance norm in JS loops, Adam and the loss in tfjs ops, filter-gradient patches and input-gradient scatters in JS, channel splits, concatenations, slices and depth-to-space by the backend: ${reason}`;
 }

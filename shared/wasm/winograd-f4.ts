@@ -1,25 +1,21 @@
 /**
- * Winograd F(4x4, 3x3) (Lavin & Gray 2016, points 0, 1, -1, 2, -2): each 4x4 output tile from a
- * 6x6 input patch with 36 transformed positions, 4x fewer multiplications than direct convolution
- * (F(2x2, 3x3) in winograd.ts saves 2.25x) for transforms of about the same cost per output pixel.
- * Same layouts, blocks and products as winograd.ts (whose `products`, `accumulateProducts` and
- * `gatherPatch` it uses), 36 positions instead of 16. The 2D transforms go through a small
- * buffer in `scratch` (`tmp`, 52 vectors): rows first, then columns.
+ * The transforms of Winograd F(4x4, 3x3) (Lavin & Gray 2016, points 0, 1, -1, 2, -2): each 4x4
+ * output tile from a 6x6 input patch with 36 transformed positions, 4x fewer multiplications than
+ * direct convolution (F(2x2, 3x3) saves 2.25x) for transforms of about the same cost per output
+ * pixel. winograd.ts's drivers, blocks and products run both; this file holds the per-tile
+ * transforms and the filter's. The 2D transforms go through a small buffer (`tmp`, 52 vectors:
+ * 36 for a 6x6 pass, 16 for a partial 4x4 tile): rows first, then columns.
  *
  *   B^T = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
  *          [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]]
  *   G   = [[1/4, 0, 0], [-1/6, -1/6, -1/6], [-1/6, 1/6, -1/6], [1/24, 1/12, 1/6], [1/24, -1/12, 1/6], [0, 0, 1]]
  *   A^T = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]
  */
-import { accumulateProducts, gatherPatch, products } from './winograd';
-
 const FLOAT: usize = 4;
 const VECTOR: usize = 16;
 const SIDE: i32 = 6;
 const POSITIONS: i32 = 36;
-/** As in winograd.ts (kept in step with conv2d-winograd.ts). */
-const POSITION_SKEW: usize = 64;
-const ROW_SKEW: usize = 16;
+/** As in winograd.ts. */
 const PANEL: i32 = 8;
 /** The transform buffer: 36 vectors for a 6x6 pass, then 16 for a 4x4 tile (TMP_FLOATS in conv2d-winograd.ts). */
 const TMP_PASS_BYTES: usize = 36 * 16;
@@ -119,8 +115,7 @@ export function winograd4Filter(filter: usize, u: usize, tmp: usize, inChannels:
 }
 
 /** V[6r + c] of one tile from a 6x6 patch (pixel (r, c) at patch + r * rowBytes + c * pixelBytes). */
-@inline
-function transformPatch6(patch: usize, rowBytes: usize, pixelBytes: usize, inChannels: i32, v: usize, positionBytes: usize, tmp: usize): void {
+export function transformPatch6(patch: usize, rowBytes: usize, pixelBytes: usize, inChannels: i32, v: usize, positionBytes: usize, tmp: usize): void {
   for (let ci = 0; ci < inChannels; ci += 4) {
     const p = patch + <usize>ci * FLOAT;
     for (let r = 0; r < SIDE; r++) inputLine(p + <usize>r * rowBytes, pixelBytes, tmp + <usize>(SIDE * r) * VECTOR, VECTOR);
@@ -129,149 +124,46 @@ function transformPatch6(patch: usize, rowBytes: usize, pixelBytes: usize, inCha
   }
 }
 
-/**
- * The convolution of winogradConv (winograd.ts) by F(4x4, 3x3): tiles of 4x4 output pixels;
- * `scratch` holds V (36 x blockTiles x inChannels), M (36 x blockTiles x outChannels), both with
- * ROW_SKEW per row and POSITION_SKEW per position, a 6x6 patch (36 x inChannels) and the transform
- * buffer (52 vectors).
- */
-export function winograd4Conv(
-  x: usize, u: usize, out: usize, scratch: usize,
-  firstTile: i32, tileCount: i32, blockTiles: i32,
-  height: i32, width: i32, inChannels: i32, outHeight: i32, outWidth: i32, outChannels: i32, top: i32, left: i32,
-): void {
-  const ciBytes = <usize>inChannels * FLOAT;
-  const coBytes = <usize>outChannels * FLOAT;
-  const vRow = ciBytes + ROW_SKEW;
-  const mRow = coBytes + ROW_SKEW;
-  const vPosition = <usize>blockTiles * vRow + POSITION_SKEW;
-  const mPosition = <usize>blockTiles * mRow + POSITION_SKEW;
-  const v = scratch;
-  const m = v + <usize>POSITIONS * vPosition;
-  const patch = m + <usize>POSITIONS * mPosition;
-  const tmp = patch + <usize>POSITIONS * ciBytes;
+/** The 4x4 output tile (rows x columns of it inside the output) from M at mt: A^T M A. */
+export function outputTile4(mt: usize, mPosition: usize, outChannels: i32, o: usize, coBytes: usize, outRow: usize, rows: i32, columns: i32, tmp: usize): void {
   const tile = tmp + TMP_PASS_BYTES;
-  const tileColumns = (outWidth + 3) >> 2;
-  const perImage = ((outHeight + 3) >> 2) * tileColumns;
-  const xRow = <usize>width * ciBytes;
-  const outRow = <usize>outWidth * coBytes;
-  const end = firstTile + tileCount;
-  for (let t0 = firstTile; t0 < end; t0 += blockTiles) {
-    const tiles = end - t0 < blockTiles ? end - t0 : blockTiles;
-    for (let j = 0; j < tiles; j++) {
-      const t = t0 + j;
-      const b = t / perImage;
-      const ty = (t - b * perImage) / tileColumns;
-      const tx = t - b * perImage - ty * tileColumns;
-      const ih = 4 * ty - top;
-      const iw = 4 * tx - left;
-      const vTile = v + <usize>j * vRow;
-      if (ih >= 0 && iw >= 0 && ih + SIDE <= height && iw + SIDE <= width) {
-        transformPatch6(x + (<usize>(b * height + ih) * <usize>width + <usize>iw) * ciBytes, xRow, ciBytes, inChannels, vTile, vPosition, tmp);
-      } else {
-        gatherPatch(x, patch, SIDE, b, ih, iw, height, width, ciBytes);
-        transformPatch6(patch, <usize>SIDE * ciBytes, ciBytes, inChannels, vTile, vPosition, tmp);
-      }
-    }
-    const rows = (tiles + 3) & ~3;
-    for (let j = tiles; j < rows; j++) {
-      for (let p = 0; p < POSITIONS; p++) memory.fill(v + <usize>p * vPosition + <usize>j * vRow, 0, ciBytes);
-    }
-    products(v, u, m, rows, POSITIONS, inChannels, outChannels, vRow, mRow, vPosition, mPosition);
-    for (let j = 0; j < tiles; j++) {
-      const t = t0 + j;
-      const b = t / perImage;
-      const ty = (t - b * perImage) / tileColumns;
-      const tx = t - b * perImage - ty * tileColumns;
-      const oh = 4 * ty;
-      const ow = 4 * tx;
-      const whole = oh + 4 <= outHeight && ow + 4 <= outWidth;
-      const o = out + (<usize>(b * outHeight + oh) * <usize>outWidth + <usize>ow) * coBytes;
-      const mt = m + <usize>j * mRow;
-      for (let co = 0; co < outChannels; co += 4) {
-        const q = mt + <usize>co * FLOAT;
-        // Along each transformed row (6 -> 4 columns), then down each column (6 -> 4 rows).
-        for (let r = 0; r < SIDE; r++) outputLine(q + <usize>(SIDE * r) * mPosition, mPosition, tmp + <usize>(4 * r) * VECTOR, VECTOR);
-        const oc = o + <usize>co * FLOAT;
-        if (whole) {
-          for (let c = 0; c < 4; c++) outputLine(tmp + <usize>c * VECTOR, 4 * VECTOR, oc + <usize>c * coBytes, outRow);
-        } else {
-          for (let c = 0; c < 4; c++) outputLine(tmp + <usize>c * VECTOR, 4 * VECTOR, tile + <usize>c * VECTOR, 4 * VECTOR);
-          for (let r = 0; r < 4 && oh + r < outHeight; r++) {
-            for (let c = 0; c < 4 && ow + c < outWidth; c++) v128.store(oc + <usize>r * outRow + <usize>c * coBytes, v128.load(tile + <usize>(4 * r + c) * VECTOR));
-          }
-        }
+  const whole = rows == 4 && columns == 4;
+  for (let co = 0; co < outChannels; co += 4) {
+    const q = mt + <usize>co * FLOAT;
+    // Along each transformed row (6 -> 4 columns), then down each column (6 -> 4 rows).
+    for (let r = 0; r < SIDE; r++) outputLine(q + <usize>(SIDE * r) * mPosition, mPosition, tmp + <usize>(4 * r) * VECTOR, VECTOR);
+    const oc = o + <usize>co * FLOAT;
+    if (whole) {
+      for (let c = 0; c < 4; c++) outputLine(tmp + <usize>c * VECTOR, 4 * VECTOR, oc + <usize>c * coBytes, outRow);
+    } else {
+      for (let c = 0; c < 4; c++) outputLine(tmp + <usize>c * VECTOR, 4 * VECTOR, tile + <usize>c * VECTOR, 4 * VECTOR);
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < columns; c++) v128.store(oc + <usize>r * outRow + <usize>c * coBytes, v128.load(tile + <usize>(4 * r + c) * VECTOR));
       }
     }
   }
 }
 
-/**
- * The filter gradient of winogradFilterGradient (winograd.ts) by F(4x4, 3x3): acc[p][ci][co]
- * (36 x inChannels x outChannels floats, summed into); `scratch` as winograd4Conv's, Z in place of M.
- */
-export function winograd4FilterGradient(
-  x: usize, dy: usize, acc: usize, scratch: usize,
-  firstTile: i32, tileCount: i32, blockTiles: i32,
-  height: i32, width: i32, inChannels: i32, outHeight: i32, outWidth: i32, outChannels: i32, top: i32, left: i32,
-): void {
-  const ciBytes = <usize>inChannels * FLOAT;
-  const coBytes = <usize>outChannels * FLOAT;
-  const vRow = ciBytes + ROW_SKEW;
-  const zRow = coBytes + ROW_SKEW;
-  const vPosition = <usize>blockTiles * vRow + POSITION_SKEW;
-  const zPosition = <usize>blockTiles * zRow + POSITION_SKEW;
-  const v = scratch;
-  const z = v + <usize>POSITIONS * vPosition;
-  const patch = z + <usize>POSITIONS * zPosition;
-  const tmp = patch + <usize>POSITIONS * ciBytes;
+/** Z = A dY A^T of the 4x4 output-gradient tile at g (rows x columns of it inside; zero beyond). */
+export function gradientTile4(g: usize, dyRow: usize, coBytes: usize, outChannels: i32, z: usize, zPosition: usize, rows: i32, columns: i32, tmp: usize): void {
   const tile = tmp + TMP_PASS_BYTES;
-  const tileColumns = (outWidth + 3) >> 2;
-  const perImage = ((outHeight + 3) >> 2) * tileColumns;
-  const xRow = <usize>width * ciBytes;
-  const dyRow = <usize>outWidth * coBytes;
-  const end = firstTile + tileCount;
-  for (let t0 = firstTile; t0 < end; t0 += blockTiles) {
-    const tiles = end - t0 < blockTiles ? end - t0 : blockTiles;
-    for (let j = 0; j < tiles; j++) {
-      const t = t0 + j;
-      const b = t / perImage;
-      const ty = (t - b * perImage) / tileColumns;
-      const tx = t - b * perImage - ty * tileColumns;
-      const ih = 4 * ty - top;
-      const iw = 4 * tx - left;
-      const vTile = v + <usize>j * vRow;
-      if (ih >= 0 && iw >= 0 && ih + SIDE <= height && iw + SIDE <= width) {
-        transformPatch6(x + (<usize>(b * height + ih) * <usize>width + <usize>iw) * ciBytes, xRow, ciBytes, inChannels, vTile, vPosition, tmp);
-      } else {
-        gatherPatch(x, patch, SIDE, b, ih, iw, height, width, ciBytes);
-        transformPatch6(patch, <usize>SIDE * ciBytes, ciBytes, inChannels, vTile, vPosition, tmp);
+  const whole = rows == 4 && columns == 4;
+  for (let co = 0; co < outChannels; co += 4) {
+    let s = g + <usize>co * FLOAT;
+    let rowBytes = dyRow;
+    let pixelBytes = coBytes;
+    if (!whole) {
+      memory.fill(tile, 0, 16 * VECTOR);
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < columns; c++) v128.store(tile + <usize>(4 * r + c) * VECTOR, v128.load(s + <usize>r * dyRow + <usize>c * coBytes));
       }
-      // Z = A dY A^T; dY outside the output is zero (a partial tile goes through `tile`).
-      const oh = 4 * ty;
-      const ow = 4 * tx;
-      const whole = oh + 4 <= outHeight && ow + 4 <= outWidth;
-      const g = dy + (<usize>(b * outHeight + oh) * <usize>outWidth + <usize>ow) * coBytes;
-      const zTile = z + <usize>j * zRow;
-      for (let co = 0; co < outChannels; co += 4) {
-        let s = g + <usize>co * FLOAT;
-        let rowBytes = dyRow;
-        let pixelBytes = coBytes;
-        if (!whole) {
-          memory.fill(tile, 0, 16 * VECTOR);
-          for (let r = 0; r < 4 && oh + r < outHeight; r++) {
-            for (let c = 0; c < 4 && ow + c < outWidth; c++) v128.store(tile + <usize>(4 * r + c) * VECTOR, v128.load(s + <usize>r * dyRow + <usize>c * coBytes));
-          }
-          s = tile;
-          rowBytes = 4 * VECTOR;
-          pixelBytes = VECTOR;
-        }
-        for (let r = 0; r < 4; r++) gradientLine(s + <usize>r * rowBytes, pixelBytes, tmp + <usize>(SIDE * r) * VECTOR, VECTOR);
-        const o = zTile + <usize>co * FLOAT;
-        for (let c = 0; c < SIDE; c++) gradientLine(tmp + <usize>c * VECTOR, SIDE * VECTOR, o + <usize>c * zPosition, SIDE * zPosition);
-      }
+      s = tile;
+      rowBytes = 4 * VECTOR;
+      pixelBytes = VECTOR;
     }
-    accumulateProducts(v, z, acc, tiles, POSITIONS, inChannels, outChannels, vRow, zRow, vPosition, zPosition);
+    for (let r = 0; r < 4; r++) gradientLine(s + <usize>r * rowBytes, pixelBytes, tmp + <usize>(SIDE * r) * VECTOR, VECTOR);
+    const o = z + <usize>co * FLOAT;
+    for (let c = 0; c < SIDE; c++) gradientLine(tmp + <usize>c * VECTOR, SIDE * VECTOR, o + <usize>c * zPosition, SIDE * zPosition);
   }
 }
 

@@ -1,5 +1,6 @@
 /**
- * Stride-1 3x3 convolution by Winograd's minimal filtering F(2x2, 3x3) (Lavin & Gray 2016): each
+ * Stride-1 3x3 convolution by Winograd's minimal filtering F(2x2, 3x3) or, with the transforms of
+ * winograd-f4.ts, F(4x4, 3x3) (Lavin & Gray 2016). F(2x2, 3x3): each
  * 2x2 output tile is A^T [ (G g G^T) . (B^T d B) ] A over a 4x4 input patch d, so the products
  * over channels are 16 matrix products [tiles x CI] x [CI x CO] (one per transformed position)
  * instead of 9 per 2x2 output pixels' worth: 2.25x fewer multiplications than direct convolution.
@@ -11,8 +12,9 @@
  * register tile of filter-gradient.ts (splat loads of V, two vector loads of U).
  */
 
+import { gradientTile4, outputTile4, transformPatch6 } from './winograd-f4';
+
 const FLOAT: usize = 4;
-const POSITIONS: i32 = 16;
 /**
  * Bytes added between the positions of a block's transformed data: their natural stride is a
  * multiple of 4 KiB, so a tile's 16 loads or stores fell into one L1 cache set (more than its ways)
@@ -173,7 +175,7 @@ function product4x4(v: usize, u: usize, m: usize, count: i32, vRow: usize, uRow:
  * 4): input channels KC at a time (a panel's share then stays in L1 across the rows), panels of 8
  * output channels, then the 4-wide one; a panel is [CI][width] (see winogradFilter).
  */
-export function products(
+function products(
   v: usize, u: usize, m: usize, rows: i32, positions: i32, inChannels: i32, outChannels: i32,
   vRow: usize, mRow: usize, vPosition: usize, mPosition: usize,
 ): void {
@@ -207,7 +209,7 @@ export function products(
  * Copies the pixels of the side x side input patch at (ih, iw) of image b that lie inside the image
  * into `patch` (side x side pixels of ciBytes), zero elsewhere: the padding of border tiles.
  */
-export function gatherPatch(x: usize, patch: usize, side: i32, b: i32, ih: i32, iw: i32, height: i32, width: i32, ciBytes: usize): void {
+function gatherPatch(x: usize, patch: usize, side: i32, b: i32, ih: i32, iw: i32, height: i32, width: i32, ciBytes: usize): void {
   memory.fill(patch, 0, <usize>(side * side) * ciBytes);
   for (let r = 0; r < side; r++) {
     const row = ih + r;
@@ -220,18 +222,103 @@ export function gatherPatch(x: usize, patch: usize, side: i32, b: i32, ih: i32, 
   }
 }
 
+/** The 2x2 output tile (rows x columns of it inside the output) from M at mt: A^T M A, A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]. */
+@inline
+function outputTile2(mt: usize, mPosition: usize, outChannels: i32, o: usize, coBytes: usize, outRow: usize, rows: i32, columns: i32): void {
+  for (let co = 0; co < outChannels; co += 4) {
+    const q = mt + <usize>co * FLOAT;
+    const m00 = v128.load(q), m01 = v128.load(q + mPosition), m02 = v128.load(q + 2 * mPosition), m03 = v128.load(q + 3 * mPosition);
+    const m10 = v128.load(q + 4 * mPosition), m11 = v128.load(q + 5 * mPosition), m12 = v128.load(q + 6 * mPosition), m13 = v128.load(q + 7 * mPosition);
+    const m20 = v128.load(q + 8 * mPosition), m21 = v128.load(q + 9 * mPosition), m22 = v128.load(q + 10 * mPosition), m23 = v128.load(q + 11 * mPosition);
+    const m30 = v128.load(q + 12 * mPosition), m31 = v128.load(q + 13 * mPosition), m32 = v128.load(q + 14 * mPosition), m33 = v128.load(q + 15 * mPosition);
+    // Along rows: s[row][0] = m0 + m1 + m2, s[row][1] = m1 - m2 - m3.
+    const s00 = f32x4.add(f32x4.add(m00, m01), m02), s01 = f32x4.sub(f32x4.sub(m01, m02), m03);
+    const s10 = f32x4.add(f32x4.add(m10, m11), m12), s11 = f32x4.sub(f32x4.sub(m11, m12), m13);
+    const s20 = f32x4.add(f32x4.add(m20, m21), m22), s21 = f32x4.sub(f32x4.sub(m21, m22), m23);
+    const s30 = f32x4.add(f32x4.add(m30, m31), m32), s31 = f32x4.sub(f32x4.sub(m31, m32), m33);
+    const oc = o + <usize>co * FLOAT;
+    v128.store(oc, f32x4.add(f32x4.add(s00, s10), s20));
+    if (columns > 1) v128.store(oc + coBytes, f32x4.add(f32x4.add(s01, s11), s21));
+    if (rows > 1) {
+      v128.store(oc + outRow, f32x4.sub(f32x4.sub(s10, s20), s30));
+      if (columns > 1) v128.store(oc + outRow + coBytes, f32x4.sub(f32x4.sub(s11, s21), s31));
+    }
+  }
+}
+
+/** Z = A dY A^T of the 2x2 output-gradient tile at g (rows x columns of it inside; zero beyond), A = [[1, 0], [1, 1], [1, -1], [0, -1]]. */
+@inline
+function gradientTile2(g: usize, dyRow: usize, coBytes: usize, outChannels: i32, z: usize, zPosition: usize, rows: i32, columns: i32): void {
+  const zero = f32x4.splat(0);
+  for (let co = 0; co < outChannels; co += 4) {
+    const q = g + <usize>co * FLOAT;
+    const y00 = v128.load(q);
+    const y01 = columns > 1 ? v128.load(q + coBytes) : zero;
+    const y10 = rows > 1 ? v128.load(q + dyRow) : zero;
+    const y11 = rows > 1 && columns > 1 ? v128.load(q + dyRow + coBytes) : zero;
+    const o = z + <usize>co * FLOAT;
+    // Along rows: b[r][c] from the column (y0c, y1c), then along columns.
+    spreadColumns(o, zPosition, 0, y00, y01);
+    spreadColumns(o, zPosition, 4, f32x4.add(y00, y10), f32x4.add(y01, y11));
+    spreadColumns(o, zPosition, 8, f32x4.sub(y00, y10), f32x4.sub(y01, y11));
+    spreadColumns(o, zPosition, 12, f32x4.neg(y10), f32x4.neg(y11));
+  }
+}
+
+/** Transformed positions of the input patch of an output tile of side `tile` (2 or 4). */
+@inline
+function positionsOf(tile: i32): i32 {
+  return (tile + 2) * (tile + 2);
+}
+
+/**
+ * V for tiles [t0, t0 + tiles): each tile's input patch (side tile + 2, at (tile * ty - top,
+ * tile * tx - left), zero outside the image) through B^T d B.
+ */
+function inputBlock(
+  x: usize, v: usize, patch: usize, tmp: usize, t0: i32, tiles: i32, tile: i32,
+  height: i32, width: i32, inChannels: i32, outHeight: i32, outWidth: i32, top: i32, left: i32, vRow: usize, vPosition: usize,
+): void {
+  const side = tile + 2;
+  const ciBytes = <usize>inChannels * FLOAT;
+  const xRow = <usize>width * ciBytes;
+  const tileColumns = (outWidth + tile - 1) / tile;
+  const perImage = ((outHeight + tile - 1) / tile) * tileColumns;
+  for (let j = 0; j < tiles; j++) {
+    const t = t0 + j;
+    const b = t / perImage;
+    const ty = (t - b * perImage) / tileColumns;
+    const tx = t - b * perImage - ty * tileColumns;
+    const ih = tile * ty - top;
+    const iw = tile * tx - left;
+    let at = x + (<usize>(b * height + ih) * <usize>width + <usize>iw) * ciBytes;
+    let rowBytes = xRow;
+    if (ih < 0 || iw < 0 || ih + side > height || iw + side > width) {
+      gatherPatch(x, patch, side, b, ih, iw, height, width, ciBytes);
+      at = patch;
+      rowBytes = <usize>side * ciBytes;
+    }
+    const vTile = v + <usize>j * vRow;
+    if (tile == 4) transformPatch6(at, rowBytes, ciBytes, inChannels, vTile, vPosition, tmp);
+    else transformPatch(at, rowBytes, ciBytes, inChannels, vTile, vPosition);
+  }
+}
+
 /**
  * out for tiles [firstTile, firstTile + tileCount) of x (NHWC, [*, height, width, inChannels]) with
- * U from winogradFilter; out is [*, outHeight, outWidth, outChannels], output pixel (oh, ow) reading
- * x[oh + kh - top, ow + kw - left] (zero outside). `scratch` holds V (16 x blockTiles x inChannels),
- * M (16 x blockTiles x outChannels), both with ROW_SKEW per row and POSITION_SKEW per position, and
- * one zero-padded 4x4 patch (16 x inChannels); blockTiles is a multiple of 4.
+ * U from winogradFilter (tile 2) or winograd4Filter (tile 4); out is [*, outHeight, outWidth,
+ * outChannels], output pixel (oh, ow) reading x[oh + kh - top, ow + kw - left] (zero outside).
+ * Tiles are numbered over (image, tile row, tile column); blockTiles is a multiple of 4.
+ * `scratch` holds V (positions x blockTiles x inChannels), M (positions x blockTiles x outChannels),
+ * both with ROW_SKEW per row and POSITION_SKEW per position, one zero-padded input patch
+ * (positions x inChannels) and the F(4x4) transform buffer (52 vectors), as the TS side's plan sizes it.
  */
 export function winogradConv(
   x: usize, u: usize, out: usize, scratch: usize,
-  firstTile: i32, tileCount: i32, blockTiles: i32,
+  firstTile: i32, tileCount: i32, blockTiles: i32, tile: i32,
   height: i32, width: i32, inChannels: i32, outHeight: i32, outWidth: i32, outChannels: i32, top: i32, left: i32,
 ): void {
+  const positions = positionsOf(tile);
   const ciBytes = <usize>inChannels * FLOAT;
   const coBytes = <usize>outChannels * FLOAT;
   const vRow = ciBytes + ROW_SKEW;
@@ -239,70 +326,37 @@ export function winogradConv(
   const vPosition = <usize>blockTiles * vRow + POSITION_SKEW;
   const mPosition = <usize>blockTiles * mRow + POSITION_SKEW;
   const v = scratch;
-  const m = v + <usize>POSITIONS * vPosition;
-  const patch = m + <usize>POSITIONS * mPosition;
-  const tileRows = (outHeight + 1) >> 1;
-  const tileColumns = (outWidth + 1) >> 1;
-  const perImage = tileRows * tileColumns;
-  const xRow = <usize>width * ciBytes;
+  const m = v + <usize>positions * vPosition;
+  const patch = m + <usize>positions * mPosition;
+  const tmp = patch + <usize>positions * ciBytes;
+  const tileColumns = (outWidth + tile - 1) / tile;
+  const perImage = ((outHeight + tile - 1) / tile) * tileColumns;
   const outRow = <usize>outWidth * coBytes;
   const end = firstTile + tileCount;
   for (let t0 = firstTile; t0 < end; t0 += blockTiles) {
     const tiles = end - t0 < blockTiles ? end - t0 : blockTiles;
-    // 1. Input transform, tile by tile; rows past `tiles` (to the next four) are zero.
-    for (let j = 0; j < tiles; j++) {
-      const t = t0 + j;
-      const b = t / perImage;
-      const ty = (t - b * perImage) / tileColumns;
-      const tx = t - b * perImage - ty * tileColumns;
-      const ih = 2 * ty - top;
-      const iw = 2 * tx - left;
-      const vTile = v + <usize>j * vRow;
-      if (ih >= 0 && iw >= 0 && ih + 4 <= height && iw + 4 <= width) {
-        const at = x + (<usize>(b * height + ih) * <usize>width + <usize>iw) * ciBytes;
-        transformPatch(at, xRow, ciBytes, inChannels, vTile, vPosition);
-      } else {
-        gatherPatch(x, patch, 4, b, ih, iw, height, width, ciBytes);
-        transformPatch(patch, 4 * ciBytes, ciBytes, inChannels, vTile, vPosition);
-      }
-    }
+    // 1. Input transform; rows past `tiles` (to the next four) are zero.
+    inputBlock(x, v, patch, tmp, t0, tiles, tile, height, width, inChannels, outHeight, outWidth, top, left, vRow, vPosition);
     const rows = (tiles + 3) & ~3;
     for (let j = tiles; j < rows; j++) {
-      for (let p = 0; p < POSITIONS; p++) memory.fill(v + <usize>p * vPosition + <usize>j * vRow, 0, ciBytes);
+      for (let p = 0; p < positions; p++) memory.fill(v + <usize>p * vPosition + <usize>j * vRow, 0, ciBytes);
     }
-    // 2. Sixteen products, one per transformed position.
-    products(v, u, m, rows, POSITIONS, inChannels, outChannels, vRow, mRow, vPosition, mPosition);
-    // 3. Output transform A^T M A, A^T = [[1, 1, 1, 0], [0, 1, -1, -1]], into the 2x2 tile.
+    // 2. One product per transformed position.
+    products(v, u, m, rows, positions, inChannels, outChannels, vRow, mRow, vPosition, mPosition);
+    // 3. Output transform into each tile, what of it lies inside the output.
     for (let j = 0; j < tiles; j++) {
       const t = t0 + j;
       const b = t / perImage;
       const ty = (t - b * perImage) / tileColumns;
       const tx = t - b * perImage - ty * tileColumns;
-      const oh = 2 * ty;
-      const ow = 2 * tx;
-      const secondRow = oh + 1 < outHeight;
-      const secondColumn = ow + 1 < outWidth;
+      const oh = tile * ty;
+      const ow = tile * tx;
+      const rowsInside = outHeight - oh < tile ? outHeight - oh : tile;
+      const columnsInside = outWidth - ow < tile ? outWidth - ow : tile;
       const o = out + (<usize>(b * outHeight + oh) * <usize>outWidth + <usize>ow) * coBytes;
       const mt = m + <usize>j * mRow;
-      for (let co = 0; co < outChannels; co += 4) {
-        const q = mt + <usize>co * FLOAT;
-        const m00 = v128.load(q), m01 = v128.load(q + mPosition), m02 = v128.load(q + 2 * mPosition), m03 = v128.load(q + 3 * mPosition);
-        const m10 = v128.load(q + 4 * mPosition), m11 = v128.load(q + 5 * mPosition), m12 = v128.load(q + 6 * mPosition), m13 = v128.load(q + 7 * mPosition);
-        const m20 = v128.load(q + 8 * mPosition), m21 = v128.load(q + 9 * mPosition), m22 = v128.load(q + 10 * mPosition), m23 = v128.load(q + 11 * mPosition);
-        const m30 = v128.load(q + 12 * mPosition), m31 = v128.load(q + 13 * mPosition), m32 = v128.load(q + 14 * mPosition), m33 = v128.load(q + 15 * mPosition);
-        // Along rows: s[row][0] = m0 + m1 + m2, s[row][1] = m1 - m2 - m3.
-        const s00 = f32x4.add(f32x4.add(m00, m01), m02), s01 = f32x4.sub(f32x4.sub(m01, m02), m03);
-        const s10 = f32x4.add(f32x4.add(m10, m11), m12), s11 = f32x4.sub(f32x4.sub(m11, m12), m13);
-        const s20 = f32x4.add(f32x4.add(m20, m21), m22), s21 = f32x4.sub(f32x4.sub(m21, m22), m23);
-        const s30 = f32x4.add(f32x4.add(m30, m31), m32), s31 = f32x4.sub(f32x4.sub(m31, m32), m33);
-        const oc = o + <usize>co * FLOAT;
-        v128.store(oc, f32x4.add(f32x4.add(s00, s10), s20));
-        if (secondColumn) v128.store(oc + coBytes, f32x4.add(f32x4.add(s01, s11), s21));
-        if (secondRow) {
-          v128.store(oc + outRow, f32x4.sub(f32x4.sub(s10, s20), s30));
-          if (secondColumn) v128.store(oc + outRow + coBytes, f32x4.sub(f32x4.sub(s11, s21), s31));
-        }
-      }
+      if (tile == 4) outputTile4(mt, mPosition, outChannels, o, coBytes, outRow, rowsInside, columnsInside, tmp);
+      else outputTile2(mt, mPosition, outChannels, o, coBytes, outRow, rowsInside, columnsInside);
     }
   }
 }
@@ -310,15 +364,17 @@ export function winogradConv(
 /**
  * The filter gradient of the same convolution, as the gradient of the Winograd form:
  * dL/dU[p] = sum over tiles of (A dY A^T)[p] . V[p], then dW = G^T (dL/dU) G. Accumulates
- * acc[p][ci][co] (16 x inChannels x outChannels floats, summed into) over tiles
+ * acc[p][ci][co] (positions x inChannels x outChannels floats, summed into) over tiles
  * [firstTile, firstTile + tileCount) of x and dy (NHWC, dy [*, outHeight, outWidth, outChannels]);
- * `scratch` is laid out as winogradConv's, Z in place of M. winogradFilterGradientOut turns the accumulators into dW.
+ * `scratch` as winogradConv's, Z in place of M. winogradFilterGradientOut (tile 2) or
+ * winograd4FilterGradientOut (tile 4) turns the accumulators into dW.
  */
 export function winogradFilterGradient(
   x: usize, dy: usize, acc: usize, scratch: usize,
-  firstTile: i32, tileCount: i32, blockTiles: i32,
+  firstTile: i32, tileCount: i32, blockTiles: i32, tile: i32,
   height: i32, width: i32, inChannels: i32, outHeight: i32, outWidth: i32, outChannels: i32, top: i32, left: i32,
 ): void {
+  const positions = positionsOf(tile);
   const ciBytes = <usize>inChannels * FLOAT;
   const coBytes = <usize>outChannels * FLOAT;
   const vRow = ciBytes + ROW_SKEW;
@@ -326,59 +382,36 @@ export function winogradFilterGradient(
   const vPosition = <usize>blockTiles * vRow + POSITION_SKEW;
   const zPosition = <usize>blockTiles * zRow + POSITION_SKEW;
   const v = scratch;
-  const z = v + <usize>POSITIONS * vPosition;
-  const patch = z + <usize>POSITIONS * zPosition;
-  const tileRows = (outHeight + 1) >> 1;
-  const tileColumns = (outWidth + 1) >> 1;
-  const perImage = tileRows * tileColumns;
-  const xRow = <usize>width * ciBytes;
+  const z = v + <usize>positions * vPosition;
+  const patch = z + <usize>positions * zPosition;
+  const tmp = patch + <usize>positions * ciBytes;
+  const tileColumns = (outWidth + tile - 1) / tile;
+  const perImage = ((outHeight + tile - 1) / tile) * tileColumns;
   const dyRow = <usize>outWidth * coBytes;
-  const zero = f32x4.splat(0);
   const end = firstTile + tileCount;
   for (let t0 = firstTile; t0 < end; t0 += blockTiles) {
     const tiles = end - t0 < blockTiles ? end - t0 : blockTiles;
+    inputBlock(x, v, patch, tmp, t0, tiles, tile, height, width, inChannels, outHeight, outWidth, top, left, vRow, vPosition);
     for (let j = 0; j < tiles; j++) {
       const t = t0 + j;
       const b = t / perImage;
       const ty = (t - b * perImage) / tileColumns;
       const tx = t - b * perImage - ty * tileColumns;
-      // V: the input patch, as in winogradConv.
-      const ih = 2 * ty - top;
-      const iw = 2 * tx - left;
-      const vTile = v + <usize>j * vRow;
-      if (ih >= 0 && iw >= 0 && ih + 4 <= height && iw + 4 <= width) {
-        transformPatch(x + (<usize>(b * height + ih) * <usize>width + <usize>iw) * ciBytes, xRow, ciBytes, inChannels, vTile, vPosition);
-      } else {
-        gatherPatch(x, patch, 4, b, ih, iw, height, width, ciBytes);
-        transformPatch(patch, 4 * ciBytes, ciBytes, inChannels, vTile, vPosition);
-      }
-      // Z = A dY A^T, A = [[1, 0], [1, 1], [1, -1], [0, -1]]; dY outside the output is zero.
-      const oh = 2 * ty;
-      const ow = 2 * tx;
-      const secondRow = oh + 1 < outHeight;
-      const secondColumn = ow + 1 < outWidth;
+      const oh = tile * ty;
+      const ow = tile * tx;
+      const rowsInside = outHeight - oh < tile ? outHeight - oh : tile;
+      const columnsInside = outWidth - ow < tile ? outWidth - ow : tile;
       const g = dy + (<usize>(b * outHeight + oh) * <usize>outWidth + <usize>ow) * coBytes;
       const zTile = z + <usize>j * zRow;
-      for (let co = 0; co < outChannels; co += 4) {
-        const q = g + <usize>co * FLOAT;
-        const y00 = v128.load(q);
-        const y01 = secondColumn ? v128.load(q + coBytes) : zero;
-        const y10 = secondRow ? v128.load(q + dyRow) : zero;
-        const y11 = secondRow && secondColumn ? v128.load(q + dyRow + coBytes) : zero;
-        const o = zTile + <usize>co * FLOAT;
-        // Along rows: b[r][c] from the column (y0c, y1c), then along columns.
-        spreadColumns(o, zPosition, 0, y00, y01);
-        spreadColumns(o, zPosition, 4, f32x4.add(y00, y10), f32x4.add(y01, y11));
-        spreadColumns(o, zPosition, 8, f32x4.sub(y00, y10), f32x4.sub(y01, y11));
-        spreadColumns(o, zPosition, 12, f32x4.neg(y10), f32x4.neg(y11));
-      }
+      if (tile == 4) gradientTile4(g, dyRow, coBytes, outChannels, zTile, zPosition, rowsInside, columnsInside, tmp);
+      else gradientTile2(g, dyRow, coBytes, outChannels, zTile, zPosition, rowsInside, columnsInside);
     }
-    accumulateProducts(v, z, acc, tiles, POSITIONS, inChannels, outChannels, vRow, zRow, vPosition, zPosition);
+    accumulateProducts(v, z, acc, tiles, positions, inChannels, outChannels, vRow, zRow, vPosition, zPosition);
   }
 }
 
 /** acc[p] += V[p]^T Z[p] over a block's `tiles` rows, for `positions` transformed positions. */
-export function accumulateProducts(
+function accumulateProducts(
   v: usize, z: usize, acc: usize, tiles: i32, positions: i32, inChannels: i32, outChannels: i32,
   vRow: usize, zRow: usize, vPosition: usize, zPosition: usize,
 ): void {

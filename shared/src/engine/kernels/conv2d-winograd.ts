@@ -97,9 +97,8 @@ export function conv2dWinograd(x: TensorInfo, filter: TensorInfo, g: Geometry, w
   const [xAt, filterAt, outAt, uAt, scratchAt] = wasm.byteOffsets(x, filter, out, u, scratch) as [number, number, number, number, number];
   if (tile === 4) simd.winograd4Filter(filterAt, uAt, scratchAt, CI, CO);
   else simd.winogradFilter(filterAt, uAt, CI, CO);
-  const [kernel, run] = tile === 4 ? (['winograd4Conv', simd.winograd4Conv] as const) : (['winogradConv', simd.winogradConv] as const);
-  runOverSamples(pool, kernel, tiles, run, ({ first, count }, t) => [
-    xAt, uAt, outAt, scratchAt + t * scratchFloats * 4, first, count, blockTiles,
+  runOverSamples(pool, 'winogradConv', tiles, simd.winogradConv, ({ first, count }, t) => [
+    xAt, uAt, outAt, scratchAt + t * scratchFloats * 4, first, count, blockTiles, tile,
     H, W, CI, OH, OW, CO, g.padInfo.top, g.padInfo.left,
   ], threads);
   wasm.dispose(u, scratch);
@@ -131,10 +130,8 @@ export function conv2dBackpropFilterWinograd(
   const { heap, offsets } = wasm.view(x, dy, dW, accumulators, scratch);
   const [xAt, dyAt, dWAt, accAt, scratchAt] = offsets as [number, number, number, number, number];
   heap.fill(0, accAt, accAt + threads * accumulatorFloats);
-  const [kernel, run] =
-    tile === 4 ? (['winograd4FilterGradient', simd.winograd4FilterGradient] as const) : (['winogradFilterGradient', simd.winogradFilterGradient] as const);
-  runOverSamples(pool, kernel, tiles, run, ({ first, count }, t) => [
-    xAt * 4, dyAt * 4, (accAt + t * accumulatorFloats) * 4, (scratchAt + t * scratchFloats) * 4, first, count, blockTiles,
+  runOverSamples(pool, 'winogradFilterGradient', tiles, simd.winogradFilterGradient, ({ first, count }, t) => [
+    xAt * 4, dyAt * 4, (accAt + t * accumulatorFloats) * 4, (scratchAt + t * scratchFloats) * 4, first, count, blockTiles, tile,
     H, W, CI, OH, OW, CO, g.padInfo.top, g.padInfo.left,
   ], threads);
   if (tile === 4) simd.winograd4FilterGradientOut(accAt * 4, threads, accumulatorFloats * 4, dWAt * 4, scratchAt * 4, CI, CO);

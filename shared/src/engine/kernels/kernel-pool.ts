@@ -9,7 +9,7 @@ import { EngineError } from '../errors.js';
 import type { SimdKernels, WasmMemory } from './simd.js';
 
 /** The kernels a helper can run (their arguments are all numbers). */
-export const POOL_KERNELS = ['filterGradient', 'instanceNormActForward', 'instanceNormActBackward', 'winogradConv', 'winogradFilterGradient', 'winograd4Conv', 'winograd4FilterGradient'] as const satisfies readonly (keyof SimdKernels)[];
+export const POOL_KERNELS = ['filterGradient', 'instanceNormActForward', 'instanceNormActBackward', 'winogradConv', 'winogradFilterGradient'] as const satisfies readonly (keyof SimdKernels)[];
 export type PoolKernel = (typeof POOL_KERNELS)[number];
 
 /** Control words: generation (bumped per run), helpers still running, a failure flag, the kernel. */

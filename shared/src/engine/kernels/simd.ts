@@ -31,28 +31,21 @@ export interface SimdKernels {
   ): void;
   /** U [16, CI, CO]: the Winograd F(2x2, 3x3) transform of a [3, 3, CI, CO] filter (see shared/wasm/winograd.ts). */
   winogradFilter(filter: number, u: number, inChannels: number, outChannels: number): void;
-  /** Tiles [firstTile, firstTile + tileCount) of a stride-1 3x3 NHWC convolution by Winograd F(2x2, 3x3) (see shared/wasm/winograd.ts). */
+  /** Tiles [firstTile, firstTile + tileCount) of a stride-1 3x3 NHWC convolution by Winograd F(tile x tile, 3x3) (see shared/wasm/winograd.ts). */
   winogradConv(
-    x: number, u: number, out: number, scratch: number, firstTile: number, tileCount: number, blockTiles: number,
+    x: number, u: number, out: number, scratch: number, firstTile: number, tileCount: number, blockTiles: number, tile: number,
     height: number, width: number, inChannels: number, outHeight: number, outWidth: number, outChannels: number, top: number, left: number,
   ): void;
   /** Accumulates the Winograd-domain filter gradient of tiles [firstTile, firstTile + tileCount) (see shared/wasm/winograd.ts). */
   winogradFilterGradient(
-    x: number, dy: number, acc: number, scratch: number, firstTile: number, tileCount: number, blockTiles: number,
+    x: number, dy: number, acc: number, scratch: number, firstTile: number, tileCount: number, blockTiles: number, tile: number,
     height: number, width: number, inChannels: number, outHeight: number, outWidth: number, outChannels: number, top: number, left: number,
   ): void;
   /** dW [3, 3, CI, CO] from the sum of `partials` accumulator sets (see shared/wasm/winograd.ts). */
   winogradFilterGradientOut(acc: number, partials: number, partialBytes: number, dw: number, inChannels: number, outChannels: number): void;
-  /** The F(4x4, 3x3) counterparts of the four above, 36 positions (see shared/wasm/winograd-f4.ts). */
+  /** U [36, CI, CO] for F(4x4, 3x3) (see shared/wasm/winograd-f4.ts); `tmp` holds 18 vectors. */
   winograd4Filter(filter: number, u: number, tmp: number, inChannels: number, outChannels: number): void;
-  winograd4Conv(
-    x: number, u: number, out: number, scratch: number, firstTile: number, tileCount: number, blockTiles: number,
-    height: number, width: number, inChannels: number, outHeight: number, outWidth: number, outChannels: number, top: number, left: number,
-  ): void;
-  winograd4FilterGradient(
-    x: number, dy: number, acc: number, scratch: number, firstTile: number, tileCount: number, blockTiles: number,
-    height: number, width: number, inChannels: number, outHeight: number, outWidth: number, outChannels: number, top: number, left: number,
-  ): void;
+  /** dW from F(4x4, 3x3) accumulators (see shared/wasm/winograd-f4.ts). */
   winograd4FilterGradientOut(acc: number, partials: number, partialBytes: number, dw: number, tmp: number, inChannels: number, outChannels: number): void;
   /** dst [KH, KW, B, A] = src [KH, KW, A, B] flipped in both spatial axes (see shared/wasm/flip-swap-filter.ts). */
   flipSwapFilter(src: number, dst: number, taps: number, a: number, b: number): void;

@@ -15,7 +15,7 @@ const FLOAT: usize = 4;
 const VECTOR: usize = 16;
 const SIDE: i32 = 6;
 const POSITIONS: i32 = 36;
-/** As in winograd.ts. */
+/** Output channels per panel of a transformed filter (the products' register tile width). */
 const PANEL: i32 = 8;
 /** The transform buffer: 36 vectors for a 6x6 pass, then 16 for a 4x4 tile (TMP_FLOATS in conv2d-winograd.ts). */
 const TMP_PASS_BYTES: usize = 36 * 16;
@@ -94,20 +94,29 @@ function filterGradientLine(s: usize, ss: usize, d: usize, ds: usize): void {
 }
 
 /**
+ * Where pair i = ci * CO + co of a position's [CI, CO] matrix goes (in floats) when the matrix is
+ * stored in panels of 8 output channels ([CO / 8][CI][8], the last panel 4 wide when CO leaves 4),
+ * so the products read their register tile's columns from consecutive bytes, not CO floats apart.
+ */
+export function panelled(i: usize, inChannels: i32, outChannels: i32): usize {
+  const ci = <i32>(i / <usize>outChannels);
+  const co = <i32>(i % <usize>outChannels);
+  const panel = co & ~(PANEL - 1);
+  const lastPanel = outChannels & ~(PANEL - 1);
+  const panelWidth = panel < lastPanel ? PANEL : outChannels - lastPanel;
+  return <usize>(panel * inChannels + ci * panelWidth + (co - panel));
+}
+
+/**
  * U[p] = G g G^T for every (ci, co), stored in panels of 8 output channels as winogradFilter does;
  * `tmp` holds 18 vectors.
  */
 export function winograd4Filter(filter: usize, u: usize, tmp: usize, inChannels: i32, outChannels: i32): void {
   const pairs = <usize>inChannels * <usize>outChannels;
   const tap = pairs * FLOAT;
-  const lastPanel = outChannels & ~(PANEL - 1);
   for (let i: usize = 0; i < pairs; i += 4) {
     const g = filter + i * FLOAT;
-    const ci = <i32>(i / <usize>outChannels);
-    const co = <i32>(i % <usize>outChannels);
-    const panel = co & ~(PANEL - 1);
-    const panelWidth = panel < lastPanel ? PANEL : outChannels - lastPanel;
-    const o = u + <usize>(panel * inChannels + ci * panelWidth + (co - panel)) * FLOAT;
+    const o = u + panelled(i, inChannels, outChannels) * FLOAT;
     // Down each filter column (kh), then along each transformed row: U[r][c] at o + (6r + c) * tap.
     for (let kw = 0; kw < 3; kw++) filterLine(g + <usize>kw * tap, 3 * tap, tmp + <usize>kw * VECTOR, 3 * VECTOR);
     for (let r = 0; r < SIDE; r++) filterLine(tmp + <usize>(3 * r) * VECTOR, VECTOR, o + <usize>(SIDE * r) * tap, tap);

@@ -12,7 +12,7 @@
  * register tile of filter-gradient.ts (splat loads of V, two vector loads of U).
  */
 
-import { gradientTile4, outputTile4, transformPatch6 } from './winograd-f4';
+import { gradientTile4, outputTile4, panelled, transformPatch6 } from './winograd-f4';
 
 const FLOAT: usize = 4;
 /**
@@ -27,29 +27,21 @@ const POSITION_SKEW: usize = 64;
  * ROW_SKEW_FLOATS in conv2d-winograd.ts.
  */
 const ROW_SKEW: usize = 16;
-/** Output channels per panel of the transformed filter (the products' register tile width). */
-const PANEL: i32 = 8;
 /** Input channels per pass of the products: a panel's share (KC x 8 floats, 8 KiB) stays in L1. */
 const KC: i32 = 256;
 
 /**
  * U[p] = (G g G^T) for every (ci, co), g = filter[:, :, ci, co], p = 4 * row + column;
- * G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]. Each position's [CI, CO] matrix is
- * stored in panels of 8 output channels ([CO / 8][CI][8], the last panel 4 wide when CO leaves 4),
- * so the products read their register tile's columns from consecutive bytes, not CO floats apart.
+ * G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]; each position's [CI, CO] matrix
+ * in panels of 8 output channels (see `panelled`).
  */
 export function winogradFilter(filter: usize, u: usize, inChannels: i32, outChannels: i32): void {
   const pairs = <usize>inChannels * <usize>outChannels;
   const tap = pairs * FLOAT;
   const half = f32x4.splat(0.5);
-  const lastPanel = outChannels & ~(PANEL - 1);
   for (let i: usize = 0; i < pairs; i += 4) {
     const g = filter + i * FLOAT;
-    const ci = <i32>(i / <usize>outChannels);
-    const co = <i32>(i % <usize>outChannels);
-    const panel = co & ~(PANEL - 1);
-    const panelWidth = panel < lastPanel ? PANEL : outChannels - lastPanel;
-    const o = u + <usize>(panel * inChannels + ci * panelWidth + (co - panel)) * FLOAT;
+    const o = u + panelled(i, inChannels, outChannels) * FLOAT;
     // Along the filter's rows (kh), one column kw at a time: a[row][kw].
     const g00 = v128.load(g), g01 = v128.load(g + tap), g02 = v128.load(g + 2 * tap);
     const g10 = v128.load(g + 3 * tap), g11 = v128.load(g + 4 * tap), g12 = v128.load(g + 5 * tap);
@@ -305,18 +297,24 @@ function inputBlock(
 }
 
 /**
- * out for tiles [firstTile, firstTile + tileCount) of x (NHWC, [*, height, width, inChannels]) with
- * U from winogradFilter (tile 2) or winograd4Filter (tile 4); out is [*, outHeight, outWidth,
- * outChannels], output pixel (oh, ow) reading x[oh + kh - top, ow + kw - left] (zero outside).
- * Tiles are numbered over (image, tile row, tile column); blockTiles is a multiple of 4.
- * `scratch` holds V (positions x blockTiles x inChannels), M (positions x blockTiles x outChannels),
- * both with ROW_SKEW per row and POSITION_SKEW per position, one zero-padded input patch
- * (positions x inChannels) and the F(4x4) transform buffer (52 vectors), as the TS side's plan sizes it.
+ * Blocks of tiles [firstTile, firstTile + tileCount) (numbered over image, tile row, tile column) of
+ * the convolution of x (NHWC, [*, height, width, inChannels]) whose output pixel (oh, ow) reads
+ * x[oh + kh - top, ow + kw - left] (zero outside), output [*, outHeight, outWidth, outChannels]:
+ * - forward (`gradient` false): out = the convolution, with `operand` U from winogradFilter (tile 2)
+ *   or winograd4Filter (tile 4) and `target` out;
+ * - filter gradient: with `operand` dy, sums dL/dU[p] = (A dY A^T)[p] . V[p] over the tiles into
+ *   `target` acc[p][ci][co] (positions x inChannels x outChannels floats); winogradFilterGradientOut
+ *   or winograd4FilterGradientOut then gives dW = G^T (dL/dU) G.
+ * blockTiles is a multiple of 4. `scratch` holds V (positions x blockTiles x inChannels), M or Z
+ * (positions x blockTiles x outChannels), both with ROW_SKEW per row and POSITION_SKEW per position,
+ * one zero-padded input patch (positions x inChannels) and the F(4x4) transform buffer (52 vectors),
+ * as the TS side's plan sizes it.
  */
-export function winogradConv(
-  x: usize, u: usize, out: usize, scratch: usize,
+function blocks(
+  x: usize, operand: usize, target: usize, scratch: usize,
   firstTile: i32, tileCount: i32, blockTiles: i32, tile: i32,
   height: i32, width: i32, inChannels: i32, outHeight: i32, outWidth: i32, outChannels: i32, top: i32, left: i32,
+  gradient: bool,
 ): void {
   const positions = positionsOf(tile);
   const ciBytes = <usize>inChannels * FLOAT;
@@ -335,15 +333,16 @@ export function winogradConv(
   const end = firstTile + tileCount;
   for (let t0 = firstTile; t0 < end; t0 += blockTiles) {
     const tiles = end - t0 < blockTiles ? end - t0 : blockTiles;
-    // 1. Input transform; rows past `tiles` (to the next four) are zero.
     inputBlock(x, v, patch, tmp, t0, tiles, tile, height, width, inChannels, outHeight, outWidth, top, left, vRow, vPosition);
-    const rows = (tiles + 3) & ~3;
-    for (let j = tiles; j < rows; j++) {
-      for (let p = 0; p < positions; p++) memory.fill(v + <usize>p * vPosition + <usize>j * vRow, 0, ciBytes);
+    if (!gradient) {
+      // M = V . U per position over rows to the next four (those past `tiles` zero).
+      const rows = (tiles + 3) & ~3;
+      for (let j = tiles; j < rows; j++) {
+        for (let p = 0; p < positions; p++) memory.fill(v + <usize>p * vPosition + <usize>j * vRow, 0, ciBytes);
+      }
+      products(v, operand, m, rows, positions, inChannels, outChannels, vRow, mRow, vPosition, mPosition);
     }
-    // 2. One product per transformed position.
-    products(v, u, m, rows, positions, inChannels, outChannels, vRow, mRow, vPosition, mPosition);
-    // 3. Output transform into each tile, what of it lies inside the output.
+    // Each tile's output (forward) or its output gradient's transform Z (in M's place), what of the tile lies inside the output.
     for (let j = 0; j < tiles; j++) {
       const t = t0 + j;
       const b = t / perImage;
@@ -353,61 +352,37 @@ export function winogradConv(
       const ow = tile * tx;
       const rowsInside = outHeight - oh < tile ? outHeight - oh : tile;
       const columnsInside = outWidth - ow < tile ? outWidth - ow : tile;
-      const o = out + (<usize>(b * outHeight + oh) * <usize>outWidth + <usize>ow) * coBytes;
+      const pixel = (<usize>(b * outHeight + oh) * <usize>outWidth + <usize>ow) * coBytes;
       const mt = m + <usize>j * mRow;
-      if (tile == 4) outputTile4(mt, mPosition, outChannels, o, coBytes, outRow, rowsInside, columnsInside, tmp);
-      else outputTile2(mt, mPosition, outChannels, o, coBytes, outRow, rowsInside, columnsInside);
+      if (gradient) {
+        if (tile == 4) gradientTile4(operand + pixel, outRow, coBytes, outChannels, mt, mPosition, rowsInside, columnsInside, tmp);
+        else gradientTile2(operand + pixel, outRow, coBytes, outChannels, mt, mPosition, rowsInside, columnsInside);
+      } else if (tile == 4) {
+        outputTile4(mt, mPosition, outChannels, target + pixel, coBytes, outRow, rowsInside, columnsInside, tmp);
+      } else {
+        outputTile2(mt, mPosition, outChannels, target + pixel, coBytes, outRow, rowsInside, columnsInside);
+      }
     }
+    if (gradient) accumulateProducts(v, m, target, tiles, positions, inChannels, outChannels, vRow, mRow, vPosition, mPosition);
   }
 }
 
-/**
- * The filter gradient of the same convolution, as the gradient of the Winograd form:
- * dL/dU[p] = sum over tiles of (A dY A^T)[p] . V[p], then dW = G^T (dL/dU) G. Accumulates
- * acc[p][ci][co] (positions x inChannels x outChannels floats, summed into) over tiles
- * [firstTile, firstTile + tileCount) of x and dy (NHWC, dy [*, outHeight, outWidth, outChannels]);
- * `scratch` as winogradConv's, Z in place of M. winogradFilterGradientOut (tile 2) or
- * winograd4FilterGradientOut (tile 4) turns the accumulators into dW.
- */
+/** The forward convolution of `blocks`: out from x and U. */
+export function winogradConv(
+  x: usize, u: usize, out: usize, scratch: usize,
+  firstTile: i32, tileCount: i32, blockTiles: i32, tile: i32,
+  height: i32, width: i32, inChannels: i32, outHeight: i32, outWidth: i32, outChannels: i32, top: i32, left: i32,
+): void {
+  blocks(x, u, out, scratch, firstTile, tileCount, blockTiles, tile, height, width, inChannels, outHeight, outWidth, outChannels, top, left, false);
+}
+
+/** The filter gradient of `blocks`: the Winograd-domain accumulators from x and dy. */
 export function winogradFilterGradient(
   x: usize, dy: usize, acc: usize, scratch: usize,
   firstTile: i32, tileCount: i32, blockTiles: i32, tile: i32,
   height: i32, width: i32, inChannels: i32, outHeight: i32, outWidth: i32, outChannels: i32, top: i32, left: i32,
 ): void {
-  const positions = positionsOf(tile);
-  const ciBytes = <usize>inChannels * FLOAT;
-  const coBytes = <usize>outChannels * FLOAT;
-  const vRow = ciBytes + ROW_SKEW;
-  const zRow = coBytes + ROW_SKEW;
-  const vPosition = <usize>blockTiles * vRow + POSITION_SKEW;
-  const zPosition = <usize>blockTiles * zRow + POSITION_SKEW;
-  const v = scratch;
-  const z = v + <usize>positions * vPosition;
-  const patch = z + <usize>positions * zPosition;
-  const tmp = patch + <usize>positions * ciBytes;
-  const tileColumns = (outWidth + tile - 1) / tile;
-  const perImage = ((outHeight + tile - 1) / tile) * tileColumns;
-  const dyRow = <usize>outWidth * coBytes;
-  const end = firstTile + tileCount;
-  for (let t0 = firstTile; t0 < end; t0 += blockTiles) {
-    const tiles = end - t0 < blockTiles ? end - t0 : blockTiles;
-    inputBlock(x, v, patch, tmp, t0, tiles, tile, height, width, inChannels, outHeight, outWidth, top, left, vRow, vPosition);
-    for (let j = 0; j < tiles; j++) {
-      const t = t0 + j;
-      const b = t / perImage;
-      const ty = (t - b * perImage) / tileColumns;
-      const tx = t - b * perImage - ty * tileColumns;
-      const oh = tile * ty;
-      const ow = tile * tx;
-      const rowsInside = outHeight - oh < tile ? outHeight - oh : tile;
-      const columnsInside = outWidth - ow < tile ? outWidth - ow : tile;
-      const g = dy + (<usize>(b * outHeight + oh) * <usize>outWidth + <usize>ow) * coBytes;
-      const zTile = z + <usize>j * zRow;
-      if (tile == 4) gradientTile4(g, dyRow, coBytes, outChannels, zTile, zPosition, rowsInside, columnsInside, tmp);
-      else gradientTile2(g, dyRow, coBytes, outChannels, zTile, zPosition, rowsInside, columnsInside);
-    }
-    accumulateProducts(v, z, acc, tiles, positions, inChannels, outChannels, vRow, zRow, vPosition, zPosition);
-  }
+  blocks(x, dy, acc, scratch, firstTile, tileCount, blockTiles, tile, height, width, inChannels, outHeight, outWidth, outChannels, top, left, true);
 }
 
 /** acc[p] += V[p]^T Z[p] over a block's `tiles` rows, for `positions` transformed positions. */

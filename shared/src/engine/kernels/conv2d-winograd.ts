@@ -27,8 +27,8 @@ const POSITION_SKEW_FLOATS = 16;
 const ROW_SKEW_FLOATS = 4;
 /**
  * Tiles per block (a multiple of 4, the products' register tile): every block streams the whole
- * transformed filter (16 x CI x CO), so wide layers want long blocks; measured at 1024 channels,
- * 64 tiles took 0.7x the time of 8, and made no difference at 16-256 channels.
+ * transformed filter (16 or 36 x CI x CO), so wide layers want long blocks; measured with F(2x2) at
+ * 1024 channels, 64 tiles took 0.7x the time of 8, and made no difference at 16-256 channels.
  */
 const BLOCK_TILES = 64;
 /** A transformed filter this size stays in a last-level cache while blocks stream it again and again. */
@@ -47,8 +47,8 @@ export function winogradTileFor(g: Geometry, threads: number): WinogradTile {
 }
 
 /**
- * Narrowest input: with fewer channels the transforms cost more than the products save
- * (one input channel, the U-Net's first layer, stays on XNNPACK).
+ * Fewest channels taken on either side: shorter products hardly pay for the transforms (not
+ * measured below 8; the U-Net's one-channel first layer stays on XNNPACK in any case).
  */
 const MIN_CHANNELS = 8;
 

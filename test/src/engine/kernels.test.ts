@@ -266,6 +266,32 @@ describe('engine: wasm training kernels match the cpu backend', function () {
     });
   }
 
+  for (const [shape, axis, keepDims] of [
+    [[8, 16, 16, 16], [0, 1, 2], false],
+    [[3, 300, 8], [1, 0], true],
+    [[5, 7, 12], [0, 1], false],
+    [[2, 6, 6, 3], [0, 1, 2], false],
+    [[2, 5, 7], [0, 1], true],
+    [[4, 5, 8], [0, 2], false],
+    [[4, 5, 8], -1, false],
+  ] as const) {
+    const ours = axis !== -1 && JSON.stringify([...(axis as readonly number[])].sort()) === JSON.stringify(shape.slice(0, -1).map((_, i) => i));
+    it(`Sum [${shape}] over axes ${JSON.stringify(axis)}${keepDims ? ', keeping dims' : ''}${ours ? '' : ' (the backend\'s own kernel)'}`, async () => {
+      const inputs = { x: values(shape.reduce((a: number, b: number) => a * b, 1), shape[1]! * 31) };
+      const attrs = { axis: axis as unknown as number[], keepDims } as unknown as tf.NamedAttrMap;
+      const expected = await runKernel('cpu', 'Sum', inputs, { x: [...shape] }, attrs);
+      const actual = await runKernel('wasm', 'Sum', inputs, { x: [...shape] }, attrs);
+      assert.ok(relativeError(actual, expected) < 1e-5, `relative error ${relativeError(actual, expected)}`);
+      await tf.setBackend('wasm');
+      const x = tf.tensor(inputs.x, [...shape]);
+      const sum = tf.sum(x, axis as unknown as number[], keepDims);
+      const reduced = tf.util.parseAxisParam(axis as unknown as number[], [...shape]);
+      const expectedShape = keepDims ? shape.map((d, i) => (reduced.includes(i) ? 1 : d)) : shape.filter((_, i) => !reduced.includes(i));
+      assert.deepEqual(sum.shape, expectedShape);
+      tf.dispose([x, sum]);
+    });
+  }
+
   it('rejects a dy whose shape does not match the convolution', async () => {
     await tf.setBackend('wasm');
     const x = tf.zeros([1, 8, 8, 2]);
@@ -375,7 +401,7 @@ describe('engine: fused instance norm + LeakyReLU on wasm (SIMD where channels a
     assert.equal(simdUnavailable(), undefined);
     const memory = new WasmHeap(tf.backend() as BackendWasm).memory;
     assert.ok(memory && simdKernels(memory), 'no SIMD kernels for the backend memory');
-    assert.match(info.reason, /wasm SIMD kernels: stride-1 3x3 convolutions by Winograd F\(4x4, 3x3\) or F\(2x2, 3x3\) \(forward and both gradients\), the other filter gradients and instance norm on every thread; Adam, the loss, input-gradient scatters, channel splits, concatenations and slices, and depth-to-space/);
+    assert.match(info.reason, /wasm SIMD kernels: stride-1 3x3 convolutions by Winograd F\(4x4, 3x3\) or F\(2x2, 3x3\) \(forward and both gradients\), the other filter gradients and instance norm on every thread; Adam, the loss, input-gradient scatters, channel splits, concatenations, slices and sums over pixels, and depth-to-space/);
   });
 
   /** Seeded shapes; channel counts divisible by 4 take the SIMD kernels, the others the JS loops. */

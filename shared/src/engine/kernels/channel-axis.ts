@@ -1,10 +1,11 @@
 /**
  * SplitV, Concat and Slice for the wasm backend along the last (channel) axis of float32 tensors:
- * each part moved by our wasm kernel, one bulk copy per pixel (shared/wasm/channel-copy.ts). Any
- * other axis or dtype goes to the backend's own kernel, kept underneath. (The loss slices the
+ * each part moved by our wasm kernel, one bulk copy per pixel (shared/wasm/channel-copy.ts); and
+ * Sum over every axis but the channels (a bias's gradient; shared/wasm/channel-sum.ts). Any other
+ * axis or dtype goes to the backend's own kernel, kept underneath. (The loss slices the
  * foreground classes out of every head: the backend's element-wise Slice took 3.5 % of a step.)
  */
-import { backend_util, slice_util, util, type ConcatAttrs, type KernelConfig, type KernelFunc, type SliceAttrs, type SplitVAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, slice_util, util, type ConcatAttrs, type KernelConfig, type KernelFunc, type SliceAttrs, type SplitVAttrs, type SumAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { EngineError } from '../errors.js';
 import { simdKernels, type SimdKernels } from './simd.js';
@@ -22,6 +23,8 @@ function withFallback(kernelName: string, original: KernelConfig | undefined, ou
   return {
     kernelName,
     backendName: 'wasm',
+    // The backend's kernel keeps its setup (Sum binds its wasm function there).
+    ...(original?.setupFunc ? { setupFunc: original.setupFunc } : {}),
     kernelFunc: (args) => {
       const result = ours(args, new WasmHeap(args.backend as BackendWasm));
       if (result) return result;
@@ -89,5 +92,26 @@ export function sliceChannelsConfig(original: KernelConfig | undefined): KernelC
     const [from, to] = heap.byteOffsets(x, part);
     simd.channelCopy(from!, channels, start[last]!, to!, extent[last]!, 0, extent[last]!, util.sizeFromShape(x.shape) / channels);
     return part;
+  });
+}
+
+export function sumOverPixelsConfig(original: KernelConfig | undefined): KernelConfig {
+  return withFallback('Sum', original, (args, heap) => {
+    const x = args.inputs['x'] as TensorInfo;
+    const { axis, keepDims } = args.attrs as unknown as SumAttrs;
+    const rank = x.shape.length;
+    const channels = x.shape[rank - 1]!;
+    const axes = [...new Set(util.parseAxisParam(axis, x.shape))].sort((a, b) => a - b);
+    // Every axis but the last.
+    if (rank < 2 || x.dtype !== 'float32' || axes.length !== rank - 1 || axes.some((a, i) => a !== i)) return undefined;
+    const memory = heap.memory;
+    const simd = memory && simdKernels(memory);
+    if (!simd) return undefined;
+    const out = heap.allocate(keepDims ? [...x.shape.slice(0, -1).map(() => 1), channels] : [channels]);
+    const partial = heap.allocate([channels]);
+    const [from, to, scratch] = heap.byteOffsets(x, out, partial);
+    simd.channelSum(from!, to!, scratch!, util.sizeFromShape(x.shape) / channels, channels);
+    heap.dispose(partial);
+    return out;
   });
 }

@@ -11,7 +11,7 @@ import { EngineError } from '../errors.js';
 import { softmaxDiceLossConfig } from './softmax-dice.js';
 import { startKernelPool } from './kernel-pool.js';
 import { WasmHeap } from './wasm-heap.js';
-import { concatChannelsConfig, sliceChannelsConfig, splitChannelsConfig } from './channel-axis.js';
+import { concatChannelsConfig, sliceChannelsConfig, splitChannelsConfig, sumOverPixelsConfig } from './channel-axis.js';
 
 export { simdNote } from './simd.js';
 
@@ -42,7 +42,7 @@ export function registerWasmTrainingKernels(): void {
   if (registered) return;
   const original = getKernel('Conv2DBackpropInput', 'wasm');
   const configs: KernelConfig[] = [conv2dBackpropFilterConfig, conv2dBackpropInputConfig(original)];
-  if (simdUnavailable() === undefined) configs.push(adamUpdateConfig, softmaxDiceLossConfig, splitChannelsConfig(getKernel('SplitV', 'wasm')), concatChannelsConfig(getKernel('Concat', 'wasm')), sliceChannelsConfig(getKernel('Slice', 'wasm')), conv2dConfig(getKernel('Conv2D', 'wasm')));
+  if (simdUnavailable() === undefined) configs.push(adamUpdateConfig, softmaxDiceLossConfig, splitChannelsConfig(getKernel('SplitV', 'wasm')), concatChannelsConfig(getKernel('Concat', 'wasm')), sliceChannelsConfig(getKernel('Slice', 'wasm')), sumOverPixelsConfig(getKernel('Sum', 'wasm')), conv2dConfig(getKernel('Conv2D', 'wasm')));
   for (const config of configs) replace(config);
   registerFusedKernels();
   registered = true;

@@ -56,6 +56,8 @@ export interface SimdKernels {
   ): void;
   /** dst[p, dstFirst..+count) = src[p, srcFirst..+count) for each pixel (see shared/wasm/channel-copy.ts). */
   channelCopy(src: number, srcChannels: number, srcFirst: number, dst: number, dstChannels: number, dstFirst: number, count: number, pixels: number): void;
+  /** out[c] = sum over pixels of x[p, c]; `partial` holds a row (see shared/wasm/channel-sum.ts). */
+  channelSum(x: number, out: number, partial: number, pixels: number, channels: number): void;
   /** NHWC DepthToSpace, DCR order (see shared/wasm/depth-to-space.ts). */
   depthToSpace(x: number, out: number, batches: number, height: number, width: number, block: number, channels: number): void;
   /** A head's softmax and loss sums (see shared/wasm/softmax-dice.ts). */
@@ -119,6 +121,6 @@ export function simdKernels(memory: WasmMemory): SimdKernels | undefined {
 export function simdNote(): string {
   const reason = simdUnavailable();
   return reason === undefined
-    ? 'wasm SIMD kernels: stride-1 3x3 convolutions by Winograd F(4x4, 3x3) or F(2x2, 3x3) (forward and both gradients), the other filter gradients and instance norm on every thread; Adam, the loss, input-gradient scatters, channel splits, concatenations and slices, and depth-to-space'
+    ? 'wasm SIMD kernels: stride-1 3x3 convolutions by Winograd F(4x4, 3x3) or F(2x2, 3x3) (forward and both gradients), the other filter gradients and instance norm on every thread; Adam, the loss, input-gradient scatters, channel splits, concatenations, slices and sums over pixels, and depth-to-space'
     : `convolutions by XNNPACK, instance norm in JS loops, Adam and the loss in tfjs ops, filter-gradient patches and input-gradient scatters in JS, channel splits, concatenations, slices and depth-to-space by the backend: ${reason}`;
 }

@@ -5,11 +5,10 @@
  * axis or dtype goes to the backend's own kernel, kept underneath. (The loss slices the
  * foreground classes out of every head: the backend's element-wise Slice took 3.5 % of a step.)
  */
-import { backend_util, slice_util, util, type ConcatAttrs, type KernelConfig, type KernelFunc, type SliceAttrs, type SplitVAttrs, type SumAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { EngineError } from '../errors.js';
+import { backend_util, slice_util, util, type ConcatAttrs, type KernelConfig, type SliceAttrs, type SplitVAttrs, type SumAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
 import { simdKernels, type SimdKernels } from './simd.js';
-import { WasmHeap } from './wasm-heap.js';
+import type { WasmHeap } from './wasm-heap.js';
+import { withFallback } from './with-fallback.js';
 
 /** Our kernel when every tensor is float32 and `axis` is their last; else undefined. */
 function channelKernels(heap: WasmHeap, tensors: readonly TensorInfo[], axis: number | number[]): SimdKernels | undefined {
@@ -17,21 +16,6 @@ function channelKernels(heap: WasmHeap, tensors: readonly TensorInfo[], axis: nu
   const last = util.parseAxisParam(axis, tensors[0]!.shape)[0] === rank - 1;
   const memory = heap.memory;
   return last && tensors.every((t) => t.dtype === 'float32' && t.shape.length === rank) && memory ? simdKernels(memory) : undefined;
-}
-
-function withFallback(kernelName: string, original: KernelConfig | undefined, ours: (args: Parameters<KernelFunc>[0], heap: WasmHeap) => TensorInfo | TensorInfo[] | undefined): KernelConfig {
-  return {
-    kernelName,
-    backendName: 'wasm',
-    // The backend's kernel keeps its setup (Sum binds its wasm function there).
-    ...(original?.setupFunc ? { setupFunc: original.setupFunc } : {}),
-    kernelFunc: (args) => {
-      const result = ours(args, new WasmHeap(args.backend as BackendWasm));
-      if (result) return result;
-      if (!original) throw new EngineError(`${kernelName}: the wasm backend has no kernel for this case`);
-      return (original.kernelFunc as KernelFunc)(args);
-    },
-  };
 }
 
 export function splitChannelsConfig(original: KernelConfig | undefined): KernelConfig {

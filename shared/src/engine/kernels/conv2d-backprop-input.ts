@@ -10,12 +10,12 @@
  *   the complementary padding.
  * NCHW goes to the backend's own kernel.
  */
-import { backend_util, type Conv2DBackpropInputAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { backend_util, type Conv2DBackpropInputAttrs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
 import { EngineError } from '../errors.js';
 import { convGeometry } from './conv-geometry.js';
 import { simdKernels } from './simd.js';
-import { WasmHeap } from './wasm-heap.js';
+import type { WasmHeap } from './wasm-heap.js';
+import { withFallback } from './with-fallback.js';
 
 type Geometry = backend_util.Conv2DInfo;
 
@@ -232,18 +232,9 @@ export function conv2dBackpropInput(dy: TensorInfo, filter: TensorInfo, attrs: C
 
 /** Our kernel for NHWC; `original` (the backend's own, set up as before) for other layouts. */
 export function conv2dBackpropInputConfig(original: KernelConfig | undefined): KernelConfig {
-  const fallback: KernelFunc | undefined = original?.kernelFunc;
-  return {
-    kernelName: 'Conv2DBackpropInput',
-    backendName: 'wasm',
-    ...(original?.setupFunc ? { setupFunc: original.setupFunc } : {}),
-    kernelFunc: (args) => {
-      const attrs = args.attrs as unknown as Conv2DBackpropInputAttrs;
-      if (backend_util.convertConv2DDataFormat(attrs.dataFormat) !== 'channelsLast') {
-        if (!fallback) throw new EngineError(`Conv2DBackpropInput on wasm: no kernel for ${attrs.dataFormat}`);
-        return fallback(args);
-      }
-      return conv2dBackpropInput(args.inputs['dy']!, args.inputs['filter']!, attrs, new WasmHeap(args.backend as BackendWasm));
-    },
-  };
+  return withFallback('Conv2DBackpropInput', original, ({ inputs, attrs }, heap) => {
+    const convAttrs = attrs as unknown as Conv2DBackpropInputAttrs;
+    if (backend_util.convertConv2DDataFormat(convAttrs.dataFormat) !== 'channelsLast') return undefined;
+    return conv2dBackpropInput(inputs['dy']!, inputs['filter']!, convAttrs, heap);
+  });
 }

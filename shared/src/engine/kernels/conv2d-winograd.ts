@@ -7,12 +7,11 @@
  * Everything else, and runtimes without our SIMD kernels, go to the backend's own Conv2D (XNNPACK)
  * and our direct filter gradient.
  */
-import { backend_util, type Conv2DAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { EngineError } from '../errors.js';
+import { backend_util, type Conv2DAttrs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
 import { kernelPool, runOverSamples } from './kernel-pool.js';
-import { simdKernels, type WasmMemory } from './simd.js';
-import { WasmHeap } from './wasm-heap.js';
+import { simdKernels } from './simd.js';
+import type { WasmHeap } from './wasm-heap.js';
+import { withFallback } from './with-fallback.js';
 
 type Geometry = backend_util.Conv2DInfo;
 
@@ -65,19 +64,24 @@ export function winogradApplies(g: Geometry): boolean {
 }
 
 /**
- * How a call shares out its tiles: blocks (shorter when there are too few tiles to give every
- * thread one), threads (at most one per block) and each thread's scratch.
+ * How a call runs, or undefined when the SIMD kernels do not run here or the geometry does not
+ * apply: the tile size (`tileSide`, else winogradTileFor's), blocks (shorter when there are too
+ * few tiles to give every thread one), threads (at most one per block) and each thread's scratch.
  */
-function plan(g: Geometry, memory: WasmMemory, tile: WinogradTile) {
+function plan(g: Geometry, wasm: WasmHeap, tileSide: WinogradTile | undefined) {
+  const memory = wasm.memory;
+  const simd = memory && simdKernels(memory);
+  if (!memory || !simd || !winogradApplies(g)) return undefined;
+  const pool = kernelPool(memory);
+  const tile = tileSide ?? winogradTileFor(g, pool?.threads ?? 1);
   const positions = positionsOf(tile);
   const tiles = g.batchSize * Math.ceil(g.outHeight / tile) * Math.ceil(g.outWidth / tile);
-  const pool = kernelPool(memory);
   const blockTiles = Math.min(BLOCK_TILES, Math.ceil(tiles / (pool?.threads ?? 1) / 4) * 4);
   const threads = Math.max(1, Math.min(pool?.threads ?? 1, Math.ceil(tiles / blockTiles)));
   // Transformed input and products (or output gradient) of a block, one zero-padded patch, the transform buffer.
   const scratchFloats =
     positions * (blockTiles * (g.inChannels + g.outChannels + 2 * ROW_SKEW_FLOATS) + 2 * POSITION_SKEW_FLOATS) + positions * g.inChannels + TMP_FLOATS;
-  return { positions, tiles, blockTiles, pool, threads, scratchFloats };
+  return { simd, tile, positions, tiles, blockTiles, pool, threads, scratchFloats };
 }
 
 /**
@@ -85,12 +89,10 @@ function plan(g: Geometry, memory: WasmMemory, tile: WinogradTile) {
  * when the SIMD kernels do not run here or the geometry does not apply (the caller falls back).
  */
 export function conv2dWinograd(x: TensorInfo, filter: TensorInfo, g: Geometry, wasm: WasmHeap, tileSide?: WinogradTile): TensorInfo | undefined {
-  const memory = wasm.memory;
-  const simd = memory && simdKernels(memory);
-  if (!simd || !winogradApplies(g)) return undefined;
-  const tile = tileSide ?? winogradTileFor(g, kernelPool(memory)?.threads ?? 1);
+  const planned = plan(g, wasm, tileSide);
+  if (!planned) return undefined;
+  const { simd, tile, positions, tiles, blockTiles, pool, threads, scratchFloats } = planned;
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = g;
-  const { positions, tiles, blockTiles, pool, threads, scratchFloats } = plan(g, memory, tile);
   const out = wasm.allocate([B, OH, OW, CO]);
   const u = wasm.allocate([positions, CI, CO]);
   const scratch = wasm.allocate([threads, scratchFloats]);
@@ -117,12 +119,10 @@ export function conv2dBackpropFilterWinograd(
   wasm: WasmHeap,
   tileSide?: WinogradTile,
 ): TensorInfo | undefined {
-  const memory = wasm.memory;
-  const simd = memory && simdKernels(memory);
-  if (!simd || !winogradApplies(g)) return undefined;
-  const tile = tileSide ?? winogradTileFor(g, kernelPool(memory)?.threads ?? 1);
+  const planned = plan(g, wasm, tileSide);
+  if (!planned) return undefined;
+  const { simd, tile, positions, tiles, blockTiles, pool, threads, scratchFloats } = planned;
   const { inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = g;
-  const { positions, tiles, blockTiles, pool, threads, scratchFloats } = plan(g, memory, tile);
   const accumulatorFloats = positions * CI * CO;
   const dW = wasm.allocate([3, 3, CI, CO]);
   const accumulators = wasm.allocate([threads, accumulatorFloats]);
@@ -142,28 +142,19 @@ export function conv2dBackpropFilterWinograd(
 
 /** Our Winograd kernel where it applies; `original` (the backend's own, set up as before) otherwise. */
 export function conv2dConfig(original: KernelConfig | undefined): KernelConfig {
-  const fallback: KernelFunc | undefined = original?.kernelFunc;
-  return {
-    kernelName: 'Conv2D',
-    backendName: 'wasm',
-    ...(original?.setupFunc ? { setupFunc: original.setupFunc } : {}),
-    kernelFunc: (args) => {
-      const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
-      const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs as unknown as Conv2DAttrs;
-      const g = backend_util.computeConv2DInfo(
-        x.shape as [number, number, number, number],
-        filter.shape as [number, number, number, number],
-        strides,
-        dilations,
-        pad,
-        dimRoundingMode,
-        false,
-        backend_util.convertConv2DDataFormat(dataFormat),
-      );
-      const out = conv2dWinograd(x, filter, g, new WasmHeap(args.backend as BackendWasm));
-      if (out) return out;
-      if (!fallback) throw new EngineError('Conv2D on wasm: the backend has no kernel of its own');
-      return fallback(args);
-    },
-  };
+  return withFallback('Conv2D', original, ({ inputs, attrs }, heap) => {
+    const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
+    const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs as unknown as Conv2DAttrs;
+    const g = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      strides,
+      dilations,
+      pad,
+      dimRoundingMode,
+      false,
+      backend_util.convertConv2DDataFormat(dataFormat),
+    );
+    return conv2dWinograd(x, filter, g, heap);
+  });
 }
